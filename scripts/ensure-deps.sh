@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what tartan's build, demo and tests need on Debian 12, only when it is missing.
+# Idempotent; safe to run on every invocation of the README commands and in CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PKGS=(iproute2 nftables podman runc containernetworking-plugins busybox-static iperf3 etcd-server bird2 jq util-linux)
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "ensure-deps: missing Debian packages: ${missing[*]}; run as root (apt-get install) or install them" >&2
+    exit 1
+  fi
+  echo "ensure-deps: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "ensure-deps: installing npm packages (npm ci)" >&2
+  npm ci --no-audit --no-fund >/dev/null
+fi

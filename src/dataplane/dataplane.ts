@@ -1,0 +1,28 @@
+import type { AddrInfo, KernelOp, LinkInfo, RouteInfo } from "./kernel-op.ts";
+
+/**
+ * A network namespace is named by its path (/run/netns/x, /proc/PID/ns/net), or `null` for the
+ * namespace the process runs in (the host side of a CNI call).
+ */
+export type NetnsRef = string | null;
+
+/**
+ * The port through which everything above programs and reads links, addresses and routes.
+ * Implemented by dataplane/linux (iproute2) and dataplane/fake (in memory); the contract tests in
+ * test/unit and test/integration hold both to the same behaviour.
+ */
+export interface Dataplane {
+  /** Applies the ops in order and stops at the first failure, which it throws (TartanError). */
+  apply(netns: NetnsRef, ops: readonly KernelOp[]): Promise<void>;
+  links(netns: NetnsRef): Promise<LinkInfo[]>;
+  /** One link, or undefined when it does not exist. */
+  link(netns: NetnsRef, name: string): Promise<LinkInfo | undefined>;
+  addrs(netns: NetnsRef, dev?: string): Promise<AddrInfo[]>;
+  /** Main-table routes of one family (link-local IPv6 kernel routes excluded). */
+  routes(netns: NetnsRef, family: 4 | 6): Promise<RouteInfo[]>;
+  /** Reads a sysctl of the namespace, e.g. "net/ipv4/ip_forward"; undefined when it does not exist. */
+  sysctlGet(netns: NetnsRef, key: string): Promise<string | undefined>;
+  sysctlSet(netns: NetnsRef, key: string, value: string): Promise<void>;
+  /** True when the path names an existing network namespace. */
+  netnsExists(path: string): Promise<boolean>;
+}

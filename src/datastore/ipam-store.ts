@@ -1,0 +1,58 @@
+/**
+ * The local state a node keeps for the CNI plugin: address reservations and the attachments
+ * (container + interface) that own them. The port is synchronous on purpose: the local adapter is
+ * bun:sqlite, whose transactions are synchronous, and keeping it so means no await can sit inside
+ * a transaction and hold the write lock across I/O.
+ */
+
+/** One reserved address, owned by (network, containerId, ifname). */
+export interface Allocation {
+  network: string;
+  /** Canonical address text, no prefix. */
+  ip: string;
+  containerId: string;
+  ifname: string;
+  /** Which configured range it came from, e.g. "10.88.0.0/16": round-robin state is per range. */
+  rangeKey: string;
+}
+
+/** What the plugin needs to undo an ADD without the runtime's help (DEL without prevResult, GC). */
+export interface Attachment {
+  network: string;
+  containerId: string;
+  ifname: string;
+  netns: string;
+  /** Host-side interface name (veth) or "" when none was created. */
+  hostIfname: string;
+  /** The ADD result in tartan's internal (1.1.0) shape, as JSON text. */
+  result: string;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+}
+
+export interface IpamTx {
+  isAllocated(network: string, ip: string): boolean;
+  allocations(network: string): Allocation[];
+  allocationsOf(network: string, containerId: string, ifname: string): Allocation[];
+  /** Reserves the address; throws when it is already reserved (by anyone). */
+  reserve(a: Allocation): void;
+  /** Releases everything (network, containerId, ifname) holds; returns what was released. */
+  release(network: string, containerId: string, ifname: string): Allocation[];
+  lastReserved(network: string, rangeKey: string): string | undefined;
+  setLastReserved(network: string, rangeKey: string, ip: string): void;
+  putAttachment(a: Attachment): void;
+  getAttachment(network: string, containerId: string, ifname: string): Attachment | undefined;
+  deleteAttachment(network: string, containerId: string, ifname: string): void;
+  attachments(network: string): Attachment[];
+  /** Networks that have any reservation or attachment in this store. */
+  networks(): string[];
+}
+
+export interface IpamStore {
+  /**
+   * Runs fn in one exclusive transaction: concurrent plugin processes wait for each other, and a
+   * throw rolls everything back, so a crash at any point leaves either all of fn or none of it.
+   */
+  transaction<T>(fn: (tx: IpamTx) => T): T;
+  close(): void;
+}

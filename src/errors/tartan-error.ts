@@ -1,0 +1,20 @@
+/**
+ * The one error type of tartan: a stable code (for scripts and docs), a message that says what
+ * was wrong, and a hint that says what to do about it.
+ */
+export class TartanError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly hint?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "TartanError";
+  }
+
+  /** Message and hint on one line, the form CLI users and CNI runtimes see. */
+  get full(): string {
+    return this.hint ? `${this.message} (${this.hint})` : this.message;
+  }
+}

@@ -1,0 +1,56 @@
+// Test network namespaces: every one is named tt-t-<random>, registered for cleanup, and removed
+// by cleanupAll() (call it in afterAll/afterEach) even when the test failed halfway.
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { run } from "../../src/exec/run.ts";
+
+const created = new Set<string>();
+
+export const isRoot = process.getuid?.() === 0;
+
+export interface TestNetns {
+  name: string;
+  path: string;
+  /** Runs argv inside the namespace; throws on a non-zero exit unless allowFailure. */
+  exec(argv: string[], opts?: { allowFailure?: boolean; stdin?: string; env?: Record<string, string> }): Promise<{
+    code: number;
+    stdout: string;
+    stderr: string;
+  }>;
+}
+
+export async function createNetns(label = ""): Promise<TestNetns> {
+  const name = `tt-t-${label ? `${label}-` : ""}${randomBytes(4).toString("hex")}`;
+  await run(["ip", "netns", "add", name]);
+  created.add(name);
+  await run(["ip", "-n", name, "link", "set", "lo", "up"]);
+  return handle(name);
+}
+
+function handle(name: string): TestNetns {
+  return {
+    name,
+    path: `/run/netns/${name}`,
+    exec: (argv, opts = {}) =>
+      run(["ip", "netns", "exec", name, ...argv], {
+        allowFailure: opts.allowFailure,
+        stdin: opts.stdin,
+        env: opts.env ? { ...process.env, ...opts.env } : undefined,
+      }),
+  };
+}
+
+export async function deleteNetns(name: string): Promise<void> {
+  created.delete(name);
+  if (existsSync(`/run/netns/${name}`)) await run(["ip", "netns", "del", name], { allowFailure: true });
+}
+
+/** Removes every namespace this process created and has not removed yet. */
+export async function cleanupAllNetns(): Promise<void> {
+  for (const name of [...created]) await deleteNetns(name);
+}
+
+process.on("exit", () => {
+  // Last resort for a test run that dies without reaching afterAll: synchronous removal.
+  for (const name of created) Bun.spawnSync(["ip", "netns", "del", name]);
+});
