@@ -1,0 +1,72 @@
+// Command-line options of bench/cni-latency.ts.
+
+export interface BenchArgs {
+  /** Sequential ADD+DEL pairs per side. */
+  iterations: number;
+  /** Pods started at once in the concurrent scenario. */
+  concurrency: number;
+  /** Concurrent rounds per side; each round is `concurrency` ADDs then `concurrency` DELs. */
+  rounds: number;
+  /** Uncounted ADD+DEL pairs per side before measuring (bridge creation, page cache, sqlite). */
+  warmup: number;
+  json: boolean;
+  /** Run the reference plugin on both sides: the harness must then report ratios near 1.0. */
+  selfCheck: boolean;
+  /** The tartan executable (its directory is CNI_PATH, where `tartan-ipam` lives too). */
+  tartan: string;
+}
+
+const USAGE = `usage: bun bench/cni-latency.ts [--iterations N] [--concurrency C] [--rounds R] [--warmup W]
+                                  [--json] [--self-check] [--tartan PATH]
+  --iterations N   sequential ADD+DEL pairs per plugin (default 100)
+  --concurrency C  pods started at once in the concurrent scenario (default 16)
+  --rounds R       concurrent rounds per plugin (default: enough for >= 2N samples, at least 3)
+  --warmup W       uncounted ADD+DEL pairs per plugin first (default 3)
+  --json           print the results as JSON instead of a table
+  --self-check     reference plugin on both sides (validates the harness: ratios ~1.0)
+  --tartan PATH    tartan executable (default dist/tartan)`;
+
+export function parseArgs(argv: readonly string[], defaultTartan: string): BenchArgs {
+  const a: BenchArgs = {
+    iterations: 100,
+    concurrency: 16,
+    rounds: 0,
+    warmup: 3,
+    json: false,
+    selfCheck: false,
+    tartan: defaultTartan,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const val = (): string => {
+      const v = argv[++i];
+      if (v === undefined) fail(`${k} needs a value`);
+      return v;
+    };
+    const int = (min: number): number => {
+      const v = val();
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min) fail(`${k} must be an integer >= ${min}, got ${v}`);
+      return n;
+    };
+    if (k === "--iterations") a.iterations = int(1);
+    else if (k === "--concurrency") a.concurrency = int(1);
+    else if (k === "--rounds") a.rounds = int(1);
+    else if (k === "--warmup") a.warmup = int(0);
+    else if (k === "--json") a.json = true;
+    else if (k === "--self-check") a.selfCheck = true;
+    else if (k === "--tartan") a.tartan = val();
+    else if (k === "-h" || k === "--help") {
+      console.log(USAGE);
+      process.exit(0);
+    } else fail(`unknown option ${k}`);
+  }
+  // p99 of a concurrent round is the tail of the tail: twice the sequential sample count steadies it.
+  if (a.rounds === 0) a.rounds = Math.max(3, Math.ceil((2 * a.iterations) / a.concurrency));
+  return a;
+}
+
+function fail(msg: string): never {
+  console.error(`cni-latency: ${msg}\n${USAGE}`);
+  process.exit(2);
+}

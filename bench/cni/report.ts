@@ -1,0 +1,109 @@
+// Turns the collected samples into rows (figures, ratios, target verdicts) and renders them as a
+// table or as JSON. Ratios are candidate/reference: below 1.0 means the candidate is faster.
+import { type Summary, summarize } from "./stats.ts";
+import type { Op } from "./timed-invoke.ts";
+
+export type Scenario = "sequential" | "concurrent";
+
+export interface Target {
+  stat: "p50" | "p99";
+  /** "<=" for the p50 targets (at most the reference), "<" for p99 (strictly below it). */
+  cmp: "<=" | "<";
+}
+
+export interface Row {
+  scenario: Scenario;
+  op: Op;
+  reference: Summary;
+  candidate: Summary;
+  ratioP50: number;
+  ratioP99: number;
+  target: Target;
+  met: boolean;
+}
+
+/** Targets of the task: p50 at most the reference's sequentially, p99 below it at 16 concurrent. */
+export const TARGETS: Record<Scenario, Target> = {
+  sequential: { stat: "p50", cmp: "<=" },
+  concurrent: { stat: "p99", cmp: "<" },
+};
+
+export function buildRow(scenario: Scenario, op: Op, ref: number[], cand: number[]): Row {
+  const reference = summarize(ref);
+  const candidate = summarize(cand);
+  const ratioP50 = candidate.p50 / reference.p50;
+  const ratioP99 = candidate.p99 / reference.p99;
+  const target = TARGETS[scenario];
+  const r = target.stat === "p50" ? ratioP50 : ratioP99;
+  const met = target.cmp === "<=" ? r <= 1.0 : r < 1.0;
+  return { scenario, op, reference, candidate, ratioP50, ratioP99, target, met };
+}
+
+export interface Report {
+  command: string;
+  date: string;
+  machine: Record<string, string>;
+  candidate: string;
+  reference: string;
+  concurrency: number;
+  wrapper: Summary;
+  rows: Row[];
+  failures: { count: number; first: string[] };
+}
+
+const f = (ms: number): string => (Number.isFinite(ms) ? ms.toFixed(1) : "-");
+const r2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : "-");
+
+export function renderTable(rep: Report): string {
+  const head = [
+    "scenario",
+    "op",
+    "n",
+    `${rep.reference} p50`,
+    "p99",
+    `${rep.candidate} p50`,
+    "p99",
+    "ratio p50",
+    "ratio p99",
+    "target",
+    "met",
+  ];
+  const body = rep.rows.map((row) => [
+    row.scenario === "concurrent" ? `concurrent x${rep.concurrency}` : "sequential",
+    row.op,
+    String(Math.min(row.reference.n, row.candidate.n)),
+    f(row.reference.p50),
+    f(row.reference.p99),
+    f(row.candidate.p50),
+    f(row.candidate.p99),
+    r2(row.ratioP50),
+    r2(row.ratioP99),
+    `${row.target.stat} ratio ${row.target.cmp} 1.0`,
+    row.met ? "yes" : "NO",
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i < 2 || i === 9 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  const out = [
+    `machine: ${rep.machine.cpu}, kernel ${rep.machine.kernel}, load ${rep.machine.loadavg}, ${rep.date}`,
+    `CNI plugin latency, ms (wall clock, spawn to exit; ratio = ${rep.candidate}/${rep.reference})`,
+    `wrapper \`ip netns exec HOST true\`: p50 ${f(rep.wrapper.p50)}, p99 ${f(rep.wrapper.p99)} ms ` +
+      "(included in every figure; cancels in the comparison)",
+    "",
+    line(head),
+    line(widths.map((w) => "-".repeat(w))),
+    ...body.map(line),
+    "",
+  ];
+  for (const row of rep.rows.filter((x) => x.scenario === "sequential")) {
+    const w = rep.wrapper.p50;
+    const net = (row.candidate.p50 - w) / (row.reference.p50 - w);
+    out.push(`sequential ${row.op} p50 ratio net of the wrapper: ${r2(net)}`);
+  }
+  out.push(
+    rep.failures.count === 0
+      ? "failed invocations: 0"
+      : `FAILED invocations: ${rep.failures.count}\n  ${rep.failures.first.join("\n  ")}`,
+  );
+  return out.join("\n");
+}

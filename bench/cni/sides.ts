@@ -1,0 +1,50 @@
+// The two plugins under comparison, configured as equivalently as their options allow: a bridge
+// with the gateway address on it and masquerade of pod traffic, cniVersion 1.0.0, each with its own
+// bridge, subnet and a private IPAM directory (so neither touches the machine's /var/lib/cni).
+import type { JsonObject } from "../../test/harness/cni-invoke.ts";
+
+export const REFERENCE_CNI_DIR = "/usr/lib/cni";
+
+export interface Side {
+  /** "tartan" or "reference" (the column names of the report). */
+  label: string;
+  binary: string;
+  cniPath: string;
+  config: JsonObject;
+}
+
+export function referenceSide(label: string, dataDir: string, bridge: string, subnet: string): Side {
+  return {
+    label,
+    binary: `${REFERENCE_CNI_DIR}/bridge`,
+    cniPath: REFERENCE_CNI_DIR,
+    config: {
+      cniVersion: "1.0.0",
+      name: `ttbench-${label}`,
+      type: "bridge",
+      bridge,
+      isGateway: true,
+      ipMasq: true,
+      ipam: { type: "host-local", ranges: [[{ subnet }]], dataDir },
+    },
+  };
+}
+
+export function tartanSide(binary: string, dataDir: string): Side {
+  const dir = binary.slice(0, binary.lastIndexOf("/")) || ".";
+  return {
+    label: "tartan",
+    binary,
+    // tartan-ipam (a symlink to the same executable) is found through CNI_PATH like any IPAM plugin.
+    cniPath: dir,
+    config: {
+      cniVersion: "1.0.0",
+      name: "ttbench-tartan",
+      type: "tartan",
+      mode: "bridge",
+      bridge: "tartanbench0",
+      ipMasq: true,
+      ipam: { type: "tartan-ipam", ranges: [[{ subnet: "10.78.0.0/16" }]], dataDir },
+    },
+  };
+}
