@@ -31,8 +31,11 @@ function referenceConflist(c: NetworkContext): { cniVersion: string; plugins: Js
 }
 
 function tartanConflist(mode: "bridge" | "routed") {
+  // podman 4.3.1 vendors libcni 1.1.x, which cannot parse 1.1.0 results: it must run us at 1.0.0
+  // (newer runtimes pick 1.1.0 from cniVersions).
   return (c: NetworkContext) => ({
-    cniVersion: "1.1.0",
+    cniVersion: "1.0.0",
+    cniVersions: ["1.0.0", "1.1.0"],
     plugins: [
       {
         type: "tartan",

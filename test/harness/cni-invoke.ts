@@ -2,6 +2,7 @@
 // podman) does, so tests exercise the real process contract: config on stdin, parameters in CNI_*
 // env vars, result or error JSON on stdout, logs on stderr. Nothing here throws on a plugin
 // failure; callers assert on `code` and `json` themselves.
+import { existsSync } from "node:fs";
 import { run } from "../../src/exec/run.ts";
 import type { TestNetns } from "./netns.ts";
 
@@ -55,13 +56,18 @@ export async function invokePlugin(opts: InvokeOptions): Promise<InvokeResult> {
   }
   const hostNs = typeof opts.hostNetns === "string" ? opts.hostNetns : opts.hostNetns?.name;
   const argv = hostNs ? ["ip", "netns", "exec", hostNs, opts.binary] : [opts.binary];
-  const r = await run(argv, {
-    stdin: JSON.stringify(opts.config),
-    env,
-    allowFailure: true,
-    timeoutMs: opts.timeoutMs ?? 60_000,
-  });
-  return { ...r, json: parseJson(r.stdout) };
+  try {
+    const r = await run(argv, {
+      stdin: JSON.stringify(opts.config),
+      env,
+      allowFailure: true,
+      timeoutMs: opts.timeoutMs ?? 60_000,
+    });
+    return { ...r, json: parseJson(r.stdout) };
+  } catch (e) {
+    // Could not start (missing binary) or killed by the timeout: still a result, as promised.
+    return { code: 127, stdout: "", stderr: String(e) };
+  }
 }
 
 function formatCniArgs(a: string | Record<string, string>): string {
@@ -91,7 +97,7 @@ export interface Conflist {
 export interface ConflistOptions extends Omit<InvokeOptions, "binary" | "command" | "config"> {
   conflist: Conflist;
   command: Exclude<CniCommand, "VERSION">;
-  /** Where plugin binaries are looked up by `type` (default: the first CNI_PATH entry). */
+  /** Look plugin binaries up only here instead of along CNI_PATH (libcni's FindInPath). */
   binDir?: string;
   /**
    * Runtime-supplied capability args (e.g. {portMappings:[...], bandwidth:{...}}); each plugin gets
@@ -122,7 +128,11 @@ export interface ConflistResult {
  */
 export async function invokeConflist(opts: ConflistOptions): Promise<ConflistResult> {
   const { conflist, command } = opts;
-  const binDir = opts.binDir ?? (Array.isArray(opts.cniPath) ? opts.cniPath[0] : opts.cniPath.split(":")[0]);
+  const dirs = opts.binDir
+    ? [opts.binDir]
+    : Array.isArray(opts.cniPath)
+      ? opts.cniPath
+      : opts.cniPath.split(":");
   const order = command === "DEL" ? [...conflist.plugins.keys()].reverse() : [...conflist.plugins.keys()];
   const steps: ConflistResult["steps"] = [];
   let prev: JsonObject | undefined = command === "ADD" ? undefined : opts.prevResult;
@@ -130,7 +140,12 @@ export async function invokeConflist(opts: ConflistOptions): Promise<ConflistRes
   for (const i of order) {
     const plugin = conflist.plugins[i]!;
     const config = pluginConfig(conflist, plugin, command, prev, opts);
-    const res = await invokePlugin({ ...opts, binary: `${binDir}/${String(plugin.type)}`, command, config });
+    const res = await invokePlugin({
+      ...opts,
+      binary: findInPath(String(plugin.type), dirs),
+      command,
+      config,
+    });
     steps.push({ type: String(plugin.type), res });
     if (res.code !== 0) return { code: res.code, result: res.json, failedAt: i, steps };
     last = res.json;
@@ -138,6 +153,12 @@ export async function invokeConflist(opts: ConflistOptions): Promise<ConflistRes
     if (command === "ADD") prev = res.json;
   }
   return { code: 0, result: command === "ADD" ? prev : last, steps };
+}
+
+/** First `dir/type` that exists, like libcni; a missing plugin yields a path that fails to exec. */
+function findInPath(type: string, dirs: string[]): string {
+  for (const d of dirs) if (existsSync(`${d}/${type}`)) return `${d}/${type}`;
+  return `${dirs[0] ?? "."}/${type}`;
 }
 
 /** Builds one plugin's stdin the way libcni's buildOneConfig + injectRuntimeConfig do. */
