@@ -33,8 +33,10 @@ export interface Attachment {
 export interface IpamTx {
   isAllocated(network: string, ip: string): boolean;
   allocations(network: string): Allocation[];
+  /** How many addresses the network holds; bounds the allocator's search without loading every row. */
+  countAllocations(network: string): number;
   allocationsOf(network: string, containerId: string, ifname: string): Allocation[];
-  /** Reserves the address; throws when it is already reserved (by anyone). */
+  /** Reserves the address; throws addressTakenError (code "ipam-ip-in-use") when anyone holds it. */
   reserve(a: Allocation): void;
   /** Releases everything (network, containerId, ifname) holds; returns what was released. */
   release(network: string, containerId: string, ifname: string): Allocation[];

@@ -1,0 +1,13 @@
+import { TartanError } from "../errors/tartan-error.ts";
+
+/**
+ * What every IpamStore adapter throws when reserve() meets an address that is already held, so
+ * callers (and the contract test) can rely on one code whichever adapter is wired in.
+ */
+export function addressTakenError(network: string, ip: string): TartanError {
+  return new TartanError(
+    "ipam-ip-in-use",
+    `address ${ip} of network "${network}" is already reserved`,
+    "another attachment holds it; release it (CNI DEL) or run `tartan ipam check` to find leaks",
+  );
+}

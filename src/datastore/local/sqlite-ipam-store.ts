@@ -1,0 +1,206 @@
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { addressTakenError } from "../address-taken-error.ts";
+import type { Allocation, Attachment, IpamStore, IpamTx } from "../ipam-store.ts";
+import { ensureIpamSchema } from "./ipam-schema.ts";
+import { sqliteStoreError } from "./sqlite-store-error.ts";
+
+/** Where the plugin keeps its database when the IPAM config names no dataDir. */
+export const DEFAULT_IPAM_DATA_DIR = "/var/lib/cni/tartan";
+export const IPAM_DB_FILE = "tartan-ipam.db";
+
+/**
+ * How long a plugin process waits for another one's write transaction. Transactions are short
+ * (well under a millisecond), so hitting this means a process is stuck, not a busy node: a pod
+ * storm of a hundred concurrent ADDs still queues for only a fraction of it.
+ */
+const BUSY_TIMEOUT_MS = 8000;
+
+interface ReservationRow {
+  network: string;
+  ip: string;
+  container_id: string;
+  ifname: string;
+  range_key: string;
+}
+
+interface AttachmentRow {
+  network: string;
+  container_id: string;
+  ifname: string;
+  netns: string;
+  host_ifname: string;
+  result: string;
+  created_at: number;
+}
+
+const toAllocation = (r: ReservationRow): Allocation => ({
+  network: r.network,
+  ip: r.ip,
+  containerId: r.container_id,
+  ifname: r.ifname,
+  rangeKey: r.range_key,
+});
+
+const toAttachment = (r: AttachmentRow): Attachment => ({
+  network: r.network,
+  containerId: r.container_id,
+  ifname: r.ifname,
+  netns: r.netns,
+  hostIfname: r.host_ifname,
+  result: r.result,
+  createdAt: r.created_at,
+});
+
+const isUniqueViolation = (e: unknown): boolean =>
+  typeof (e as { code?: unknown })?.code === "string" &&
+  (e as { code: string }).code.startsWith("SQLITE_CONSTRAINT");
+
+/**
+ * The node-local IpamStore: one SQLite file per dataDir, shared by every plugin process.
+ *
+ * Why it never hands out an address twice: every transaction starts with BEGIN IMMEDIATE, which
+ * takes the database's single write lock before the first read, so two processes can never both
+ * read "free" for the same address; and the (network, ip) primary key rejects a duplicate even if
+ * the logic above were wrong. Why a crash is harmless: WAL commits are atomic, so a kill -9 at any
+ * point leaves a transaction wholly committed or wholly absent. synchronous=NORMAL gives that for
+ * process crashes; a power loss may drop the last commits, which is safe because every pod that
+ * held those addresses died with the node.
+ */
+export class SqliteIpamStore implements IpamStore {
+  private readonly tx: IpamTx;
+  private readonly immediate: (fn: (tx: IpamTx) => unknown) => unknown;
+
+  constructor(
+    private readonly db: Database,
+    readonly path: string,
+  ) {
+    this.tx = this.makeTx();
+    this.immediate = db.transaction((fn: (tx: IpamTx) => unknown) => {
+      const out = fn(this.tx);
+      // An async fn would commit at its first await with the rest running unlocked: refuse it.
+      if (out instanceof Promise) throw new Error("IpamStore.transaction: fn must be synchronous");
+      return out;
+    }).immediate;
+  }
+
+  transaction<T>(fn: (tx: IpamTx) => T): T {
+    try {
+      return this.immediate(fn) as T;
+    } catch (e) {
+      throw sqliteStoreError(this.path, e);
+    }
+  }
+
+  /** PRAGMA integrity_check: ["ok"] when the file is sound, else SQLite's list of problems. */
+  integrityCheck(): string[] {
+    const rows = this.db.query("PRAGMA integrity_check").all() as { integrity_check: string }[];
+    return rows.map((r) => r.integrity_check);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private makeTx(): IpamTx {
+    // db.query caches the compiled statement per SQL text on this connection.
+    const q = (sql: string) => this.db.query(sql);
+    const owner = "network = ? AND container_id = ? AND ifname = ?";
+    return {
+      isAllocated: (network, ip) =>
+        q("SELECT 1 FROM reservation WHERE network = ? AND ip = ?").get(network, ip) !== null,
+      allocations: (network) =>
+        (q("SELECT * FROM reservation WHERE network = ? ORDER BY ip").all(network) as ReservationRow[]).map(
+          toAllocation,
+        ),
+      countAllocations: (network) =>
+        (q("SELECT count(*) AS n FROM reservation WHERE network = ?").get(network) as { n: number }).n,
+      allocationsOf: (network, containerId, ifname) =>
+        (
+          q(`SELECT * FROM reservation WHERE ${owner} ORDER BY ip`).all(
+            network,
+            containerId,
+            ifname,
+          ) as ReservationRow[]
+        ).map(toAllocation),
+      reserve: (a) => {
+        try {
+          q(
+            "INSERT INTO reservation (network, ip, container_id, ifname, range_key) VALUES (?, ?, ?, ?, ?)",
+          ).run(a.network, a.ip, a.containerId, a.ifname, a.rangeKey);
+        } catch (e) {
+          throw isUniqueViolation(e) ? addressTakenError(a.network, a.ip) : e;
+        }
+      },
+      release: (network, containerId, ifname) =>
+        (
+          q(`DELETE FROM reservation WHERE ${owner} RETURNING *`).all(
+            network,
+            containerId,
+            ifname,
+          ) as ReservationRow[]
+        ).map(toAllocation),
+      lastReserved: (network, rangeKey) =>
+        (
+          q("SELECT ip FROM range_cursor WHERE network = ? AND range_key = ?").get(network, rangeKey) as {
+            ip: string;
+          } | null
+        )?.ip,
+      setLastReserved: (network, rangeKey, ip) => {
+        q(
+          "INSERT INTO range_cursor (network, range_key, ip) VALUES (?, ?, ?) " +
+            "ON CONFLICT (network, range_key) DO UPDATE SET ip = excluded.ip",
+        ).run(network, rangeKey, ip);
+      },
+      putAttachment: (a) => {
+        q(
+          "INSERT OR REPLACE INTO attachment " +
+            "(network, container_id, ifname, netns, host_ifname, result, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ).run(a.network, a.containerId, a.ifname, a.netns, a.hostIfname, a.result, a.createdAt);
+      },
+      getAttachment: (network, containerId, ifname) => {
+        const row = q(`SELECT * FROM attachment WHERE ${owner}`).get(network, containerId, ifname);
+        return row ? toAttachment(row as AttachmentRow) : undefined;
+      },
+      deleteAttachment: (network, containerId, ifname) => {
+        q(`DELETE FROM attachment WHERE ${owner}`).run(network, containerId, ifname);
+      },
+      attachments: (network) =>
+        (
+          q("SELECT * FROM attachment WHERE network = ? ORDER BY container_id, ifname").all(
+            network,
+          ) as AttachmentRow[]
+        ).map(toAttachment),
+      networks: () =>
+        (
+          q(
+            "SELECT network FROM reservation UNION SELECT network FROM attachment ORDER BY network",
+          ).all() as { network: string }[]
+        ).map((r) => r.network),
+    };
+  }
+}
+
+/**
+ * Opens (creating when missing) `<dataDir>/tartan-ipam.db`. Runs on every CNI ADD, so the common
+ * path is: mkdir (exists), open, two PRAGMAs, read user_version. Failures become TartanErrors
+ * with codes ipam-store-unwritable / ipam-store-corrupt and a hint.
+ */
+export function openSqliteIpamStore(dataDir: string = DEFAULT_IPAM_DATA_DIR): SqliteIpamStore {
+  const path = join(dataDir, IPAM_DB_FILE);
+  let db: Database | undefined;
+  try {
+    // 0700: the file maps pods to addresses; nobody but root needs to read it.
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    db = new Database(path, { create: true, readwrite: true, strict: true });
+    // First, so that every later statement (schema check included) waits instead of failing.
+    db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.run("PRAGMA synchronous = NORMAL");
+    ensureIpamSchema(db, path);
+    return new SqliteIpamStore(db, path);
+  } catch (e) {
+    db?.close();
+    throw sqliteStoreError(path, e);
+  }
+}
