@@ -234,3 +234,68 @@ async function fetchFrom(from: TestNetns, ip: string, port: number): Promise<str
 
 chainSuite("bridge");
 chainSuite("tartan");
+
+// GC and STATUS exist only from 1.1.0, which the reference plugins do not speak: tartan alone.
+describe.skipIf(!isRoot)("tartan alone at 1.1.0: STATUS and GC through the conflist runner", () => {
+  let dir: string;
+  afterAll(async () => {
+    await cleanupAllNetns();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("GC releases attachments missing from cni.dev/valid-attachments; STATUS succeeds", async () => {
+    if (!existsSync(TARTAN_BINARY)) throw new Error(`${TARTAN_BINARY} missing: npm run build`);
+    dir = mkdtempSync(join(tmpdir(), "tartan-gc-"));
+    copyFileSync(TARTAN_BINARY, join(dir, "tartan"));
+    symlinkSync("tartan", join(dir, "tartan-ipam"));
+    const h = await createNetns("h");
+    const range = {
+      subnet: SUBNET,
+      rangeStart: "10.213.62.10",
+      rangeEnd: "10.213.62.11",
+      gateway: "10.213.62.1",
+    };
+    const ipam = { type: "tartan-ipam", ranges: [[range]], dataDir: join(dir, "ipam") };
+    const conflist: Conflist = {
+      cniVersion: "1.1.0",
+      name: "gc-net",
+      plugins: [{ type: "tartan", mode: "bridge", bridge: "tartan0", ipMasq: true, ipam }],
+    };
+    const base = { conflist, cniPath: [dir], hostNetns: h, ifname: "eth0" };
+
+    const status = await invokeConflist({ ...base, command: "STATUS" });
+    expect([status.code, status.steps[0]?.res.stdout]).toEqual([0, ""]);
+
+    const addIn = async (id: string) => {
+      const ns = await createNetns(id);
+      const r = await invokeConflist({ ...base, command: "ADD", containerId: id, netns: ns.path });
+      expect([r.code, r.steps[0]?.res.stderr]).toEqual([0, ""]);
+      return { ns, ip: (r.result!.ips as { address: string }[])[0]!.address, result: r.result! };
+    };
+    const a = await addIn("gc-a");
+    const b = await addIn("gc-b");
+    // Range full now; GC with only gc-a valid must free gc-b's address.
+    const gc = await invokeConflist({
+      ...base,
+      command: "GC",
+      validAttachments: [{ containerID: "gc-a", ifname: "eth0" }],
+    });
+    expect([gc.code, gc.steps[0]?.res.stdout]).toEqual([0, ""]);
+    const c = await addIn("gc-c");
+    expect(c.ip).toBe(b.ip);
+    expect(c.ip).not.toBe(a.ip);
+    for (const [id, att] of [
+      ["gc-a", a],
+      ["gc-c", c],
+    ] as const) {
+      const del = await invokeConflist({
+        ...base,
+        command: "DEL",
+        containerId: id,
+        netns: att.ns.path,
+        prevResult: att.result,
+      });
+      expect(del.code).toBe(0);
+    }
+  }, 60_000);
+});
