@@ -46,7 +46,15 @@ export type KernelOp =
       src?: string;
       replace?: boolean;
     }
-  | { op: "route-del"; dst: string; family: 4 | 6; dev?: string; via?: string; proto?: number; table?: number };
+  | {
+      op: "route-del";
+      dst: string;
+      family: 4 | 6;
+      dev?: string;
+      via?: string;
+      proto?: number;
+      table?: number;
+    };
 
 /** A link as read back from the kernel. */
 export interface LinkInfo {
@@ -57,6 +65,8 @@ export interface LinkInfo {
   mac: string; // lower case, colon separated
   up: boolean;
   master?: string;
+  /** Bridge ports only: whether hairpin mode is on (frames may leave by the port they came in). */
+  hairpin?: boolean;
 }
 
 export interface AddrInfo {

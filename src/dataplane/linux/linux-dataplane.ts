@@ -1,0 +1,128 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { TartanError } from "../../errors/tartan-error.ts";
+import { type RunOptions, run } from "../../exec/run.ts";
+import type { Dataplane, NetnsRef } from "../dataplane.ts";
+import type { AddrInfo, KernelOp, LinkInfo, RouteInfo } from "../kernel-op.ts";
+import { kernelOpError } from "../kernel-op-error.ts";
+import { sysctlKey } from "../sysctl-key.ts";
+import { ipBatchLines } from "./ip-batch-lines.ts";
+import { ipTarget } from "./ip-target.ts";
+import { isNetnsPath } from "./is-netns-path.ts";
+import { parseBatchFailure } from "./parse-batch-failure.ts";
+import { parseIpAddrs } from "./parse-ip-addrs.ts";
+import { parseIpLinks } from "./parse-ip-links.ts";
+import { parseIpRoutes } from "./parse-ip-routes.ts";
+
+/** The op an argument error of ip refers to, since such errors come without a line number. */
+function opNamedBy(ops: readonly KernelOp[], words: string): number | undefined {
+  const arg = /argument "([^"]+)" is wrong/.exec(words)?.[1];
+  if (arg === undefined) return undefined;
+  const i = ops.findIndex((op) => Object.values(op).includes(arg));
+  return i < 0 ? undefined : i;
+}
+
+/**
+ * The Dataplane on a real kernel through iproute2. apply() is one `ip -batch -` spawn however
+ * many ops there are (the CNI ADD hot path), reads are one `ip -j` spawn each, and host sysctls
+ * are plain /proc/sys file I/O.
+ */
+export class LinuxDataplane implements Dataplane {
+  constructor(private readonly ipBinary = "ip") {}
+
+  private async ip(netns: NetnsRef, args: string[], opts: RunOptions = {}) {
+    const target = ipTarget(netns);
+    const runOpts: RunOptions = { ...opts };
+    if (target.nsenter) runOpts.netns = target.nsenter;
+    return run([this.ipBinary, ...target.ipArgs, ...args], runOpts);
+  }
+
+  async apply(netns: NetnsRef, ops: readonly KernelOp[]): Promise<void> {
+    if (ops.length === 0) return;
+    const batch = ipBatchLines(ops);
+    const res = await this.ip(netns, ["-batch", "-"], {
+      stdin: `${batch.lines.join("\n")}\n`,
+      allowFailure: true,
+    });
+    if (res.code === 0) return;
+    const failure = parseBatchFailure(res.stderr);
+    const index =
+      failure.line !== undefined ? batch.opIndex[failure.line - 1] : opNamedBy(ops, failure.words);
+    throw kernelOpError(
+      netns,
+      index === undefined ? undefined : ops[index],
+      index,
+      ops.length,
+      failure.words,
+    );
+  }
+
+  async links(netns: NetnsRef): Promise<LinkInfo[]> {
+    return parseIpLinks((await this.ip(netns, ["-d", "-j", "link", "show"])).stdout);
+  }
+
+  async link(netns: NetnsRef, name: string): Promise<LinkInfo | undefined> {
+    const res = await this.ip(netns, ["-d", "-j", "link", "show", "dev", name], { allowFailure: true });
+    if (res.code !== 0) {
+      if (/does not exist/.test(res.stderr)) return undefined;
+      throw new TartanError("kernel-read-failed", `reading link ${name}: ${res.stderr.trim()}`);
+    }
+    return parseIpLinks(res.stdout)[0];
+  }
+
+  async addrs(netns: NetnsRef, dev?: string): Promise<AddrInfo[]> {
+    const args = ["-j", "addr", "show"];
+    if (dev !== undefined) args.push("dev", dev);
+    return parseIpAddrs((await this.ip(netns, args)).stdout);
+  }
+
+  async routes(netns: NetnsRef, family: 4 | 6): Promise<RouteInfo[]> {
+    const res = await this.ip(netns, ["-N", "-j", `-${family}`, "route", "show", "table", "main"]);
+    return parseIpRoutes(res.stdout, family);
+  }
+
+  async sysctlGet(netns: NetnsRef, key: string): Promise<string | undefined> {
+    const k = sysctlKey(key);
+    if (netns === null) {
+      // /proc/sys/net shows the namespace of the reading process, which here is the target.
+      try {
+        return (await readFile(`/proc/sys/${k}`, "utf8")).trim();
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+        throw new TartanError("sysctl-failed", `reading /proc/sys/${k}: ${String(e)}`);
+      }
+    }
+    const res = await run(["sysctl", "-n", k], { netns, allowFailure: true });
+    if (res.code === 0) return res.stdout.trim();
+    if (/No such file/.test(res.stderr)) return undefined;
+    throw new TartanError("sysctl-failed", `sysctl ${k} in ${netns}: ${res.stderr.trim()}`);
+  }
+
+  async sysctlSet(netns: NetnsRef, key: string, value: string): Promise<void> {
+    const k = sysctlKey(key);
+    if (/[\n=]/.test(value)) throw new TartanError("sysctl-failed", `sysctl ${k}: invalid value "${value}"`);
+    if (netns === null) {
+      try {
+        await writeFile(`/proc/sys/${k}`, value);
+        return;
+      } catch (e) {
+        throw new TartanError(
+          "sysctl-failed",
+          `writing ${value} to /proc/sys/${k}: ${String(e)}`,
+          "is the key right and are we root?",
+        );
+      }
+    }
+    const res = await run(["sysctl", "-q", "-w", `${k}=${value}`], { netns, allowFailure: true });
+    if (res.code !== 0) {
+      throw new TartanError(
+        "sysctl-failed",
+        `sysctl -w ${k}=${value} in ${netns}: ${res.stderr.trim()}`,
+        "is the key right?",
+      );
+    }
+  }
+
+  async netnsExists(path: string): Promise<boolean> {
+    return isNetnsPath(path);
+  }
+}
