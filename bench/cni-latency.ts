@@ -124,6 +124,17 @@ async function main(): Promise<number> {
     }
     pods.set(s.label, list);
   }
+  // The resident pods are attached before and detached after everything measured, uncounted.
+  const residents = new Map<string, Pod>();
+  if (args.resident) {
+    log("attaching one resident (uncounted) pod per network");
+    for (const s of sides) {
+      const pod: Pod = { containerId: "", netnsPath: (await createNetns("bres")).path };
+      freshIds([pod]);
+      record(null, "ADD", s, await timedInvoke(s, "ADD", pod, host));
+      residents.set(s.label, pod);
+    }
+  }
   // Alternate which side goes first, round by round, so drift and noise are shared fairly.
   const order = (i: number): Side[] => (i % 2 === 0 ? sides : [...sides].reverse());
 
@@ -148,6 +159,11 @@ async function main(): Promise<number> {
     for (const s of order(r)) await concurrentRound(s, pods.get(s.label)!, host);
   }
 
+  for (const s of sides) {
+    const pod = residents.get(s.label);
+    if (pod) record(null, "DEL", s, await timedInvoke(s, "DEL", pod, host));
+  }
+
   const rows = (["sequential", "concurrent"] as const).flatMap((sc) =>
     (["ADD", "DEL"] as const).map((op) =>
       buildRow(
@@ -165,6 +181,7 @@ async function main(): Promise<number> {
     candidate: candidate.label,
     reference: reference.label,
     concurrency: args.concurrency,
+    resident: args.resident,
     wrapper: summarize(wrapperMs),
     rows,
     failures: { count: failures.length, first: failures.slice(0, 5) },

@@ -12,17 +12,24 @@ export interface BenchArgs {
   json: boolean;
   /** Run the reference plugin on both sides: the harness must then report ratios near 1.0. */
   selfCheck: boolean;
+  /**
+   * Keep one uncounted pod attached to each network for the whole run (a node's steady state:
+   * pods come and go while others keep running). false measures an empty network, where every
+   * ADD is the first pod and every DEL the last (per-network setup and teardown each time).
+   */
+  resident: boolean;
   /** The tartan executable (its directory is CNI_PATH, where `tartan-ipam` lives too). */
   tartan: string;
 }
 
 const USAGE = `usage: bun bench/cni-latency.ts [--iterations N] [--concurrency C] [--rounds R] [--warmup W]
-                                  [--json] [--self-check] [--tartan PATH]
+                                  [--json] [--self-check] [--empty] [--tartan PATH]
   --iterations N   sequential ADD+DEL pairs per plugin (default 100)
   --concurrency C  pods started at once in the concurrent scenario (default 16)
   --rounds R       concurrent rounds per plugin (default: enough for >= 2N samples, at least 3)
   --warmup W       uncounted ADD+DEL pairs per plugin first (default 3)
   --json           print the results as JSON instead of a table
+  --empty          no resident pod: every ADD is the network's first pod, every DEL its last
   --self-check     reference plugin on both sides (validates the harness: ratios ~1.0)
   --tartan PATH    tartan executable (default dist/tartan)`;
 
@@ -34,6 +41,7 @@ export function parseArgs(argv: readonly string[], defaultTartan: string): Bench
     warmup: 3,
     json: false,
     selfCheck: false,
+    resident: true,
     tartan: defaultTartan,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -55,6 +63,7 @@ export function parseArgs(argv: readonly string[], defaultTartan: string): Bench
     else if (k === "--warmup") a.warmup = int(0);
     else if (k === "--json") a.json = true;
     else if (k === "--self-check") a.selfCheck = true;
+    else if (k === "--empty") a.resident = false;
     else if (k === "--tartan") a.tartan = val();
     else if (k === "-h" || k === "--help") {
       console.log(USAGE);

@@ -46,6 +46,8 @@ export interface Report {
   candidate: string;
   reference: string;
   concurrency: number;
+  /** Whether one uncounted pod stayed attached to each network during the run. */
+  resident: boolean;
   wrapper: Summary;
   rows: Row[];
   failures: { count: number; first: string[] };
@@ -89,6 +91,9 @@ export function renderTable(rep: Report): string {
     `CNI plugin latency, ms (wall clock, spawn to exit; ratio = ${rep.candidate}/${rep.reference})`,
     `wrapper \`ip netns exec HOST true\`: p50 ${f(rep.wrapper.p50)}, p99 ${f(rep.wrapper.p99)} ms ` +
       "(included in every figure; cancels in the comparison)",
+    rep.resident
+      ? "network state: one resident pod per network (steady state; --empty for first-pod/last-pod cost)"
+      : "network state: empty (--empty): every ADD is the network's first pod, every DEL its last",
     "",
     line(head),
     line(widths.map((w) => "-".repeat(w))),
