@@ -37,14 +37,16 @@ function layerOf(file: string): number {
   return LAYERS.indexOf(first);
 }
 
-const importRe = /^\s*(?:import|export)\s[^'"]*?from\s+["']([^"']+)["']|^\s*import\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/gm;
+const importRe =
+  /^\s*(?:import|export)\s[^'"]*?from\s+["']([^"']+)["']|^\s*import\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/gm;
 
 function importsOf(file: string): string[] {
   const text = readFileSync(file, "utf8");
   const out: string[] = [];
   for (const m of text.matchAll(importRe)) {
     const spec = m[1] ?? m[2] ?? m[3];
-    if (spec?.startsWith(".")) {
+    // Data files (package.json) are not modules of a layer.
+    if (spec?.startsWith(".") && !spec.endsWith(".json")) {
       let target = resolve(dirname(file), spec);
       if (!target.endsWith(".ts")) target += ".ts";
       out.push(target);
@@ -101,7 +103,9 @@ for (const f of files) if ((colour.get(f) ?? 0) === 0) visit(f);
 
 if (problems.length > 0) {
   for (const p of problems) console.error(`check-imports: ${p}`);
-  console.error(`check-imports: ${problems.length} problem(s). Fix the import or move the code to the right layer.`);
+  console.error(
+    `check-imports: ${problems.length} problem(s). Fix the import or move the code to the right layer.`,
+  );
   process.exit(1);
 }
 console.log(`check-imports: ${files.length} files, layering and acyclicity hold`);

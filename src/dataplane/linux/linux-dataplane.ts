@@ -1,4 +1,4 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readFileSync, writeFileSync } from "node:fs";
 import { TartanError } from "../../errors/tartan-error.ts";
 import { type RunOptions, run } from "../../exec/run.ts";
 import type { Dataplane, NetnsRef } from "../dataplane.ts";
@@ -85,7 +85,7 @@ export class LinuxDataplane implements Dataplane {
     if (netns === null) {
       // /proc/sys/net shows the namespace of the reading process, which here is the target.
       try {
-        return (await readFile(`/proc/sys/${k}`, "utf8")).trim();
+        return readFileSync(`/proc/sys/${k}`, "utf8").trim();
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
         throw new TartanError("sysctl-failed", `reading /proc/sys/${k}: ${String(e)}`);
@@ -102,7 +102,7 @@ export class LinuxDataplane implements Dataplane {
     if (/[\n=]/.test(value)) throw new TartanError("sysctl-failed", `sysctl ${k}: invalid value "${value}"`);
     if (netns === null) {
       try {
-        await writeFile(`/proc/sys/${k}`, value);
+        writeFileSync(`/proc/sys/${k}`, value);
         return;
       } catch (e) {
         throw new TartanError(

@@ -1,0 +1,174 @@
+import { CniCode, CniError } from "../errors/cni-error.ts";
+import type { CniInterface, CniResult } from "../model/cni-result.ts";
+import { applySysctls } from "./apply-sysctls.ts";
+import { planBridge } from "./bridge-mode.ts";
+import { planAddresses } from "./build-wiring.ts";
+import type { CniRequest } from "./cni-request.ts";
+import { ipamFor, stateDirOf } from "./cni-request.ts";
+import { hostVethName } from "./host-veth-name.ts";
+import { randomMac } from "./mac-address.ts";
+import { ensureMasquerade } from "./masquerade.ts";
+import { mergePrevResult } from "./merge-prev-result.ts";
+import type { PodPlan, PodWiring } from "./pod-plan.ts";
+import { planRouted } from "./routed-mode.ts";
+
+/**
+ * CNI ADD. Order matters for crash safety: the attachment record is written first, then the
+ * address is reserved, then the kernel is programmed; every step after the record is undone when a
+ * later one fails, and whatever a crash leaves behind is found by DEL or GC through the record.
+ */
+export async function cmdAdd(req: CniRequest): Promise<CniResult> {
+  const { deps, env, conf } = req;
+  if (!deps.host.pathExists(env.netns)) {
+    throw new CniError(
+      CniCode.unknownContainer,
+      `network namespace ${env.netns} (CNI_NETNS) does not exist`,
+      "",
+      "the container's namespace must exist before ADD; was the container already removed?",
+    );
+  }
+  const hostIfname = hostVethName(conf.name, env.containerId, env.ifname);
+  if (deps.host.linkExists(hostIfname)) {
+    throw new CniError(
+      CniCode.interfaceExists,
+      `container ${env.containerId} interface ${env.ifname} is already attached to network "${conf.name}" (host interface ${hostIfname} exists)`,
+      "",
+      "run DEL for this attachment before adding it again",
+    );
+  }
+  if (conf.mode === "bridge" && conf.bridge === hostIfname) {
+    throw new CniError(
+      CniCode.invalidConfig,
+      `bridge name ${conf.bridge} collides with a pod interface name`,
+    );
+  }
+  const mtu = conf.mtu ?? deps.host.defaultRouteMtu() ?? 1500;
+  const stateDir = stateDirOf(conf);
+  const store = deps.openStore(stateDir);
+  try {
+    const key = { network: conf.name, containerId: env.containerId, ifname: env.ifname };
+    store.transaction((tx) =>
+      tx.putAttachment({ ...key, netns: env.netns, hostIfname, result: "", createdAt: Date.now() }),
+    );
+    const ipam = ipamFor(req, store);
+    let kernelTouched = false;
+    try {
+      const ipamResult = await ipam.add();
+      const plan = planAddresses(ipamResult, conf.mode);
+      const podMac = conf.mac ?? randomMac(deps.randomBytes(6));
+      const hostMac = randomMac(deps.randomBytes(6));
+      const wiring: PodWiring = {
+        netns: env.netns,
+        ifname: env.ifname,
+        hostIfname,
+        mtu,
+        podMac,
+        hostMac,
+        addresses: plan.addresses,
+        routes: plan.routes,
+      };
+      const bridgeExists = conf.mode === "bridge" && deps.host.linkExists(conf.bridge);
+      const podPlan: PodPlan =
+        conf.mode === "bridge"
+          ? planBridge(wiring, {
+              bridge: conf.bridge,
+              bridgeExists,
+              hairpin: conf.hairpinMode,
+              forward: conf.ipMasq,
+            })
+          : planRouted(wiring);
+      kernelTouched = true;
+      await deps.dataplane.apply(null, podPlan.host);
+      await Promise.all([
+        deps.dataplane.apply(env.netns, podPlan.pod),
+        applySysctls(deps, podPlan.sysctls),
+        conf.ipMasq
+          ? ensureMasquerade(
+              deps,
+              stateDir,
+              conf.name,
+              plan.addresses.map((a) => a.cidr),
+            )
+          : undefined,
+      ]);
+
+      const interfaces: CniInterface[] = [];
+      if (conf.mode === "bridge")
+        interfaces.push({ name: conf.bridge, mac: bridgeMacOf(podPlan, conf.bridge) });
+      interfaces.push({ name: hostIfname, mac: hostMacOf(podPlan, hostMac) });
+      interfaces.push({ name: env.ifname, mac: podMac, mtu, sandbox: env.netns });
+      const podIndex = interfaces.length - 1;
+      const own: CniResult = {
+        cniVersion: conf.cniVersion,
+        interfaces,
+        ips: plan.addresses.map((a) => ({
+          address: a.cidr,
+          ...(a.gateway ? { gateway: a.gateway } : {}),
+          interface: podIndex,
+        })),
+        routes: plan.resultRoutes,
+      };
+      const dns = conf.dns ?? ipamResult.dns;
+      if (dns) own.dns = dns;
+      const result = mergePrevResult(conf.prevResult, own);
+      store.transaction((tx) =>
+        tx.putAttachment({
+          ...key,
+          netns: env.netns,
+          hostIfname,
+          result: JSON.stringify(result),
+          createdAt: Date.now(),
+        }),
+      );
+      // A concurrent DEL of the network's last other pod may have removed the chain after our
+      // first look; it re-checks after removing, and we re-check after recording (see cmd-del).
+      if (conf.ipMasq)
+        await ensureMasquerade(
+          deps,
+          stateDir,
+          conf.name,
+          plan.addresses.map((a) => a.cidr),
+        );
+      return result;
+    } catch (e) {
+      await rollback(req, store, hostIfname, kernelTouched, ipam);
+      throw e;
+    }
+  } finally {
+    store.close();
+  }
+}
+
+function bridgeMacOf(plan: PodPlan, bridge: string): string | undefined {
+  for (const op of plan.host) if (op.op === "bridge-add" && op.name === bridge) return op.mac;
+  return undefined;
+}
+
+function hostMacOf(plan: PodPlan, fallback: string): string {
+  for (const op of plan.host) if (op.op === "veth-add") return op.mac ?? fallback;
+  return fallback;
+}
+
+async function rollback(
+  req: CniRequest,
+  store: ReturnType<CniRequest["deps"]["openStore"]>,
+  hostIfname: string,
+  kernelTouched: boolean,
+  ipam: { del(): Promise<void> },
+): Promise<void> {
+  const { deps, env, conf } = req;
+  const note = (what: string, e: unknown) =>
+    deps.log("warn", `ADD rollback: ${what} failed`, { error: e instanceof Error ? e.message : String(e) });
+  if (kernelTouched && deps.host.linkExists(hostIfname)) {
+    await deps.dataplane
+      .apply(null, [{ op: "link-del", name: hostIfname }])
+      .catch((e) => note("veth removal", e));
+  }
+  // Always: a delegated plugin may have reserved before failing, and releasing nothing is harmless.
+  await ipam.del().catch((e) => note("address release", e));
+  try {
+    store.transaction((tx) => tx.deleteAttachment(conf.name, env.containerId, env.ifname));
+  } catch (e) {
+    note("attachment record removal", e);
+  }
+}

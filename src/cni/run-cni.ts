@@ -1,0 +1,128 @@
+import { CniCode, CniError } from "../errors/cni-error.ts";
+import {
+  isSupportedVersion,
+  parseVersion,
+  SUPPORTED_CNI_VERSIONS,
+  versionAtLeast,
+} from "../model/cni-version.ts";
+import { type NetConf, parseNetConf } from "../model/net-conf.ts";
+import { cmdAdd } from "./cmd-add.ts";
+import { cmdCheck } from "./cmd-check.ts";
+import { cmdDel } from "./cmd-del.ts";
+import { cmdGc } from "./cmd-gc.ts";
+import { cmdStatus } from "./cmd-status.ts";
+import type { CniDeps } from "./cni-deps.ts";
+import { parseCniEnv } from "./cni-env.ts";
+import { shapeResult } from "./shape-result.ts";
+import { toCniError } from "./to-cni-error.ts";
+
+/** What the process prints on stdout and its exit status. */
+export interface CniOutcome {
+  stdout: string;
+  exitCode: number;
+}
+
+const LATEST = "1.1.0";
+
+function versionOf(stdin: string): string {
+  try {
+    const v = (JSON.parse(stdin) as { cniVersion?: unknown }).cniVersion;
+    return typeof v === "string" && v !== "" ? v : LATEST;
+  } catch {
+    return LATEST;
+  }
+}
+
+/** Parses stdin: bad JSON → 6, bad or unsupported version → 1, invalid fields → 7 (via toCniError). */
+function readConfig(stdin: string): NetConf {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(stdin);
+  } catch (e) {
+    throw new CniError(
+      CniCode.decodeFailure,
+      `network config on stdin is not valid JSON: ${e instanceof Error ? e.message : e}`,
+      "",
+      "the runtime passes the network configuration as JSON on stdin",
+    );
+  }
+  const version = (raw as { cniVersion?: unknown })?.cniVersion;
+  if (typeof version === "string" && !parseVersion(version)) {
+    throw new CniError(CniCode.decodeFailure, `cniVersion "${version}" is not a version string (x.y.z)`);
+  }
+  if (typeof version === "string" && !isSupportedVersion(version)) {
+    throw new CniError(
+      CniCode.incompatibleVersion,
+      `cniVersion ${version} is not supported; tartan supports ${SUPPORTED_CNI_VERSIONS.join(", ")}`,
+      "",
+      `set "cniVersion" to one of those in the network configuration`,
+    );
+  }
+  return parseNetConf(raw);
+}
+
+/**
+ * One CNI invocation: the spec's process contract in a function (tests call it directly with fake
+ * deps; main.ts with the real ones). Never throws: errors become the spec's error JSON.
+ */
+export async function runCni(
+  deps: CniDeps,
+  rawEnv: Record<string, string | undefined>,
+  stdin: string,
+): Promise<CniOutcome> {
+  let version = versionOf(stdin);
+  try {
+    const env = parseCniEnv(rawEnv);
+    if (env.command === "VERSION") {
+      return {
+        stdout: JSON.stringify({ cniVersion: version, supportedVersions: [...SUPPORTED_CNI_VERSIONS] }),
+        exitCode: 0,
+      };
+    }
+    const conf = readConfig(stdin);
+    version = conf.cniVersion;
+    if (env.command === "CHECK" && !versionAtLeast(version, "0.4.0")) {
+      throw new CniError(
+        CniCode.incompatibleVersion,
+        `CHECK is not defined for cniVersion ${version} (needs 0.4.0 or later)`,
+      );
+    }
+    if ((env.command === "GC" || env.command === "STATUS") && !versionAtLeast(version, "1.1.0")) {
+      throw new CniError(
+        CniCode.incompatibleVersion,
+        `${env.command} is not defined for cniVersion ${version} (needs 1.1.0)`,
+      );
+    }
+    const req = { deps, env, conf, stdin };
+    switch (env.command) {
+      case "ADD": {
+        const result = await cmdAdd(req);
+        return { stdout: JSON.stringify(shapeResult(result, version)), exitCode: 0 };
+      }
+      case "DEL":
+        await cmdDel(req);
+        return { stdout: "", exitCode: 0 };
+      case "CHECK":
+        await cmdCheck(req);
+        return { stdout: "", exitCode: 0 };
+      case "GC":
+        await cmdGc(req);
+        return { stdout: "", exitCode: 0 };
+      case "STATUS":
+        await cmdStatus(req);
+        return { stdout: "", exitCode: 0 };
+    }
+  } catch (e) {
+    const err = toCniError(e);
+    const details = [err.hint, err.details].filter(Boolean).join("; ");
+    deps.log("error", err.message, {
+      code: err.cniCode,
+      command: rawEnv.CNI_COMMAND,
+      container: rawEnv.CNI_CONTAINERID,
+    });
+    return {
+      stdout: JSON.stringify({ cniVersion: version, code: err.cniCode, msg: err.message, details }),
+      exitCode: 1,
+    };
+  }
+}

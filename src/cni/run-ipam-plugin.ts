@@ -1,0 +1,108 @@
+import { CniCode, CniError } from "../errors/cni-error.ts";
+import { parseIpamConfig } from "../ipam/ipam-config.ts";
+import { isSupportedVersion, SUPPORTED_CNI_VERSIONS, versionAtLeast } from "../model/cni-version.ts";
+import { NETWORK_NAME_RE } from "../model/net-conf.ts";
+import type { CniDeps } from "./cni-deps.ts";
+import { parseCniEnv } from "./cni-env.ts";
+import { DEFAULT_IPAM_DIR } from "./cni-request.ts";
+import { InProcessIpam } from "./in-process-ipam.ts";
+import type { CniOutcome } from "./run-cni.ts";
+import { shapeResult } from "./shape-result.ts";
+import { toCniError } from "./to-cni-error.ts";
+
+/**
+ * tartan's IPAM as a standalone plugin (invoked as `tartan-ipam`), for other interface plugins to
+ * delegate to. It reads only name, cniVersion and the ipam section: the rest of the config belongs
+ * to the calling plugin and may mean anything. Results are IPAM results (no interfaces).
+ */
+export async function runIpamPlugin(
+  deps: CniDeps,
+  rawEnv: Record<string, string | undefined>,
+  stdin: string,
+): Promise<CniOutcome> {
+  let version = "1.1.0";
+  try {
+    const env = parseCniEnv(rawEnv);
+    let raw: Record<string, unknown> = {};
+    try {
+      raw = stdin.trim() ? (JSON.parse(stdin) as Record<string, unknown>) : {};
+    } catch (e) {
+      if (env.command !== "VERSION")
+        throw new CniError(
+          CniCode.decodeFailure,
+          `network config on stdin is not valid JSON: ${e instanceof Error ? e.message : e}`,
+        );
+    }
+    if (typeof raw.cniVersion === "string" && raw.cniVersion) version = raw.cniVersion;
+    if (env.command === "VERSION") {
+      return {
+        stdout: JSON.stringify({ cniVersion: version, supportedVersions: [...SUPPORTED_CNI_VERSIONS] }),
+        exitCode: 0,
+      };
+    }
+    if (!isSupportedVersion(version)) {
+      throw new CniError(
+        CniCode.incompatibleVersion,
+        `cniVersion ${version} is not supported; tartan-ipam supports ${SUPPORTED_CNI_VERSIONS.join(", ")}`,
+      );
+    }
+    if (typeof raw.name !== "string" || !NETWORK_NAME_RE.test(raw.name)) {
+      throw new CniError(
+        CniCode.invalidConfig,
+        `name ${JSON.stringify(raw.name)} must be a valid network name`,
+      );
+    }
+    if ((env.command === "GC" || env.command === "STATUS") && !versionAtLeast(version, "1.1.0")) {
+      throw new CniError(CniCode.incompatibleVersion, `${env.command} needs cniVersion 1.1.0`);
+    }
+    const ipamSection = (raw.ipam ?? {}) as Record<string, unknown>;
+    const ipArg = env.args.get("IP");
+    const config = parseIpamConfig(raw, ipArg ? ipArg.split(",") : []);
+    const store = deps.openStore(config.dataDir ?? DEFAULT_IPAM_DIR);
+    try {
+      const ipam = new InProcessIpam(
+        store,
+        config,
+        { containerId: env.containerId, ifname: env.ifname },
+        ipamSection,
+      );
+      switch (env.command) {
+        case "ADD":
+          return { stdout: JSON.stringify(shapeResult(await ipam.add(), version)), exitCode: 0 };
+        case "DEL":
+          await ipam.del();
+          break;
+        case "CHECK":
+          await ipam.check();
+          break;
+        case "GC": {
+          const valid = (raw["cni.dev/valid-attachments"] ?? raw["cni.dev/attachments"]) as
+            | { containerID: string; ifname: string }[]
+            | undefined;
+          if (!Array.isArray(valid))
+            throw new CniError(CniCode.invalidConfig, "GC needs cni.dev/valid-attachments");
+          await ipam.gc(valid);
+          break;
+        }
+        case "STATUS":
+          await ipam.status();
+          break;
+      }
+      return { stdout: "", exitCode: 0 };
+    } finally {
+      store.close();
+    }
+  } catch (e) {
+    const err = toCniError(e);
+    deps.log("error", err.message, { code: err.cniCode, plugin: "tartan-ipam" });
+    return {
+      stdout: JSON.stringify({
+        cniVersion: version,
+        code: err.cniCode,
+        msg: err.message,
+        details: [err.hint, err.details].filter(Boolean).join("; "),
+      }),
+      exitCode: 1,
+    };
+  }
+}

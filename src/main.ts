@@ -1,0 +1,77 @@
+// Composition root: the only file that wires real adapters. One executable, three faces:
+// the CNI plugin (CNI_COMMAND set), the standalone IPAM plugin (invoked as tartan-ipam), the CLI.
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import type { CniDeps } from "./cni/cni-deps.ts";
+import { findPluginInPath } from "./cni/plugin-finder.ts";
+import { runCni } from "./cni/run-cni.ts";
+import { runIpamPlugin } from "./cni/run-ipam-plugin.ts";
+import { LinuxDataplane } from "./dataplane/linux/linux-dataplane.ts";
+import { LinuxHostFacts } from "./dataplane/linux/linux-host-facts.ts";
+import { LinuxNft } from "./dataplane/linux/linux-nft.ts";
+import { openSqliteIpamStore } from "./datastore/local/sqlite-ipam-store.ts";
+import { makeLogger } from "./exec/json-logger.ts";
+import { run } from "./exec/run.ts";
+
+function cniDeps(env: Record<string, string | undefined>, component: string): CniDeps {
+  return {
+    dataplane: new LinuxDataplane(),
+    nft: new LinuxNft(),
+    host: new LinuxHostFacts(),
+    openStore: (dir) => openSqliteIpamStore(dir),
+    execPlugin: (binary, childEnv, stdin) => run([binary], { env: childEnv, stdin, allowFailure: true }),
+    findPlugin: findPluginInPath,
+    readMarker: (path) => {
+      try {
+        return readFileSync(path, "utf8");
+      } catch {
+        return undefined;
+      }
+    },
+    writeMarker: (path, content) => {
+      mkdirSync(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true, mode: 0o700 });
+      writeFileSync(`${path}.tmp`, content);
+      // rename is atomic: a concurrent reader sees the old marker or the new one, never half.
+      renameSync(`${path}.tmp`, path);
+    },
+    removeMarker: (path) => rmSync(path, { force: true }),
+    log: makeLogger(env, component),
+    // Web Crypto, not node:crypto, whose loading would add ~10 ms to every plugin start.
+    randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
+    env,
+  };
+}
+
+async function readStdin(): Promise<string> {
+  return await Bun.stdin.text();
+}
+
+async function main(): Promise<number> {
+  const env = process.env as Record<string, string | undefined>;
+  const invokedAs =
+    (process.argv0 === "bun" ? (process.argv[1] ?? "") : process.argv0).split("/").pop() ?? "";
+  if (invokedAs === "tartan-ipam" || (env.CNI_COMMAND && invokedAs.endsWith("-ipam"))) {
+    const out = await runIpamPlugin(cniDeps(env, "tartan-ipam"), env, await readStdin());
+    await Bun.write(Bun.stdout, out.stdout);
+    return out.exitCode;
+  }
+  if (env.CNI_COMMAND) {
+    const out = await runCni(
+      cniDeps(env, "cni"),
+      env,
+      env.CNI_COMMAND === "VERSION" ? await readStdin().catch(() => "") : await readStdin(),
+    );
+    await Bun.write(Bun.stdout, out.stdout);
+    return out.exitCode;
+  }
+  // The CLI (and its YAML printer) loads only when asked for: the plugin path stays lean.
+  const { runCli } = await import("./cli/run-cli.ts");
+  return await runCli(process.argv.slice(2));
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    Bun.write(Bun.stderr, `tartan: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);
