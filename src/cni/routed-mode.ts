@@ -37,6 +37,8 @@ export function planRouted(w: PodWiring): PodPlan {
       proto: TARTAN_ROUTE_PROTO,
       replace: true,
     });
+    // A static entry: the host never has to resolve the pod, even before IPv6 DAD settles.
+    host.push({ op: "neigh-replace", dev: w.hostIfname, ip: a.cidr.split("/")[0]!, mac: w.podMac });
   }
 
   const pod: KernelOp[] = [];
@@ -46,8 +48,17 @@ export function planRouted(w: PodWiring): PodPlan {
   if (w.addresses.some((a) => a.family === 4)) {
     pod.push({ op: "route-add", dst: `${ROUTED_GATEWAY_V4}/32`, family: 4, dev: w.ifname, scope: "link" });
   }
-  for (const r of w.routes)
+  // Static entries for the gateways: no ARP/NDP round trip on the pod's first packet, and no
+  // dependence on the host's proxy ARP seeing a route to 169.254.1.1.
+  if (w.addresses.some((a) => a.family === 4)) {
+    pod.push({ op: "neigh-replace", dev: w.ifname, ip: ROUTED_GATEWAY_V4, mac: ROUTED_HOST_MAC });
+  }
+  if (w.addresses.some((a) => a.family === 6)) {
+    pod.push({ op: "neigh-replace", dev: w.ifname, ip: ROUTED_GATEWAY_V6, mac: ROUTED_HOST_MAC });
+  }
+  for (const r of w.routes) {
     pod.push({ op: "route-add", dst: r.dst, family: r.family, dev: w.ifname, via: r.via });
+  }
 
   const sysctls: PodPlan["sysctls"] = [];
   if (w.addresses.some((a) => a.family === 4)) {

@@ -46,6 +46,10 @@ export type KernelOp =
       src?: string;
       replace?: boolean;
     }
+  /** A permanent neighbour (ARP/NDP) entry; replaces whatever entry the address had. */
+  | { op: "neigh-replace"; dev: string; ip: string; mac: string }
+  /** Removes a neighbour entry. Fails when it does not exist. */
+  | { op: "neigh-del"; dev: string; ip: string }
   | {
       op: "route-del";
       dst: string;
@@ -85,4 +89,11 @@ export interface RouteInfo {
   proto: number;
   metric?: number;
   table: number;
+}
+
+/** A permanent neighbour entry as read back. */
+export interface NeighInfo {
+  dev: string;
+  ip: string; // canonical address text
+  mac: string;
 }

@@ -93,6 +93,14 @@ export function validateKernelOp(op: KernelOp): void {
       checkInt(op, "table", op.table, 1, 0xffffffff);
       if (op.dev === undefined && op.via === undefined) bad(op, "a route needs dev or via");
       return;
+    case "neigh-replace":
+    case "neigh-del": {
+      checkName(op, "dev", op.dev);
+      const fam = op.ip.includes(":") ? 6 : 4;
+      checkIp(op, "ip", op.ip, fam);
+      if (op.op === "neigh-replace" && !MAC.test(op.mac)) bad(op, `mac "${op.mac}" is not a MAC address`);
+      return;
+    }
     case "route-del":
       checkDst(op, op.dst, op.family);
       checkName(op, "dev", op.dev);

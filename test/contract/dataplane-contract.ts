@@ -334,6 +334,27 @@ export function dataplaneContract(
       expect(await dp.link(ctr, "eth0")).toBeUndefined();
     });
 
+    test("permanent neighbour entries: replace is idempotent, delete of a missing one fails, they go with the link", async () => {
+      await wireVeth("tt11");
+      const ops: KernelOp[] = [
+        { op: "neigh-replace", dev: "eth0", ip: "169.254.1.1", mac: "ee:ee:ee:ee:ee:ee" },
+        { op: "neigh-replace", dev: "eth0", ip: "fe80::ecee:eeff:feee:eeee", mac: "EE:EE:EE:EE:EE:EE" },
+      ];
+      await dp.apply(ctr, ops);
+      await dp.apply(ctr, ops);
+      const sorted = async () => (await dp.neighbours(ctr)).sort((a, b) => a.ip.localeCompare(b.ip));
+      expect(await sorted()).toEqual([
+        { dev: "eth0", ip: "169.254.1.1", mac: "ee:ee:ee:ee:ee:ee" },
+        { dev: "eth0", ip: "fe80::ecee:eeff:feee:eeee", mac: "ee:ee:ee:ee:ee:ee" },
+      ]);
+      await dp.apply(ctr, [{ op: "neigh-del", dev: "eth0", ip: "169.254.1.1" }]);
+      await expect(dp.apply(ctr, [{ op: "neigh-del", dev: "eth0", ip: "169.254.1.1" }])).rejects.toThrow(
+        /neigh-del/,
+      );
+      await dp.apply(host, [{ op: "link-del", name: "tt11" }]);
+      expect(await dp.neighbours(ctr)).toEqual([]);
+    });
+
     test("addresses own their connected routes; a down link loses its IPv4 routes", async () => {
       await wireVeth("tt10");
       await dp.apply(ctr, [

@@ -2,7 +2,7 @@ import { TartanError } from "../../errors/tartan-error.ts";
 import { formatCidr, formatNetwork, parseCidr, parseIpOrCidr } from "../../model/cidr.ts";
 import { formatIp, ipEquals, parseIp } from "../../model/ip.ts";
 import type { Dataplane, NetnsRef } from "../dataplane.ts";
-import type { AddrInfo, KernelOp, LinkInfo, RouteInfo } from "../kernel-op.ts";
+import type { AddrInfo, KernelOp, LinkInfo, NeighInfo, RouteInfo } from "../kernel-op.ts";
 import { kernelOpError } from "../kernel-op-error.ts";
 import { sysctlKey } from "../sysctl-key.ts";
 import { validateKernelOp } from "../validate-kernel-op.ts";
@@ -163,6 +163,23 @@ export class FakeDataplane implements Dataplane {
       case "route-del":
         this.routeDel(netns, op);
         break;
+      case "neigh-replace": {
+        this.must(netns, op.dev);
+        const ns = this.ns(netns);
+        const ip = formatIp(parseIp(op.ip));
+        ns.neighs = ns.neighs.filter((n) => !(n.dev === op.dev && n.ip === ip));
+        ns.neighs.push({ dev: op.dev, ip, mac: op.mac.toLowerCase() });
+        break;
+      }
+      case "neigh-del": {
+        this.must(netns, op.dev);
+        const ns = this.ns(netns);
+        const ip = formatIp(parseIp(op.ip));
+        const before = ns.neighs.length;
+        ns.neighs = ns.neighs.filter((n) => !(n.dev === op.dev && n.ip === ip));
+        if (ns.neighs.length === before) throw new KernelRefusal("No such file or directory");
+        break;
+      }
     }
   }
 
@@ -279,6 +296,7 @@ export class FakeDataplane implements Dataplane {
     removeLinkSysctls(ns, name);
     ns.addrs = ns.addrs.filter((a) => a.dev !== name);
     ns.routes = ns.routes.filter((r) => r.dev !== name);
+    ns.neighs = ns.neighs.filter((n) => n.dev !== name);
     for (const port of ns.links.values()) {
       if (port.master === name) {
         delete port.master;
@@ -403,6 +421,10 @@ export class FakeDataplane implements Dataplane {
   async link(netns: NetnsRef, name: string): Promise<LinkInfo | undefined> {
     const l = this.ns(netns).links.get(name);
     return l ? toLinkInfo(l) : undefined;
+  }
+
+  async neighbours(netns: NetnsRef): Promise<NeighInfo[]> {
+    return this.ns(netns).neighs.map((n) => ({ ...n }));
   }
 
   async addrs(netns: NetnsRef, dev?: string): Promise<AddrInfo[]> {

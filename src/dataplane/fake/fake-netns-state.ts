@@ -1,4 +1,4 @@
-import type { AddrInfo, LinkInfo, RouteInfo } from "../kernel-op.ts";
+import type { AddrInfo, LinkInfo, NeighInfo, RouteInfo } from "../kernel-op.ts";
 
 /** A link in the fake kernel: what reads return, plus the wiring the kernel keeps internally. */
 export interface FakeLink extends LinkInfo {
@@ -18,6 +18,7 @@ export interface FakeNetnsState {
   links: Map<string, FakeLink>;
   addrs: AddrInfo[];
   routes: FakeRoute[];
+  neighs: NeighInfo[];
   sysctls: Map<string, string>;
   nextIndex: number;
 }
@@ -46,6 +47,7 @@ const LINK_SYSCTLS: ReadonlyArray<readonly [string, string]> = [
   ["net/ipv6/conf/DEV/accept_ra", "1"],
   ["net/ipv6/conf/DEV/accept_dad", "1"],
   ["net/ipv6/conf/DEV/proxy_ndp", "0"],
+  ["net/ipv4/neigh/DEV/proxy_delay", "80"],
 ];
 
 /** Per-device sysctls appear with the device and disappear with it, as in /proc/sys/net. */
@@ -70,6 +72,7 @@ export function newNetnsState(host: boolean): FakeNetnsState {
     links: new Map(),
     addrs: [],
     routes: [],
+    neighs: [],
     sysctls: new Map(NS_SYSCTLS),
     nextIndex: 2,
   };

@@ -79,6 +79,12 @@ export function ipBatchOpLines(op: KernelOp): string[] {
       if (op.mtu !== undefined) parts.push(`mtu ${op.mtu}`);
       return [parts.join(" ")];
     }
+    case "neigh-replace":
+      return [
+        `neigh replace ${formatIp(parseIp(op.ip))} lladdr ${op.mac.toLowerCase()} dev ${op.dev} nud permanent`,
+      ];
+    case "neigh-del":
+      return [`neigh del ${formatIp(parseIp(op.ip))} dev ${op.dev}`];
     case "route-del": {
       const parts = [`route del ${routeDst(op.dst, op.family)}`];
       if (op.via !== undefined) parts.push(`via ${formatIp(parseIp(op.via))}`);

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { TartanError } from "../../errors/tartan-error.ts";
 import { type RunOptions, run } from "../../exec/run.ts";
 import type { Dataplane, NetnsRef } from "../dataplane.ts";
-import type { AddrInfo, KernelOp, LinkInfo, RouteInfo } from "../kernel-op.ts";
+import type { AddrInfo, KernelOp, LinkInfo, NeighInfo, RouteInfo } from "../kernel-op.ts";
 import { kernelOpError } from "../kernel-op-error.ts";
 import { sysctlKey } from "../sysctl-key.ts";
 import { ipBatchLines } from "./ip-batch-lines.ts";
@@ -11,6 +11,7 @@ import { isNetnsPath } from "./is-netns-path.ts";
 import { parseBatchFailure } from "./parse-batch-failure.ts";
 import { parseIpAddrs } from "./parse-ip-addrs.ts";
 import { parseIpLinks } from "./parse-ip-links.ts";
+import { parseIpNeigh } from "./parse-ip-neigh.ts";
 import { parseIpRoutes } from "./parse-ip-routes.ts";
 
 /** The op an argument error of ip refers to, since such errors come without a line number. */
@@ -45,8 +46,13 @@ export class LinuxDataplane implements Dataplane {
     });
     if (res.code === 0) return;
     const failure = parseBatchFailure(res.stderr);
+    // Some ip commands (neigh del) exit without a line number; with one op there is no doubt.
     const index =
-      failure.line !== undefined ? batch.opIndex[failure.line - 1] : opNamedBy(ops, failure.words);
+      failure.line !== undefined
+        ? batch.opIndex[failure.line - 1]
+        : ops.length === 1
+          ? 0
+          : opNamedBy(ops, failure.words);
     throw kernelOpError(
       netns,
       index === undefined ? undefined : ops[index],
@@ -73,6 +79,10 @@ export class LinuxDataplane implements Dataplane {
     const args = ["-j", "addr", "show"];
     if (dev !== undefined) args.push("dev", dev);
     return parseIpAddrs((await this.ip(netns, args)).stdout);
+  }
+
+  async neighbours(netns: NetnsRef): Promise<NeighInfo[]> {
+    return parseIpNeigh((await this.ip(netns, ["-j", "neigh", "show", "nud", "permanent"])).stdout);
   }
 
   async routes(netns: NetnsRef, family: 4 | 6): Promise<RouteInfo[]> {
