@@ -12,7 +12,10 @@ export interface TestNetns {
   name: string;
   path: string;
   /** Runs argv inside the namespace; throws on a non-zero exit unless allowFailure. */
-  exec(argv: string[], opts?: { allowFailure?: boolean; stdin?: string; env?: Record<string, string> }): Promise<{
+  exec(
+    argv: string[],
+    opts?: { allowFailure?: boolean; stdin?: string; env?: Record<string, string> },
+  ): Promise<{
     code: number;
     stdout: string;
     stderr: string;
