@@ -75,7 +75,12 @@ const inRange = (ip: string) => {
   return ip.startsWith("10.213.57.") && last >= 10 && last <= 12;
 };
 
-function connectivitySuite(label: string, conflist: (c: NetworkContext) => object, tartan: boolean) {
+function connectivitySuite(
+  label: string,
+  conflist: (c: NetworkContext) => object,
+  tartan: boolean,
+  routed = false,
+) {
   describe.skipIf(!canRun)(label, () => {
     let env: PodmanEnv | undefined;
     afterAll(async () => {
@@ -97,6 +102,8 @@ function connectivitySuite(label: string, conflist: (c: NetworkContext) => objec
         await e.runContainer("b");
         const ipA = await e.containerIp("a");
         const ipB = await e.containerIp("b");
+        // Routed mode must not fall back to a bridge; bridge mode must have created one.
+        expect(await linkExists(e.bridge)).toBe(!routed);
         expect(inRange(ipA)).toBe(true);
         expect(inRange(ipB)).toBe(true);
         expect(ipA).not.toBe(ipB);
@@ -154,4 +161,4 @@ async function linkExists(name: string): Promise<boolean> {
 
 connectivitySuite("podman + reference bridge plugin (harness baseline)", referenceConflist, false);
 connectivitySuite("podman + tartan, bridge mode", tartanConflist("bridge"), true);
-connectivitySuite("podman + tartan, routed mode", tartanConflist("routed"), true);
+connectivitySuite("podman + tartan, routed mode", tartanConflist("routed"), true, true);
