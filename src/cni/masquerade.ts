@@ -45,5 +45,5 @@ export async function removeMasquerade(deps: CniDeps, stateDir: string, network:
 /** Whether the network's masquerade chain is loaded (for CHECK). */
 export async function masqueradePresent(deps: CniDeps, network: string): Promise<boolean> {
   const listing = await deps.nft.list(null, "inet", TARTAN_TABLE);
-  return listing?.includes(`chain ${masqueradeChain(network)} `);
+  return listing?.includes(`chain ${masqueradeChain(network)} `) ?? false;
 }
