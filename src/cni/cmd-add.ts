@@ -3,6 +3,7 @@ import type { CniInterface, CniResult } from "../model/cni-result.ts";
 import { applySysctls } from "./apply-sysctls.ts";
 import { planBridge } from "./bridge-mode.ts";
 import { planAddresses } from "./build-wiring.ts";
+import { removeMasqueradeSafely } from "./cmd-del.ts";
 import type { CniRequest } from "./cni-request.ts";
 import { ipamFor, stateDirOf } from "./cni-request.ts";
 import { hostVethName } from "./host-veth-name.ts";
@@ -79,7 +80,9 @@ export async function cmdAdd(req: CniRequest): Promise<CniResult> {
           : planRouted(wiring);
       kernelTouched = true;
       await deps.dataplane.apply(null, podPlan.host);
-      await Promise.all([
+      // allSettled, not all: the rollback must not start while the chain is still being written,
+      // or the chain would land after the rollback removed it.
+      const settled = await Promise.allSettled([
         deps.dataplane.apply(env.netns, podPlan.pod),
         applySysctls(deps, podPlan.sysctls),
         conf.ipMasq
@@ -91,6 +94,7 @@ export async function cmdAdd(req: CniRequest): Promise<CniResult> {
             )
           : undefined,
       ]);
+      for (const s of settled) if (s.status === "rejected") throw s.reason;
 
       const interfaces: CniInterface[] = [];
       if (conf.mode === "bridge")
@@ -167,7 +171,13 @@ async function rollback(
   // Always: a delegated plugin may have reserved before failing, and releasing nothing is harmless.
   await ipam.del().catch((e) => note("address release", e));
   try {
-    store.transaction((tx) => tx.deleteAttachment(conf.name, env.containerId, env.ifname));
+    const left = store.transaction((tx) => {
+      tx.deleteAttachment(conf.name, env.containerId, env.ifname);
+      return tx.attachments(conf.name).length;
+    });
+    // The chain may have been written for this pod alone: it goes with the network's last pod.
+    if (conf.ipMasq && left === 0)
+      await removeMasqueradeSafely(req, stateDirOf(conf)).catch((e) => note("ipMasq chain removal", e));
   } catch (e) {
     note("attachment record removal", e);
   }

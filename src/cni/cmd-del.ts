@@ -38,7 +38,7 @@ export async function cmdDel(req: CniRequest): Promise<void> {
  * because the marker was still there; ADD records its attachment before it looks, so counting
  * again after the removal catches it and the chain is put back.
  */
-async function removeMasqueradeSafely(req: CniRequest, stateDir: string): Promise<void> {
+export async function removeMasqueradeSafely(req: CniRequest, stateDir: string): Promise<void> {
   const { deps, conf } = req;
   await removeMasquerade(deps, stateDir, conf.name);
   const store = deps.openStore(stateDir);
