@@ -1,0 +1,53 @@
+import type { Resource } from "../model/resource.ts";
+
+export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
+
+export interface WatchEvent {
+  type: WatchEventType;
+  /** For DELETED: the object as it was last stored. */
+  object: Resource;
+  /** The datastore revision of this change. */
+  revision: string;
+}
+
+export interface ListResult {
+  items: Resource[];
+  /** The revision the list is consistent at: watch from here to miss nothing. */
+  revision: string;
+}
+
+export interface WatchHandle {
+  close(): void;
+}
+
+/**
+ * The datastore port: list + watch + compare-and-swap writes over Kubernetes-shaped objects.
+ * Adapters: local (embedded, single host), etcd; a Kubernetes API adapter fits the same shape
+ * (resourceVersion = CAS token, list revision = list resourceVersion, watch from it).
+ *
+ * Errors are TartanErrors with codes: "datastore-conflict" (create of an existing object, update
+ * or delete with a stale resourceVersion), "datastore-not-found", "datastore-unavailable"
+ * (server down or unreachable), "datastore-invalid" (malformed object).
+ */
+export interface Datastore {
+  get(kind: string, name: string, namespace?: string): Promise<Resource | undefined>;
+  list(kind: string, namespace?: string): Promise<ListResult>;
+  /** Creates the object; fails with datastore-conflict when it exists (the race-free claim). */
+  create(obj: Resource): Promise<Resource>;
+  /** Replaces the object if its stored resourceVersion equals obj.metadata.resourceVersion. */
+  update(obj: Resource): Promise<Resource>;
+  /** Deletes; with resourceVersion only if it still matches. Deleting a missing object → datastore-not-found. */
+  delete(kind: string, name: string, namespace?: string, resourceVersion?: string): Promise<void>;
+  /**
+   * Every change of the kind after `fromRevision`, in order. On a broken connection the adapter
+   * retries and resumes; if the revision was compacted away it calls onError with
+   * datastore-compacted, and the caller lists again.
+   */
+  watch(
+    kind: string,
+    fromRevision: string,
+    onEvent: (e: WatchEvent) => void,
+    onError?: (e: Error) => void,
+  ): WatchHandle;
+  close(): Promise<void>;
+}

@@ -1,0 +1,49 @@
+import type { Resource } from "./resource.ts";
+
+/** A node of the cluster as its agent registers it. */
+export interface NodeSpec {
+  /** The address other nodes reach this node at (VXLAN outer / host-gw next hop). */
+  underlayAddress: string;
+  /** The underlay subnet (CIDR) this address lives in: host-gw needs peers on the same one. */
+  underlaySubnet: string;
+  /** MAC of this node's VXLAN device, for the static FDB and neighbour entries of the others. */
+  vtepMac?: string;
+}
+
+export interface NodeStatus {
+  /** ISO time of the agent's last heartbeat. */
+  heartbeat?: string;
+  ready?: boolean;
+}
+
+export type NodeResource = Resource<NodeSpec, NodeStatus>;
+
+/** A range pods take their addresses from, carved into blocks that nodes claim. */
+export interface IPPoolSpec {
+  cidr: string;
+  /** Prefix length of the blocks (26 for IPv4, 122 for IPv6 by default). */
+  blockSize: number;
+}
+
+export type IPPoolResource = Resource<IPPoolSpec>;
+
+/** One block of a pool, owned by one node (node affinity); its name is derived from its CIDR. */
+export interface IPAMBlockSpec {
+  cidr: string;
+  pool: string;
+  /** The node that owns the block. */
+  node: string;
+}
+
+export type IPAMBlockResource = Resource<IPAMBlockSpec>;
+
+export const KINDS = {
+  node: "Node",
+  ipPool: "IPPool",
+  ipamBlock: "IPAMBlock",
+} as const;
+
+/** IPAMBlock name for a CIDR: "10-244-1-0-26", "fd00--1-0-122"; unique per CIDR, a valid name. */
+export function blockName(cidr: string): string {
+  return cidr.replace(/[.:/]/g, "-").toLowerCase();
+}
