@@ -3,6 +3,7 @@ import { CniCode, CniError } from "../errors/cni-error.ts";
 import type { CniRequest } from "./cni-request.ts";
 import { ipamFor, stateDirOf } from "./cni-request.ts";
 import { removeMasquerade } from "./masquerade.ts";
+import { toCniError } from "./to-cni-error.ts";
 
 /**
  * CNI GC: removes every attachment of this network that the runtime no longer knows — host veth,
@@ -21,7 +22,7 @@ export async function cmdGc(req: CniRequest): Promise<void> {
     );
   }
   const keep = new Set(valid.map((v) => `${v.containerID}\0${v.ifname}`));
-  const errors: string[] = [];
+  const errors: unknown[] = [];
   const stateDir = stateDirOf(conf);
   const store = deps.openStore(stateDir);
   try {
@@ -33,25 +34,30 @@ export async function cmdGc(req: CniRequest): Promise<void> {
       .map((a) => ({ op: "link-del", name: a.hostIfname }));
     for (const op of dels) {
       await deps.dataplane.apply(null, [op]).catch((e: Error) => {
-        if (op.op === "link-del" && deps.host.linkExists(op.name)) errors.push(e.message);
+        if (op.op === "link-del" && deps.host.linkExists(op.name)) errors.push(e);
       });
     }
     try {
       await ipamFor(req, store).gc(valid);
     } catch (e) {
-      errors.push(e instanceof Error ? e.message : String(e));
+      errors.push(e);
     }
     const left = store.transaction((tx) => {
       for (const a of stale) tx.deleteAttachment(a.network, a.containerId, a.ifname);
       return tx.attachments(conf.name).length;
     });
     if (conf.ipMasq && left === 0) {
-      await removeMasquerade(deps, stateDir, conf.name).catch((e: Error) => errors.push(e.message));
+      await removeMasquerade(deps, stateDir, conf.name).catch((e: unknown) => errors.push(e));
     }
     deps.log("info", "GC done", { network: conf.name, removed: stale.length });
   } finally {
     store.close();
   }
-  if (errors.length)
-    throw new CniError(CniCode.internal, `GC finished with ${errors.length} error(s): ${errors.join("; ")}`);
+  if (errors.length) {
+    // A delegate's (or the kernel's) error keeps its code: the runtime sees what failed, not 999.
+    const first = toCniError(errors[0]);
+    if (errors.length === 1) throw first;
+    const msgs = errors.map((e) => (e instanceof Error ? e.message : String(e)));
+    throw new CniError(first.cniCode, `GC finished with ${errors.length} error(s): ${msgs.join("; ")}`);
+  }
 }
