@@ -48,6 +48,14 @@ export interface IpamTx {
   attachments(network: string): Attachment[];
   /** Networks that have any reservation or attachment in this store. */
   networks(): string[];
+  /**
+   * The IPAM blocks (CIDRs) this node owns for the network, in the order the plugin tries them.
+   * The agent writes the list (nodeBlocks IPAM); the plugin reads it in the same transaction as
+   * it allocates, so a block the agent removes can never receive an address in between.
+   */
+  nodeBlocks(network: string): string[];
+  /** Replaces the network's block list (an empty list removes it). */
+  setNodeBlocks(network: string, blocks: readonly string[]): void;
 }
 
 export interface IpamStore {

@@ -8,12 +8,14 @@ interface State {
   cursors: Map<string, Map<string, string>>;
   /** network -> owner key -> attachment */
   attachments: Map<string, Map<string, Attachment>>;
+  /** network -> block CIDRs in order */
+  blocks: Map<string, string[]>;
 }
 
 const ownerKey = (containerId: string, ifname: string): string => `${containerId}\u0000${ifname}`;
 
 function emptyState(): State {
-  return { reservations: new Map(), cursors: new Map(), attachments: new Map() };
+  return { reservations: new Map(), cursors: new Map(), attachments: new Map(), blocks: new Map() };
 }
 
 function inner<V>(outer: Map<string, Map<string, V>>, network: string): Map<string, V> {
@@ -97,6 +99,11 @@ export class MemoryIpamStore implements IpamStore {
         for (const [n, m] of s.reservations) if (m.size > 0) names.add(n);
         for (const [n, m] of s.attachments) if (m.size > 0) names.add(n);
         return [...names].sort();
+      },
+      nodeBlocks: (network) => [...(s.blocks.get(network) ?? [])],
+      setNodeBlocks: (network, blocks) => {
+        if (blocks.length === 0) s.blocks.delete(network);
+        else s.blocks.set(network, [...blocks]);
       },
     };
   }

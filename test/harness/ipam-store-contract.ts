@@ -183,6 +183,34 @@ export function ipamStoreContract(adapter: string, open: () => IpamStore): void 
     );
 
     test(
+      "node blocks are kept per network in the order given, replaced whole, removed by an empty list",
+      withStore((s) => {
+        s.transaction((tx) => {
+          expect(tx.nodeBlocks("net")).toEqual([]);
+          tx.setNodeBlocks("net", ["10.244.0.64/26", "10.244.0.0/26", "fd44::/122"]);
+          tx.setNodeBlocks("net2", ["10.9.0.0/26"]);
+        });
+        s.transaction((tx) => {
+          expect(tx.nodeBlocks("net")).toEqual(["10.244.0.64/26", "10.244.0.0/26", "fd44::/122"]);
+          tx.setNodeBlocks("net", ["10.244.0.0/26"]);
+        });
+        s.transaction((tx) => {
+          expect(tx.nodeBlocks("net")).toEqual(["10.244.0.0/26"]);
+          expect(tx.nodeBlocks("net2")).toEqual(["10.9.0.0/26"]);
+          tx.setNodeBlocks("net2", []);
+        });
+        s.transaction((tx) => expect(tx.nodeBlocks("net2")).toEqual([]));
+        expect(() =>
+          s.transaction((tx) => {
+            tx.setNodeBlocks("net", []);
+            throw new Error("boom");
+          }),
+        ).toThrow("boom");
+        s.transaction((tx) => expect(tx.nodeBlocks("net")).toEqual(["10.244.0.0/26"]));
+      }),
+    );
+
+    test(
       "transaction returns fn's value",
       withStore((s) => {
         expect(s.transaction(() => 42)).toBe(42);

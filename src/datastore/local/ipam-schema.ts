@@ -2,10 +2,11 @@ import type { Database } from "bun:sqlite";
 import { TartanError } from "../../errors/tartan-error.ts";
 
 /** Bump together with a new entry in MIGRATIONS; user_version in the file says which ones ran. */
-export const IPAM_SCHEMA_VERSION = 1;
+export const IPAM_SCHEMA_VERSION = 2;
 
 /**
- * MIGRATIONS[i] takes a database from user_version i to i + 1. Version 1 is the whole schema.
+ * MIGRATIONS[i] takes a database from user_version i to i + 1. Version 1 is the first schema;
+ * version 2 adds node_block, the blocks the agent gave this node (block IPAM with node affinity).
  * reservation's primary key (network, ip) is the UNIQUE constraint that is the last line of
  * defence against handing out an address twice, whatever the allocator does; CHECKs keep a row
  * from ever being half filled. WITHOUT ROWID: every lookup is by key, so the key is the table.
@@ -35,6 +36,12 @@ const MIGRATIONS: readonly string[] = [
      result TEXT NOT NULL,
      created_at INTEGER NOT NULL,
      PRIMARY KEY (network, container_id, ifname)
+   ) WITHOUT ROWID;`,
+  `CREATE TABLE node_block (
+     network TEXT NOT NULL CHECK (network <> ''),
+     cidr TEXT NOT NULL CHECK (cidr <> ''),
+     position INTEGER NOT NULL,
+     PRIMARY KEY (network, cidr)
    ) WITHOUT ROWID;`,
 ];
 

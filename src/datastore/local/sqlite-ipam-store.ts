@@ -177,6 +177,19 @@ export class SqliteIpamStore implements IpamStore {
             "SELECT network FROM reservation UNION SELECT network FROM attachment ORDER BY network",
           ).all() as { network: string }[]
         ).map((r) => r.network),
+      nodeBlocks: (network) =>
+        (
+          q("SELECT cidr FROM node_block WHERE network = ? ORDER BY position").all(network) as {
+            cidr: string;
+          }[]
+        ).map((r) => r.cidr),
+      setNodeBlocks: (network, blocks) => {
+        q("DELETE FROM node_block WHERE network = ?").run(network);
+        const insert = q("INSERT INTO node_block (network, cidr, position) VALUES (?, ?, ?)");
+        blocks.forEach((cidr, i) => {
+          insert.run(network, cidr, i);
+        });
+      },
     };
   }
 }
