@@ -1,4 +1,4 @@
-import type { AddrInfo, KernelOp, LinkInfo, NeighInfo, RouteInfo } from "./kernel-op.ts";
+import type { AddrInfo, FdbInfo, KernelOp, LinkInfo, NeighInfo, RouteInfo } from "./kernel-op.ts";
 
 /**
  * A network namespace is named by its path (/run/netns/x, /proc/PID/ns/net), or `null` for the
@@ -18,10 +18,15 @@ export interface Dataplane {
   /** One link, or undefined when it does not exist. */
   link(netns: NetnsRef, name: string): Promise<LinkInfo | undefined>;
   addrs(netns: NetnsRef, dev?: string): Promise<AddrInfo[]>;
-  /** Main-table routes of one family (link-local IPv6 kernel routes excluded). */
+  /**
+   * Main-table unicast and blackhole routes of one family (link-local IPv6 kernel routes and
+   * local/broadcast/multicast ones excluded).
+   */
   routes(netns: NetnsRef, family: 4 | 6): Promise<RouteInfo[]>;
   /** Permanent neighbour entries (the ones tartan writes); dynamic ones are left out. */
   neighbours(netns: NetnsRef): Promise<NeighInfo[]>;
+  /** Static (permanent, with a remote) FDB entries of a VXLAN device; [] when the device does not exist. */
+  fdb(netns: NetnsRef, dev: string): Promise<FdbInfo[]>;
   /** Reads a sysctl of the namespace, e.g. "net/ipv4/ip_forward"; undefined when it does not exist. */
   sysctlGet(netns: NetnsRef, key: string): Promise<string | undefined>;
   sysctlSet(netns: NetnsRef, key: string, value: string): Promise<void>;

@@ -31,13 +31,19 @@ export type KernelOp =
   /** Add an address; `replace` makes it idempotent. `nodad` skips IPv6 duplicate address detection. */
   | { op: "addr-add"; dev: string; cidr: string; replace?: boolean; nodad?: boolean }
   | { op: "addr-del"; dev: string; cidr: string }
-  /** Add a route; `replace` makes it idempotent. `dst` may be "default" or a CIDR. */
+  /**
+   * Add a route; `replace` makes it idempotent. `dst` may be "default" or a CIDR. `onlink`
+   * trusts the gateway to be on the link `dev` without a route to it (VXLAN next hops).
+   * `type: "blackhole"` drops matching packets and takes neither dev nor via.
+   */
   | {
       op: "route-add";
       dst: string;
       family: 4 | 6;
+      type?: RouteType;
       dev?: string;
       via?: string;
+      onlink?: boolean;
       scope?: "global" | "link" | "host";
       proto?: number;
       metric?: number;
@@ -50,15 +56,48 @@ export type KernelOp =
   | { op: "neigh-replace"; dev: string; ip: string; mac: string }
   /** Removes a neighbour entry. Fails when it does not exist. */
   | { op: "neigh-del"; dev: string; ip: string }
+  /**
+   * A VXLAN device. Learning is off unless asked for: tartan programs every remote VTEP in the
+   * FDB, and learned entries would compete with them. `dev` is the underlay link.
+   */
+  | {
+      op: "vxlan-add";
+      name: string;
+      vni: number;
+      dstport: number;
+      local?: string;
+      dev?: string;
+      learning?: boolean;
+      mtu?: number;
+      mac?: string;
+    }
+  /** A static FDB entry on a VXLAN device (`self permanent`): frames to `mac` go to the VTEP `dst`. */
+  | { op: "fdb-replace"; dev: string; mac: string; dst: string }
+  /** Removes an FDB entry. Fails when it does not exist. */
+  | { op: "fdb-del"; dev: string; mac: string; dst: string }
   | {
       op: "route-del";
       dst: string;
       family: 4 | 6;
+      type?: RouteType;
       dev?: string;
       via?: string;
       proto?: number;
       table?: number;
     };
+
+/** Route types tartan writes: ordinary routes, and blackholes that drop (unallocated block addresses). */
+export type RouteType = "unicast" | "blackhole";
+
+/** The VXLAN attributes of a link, as read back. */
+export interface VxlanInfo {
+  vni: number;
+  dstport: number;
+  local?: string;
+  /** The underlay link. */
+  dev?: string;
+  learning: boolean;
+}
 
 /** A link as read back from the kernel. */
 export interface LinkInfo {
@@ -71,6 +110,8 @@ export interface LinkInfo {
   master?: string;
   /** Bridge ports only: whether hairpin mode is on (frames may leave by the port they came in). */
   hairpin?: boolean;
+  /** VXLAN devices only. */
+  vxlan?: VxlanInfo;
 }
 
 export interface AddrInfo {
@@ -89,6 +130,10 @@ export interface RouteInfo {
   proto: number;
   metric?: number;
   table: number;
+  /** Present only for non-unicast routes; a blackhole has no dev or via. */
+  type?: "blackhole";
+  /** Present only when the route was added with onlink. */
+  onlink?: true;
 }
 
 /** A permanent neighbour entry as read back. */
@@ -96,4 +141,11 @@ export interface NeighInfo {
   dev: string;
   ip: string; // canonical address text
   mac: string;
+}
+
+/** A static FDB entry of a VXLAN device as read back (learned and non-permanent ones are left out). */
+export interface FdbInfo {
+  dev: string;
+  mac: string; // lower case
+  dst: string; // canonical address text of the remote VTEP
 }

@@ -91,7 +91,28 @@ export function validateKernelOp(op: KernelOp): void {
       checkInt(op, "metric", op.metric, 0, 0xffffffff);
       checkInt(op, "mtu", op.mtu, 68, 65535);
       checkInt(op, "table", op.table, 1, 0xffffffff);
+      if (op.type === "blackhole") {
+        if (op.dev !== undefined || op.via !== undefined || op.onlink)
+          bad(op, "a blackhole route takes no dev, via or onlink");
+        return;
+      }
       if (op.dev === undefined && op.via === undefined) bad(op, "a route needs dev or via");
+      if (op.onlink && (op.dev === undefined || op.via === undefined)) bad(op, "onlink needs dev and via");
+      return;
+    case "vxlan-add":
+      checkName(op, "name", op.name);
+      checkName(op, "dev", op.dev);
+      checkInt(op, "vni", op.vni, 0, 0xffffff);
+      checkInt(op, "dstport", op.dstport, 1, 65535);
+      checkInt(op, "mtu", op.mtu, 68, 65535);
+      if (op.local !== undefined) checkIp(op, "local", op.local, op.local.includes(":") ? 6 : 4);
+      if (op.mac !== undefined && !MAC.test(op.mac)) bad(op, `mac "${op.mac}" is not a MAC address`);
+      return;
+    case "fdb-replace":
+    case "fdb-del":
+      checkName(op, "dev", op.dev);
+      checkIp(op, "dst", op.dst, op.dst.includes(":") ? 6 : 4);
+      if (!MAC.test(op.mac)) bad(op, `mac "${op.mac}" is not a MAC address`);
       return;
     case "neigh-replace":
     case "neigh-del": {

@@ -399,6 +399,236 @@ export function dataplaneContract(
       await expect(dp.sysctlSet(ctr, "net/ipv4/conf/nosuchdev/forwarding", "1")).rejects.toThrow(/nosuchdev/);
     });
 
+    /** An underlay link `ul0` (a bridge, up, 198.18.0.1/24) and `tartan.vxlan` on it, up. */
+    const wireVxlan = async () => {
+      await dp.apply(host, [
+        { op: "bridge-add", name: "ul0", mtu: 1500 },
+        { op: "link-set", name: "ul0", up: true },
+        { op: "addr-add", dev: "ul0", cidr: "198.18.0.1/24" },
+        {
+          op: "vxlan-add",
+          name: "tartan.vxlan",
+          vni: 4096,
+          dstport: 4789,
+          local: "198.18.0.1",
+          dev: "ul0",
+          mtu: 1450,
+          mac: "02:AA:00:00:00:01",
+        },
+        { op: "link-set", name: "tartan.vxlan", up: true },
+      ]);
+    };
+
+    test("vxlan device: attributes read back, learning off; a duplicate name or VNI fails", async () => {
+      await wireVxlan();
+      const vx = await dp.link(host, "tartan.vxlan");
+      expect(linkView(vx)).toEqual({
+        name: "tartan.vxlan",
+        kind: "vxlan",
+        mtu: 1450,
+        up: true,
+        master: undefined,
+        hairpin: undefined,
+      });
+      expect(vx?.mac).toBe("02:aa:00:00:00:01");
+      expect(vx?.vxlan).toEqual({
+        vni: 4096,
+        dstport: 4789,
+        local: "198.18.0.1",
+        dev: "ul0",
+        learning: false,
+      });
+      expect((await dp.link(host, "ul0"))?.vxlan).toBeUndefined();
+      await expect(
+        dp.apply(host, [{ op: "vxlan-add", name: "tartan.vxlan", vni: 7, dstport: 4789 }]),
+      ).rejects.toThrow(/vxlan-add.*File exists/);
+      await expect(
+        dp.apply(host, [{ op: "vxlan-add", name: "vx2", vni: 4096, dstport: 4789, dev: "ul0" }]),
+      ).rejects.toThrow(/VNI already exists/);
+      await expect(
+        dp.apply(host, [{ op: "vxlan-add", name: "vx3", vni: 9, dstport: 4789, dev: "nosuch" }]),
+      ).rejects.toThrow(/Cannot find device "nosuch"/);
+    });
+
+    test("FDB entries: replace is idempotent and moves the VTEP, delete of a missing one fails, they go with the device", async () => {
+      await wireVxlan();
+      expect(await dp.fdb(host, "tartan.vxlan")).toEqual([]);
+      expect(await dp.fdb(host, "nosuchdev")).toEqual([]);
+      const ops: KernelOp[] = [
+        { op: "fdb-replace", dev: "tartan.vxlan", mac: "02:AA:00:00:00:02", dst: "198.18.0.2" },
+        { op: "fdb-replace", dev: "tartan.vxlan", mac: "02:aa:00:00:00:03", dst: "198.18.0.3" },
+      ];
+      await dp.apply(host, ops);
+      await dp.apply(host, ops);
+      const sorted = async () =>
+        (await dp.fdb(host, "tartan.vxlan")).sort((a, b) => a.mac.localeCompare(b.mac));
+      expect(await sorted()).toEqual([
+        { dev: "tartan.vxlan", mac: "02:aa:00:00:00:02", dst: "198.18.0.2" },
+        { dev: "tartan.vxlan", mac: "02:aa:00:00:00:03", dst: "198.18.0.3" },
+      ]);
+      await dp.apply(host, [
+        { op: "fdb-replace", dev: "tartan.vxlan", mac: "02:aa:00:00:00:02", dst: "198.18.0.22" },
+        { op: "fdb-del", dev: "tartan.vxlan", mac: "02:aa:00:00:00:03", dst: "198.18.0.3" },
+      ]);
+      expect(await sorted()).toEqual([{ dev: "tartan.vxlan", mac: "02:aa:00:00:00:02", dst: "198.18.0.22" }]);
+      await expect(
+        dp.apply(host, [{ op: "fdb-del", dev: "tartan.vxlan", mac: "02:aa:00:00:00:03", dst: "198.18.0.3" }]),
+      ).rejects.toThrow(/fdb-del.*No such file or directory/);
+      await expect(
+        dp.apply(host, [
+          { op: "fdb-replace", dev: "nosuchdev", mac: "02:aa:00:00:00:03", dst: "198.18.0.3" },
+        ]),
+      ).rejects.toThrow(/Cannot find device/);
+      await dp.apply(host, [{ op: "link-del", name: "tartan.vxlan" }]);
+      expect(await dp.fdb(host, "tartan.vxlan")).toEqual([]);
+    });
+
+    test("a mixed apply (links, FDB, routes) runs in order and stops at the first failure", async () => {
+      await wireVxlan();
+      const err = await dp
+        .apply(host, [
+          { op: "neigh-replace", dev: "tartan.vxlan", ip: "198.18.0.2", mac: "02:aa:00:00:00:02" },
+          { op: "fdb-replace", dev: "tartan.vxlan", mac: "02:aa:00:00:00:02", dst: "198.18.0.2" },
+          { op: "fdb-del", dev: "tartan.vxlan", mac: "02:aa:00:00:00:09", dst: "198.18.0.9" },
+          { op: "fdb-replace", dev: "tartan.vxlan", mac: "02:aa:00:00:00:03", dst: "198.18.0.3" },
+          {
+            op: "route-add",
+            dst: "10.244.2.0/26",
+            family: 4,
+            via: "198.18.0.2",
+            dev: "tartan.vxlan",
+            onlink: true,
+          },
+        ])
+        .then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+      expect(err?.message).toMatch(/op 3 of 5 \(fdb-del .*No such file or directory/);
+      expect((await dp.neighbours(host)).map((n) => n.ip)).toEqual(["198.18.0.2"]);
+      expect((await dp.fdb(host, "tartan.vxlan")).map((f) => f.mac)).toEqual(["02:aa:00:00:00:02"]);
+      expect((await dp.routes(host, 4)).some((r) => r.dst === "10.244.2.0/26")).toBe(false);
+    });
+
+    test("onlink routes through a VXLAN device: IPv4 next hop off-subnet, IPv6 link-local next hop", async () => {
+      await wireVxlan();
+      await dp.apply(host, [
+        { op: "neigh-replace", dev: "tartan.vxlan", ip: "198.19.7.2", mac: "02:aa:00:00:00:02" },
+        { op: "neigh-replace", dev: "tartan.vxlan", ip: "fe80::aa:ff:fe00:2", mac: "02:aa:00:00:00:02" },
+        {
+          op: "route-add",
+          dst: "10.244.2.0/26",
+          family: 4,
+          via: "198.19.7.2",
+          dev: "tartan.vxlan",
+          onlink: true,
+          proto: 201,
+        },
+        {
+          op: "route-add",
+          dst: "fd00:244::80/122",
+          family: 6,
+          via: "fe80::aa:ff:fe00:2",
+          dev: "tartan.vxlan",
+          onlink: true,
+          proto: 201,
+        },
+      ]);
+      expect((await dp.routes(host, 4)).find((r) => r.dst === "10.244.2.0/26")).toEqual({
+        dst: "10.244.2.0/26",
+        family: 4,
+        dev: "tartan.vxlan",
+        via: "198.19.7.2",
+        scope: "global",
+        proto: 201,
+        table: 254,
+        onlink: true,
+      });
+      expect((await dp.routes(host, 6)).find((r) => r.dst === "fd00:244::80/122")).toEqual({
+        dst: "fd00:244::80/122",
+        family: 6,
+        dev: "tartan.vxlan",
+        via: "fe80::aa:ff:fe00:2",
+        scope: "global",
+        proto: 201,
+        metric: 1024,
+        table: 254,
+        onlink: true,
+      });
+      // Without onlink the off-subnet next hop is refused; our own address is refused even with it.
+      await expect(
+        dp.apply(host, [
+          { op: "route-add", dst: "10.244.3.0/26", family: 4, via: "198.19.7.3", dev: "tartan.vxlan" },
+        ]),
+      ).rejects.toThrow(/invalid gateway/);
+      await expect(
+        dp.apply(host, [
+          {
+            op: "route-add",
+            dst: "10.244.3.0/26",
+            family: 4,
+            via: "198.18.0.1",
+            dev: "tartan.vxlan",
+            onlink: true,
+          },
+        ]),
+      ).rejects.toThrow(/invalid gateway/);
+      // A plain route (no onlink) replaces the onlink one under the same key.
+      await dp.apply(host, [
+        { op: "route-add", dst: "10.244.2.0/26", family: 4, via: "198.18.0.2", proto: 201, replace: true },
+      ]);
+      expect((await dp.routes(host, 4)).find((r) => r.dst === "10.244.2.0/26")).toEqual({
+        dst: "10.244.2.0/26",
+        family: 4,
+        dev: "ul0",
+        via: "198.18.0.2",
+        scope: "global",
+        proto: 201,
+        table: 254,
+      });
+      await dp.apply(host, [{ op: "link-del", name: "tartan.vxlan" }]);
+      expect((await dp.routes(host, 6)).some((r) => r.dst === "fd00:244::80/122")).toBe(false);
+      expect(await dp.neighbours(host)).toEqual([]);
+    });
+
+    test("blackhole routes: read back with type and no dev (v4 and v6), clash with unicast, delete by type", async () => {
+      await dp.apply(host, [
+        { op: "route-add", dst: "10.244.1.0/26", family: 4, type: "blackhole", proto: 201 },
+        { op: "route-add", dst: "fd00:244::/122", family: 6, type: "blackhole", proto: 201 },
+      ]);
+      expect(await dp.routes(host, 4)).toEqual([
+        { dst: "10.244.1.0/26", family: 4, scope: "global", proto: 201, table: 254, type: "blackhole" },
+      ]);
+      expect(await dp.routes(host, 6)).toEqual([
+        {
+          dst: "fd00:244::/122",
+          family: 6,
+          scope: "global",
+          proto: 201,
+          metric: 1024,
+          table: 254,
+          type: "blackhole",
+        },
+      ]);
+      await dp.apply(host, [
+        { op: "route-add", dst: "10.244.1.0/26", family: 4, type: "blackhole", proto: 201, replace: true },
+      ]);
+      expect(await dp.routes(host, 4)).toHaveLength(1);
+      await dp.apply(host, [
+        { op: "bridge-add", name: "br-u" },
+        { op: "link-set", name: "br-u", up: true },
+      ]);
+      await expect(
+        dp.apply(host, [{ op: "route-add", dst: "10.244.1.0/26", family: 4, dev: "br-u", proto: 201 }]),
+      ).rejects.toThrow(/File exists/);
+      await dp.apply(host, [
+        { op: "route-del", dst: "10.244.1.0/26", family: 4, type: "blackhole", proto: 201 },
+        { op: "route-del", dst: "fd00:244::/122", family: 6, type: "blackhole", proto: 201 },
+      ]);
+      expect(await dp.routes(host, 4)).toEqual([]);
+      expect(await dp.routes(host, 6)).toEqual([]);
+    });
+
     test("netnsExists tells namespaces from missing paths", async () => {
       expect(await dp.netnsExists(ctr)).toBe(true);
       expect(await dp.netnsExists(fx.missing)).toBe(false);

@@ -59,13 +59,14 @@ describe("ip -j parsers", () => {
     ]);
   });
 
-  test("routes: numeric proto/scope (-N), boot when absent, host dst as /32, fe80::/64 and non-unicast dropped", () => {
+  test("routes: numeric proto/scope (-N), boot when absent, host dst as /32, fe80::/64 and other types dropped, blackholes kept", () => {
     const v4 = JSON.stringify([
       { dst: "default", gateway: "169.254.1.1", dev: "eth0", flags: [] },
       { dst: "10.1.0.0/24", dev: "eth0", protocol: "2", scope: "253", prefsrc: "10.1.0.5", flags: [] },
       { dst: "169.254.1.1", dev: "eth0", scope: "253", flags: [] },
       { dst: "10.9.0.0/16", gateway: "10.1.0.7", dev: "eth0", protocol: "201", metric: 5, flags: [] },
       { type: "blackhole", dst: "10.8.0.0/16", flags: [] },
+      { type: "unreachable", dst: "10.7.0.0/16", flags: [] },
     ]);
     expect(parseIpRoutes(v4, 4)).toEqual([
       { dst: "default", family: 4, dev: "eth0", via: "169.254.1.1", scope: "global", proto: 3, table: 254 },
@@ -81,6 +82,7 @@ describe("ip -j parsers", () => {
         metric: 5,
         table: 254,
       },
+      { dst: "10.8.0.0/16", family: 4, scope: "global", proto: 3, table: 254, type: "blackhole" },
     ]);
     const v6 = JSON.stringify([
       { dst: "fe80::/64", dev: "eth0", protocol: "kernel", metric: 256, flags: [] },

@@ -2,7 +2,7 @@ import { TartanError } from "../../errors/tartan-error.ts";
 import { formatCidr, formatNetwork, parseCidr, parseIpOrCidr } from "../../model/cidr.ts";
 import { formatIp, ipEquals, parseIp } from "../../model/ip.ts";
 import type { Dataplane, NetnsRef } from "../dataplane.ts";
-import type { AddrInfo, KernelOp, LinkInfo, NeighInfo, RouteInfo } from "../kernel-op.ts";
+import type { AddrInfo, FdbInfo, KernelOp, LinkInfo, NeighInfo, RouteInfo } from "../kernel-op.ts";
 import { kernelOpError } from "../kernel-op-error.ts";
 import { sysctlKey } from "../sysctl-key.ts";
 import { validateKernelOp } from "../validate-kernel-op.ts";
@@ -171,6 +171,27 @@ export class FakeDataplane implements Dataplane {
         ns.neighs.push({ dev: op.dev, ip, mac: op.mac.toLowerCase() });
         break;
       }
+      case "vxlan-add":
+        this.vxlanAdd(netns, op);
+        break;
+      case "fdb-replace": {
+        this.must(netns, op.dev);
+        const ns = this.ns(netns);
+        const mac = op.mac.toLowerCase();
+        ns.fdb = ns.fdb.filter((f) => !(f.dev === op.dev && f.mac === mac));
+        ns.fdb.push({ dev: op.dev, mac, dst: formatIp(parseIp(op.dst)) });
+        break;
+      }
+      case "fdb-del": {
+        this.must(netns, op.dev);
+        const ns = this.ns(netns);
+        const mac = op.mac.toLowerCase();
+        const dst = formatIp(parseIp(op.dst));
+        const i = ns.fdb.findIndex((f) => f.dev === op.dev && f.mac === mac && f.dst === dst);
+        if (i < 0) throw new KernelRefusal("No such file or directory");
+        ns.fdb.splice(i, 1);
+        break;
+      }
       case "neigh-del": {
         this.must(netns, op.dev);
         const ns = this.ns(netns);
@@ -242,6 +263,29 @@ export class FakeDataplane implements Dataplane {
     });
   }
 
+  private vxlanAdd(netns: NetnsRef, op: Op<"vxlan-add">): void {
+    const ns = this.ns(netns);
+    if (ns.links.has(op.name)) throw new KernelRefusal("File exists");
+    const lower = op.dev === undefined ? undefined : this.must(netns, op.dev);
+    const clash = [...ns.links.values()].some(
+      (l) => l.vxlan?.vni === op.vni && l.vxlan.dstport === op.dstport,
+    );
+    if (clash) throw new KernelRefusal("A VXLAN device with the specified VNI already exists");
+    const local = op.local === undefined ? undefined : formatIp(parseIp(op.local));
+    const link: Omit<FakeLink, "index"> = {
+      name: op.name,
+      kind: "vxlan",
+      // Without an MTU the kernel leaves room for the outer headers of the lower device.
+      mtu: op.mtu ?? (lower ? lower.mtu - (local?.includes(":") ? 70 : 50) : 1500),
+      mac: op.mac?.toLowerCase() ?? this.newMac(),
+      up: false,
+      vxlan: { vni: op.vni, dstport: op.dstport, learning: op.learning ?? false },
+    };
+    if (local !== undefined) link.vxlan!.local = local;
+    if (op.dev !== undefined) link.vxlan!.dev = op.dev;
+    this.createLink(netns, link);
+  }
+
   /** A bridge whose MTU the user did not set follows the smallest MTU of its ports. */
   private adjustBridgeMtu(netns: NetnsRef, bridge: string | undefined): void {
     const br = bridge === undefined ? undefined : this.ns(netns).links.get(bridge);
@@ -297,6 +341,7 @@ export class FakeDataplane implements Dataplane {
     ns.addrs = ns.addrs.filter((a) => a.dev !== name);
     ns.routes = ns.routes.filter((r) => r.dev !== name);
     ns.neighs = ns.neighs.filter((n) => n.dev !== name);
+    ns.fdb = ns.fdb.filter((f) => f.dev !== name);
     for (const port of ns.links.values()) {
       if (port.master === name) {
         delete port.master;
@@ -356,6 +401,17 @@ export class FakeDataplane implements Dataplane {
 
   private routeAdd(netns: NetnsRef, op: Op<"route-add">): void {
     const ns = this.ns(netns);
+    if (op.type === "blackhole") {
+      this.putRoute(ns, op, {
+        dst: canonicalDst(op.dst),
+        family: op.family,
+        scope: "global",
+        proto: op.proto ?? RTPROT_BOOT,
+        table: op.table ?? MAIN_TABLE,
+        type: "blackhole",
+      });
+      return;
+    }
     let dev = op.dev;
     if (dev !== undefined && !this.must(netns, dev).up) {
       throw new KernelRefusal(op.family === 4 ? "Device for nexthop is not up" : "Nexthop device is not up");
@@ -367,7 +423,10 @@ export class FakeDataplane implements Dataplane {
       via = formatIp(gw);
       const linkLocal6 = gw.family === 6 && gw.value >> 118n === 0x3fan;
       if (linkLocal6 && dev === undefined) throw new KernelRefusal("Egress device not specified");
-      if (!linkLocal6) {
+      const local = ns.addrs.some((a) => ipEquals(parseCidr(a.cidr).ip, gw));
+      // onlink trusts the caller that the gateway is on the link, unless it is our own address.
+      if (op.onlink && local) throw new KernelRefusal("Nexthop has invalid gateway");
+      if (!linkLocal6 && !op.onlink) {
         dev = onLinkDevice(ns, via, dev);
         if (dev === undefined) {
           throw new KernelRefusal(op.family === 4 ? "Nexthop has invalid gateway" : "No route to host");
@@ -387,10 +446,16 @@ export class FakeDataplane implements Dataplane {
     };
     if (dev !== undefined) route.dev = dev;
     if (via !== undefined) route.via = via;
-    const metric = op.family === 6 ? op.metric || 1024 : op.metric || undefined;
-    if (metric !== undefined) route.metric = metric;
     if (op.src !== undefined) route.src = formatIp(parseIp(op.src));
     if (op.mtu !== undefined) route.mtu = op.mtu;
+    if (op.onlink) route.onlink = true;
+    this.putRoute(ns, op, route);
+  }
+
+  /** Adds a route, or replaces the one with the same key when asked to (EEXIST otherwise). */
+  private putRoute(ns: FakeNetnsState, op: Op<"route-add">, route: FakeRoute): void {
+    const metric = op.family === 6 ? op.metric || 1024 : op.metric || undefined;
+    if (metric !== undefined) route.metric = metric;
     const clash = ns.routes.findIndex((r) => sameRouteKey(r, route));
     if (clash >= 0 && !op.replace) throw new KernelRefusal("File exists");
     if (clash >= 0) ns.routes[clash] = route;
@@ -408,7 +473,8 @@ export class FakeDataplane implements Dataplane {
         r.table === (op.table ?? MAIN_TABLE) &&
         (op.dev === undefined || r.dev === op.dev) &&
         (via === undefined || r.via === via) &&
-        (op.proto === undefined || r.proto === op.proto),
+        (op.proto === undefined || r.proto === op.proto) &&
+        (op.type === undefined || (r.type ?? "unicast") === op.type),
     );
     if (i < 0) throw new KernelRefusal("No such process");
     ns.routes.splice(i, 1);
@@ -425,6 +491,12 @@ export class FakeDataplane implements Dataplane {
 
   async neighbours(netns: NetnsRef): Promise<NeighInfo[]> {
     return this.ns(netns).neighs.map((n) => ({ ...n }));
+  }
+
+  async fdb(netns: NetnsRef, dev: string): Promise<FdbInfo[]> {
+    return this.ns(netns)
+      .fdb.filter((f) => f.dev === dev)
+      .map((f) => ({ ...f }));
   }
 
   async addrs(netns: NetnsRef, dev?: string): Promise<AddrInfo[]> {
@@ -477,5 +549,6 @@ function toLinkInfo(l: FakeLink): LinkInfo {
   const info: LinkInfo = { name: l.name, index: l.index, kind: l.kind, mtu: l.mtu, mac: l.mac, up: l.up };
   if (l.master !== undefined) info.master = l.master;
   if (l.hairpin !== undefined) info.hairpin = l.hairpin;
+  if (l.vxlan !== undefined) info.vxlan = { ...l.vxlan };
   return info;
 }

@@ -1,4 +1,4 @@
-import type { AddrInfo, LinkInfo, NeighInfo, RouteInfo } from "../kernel-op.ts";
+import type { AddrInfo, FdbInfo, LinkInfo, NeighInfo, RouteInfo } from "../kernel-op.ts";
 
 /** A link in the fake kernel: what reads return, plus the wiring the kernel keeps internally. */
 export interface FakeLink extends LinkInfo {
@@ -19,6 +19,7 @@ export interface FakeNetnsState {
   addrs: AddrInfo[];
   routes: FakeRoute[];
   neighs: NeighInfo[];
+  fdb: FdbInfo[];
   sysctls: Map<string, string>;
   nextIndex: number;
 }
@@ -73,6 +74,7 @@ export function newNetnsState(host: boolean): FakeNetnsState {
     addrs: [],
     routes: [],
     neighs: [],
+    fdb: [],
     sysctls: new Map(NS_SYSCTLS),
     nextIndex: 2,
   };

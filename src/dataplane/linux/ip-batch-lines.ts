@@ -68,9 +68,11 @@ export function ipBatchOpLines(op: KernelOp): string[] {
     case "addr-del":
       return [`addr del ${formatCidr(parseCidr(op.cidr))} dev ${op.dev}`];
     case "route-add": {
-      const parts = [`route ${op.replace ? "replace" : "add"} ${routeDst(op.dst, op.family)}`];
+      const type = op.type === "blackhole" ? "blackhole " : "";
+      const parts = [`route ${op.replace ? "replace" : "add"} ${type}${routeDst(op.dst, op.family)}`];
       if (op.via !== undefined) parts.push(`via ${formatIp(parseIp(op.via))}`);
       if (op.dev !== undefined) parts.push(`dev ${op.dev}`);
+      if (op.onlink) parts.push("onlink");
       if (op.src !== undefined) parts.push(`src ${formatIp(parseIp(op.src))}`);
       if (op.proto !== undefined) parts.push(`proto ${op.proto}`);
       if (op.scope !== undefined) parts.push(`scope ${op.scope}`);
@@ -85,8 +87,23 @@ export function ipBatchOpLines(op: KernelOp): string[] {
       ];
     case "neigh-del":
       return [`neigh del ${formatIp(parseIp(op.ip))} dev ${op.dev}`];
+    case "vxlan-add": {
+      const parts = [`link add ${op.name}`];
+      if (op.mtu !== undefined) parts.push(`mtu ${op.mtu}`);
+      if (op.mac) parts.push(`address ${op.mac.toLowerCase()}`);
+      parts.push(`type vxlan id ${op.vni}`);
+      if (op.local !== undefined) parts.push(`local ${formatIp(parseIp(op.local))}`);
+      if (op.dev !== undefined) parts.push(`dev ${op.dev}`);
+      parts.push(`dstport ${op.dstport}`, op.learning ? "learning" : "nolearning");
+      return [parts.join(" ")];
+    }
+    case "fdb-replace":
+    case "fdb-del":
+      // ip has no fdb command; the driver sends these to `bridge -batch` (bridgeBatchLine).
+      throw new Error(`ipBatchOpLines: ${op.op} is a bridge command, not an ip one`);
     case "route-del": {
-      const parts = [`route del ${routeDst(op.dst, op.family)}`];
+      const type = op.type === "blackhole" ? "blackhole " : "";
+      const parts = [`route del ${type}${routeDst(op.dst, op.family)}`];
       if (op.via !== undefined) parts.push(`via ${formatIp(parseIp(op.via))}`);
       if (op.dev !== undefined) parts.push(`dev ${op.dev}`);
       if (op.proto !== undefined) parts.push(`proto ${op.proto}`);

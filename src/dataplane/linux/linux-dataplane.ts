@@ -2,17 +2,18 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { TartanError } from "../../errors/tartan-error.ts";
 import { type RunOptions, run } from "../../exec/run.ts";
 import type { Dataplane, NetnsRef } from "../dataplane.ts";
-import type { AddrInfo, KernelOp, LinkInfo, NeighInfo, RouteInfo } from "../kernel-op.ts";
+import type { AddrInfo, FdbInfo, KernelOp, LinkInfo, NeighInfo, RouteInfo } from "../kernel-op.ts";
 import { kernelOpError } from "../kernel-op-error.ts";
 import { sysctlKey } from "../sysctl-key.ts";
-import { ipBatchLines } from "./ip-batch-lines.ts";
 import { ipTarget } from "./ip-target.ts";
 import { isNetnsPath } from "./is-netns-path.ts";
 import { parseBatchFailure } from "./parse-batch-failure.ts";
+import { parseBridgeFdb } from "./parse-bridge-fdb.ts";
 import { parseIpAddrs } from "./parse-ip-addrs.ts";
 import { parseIpLinks } from "./parse-ip-links.ts";
 import { parseIpNeigh } from "./parse-ip-neigh.ts";
 import { parseIpRoutes } from "./parse-ip-routes.ts";
+import { toolBatches } from "./tool-batches.ts";
 
 /** The op an argument error of ip refers to, since such errors come without a line number. */
 function opNamedBy(ops: readonly KernelOp[], words: string): number | undefined {
@@ -24,42 +25,54 @@ function opNamedBy(ops: readonly KernelOp[], words: string): number | undefined 
 
 /**
  * The Dataplane on a real kernel through iproute2. apply() is one `ip -batch -` spawn however
- * many ops there are (the CNI ADD hot path), reads are one `ip -j` spawn each, and host sysctls
- * are plain /proc/sys file I/O.
+ * many ops there are (the CNI ADD hot path; FDB ops add a `bridge -batch -` spawn per run of
+ * them), reads are one `ip -j` spawn each, and host sysctls are plain /proc/sys file I/O.
  */
 export class LinuxDataplane implements Dataplane {
-  constructor(private readonly ipBinary = "ip") {}
+  constructor(
+    private readonly ipBinary = "ip",
+    private readonly bridgeBinary = "bridge",
+  ) {}
 
   private async ip(netns: NetnsRef, args: string[], opts: RunOptions = {}) {
+    return this.tool("ip", netns, args, opts);
+  }
+
+  /** Runs ip or bridge against the namespace (both take the same -n NAME option). */
+  private async tool(tool: "ip" | "bridge", netns: NetnsRef, args: string[], opts: RunOptions = {}) {
     const target = ipTarget(netns);
     const runOpts: RunOptions = { ...opts };
     if (target.nsenter) runOpts.netns = target.nsenter;
-    return run([this.ipBinary, ...target.ipArgs, ...args], runOpts);
+    const binary = tool === "ip" ? this.ipBinary : this.bridgeBinary;
+    return run([binary, ...target.ipArgs, ...args], runOpts);
   }
 
   async apply(netns: NetnsRef, ops: readonly KernelOp[]): Promise<void> {
     if (ops.length === 0) return;
-    const batch = ipBatchLines(ops);
-    const res = await this.ip(netns, ["-batch", "-"], {
-      stdin: `${batch.lines.join("\n")}\n`,
-      allowFailure: true,
-    });
-    if (res.code === 0) return;
-    const failure = parseBatchFailure(res.stderr);
-    // Some ip commands (neigh del) exit without a line number; with one op there is no doubt.
-    const index =
-      failure.line !== undefined
-        ? batch.opIndex[failure.line - 1]
-        : ops.length === 1
-          ? 0
-          : opNamedBy(ops, failure.words);
-    throw kernelOpError(
-      netns,
-      index === undefined ? undefined : ops[index],
-      index,
-      ops.length,
-      failure.words,
-    );
+    // One spawn per run of ip ops or bridge (FDB) ops, in order; all validated up front.
+    for (const batch of toolBatches(ops)) {
+      const res = await this.tool(batch.tool, netns, ["-batch", "-"], {
+        stdin: `${batch.lines.join("\n")}\n`,
+        allowFailure: true,
+      });
+      if (res.code === 0) continue;
+      const failure = parseBatchFailure(res.stderr);
+      const batchOps = [...new Set(batch.opIndex)];
+      // Some commands (neigh del) exit without a line number; with one op there is no doubt.
+      const index =
+        failure.line !== undefined
+          ? batch.opIndex[failure.line - 1]
+          : batchOps.length === 1
+            ? batchOps[0]
+            : opNamedBy(ops, failure.words);
+      throw kernelOpError(
+        netns,
+        index === undefined ? undefined : ops[index],
+        index,
+        ops.length,
+        failure.words,
+      );
+    }
   }
 
   async links(netns: NetnsRef): Promise<LinkInfo[]> {
@@ -83,6 +96,15 @@ export class LinuxDataplane implements Dataplane {
 
   async neighbours(netns: NetnsRef): Promise<NeighInfo[]> {
     return parseIpNeigh((await this.ip(netns, ["-j", "neigh", "show", "nud", "permanent"])).stdout);
+  }
+
+  async fdb(netns: NetnsRef, dev: string): Promise<FdbInfo[]> {
+    const res = await this.tool("bridge", netns, ["-j", "fdb", "show", "dev", dev], { allowFailure: true });
+    if (res.code !== 0) {
+      if (/Cannot find device/.test(res.stderr)) return [];
+      throw new TartanError("kernel-read-failed", `reading the FDB of ${dev}: ${res.stderr.trim()}`);
+    }
+    return parseBridgeFdb(res.stdout, dev);
   }
 
   async routes(netns: NetnsRef, family: 4 | 6): Promise<RouteInfo[]> {

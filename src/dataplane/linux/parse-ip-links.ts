@@ -1,3 +1,4 @@
+import { formatIp, parseIp } from "../../model/ip.ts";
 import type { LinkInfo } from "../kernel-op.ts";
 
 interface IpJsonLink {
@@ -10,6 +11,14 @@ interface IpJsonLink {
   master?: string;
   linkinfo?: {
     info_kind?: string;
+    info_data?: {
+      id?: number;
+      local?: string;
+      local6?: string;
+      link?: string;
+      port?: number;
+      learning?: boolean;
+    };
     info_slave_kind?: string;
     info_slave_data?: { hairpin?: boolean };
   };
@@ -30,6 +39,13 @@ export function parseIpLinks(json: string): LinkInfo[] {
     };
     if (r.master !== undefined) link.master = r.master;
     if (r.linkinfo?.info_slave_kind === "bridge") link.hairpin = r.linkinfo.info_slave_data?.hairpin ?? false;
+    const vx = r.linkinfo?.info_data;
+    if (link.kind === "vxlan" && vx?.id !== undefined) {
+      link.vxlan = { vni: vx.id, dstport: vx.port ?? 0, learning: vx.learning ?? true };
+      const local = vx.local ?? vx.local6;
+      if (local !== undefined) link.vxlan.local = formatIp(parseIp(local));
+      if (vx.link !== undefined) link.vxlan.dev = vx.link;
+    }
     return link;
   });
 }
