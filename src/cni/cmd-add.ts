@@ -79,7 +79,18 @@ export async function cmdAdd(req: CniRequest): Promise<CniResult> {
             })
           : planRouted(wiring);
       kernelTouched = true;
-      await deps.dataplane.apply(null, podPlan.host);
+      const create = podPlan.host.filter((op) => op.op === "bridge-add");
+      if (create.length > 0) {
+        // Only the first pod of a node gets here. A concurrent ADD may create the bridge between
+        // our look and our bridge-add: then its bridge is ours too.
+        await deps.dataplane.apply(null, create).catch((e) => {
+          if (!deps.host.linkExists(conf.bridge)) throw e;
+        });
+      }
+      await deps.dataplane.apply(
+        null,
+        podPlan.host.filter((op) => op.op !== "bridge-add"),
+      );
       // allSettled, not all: the rollback must not start while the chain is still being written,
       // or the chain would land after the rollback removed it.
       const settled = await Promise.allSettled([
