@@ -2,6 +2,7 @@ import type { Dataplane } from "../dataplane/dataplane.ts";
 import type { HostFacts } from "../dataplane/host-facts.ts";
 import type { NftTable } from "../dataplane/nft-table.ts";
 import type { IpamStore } from "../datastore/ipam-store.ts";
+import type { RequestBlock } from "./request-block.ts";
 
 /** What a delegated plugin printed and how it exited. */
 export interface PluginOutput {
@@ -32,6 +33,8 @@ export interface CniDeps {
   log(level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
   /** Random bytes for MAC addresses. */
   randomBytes(n: number): Uint8Array;
+  /** Asks the node agent for a block (nodeBlocks IPAM); default: fetch over its unix socket. */
+  requestBlock?: RequestBlock;
   /** The process's environment (delegates get it unchanged). */
   env: Record<string, string | undefined>;
 }

@@ -40,7 +40,13 @@ export function ipamFor(req: CniRequest, store: IpamStore): IpamBackend {
     // args.cni.ips / runtimeConfig.ips beat the deprecated CNI_ARGS IP= (CNI conventions).
     const cniArgsIp = conf.requestedIps.length ? undefined : env.args.get("IP");
     const config = parseIpamConfig(conf.raw, cniArgsIp ? cniArgsIp.split(",") : []);
-    return new InProcessIpam(store, config, { containerId: env.containerId, ifname: env.ifname }, conf.ipam);
+    return new InProcessIpam(
+      store,
+      config,
+      { containerId: env.containerId, ifname: env.ifname },
+      conf.ipam,
+      req.deps.requestBlock,
+    );
   }
   return new DelegatedIpam(req.deps, env, conf.ipam.type, req.stdin);
 }

@@ -1,14 +1,20 @@
 import type { IpamStore } from "../datastore/ipam-store.ts";
 import { CniCode, CniError } from "../errors/cni-error.ts";
-import { allocate } from "../ipam/allocate.ts";
+import { type AddressAssignment, allocate } from "../ipam/allocate.ts";
+import { allocateFromBlocks } from "../ipam/allocate-from-blocks.ts";
+import { blockRangeSets } from "../ipam/block-range-sets.ts";
+import { BlocksFullError } from "../ipam/blocks-full-error.ts";
 import { gc } from "../ipam/gc.ts";
 import type { IpamConfig } from "../ipam/ipam-config.ts";
 import { rangeSetUsage } from "../ipam/range-set-usage.ts";
 import { release } from "../ipam/release.ts";
+import { DEFAULT_AGENT_SOCKET } from "../model/agent-api.ts";
 import type { CniDns, CniResult } from "../model/cni-result.ts";
 import type { AttachmentKey } from "../model/net-conf.ts";
 import type { IpamBackend } from "./ipam-backend.ts";
 import { parseIpamRoutes } from "./ipam-routes.ts";
+import { pingAgent } from "./ping-agent.ts";
+import { type RequestBlock, requestBlock } from "./request-block.ts";
 
 /**
  * tartan-ipam run inside the plugin process: no second process start on ADD. Reservations live
@@ -20,18 +26,23 @@ export class InProcessIpam implements IpamBackend {
     private readonly config: IpamConfig,
     private readonly owner: { containerId: string; ifname: string },
     private readonly ipam: Record<string, unknown>,
+    private readonly askAgent: RequestBlock = requestBlock,
   ) {}
 
+  private get agentSocket(): string {
+    return this.config.agentSocket ?? DEFAULT_AGENT_SOCKET;
+  }
+
   async add(): Promise<CniResult> {
-    const assigned = this.store.transaction((tx) =>
-      allocate(tx, {
-        network: this.config.network,
-        containerId: this.owner.containerId,
-        ifname: this.owner.ifname,
-        rangeSets: this.config.rangeSets,
-        requestedIps: this.config.requestedIps,
-      }),
-    );
+    const req = {
+      network: this.config.network,
+      containerId: this.owner.containerId,
+      ifname: this.owner.ifname,
+      requestedIps: this.config.requestedIps,
+    };
+    const assigned = this.config.nodeBlocks
+      ? await this.addFromBlocks(req)
+      : this.store.transaction((tx) => allocate(tx, { ...req, rangeSets: this.config.rangeSets }));
     const result: CniResult = {
       cniVersion: "1.1.0",
       ips: assigned.map((a) => ({ address: a.address, gateway: a.gateway })),
@@ -40,6 +51,25 @@ export class InProcessIpam implements IpamBackend {
     const dns = this.ipam.dns as CniDns | undefined;
     if (dns && typeof dns === "object") result.dns = dns;
     return result;
+  }
+
+  /**
+   * Blocks with room: one local transaction, nothing else. Full: ask the agent for a block (it
+   * writes it to the store before answering), then try once more; a second miss goes to the
+   * runtime as the exhaustion it is.
+   */
+  private async addFromBlocks(req: Parameters<typeof allocateFromBlocks>[1]): Promise<AddressAssignment[]> {
+    const once = () => this.store.transaction((tx) => allocateFromBlocks(tx, req));
+    try {
+      return once();
+    } catch (e) {
+      if (!(e instanceof BlocksFullError)) throw e;
+      await this.askAgent(this.agentSocket, {
+        network: req.network,
+        ...(e.family ? { family: e.family } : {}),
+      });
+      return once();
+    }
   }
 
   async del(): Promise<void> {
@@ -68,9 +98,24 @@ export class InProcessIpam implements IpamBackend {
 
   async status(): Promise<void> {
     const usage = this.store.transaction((tx) =>
-      rangeSetUsage(tx, this.config.network, this.config.rangeSets),
+      rangeSetUsage(
+        tx,
+        this.config.network,
+        this.config.nodeBlocks ? blockRangeSets(tx.nodeBlocks(this.config.network)) : this.config.rangeSets,
+      ),
     );
     const full = usage.filter((u) => u.exhausted);
+    if (this.config.nodeBlocks && (full.length || usage.length === 0)) {
+      // Full blocks are fine while the agent can claim another one.
+      if (await pingAgent(this.agentSocket)) return;
+      throw new CniError(
+        CniCode.notAvailable,
+        `network "${this.config.network}": this node's IPAM blocks are ${usage.length ? "full" : "not claimed yet"} ` +
+          `and the tartan agent does not answer at ${this.agentSocket}`,
+        "",
+        "start the tartan agent (`tartan agent --config FILE`)",
+      );
+    }
     if (full.length) {
       throw new CniError(
         CniCode.notAvailable,

@@ -65,6 +65,7 @@ export async function runIpamPlugin(
         config,
         { containerId: env.containerId, ifname: env.ifname },
         ipamSection,
+        deps.requestBlock,
       );
       switch (env.command) {
         case "ADD":

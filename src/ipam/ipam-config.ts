@@ -9,7 +9,12 @@ export interface IpamConfig {
   readonly network: string;
   /** ipam.dataDir, when the config sets one (the store adapter has the default). */
   readonly dataDir: string | undefined;
+  /** Empty with nodeBlocks: the ranges are then the node's blocks, read at allocation time. */
   readonly rangeSets: readonly RangeSet[];
+  /** ipam.nodeBlocks: allocate from the blocks the agent claimed for this node (block IPAM). */
+  readonly nodeBlocks: boolean;
+  /** ipam.agentSocket: where the agent answers block requests when the node's blocks are full. */
+  readonly agentSocket: string | undefined;
   /** Static addresses asked for (runtimeConfig.ips, args.cni.ips, CNI_ARGS IP=), deduplicated. */
   readonly requestedIps: readonly Ip[];
 }
@@ -67,6 +72,13 @@ export function parseIpamConfig(netconf: unknown, cniArgsIps: readonly string[] 
     throw ipamConfigError("ipam.dataDir", "must be a non-empty path");
   }
 
+  const nodeBlocks = ipam["nodeBlocks"] ?? false;
+  if (typeof nodeBlocks !== "boolean") throw ipamConfigError("ipam.nodeBlocks", "must be true or false");
+  const agentSocket = ipam["agentSocket"];
+  if (agentSocket !== undefined && (typeof agentSocket !== "string" || !agentSocket.startsWith("/"))) {
+    throw ipamConfigError("ipam.agentSocket", "must be an absolute path to the agent's unix socket");
+  }
+
   const rawSets: [string, unknown][] = [
     ...listAt(runtimeConfig, "ipRanges", "runtimeConfig.ipRanges").map((s, i): [string, unknown] => [
       `runtimeConfig.ipRanges[${i}]`,
@@ -75,14 +87,22 @@ export function parseIpamConfig(netconf: unknown, cniArgsIps: readonly string[] 
     ...(ipam["subnet"] !== undefined ? [["ipam", [ipam]] as [string, unknown]] : []),
     ...listAt(ipam, "ranges", "ipam.ranges").map((s, i): [string, unknown] => [`ipam.ranges[${i}]`, s]),
   ];
-  if (rawSets.length === 0) {
+  if (nodeBlocks && (ipam["subnet"] !== undefined || ipam["ranges"] !== undefined)) {
+    throw ipamConfigError(
+      "ipam.nodeBlocks",
+      "cannot be combined with ipam.ranges or ipam.subnet: the node's blocks are the ranges",
+      "remove ranges/subnet, or set nodeBlocks to false",
+    );
+  }
+  if (rawSets.length === 0 && !nodeBlocks) {
     throw ipamConfigError(
       "ipam.ranges",
       "no address ranges configured",
       'add "ranges": [[{"subnet": "10.88.0.0/16"}]]',
     );
   }
-  const rangeSets = rawSets.map(([field, raw], i) => parseRangeSet(raw, i, field));
+  // With nodeBlocks the runtime's ipRanges are ignored: addresses must come from owned blocks.
+  const rangeSets = nodeBlocks ? [] : rawSets.map(([field, raw], i) => parseRangeSet(raw, i, field));
   rangeSets.forEach((set, i) => {
     for (let j = 0; j < i; j++) {
       for (const a of set.ranges) {
@@ -102,5 +122,12 @@ export function parseIpamConfig(netconf: unknown, cniArgsIps: readonly string[] 
     ["args.cni.ips", listAt(cniArgs, "ips", "args.cni.ips")],
     ["CNI_ARGS IP", [...cniArgsIps]],
   ]);
-  return { network, dataDir: dataDir as string | undefined, rangeSets, requestedIps };
+  return {
+    network,
+    dataDir: dataDir as string | undefined,
+    rangeSets,
+    nodeBlocks,
+    agentSocket: agentSocket as string | undefined,
+    requestedIps,
+  };
 }

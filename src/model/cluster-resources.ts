@@ -47,3 +47,15 @@ export const KINDS = {
 export function blockName(cidr: string): string {
   return cidr.replace(/[.:/]/g, "-").toLowerCase();
 }
+
+/** Block prefix length when a pool names none: 64 addresses per block in either family. */
+export const DEFAULT_BLOCK_SIZE = { 4: 26, 6: 122 } as const;
+
+/**
+ * The pools an agent uses when its config names none: dual-stack, Calico's block sizes. The IPv6
+ * pool is a ULA /48 (RFC 4193; global ID "tart" in hex), room for 2^74 blocks of 64 addresses.
+ */
+export const DEFAULT_POOLS: readonly IPPoolSpec[] = [
+  { cidr: "10.244.0.0/16", blockSize: 26 },
+  { cidr: "fd44:7461:7274::/48", blockSize: 122 },
+];
