@@ -29,9 +29,12 @@ function cniDeps(env: Record<string, string | undefined>, component: string): Cn
     },
     writeMarker: (path, content) => {
       mkdirSync(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true, mode: 0o700 });
-      writeFileSync(`${path}.tmp`, content);
+      // A temp name per process: concurrent ADDs write the marker at once, and with one shared
+      // name the second rename found the first one's file gone (ENOENT) and failed its ADD.
+      const tmp = `${path}.${process.pid}.tmp`;
+      writeFileSync(tmp, content);
       // rename is atomic: a concurrent reader sees the old marker or the new one, never half.
-      renameSync(`${path}.tmp`, path);
+      renameSync(tmp, path);
     },
     removeMarker: (path) => rmSync(path, { force: true }),
     log: makeLogger(env, component),
