@@ -47,7 +47,7 @@ export async function cmdGc(req: CniRequest): Promise<void> {
       return tx.attachments(conf.name).length;
     });
     if (conf.ipMasq && left === 0) {
-      await removeMasquerade(deps, stateDir, conf.name).catch((e: unknown) => errors.push(e));
+      await removeMasquerade(deps, stateDir, conf.name, true).catch((e: unknown) => errors.push(e));
     }
     deps.log("info", "GC done", { network: conf.name, removed: stale.length });
   } finally {

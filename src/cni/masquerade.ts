@@ -31,14 +31,27 @@ export async function ensureMasquerade(
   deps.writeMarker(marker, key);
 }
 
-/** Removes the network's chain, and the table when no tartan chain is left in it. */
-export async function removeMasquerade(deps: CniDeps, stateDir: string, network: string): Promise<void> {
+/**
+ * Removes the network's chain. With `dropEmptyTable` (GC only) also the table when nothing of
+ * tartan's is left in it: nft cannot delete a table "only if empty", so between our look and the
+ * delete a concurrent ADD could put a chain there and lose it. GC runs exclusively (the runtime
+ * runs no ADD/DEL meanwhile), so only GC may drop the table; DEL leaves an empty one behind.
+ */
+export async function removeMasquerade(
+  deps: CniDeps,
+  stateDir: string,
+  network: string,
+  dropEmptyTable = false,
+): Promise<void> {
   // Marker first: an ADD that looks after this point writes the chain again itself.
   deps.removeMarker(markerPath(stateDir, network));
   await deps.nft.apply(null, renderMasqueradeDelete(network));
+  if (!dropEmptyTable) return;
   const listing = await deps.nft.list(null, "inet", TARTAN_TABLE);
   if (listing !== undefined && !/\bchain\s/.test(listing) && !/\bset\s|\bmap\s/.test(listing)) {
-    await deps.nft.apply(null, `delete table inet ${TARTAN_TABLE}\n`);
+    await deps.nft.apply(null, `delete table inet ${TARTAN_TABLE}\n`).catch(async (e) => {
+      if ((await deps.nft.list(null, "inet", TARTAN_TABLE)) !== undefined) throw e;
+    });
   }
 }
 
