@@ -33,7 +33,8 @@ export class DelegatedIpam implements IpamBackend {
     childEnv.CNI_COMMAND = command;
     const out = await this.deps.execPlugin(binary, childEnv, stdin);
     if (out.stderr)
-      this.deps.log("info", "delegate stderr", { plugin: this.type, stderr: out.stderr.trim() });
+      // warn: the level the plugin writes to its stderr, where the spec wants delegates' stderr.
+      this.deps.log("warn", "delegate stderr", { plugin: this.type, stderr: out.stderr.trim() });
     if (out.code !== 0) {
       let msg = out.stdout.trim() || out.stderr.trim() || `exit status ${out.code}`;
       let code: number = CniCode.delegate;
