@@ -66,6 +66,11 @@ async function main(): Promise<number> {
     await Bun.write(Bun.stdout, out.stdout);
     return out.exitCode;
   }
+  // The lab sits above the CLI layer (it drives agents and the plugin), so main.ts routes to it.
+  if (process.argv[2] === "lab") {
+    const { runLabCli } = await import("./lab/run-lab-cli.ts");
+    return await runLabCli(process.argv.slice(3));
+  }
   // The CLI (and its YAML printer) loads only when asked for: the plugin path stays lean.
   const { runCli } = await import("./cli/run-cli.ts");
   return await runCli(process.argv.slice(2));

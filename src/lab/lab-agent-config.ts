@@ -1,0 +1,32 @@
+import type { LabBackend } from "./lab-state.ts";
+
+export interface LabAgentConfigInput {
+  nodeName: string;
+  nodeDir: string;
+  etcdEndpoint: string;
+  backend: LabBackend;
+  network: string;
+  podCidr: string;
+}
+
+/**
+ * The agent config of one lab node (the file of `tartan agent --config`). Its metrics listen on
+ * the node namespace's loopback and its socket and IPAM store live in the node's dir: the nodes
+ * share the machine's filesystem, never its network.
+ */
+export function labAgentConfig(i: LabAgentConfigInput): Record<string, unknown> {
+  return {
+    nodeName: i.nodeName,
+    datastore: { type: "etcd", endpoints: [i.etcdEndpoint] },
+    backend: i.backend,
+    underlayInterface: "eth0",
+    pools: [{ cidr: i.podCidr, blockSize: 26 }],
+    network: i.network,
+    ipamDataDir: `${i.nodeDir}/ipam`,
+    socket: `${i.nodeDir}/agent.sock`,
+    metricsAddress: "127.0.0.1:9100",
+    vxlan: { vni: 4096, port: 4789 },
+    blockReleaseGraceSeconds: 30,
+    resyncSeconds: 30,
+  };
+}

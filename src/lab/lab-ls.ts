@@ -1,0 +1,77 @@
+import { existsSync } from "node:fs";
+import { AGENT_HEALTH_PATH } from "../model/agent-api.ts";
+import type { LabNode } from "./lab-state.ts";
+import { processStartTime } from "./process-start-time.ts";
+import { requireLabState } from "./require-lab-state.ts";
+
+export interface LabListing {
+  name: string;
+  backend: string;
+  subnets: number;
+  dir: string;
+  etcd: { endpoint?: string; pid?: number; running: boolean };
+  nodes: {
+    name: string;
+    netns: string;
+    underlayAddress: string;
+    underlaySubnet: string;
+    agentPid?: number;
+    /** ready | agent not ready | agent stopped | no agent | namespace missing */
+    state: string;
+  }[];
+  pods: {
+    pod: string;
+    node: string;
+    ips: string[];
+    netns: string;
+    state: string;
+    labels: Record<string, string>;
+  }[];
+}
+
+async function nodeState(n: LabNode): Promise<string> {
+  if (!existsSync(`/run/netns/${n.netns}`)) return "namespace missing";
+  if (!n.agent) return "no agent";
+  if (processStartTime(n.agent.pid) !== n.agent.startTime) return "agent stopped";
+  try {
+    const res = await fetch(`http://tartan-agent${AGENT_HEALTH_PATH}`, {
+      unix: `${n.dir}/agent.sock`,
+      signal: AbortSignal.timeout(1000),
+    });
+    await res.text();
+    return res.ok ? "ready" : "agent not ready";
+  } catch {
+    return "agent not ready";
+  }
+}
+
+/** `tartan lab ls`: the lab's nodes (underlay address, agent state) and pods (node, addresses). */
+export async function labLs(name: string): Promise<LabListing> {
+  const { state } = requireLabState(name);
+  const etcdRunning = state.etcd ? processStartTime(state.etcd.pid) === state.etcd.startTime : false;
+  return {
+    name: state.name,
+    backend: state.backend,
+    subnets: state.subnets,
+    dir: state.dir,
+    etcd: { endpoint: state.etcd?.endpoint, pid: state.etcd?.pid, running: etcdRunning },
+    nodes: await Promise.all(
+      state.nodes.map(async (n) => ({
+        name: n.name,
+        netns: n.netns,
+        underlayAddress: n.underlayAddress,
+        underlaySubnet: n.underlaySubnet,
+        agentPid: n.agent?.pid,
+        state: await nodeState(n),
+      })),
+    ),
+    pods: state.pods.map((p) => ({
+      pod: `${p.namespace}/${p.name}`,
+      node: p.node,
+      ips: p.ips,
+      netns: p.netns,
+      state: !existsSync(`/run/netns/${p.netns}`) ? "namespace missing" : p.state,
+      labels: p.labels ?? {},
+    })),
+  };
+}

@@ -1,0 +1,72 @@
+/** A process the lab started and must stop: PID plus its start time, so a reused PID is never hit. */
+export interface LabProcess {
+  pid: number;
+  /** Field 22 of /proc/PID/stat (clock ticks since boot) when it was started. */
+  startTime: string;
+  argv: string[];
+  log: string;
+}
+
+export type LabBackend = "vxlan" | "host-gw" | "cross-subnet";
+
+export const LAB_BACKENDS: readonly LabBackend[] = ["vxlan", "host-gw", "cross-subnet"];
+
+export interface LabBridge {
+  name: string;
+  /** The underlay subnet this bridge carries, e.g. 198.18.0.0/24. */
+  cidr: string;
+  /** The fabric's own address on it: the nodes' default gateway. */
+  gateway: string;
+}
+
+export interface LabNode {
+  name: string;
+  index: number;
+  netns: string;
+  underlayAddress: string;
+  underlaySubnet: string;
+  gateway: string;
+  /** The bridge (in the fabric namespace) this node is plugged into, and the fabric-side veth. */
+  bridge: string;
+  fabricPort: string;
+  dir: string;
+  /** The CNI network config this node's plugin runs with (stdin of every ADD/DEL). */
+  netconfFile: string;
+  agentConfigFile?: string;
+  agent?: LabProcess;
+}
+
+export interface LabPod {
+  namespace: string;
+  name: string;
+  node: string;
+  netns: string;
+  containerId: string;
+  ifname: string;
+  /** "adding" while ADD runs: `lab down` and `pod rm` still clean it up if the adder died. */
+  state: "adding" | "ready";
+  ips: string[];
+  /** The CNI ADD result as the plugin printed it. */
+  result?: unknown;
+  responder?: LabProcess;
+  port: number;
+  labels: Record<string, string>;
+}
+
+/** /run/tartan-lab/<lab>/lab.json: everything `lab down` needs to undo, and what `lab ls` shows. */
+export interface LabState {
+  version: 1;
+  name: string;
+  backend: LabBackend;
+  subnets: number;
+  dir: string;
+  createdAt: string;
+  tartan: string;
+  podCidr: string;
+  /** The CNI network name every node's plugin uses. */
+  network: string;
+  fabric: { netns: string; bridges: LabBridge[] };
+  etcd?: LabProcess & { endpoint: string };
+  nodes: LabNode[];
+  pods: LabPod[];
+}

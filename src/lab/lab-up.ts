@@ -1,0 +1,182 @@
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { TartanError } from "../errors/tartan-error.ts";
+import { run } from "../exec/run.ts";
+import { labAgentConfig } from "./lab-agent-config.ts";
+import { labDown } from "./lab-down.ts";
+import { labPaths } from "./lab-paths.ts";
+import type { LabBackend, LabNode, LabState } from "./lab-state.ts";
+import { nodeNetConf } from "./node-netconf.ts";
+import type { Progress } from "./progress.ts";
+import { startAgent } from "./start-agent.ts";
+import { startEtcd } from "./start-etcd.ts";
+import { tartanExecutable } from "./tartan-executable.ts";
+import { planUnderlay } from "./underlay-plan.ts";
+import { updateLabState } from "./update-lab-state.ts";
+
+export interface LabUpOptions {
+  name: string;
+  nodes: number;
+  backend: LabBackend;
+  subnets: number;
+  /** Start an agent on every node ("auto": when this build has `tartan agent`). */
+  agents?: "auto" | "yes" | "no";
+}
+
+export const LAB_NETWORK = "tartan-lab";
+export const LAB_POD_CIDR = "10.244.0.0/16";
+
+async function sysctl(netns: string, kv: string): Promise<void> {
+  await run(["ip", "netns", "exec", netns, "sysctl", "-qw", kv]);
+}
+
+async function hasAgent(tartan: string): Promise<boolean> {
+  const r = await run([tartan, "agent", "--help"], { allowFailure: true, timeoutMs: 10_000 });
+  return r.code === 0;
+}
+
+/**
+ * `tartan lab up`: a whole cluster in network namespaces. Everything it creates is recorded in
+ * lab.json before or as it is created, and any failure tears the partial lab down again.
+ */
+export async function labUp(o: LabUpOptions, progress: Progress): Promise<LabState> {
+  const paths = labPaths(o.name);
+  const tartan = tartanExecutable();
+  if (!existsSync(tartan)) {
+    throw new TartanError("lab-no-binary", `${tartan} does not exist`, "build it: npm run build");
+  }
+  if (o.backend === "host-gw" && o.subnets > 1) {
+    throw new TartanError(
+      "lab-usage",
+      "host-gw needs every node on one subnet (its routes point at peers directly)",
+      "use --backend cross-subnet with --subnets 2",
+    );
+  }
+  if (existsSync(`/run/netns/${paths.fabricNetns}`)) {
+    throw new TartanError(
+      "lab-exists",
+      `lab "${o.name}" is already up (namespace ${paths.fabricNetns} exists)`,
+      `tear it down first: tartan lab down --name ${o.name}, or pick another --name`,
+    );
+  }
+  const plan = planUnderlay(paths.nodeNetns, o.nodes, o.subnets);
+  const nodes: LabNode[] = plan.nodes.map((n) => ({
+    name: n.name,
+    index: n.index,
+    netns: n.netns,
+    underlayAddress: n.address,
+    underlaySubnet: n.subnet,
+    gateway: n.gateway,
+    bridge: n.bridge,
+    fabricPort: n.fabricPort,
+    dir: paths.nodeDir(n.name),
+    netconfFile: `${paths.nodeDir(n.name)}/cni.json`,
+  }));
+  await updateLabState(paths, (s) => {
+    if (s) {
+      throw new TartanError(
+        "lab-exists",
+        `lab "${o.name}" already has a state file ${paths.stateFile}`,
+        `tear it down first: tartan lab down --name ${o.name}`,
+      );
+    }
+    return {
+      version: 1,
+      name: o.name,
+      backend: o.backend,
+      subnets: o.subnets,
+      dir: paths.dir,
+      createdAt: new Date().toISOString(),
+      tartan,
+      podCidr: LAB_POD_CIDR,
+      network: LAB_NETWORK,
+      fabric: { netns: paths.fabricNetns, bridges: plan.bridges },
+      nodes,
+      pods: [],
+    };
+  });
+
+  try {
+    await progress.step(
+      "namespaces",
+      async () => {
+        for (const ns of [paths.fabricNetns, ...nodes.map((n) => n.netns)])
+          await run(["ip", "netns", "add", ns]);
+      },
+      () => `${paths.fabricNetns}, ${nodes.map((n) => n.netns).join(", ")}`,
+    );
+    await progress.step(
+      "underlay",
+      async () => {
+        await run(["ip", "-n", paths.fabricNetns, "-batch", "-"], {
+          stdin: `${["link set lo up", ...plan.fabricLines].join("\n")}\n`,
+        });
+        // The fabric routes between the two subnets; nodes route their pods' traffic.
+        await sysctl(paths.fabricNetns, "net.ipv4.ip_forward=1");
+        await Promise.all(
+          plan.nodes.map(async (n) => {
+            await run(["ip", "-n", n.netns, "-batch", "-"], { stdin: `${n.nodeLines.join("\n")}\n` });
+            await sysctl(n.netns, "net.ipv4.ip_forward=1");
+          }),
+        );
+      },
+      () =>
+        `${plan.bridges.map((b) => `${b.name} ${b.cidr}`).join(", ")}; ` +
+        nodes.map((n) => `${n.name} ${n.underlayAddress}`).join(", "),
+    );
+    const etcd = await progress.step(
+      "etcd",
+      () =>
+        startEtcd(paths, plan.bridges[0]!.gateway, tartan, async (proc) => {
+          await updateLabState(paths, (s) => ({ ...s!, etcd: proc }));
+        }),
+      (e) => `${e.endpoint} in ${paths.fabricNetns}, pid ${e.pid}`,
+    );
+    const withAgent = o.agents === "yes" || (o.agents !== "no" && (await hasAgent(tartan)));
+    for (const n of nodes) {
+      mkdirSync(n.dir, { recursive: true, mode: 0o700 });
+      const netconf = nodeNetConf({
+        network: LAB_NETWORK,
+        backend: o.backend,
+        nodeIndex: n.index,
+        nodeDir: n.dir,
+        withAgent,
+      });
+      writeFileSync(n.netconfFile, `${JSON.stringify(netconf, null, 2)}\n`);
+    }
+    if (!withAgent) {
+      progress.note("this build has no `tartan agent`: nodes run without agents (no routes between nodes)");
+    } else {
+      await progress.step(
+        `agents (${o.backend})`,
+        () =>
+          Promise.all(
+            nodes.map(async (n) => {
+              n.agentConfigFile = `${n.dir}/agent.json`;
+              const config = labAgentConfig({
+                nodeName: n.name,
+                nodeDir: n.dir,
+                etcdEndpoint: etcd.endpoint,
+                backend: o.backend,
+                network: LAB_NETWORK,
+                podCidr: LAB_POD_CIDR,
+              });
+              writeFileSync(n.agentConfigFile, `${JSON.stringify(config, null, 2)}\n`);
+              await startAgent(tartan, n, async (proc) => {
+                await updateLabState(paths, (s) => ({
+                  ...s!,
+                  nodes: s!.nodes.map((x) =>
+                    x.name === n.name ? { ...x, agent: proc, agentConfigFile: n.agentConfigFile } : x,
+                  ),
+                }));
+              });
+            }),
+          ),
+        () => `${nodes.length} ready`,
+      );
+    }
+  } catch (e) {
+    await labDown(o.name);
+    throw e;
+  }
+  return await updateLabState(paths, (s) => s!);
+}

@@ -1,0 +1,49 @@
+import { existsSync, readFileSync } from "node:fs";
+import { run } from "../exec/run.ts";
+import { callCni } from "./cni-call.ts";
+import { killNetnsResidents } from "./kill-netns-residents.ts";
+import type { PodRef } from "./pod-ref.ts";
+import { requireLabState } from "./require-lab-state.ts";
+import { stopLabProcess } from "./stop-lab-process.ts";
+import { updateLabState } from "./update-lab-state.ts";
+
+export interface PodRmResult {
+  pod: string;
+  node: string;
+  netns: string;
+  released: string[];
+}
+
+/**
+ * `tartan lab pod rm POD`: CNI DEL through the real plugin on the pod's node (which releases its
+ * addresses and removes the host side), then the responder and the namespace. A DEL that fails
+ * while the node is there keeps the pod recorded, so the command can be retried.
+ */
+export async function podRm(o: { lab: string; pod: PodRef }): Promise<PodRmResult> {
+  const { paths, state, pod: find } = requireLabState(o.lab);
+  const pod = find(o.pod);
+  const node = state.nodes.find((n) => n.name === pod.node);
+  if (pod.responder) await stopLabProcess(pod.responder, 1000);
+  if (node && existsSync(`/run/netns/${node.netns}`)) {
+    await callCni({
+      command: "DEL",
+      tartan: state.tartan,
+      nodeNetns: node.netns,
+      podNetns: pod.netns,
+      containerId: pod.containerId,
+      ifname: pod.ifname,
+      podNamespace: pod.namespace,
+      podName: pod.name,
+      netconf: JSON.parse(readFileSync(node.netconfFile, "utf8")) as Record<string, unknown>,
+    });
+  }
+  if (existsSync(`/run/netns/${pod.netns}`)) {
+    await killNetnsResidents(pod.netns);
+    await run(["ip", "netns", "del", pod.netns]);
+  }
+  await updateLabState(paths, (s) => ({
+    ...s!,
+    pods: s!.pods.filter((p) => !(p.namespace === pod.namespace && p.name === pod.name)),
+  }));
+  return { pod: `${pod.namespace}/${pod.name}`, node: pod.node, netns: pod.netns, released: pod.ips };
+}

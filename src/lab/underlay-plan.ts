@@ -1,0 +1,73 @@
+import type { LabBridge } from "./lab-state.ts";
+
+export interface UnderlayNode {
+  name: string;
+  index: number;
+  netns: string;
+  address: string;
+  subnet: string;
+  gateway: string;
+  bridge: string;
+  fabricPort: string;
+  /** `ip -batch` lines run inside the node namespace once its veth end has arrived. */
+  nodeLines: string[];
+}
+
+export interface UnderlayPlan {
+  bridges: LabBridge[];
+  nodes: UnderlayNode[];
+  /** `ip -batch` lines run inside the fabric namespace: bridges, then one veth per node. */
+  fabricLines: string[];
+}
+
+/**
+ * The lab's underlay, pure: one bridge per subnet in the fabric namespace (198.18.<s>.0/24, the
+ * fabric holding .1 and routing between them), node i on subnet (i-1) mod subnets at .<10+i>,
+ * its `eth0` a veth whose other end is a port of that bridge. All inside 198.18.0.0/15 (RFC 2544
+ * benchmarking space), and all inside the lab's namespaces.
+ */
+export function planUnderlay(nodeNetns: (i: number) => string, nodes: number, subnets: number): UnderlayPlan {
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 200) throw new RangeError("nodes must be 1..200");
+  if (!Number.isInteger(subnets) || subnets < 1 || subnets > 2)
+    throw new RangeError("subnets must be 1 or 2");
+  const bridges: LabBridge[] = [];
+  const fabricLines: string[] = [];
+  for (let s = 0; s < subnets; s++) {
+    const b = { name: `br${s}`, cidr: `198.18.${s}.0/24`, gateway: `198.18.${s}.1` };
+    bridges.push(b);
+    fabricLines.push(
+      `link add ${b.name} type bridge`,
+      `link set ${b.name} mtu 1500 up`,
+      `addr add ${b.gateway}/24 dev ${b.name}`,
+    );
+  }
+  const planned: UnderlayNode[] = [];
+  for (let i = 1; i <= nodes; i++) {
+    const b = bridges[(i - 1) % subnets]!;
+    const s = (i - 1) % subnets;
+    const netns = nodeNetns(i);
+    const fabricPort = `nd${i}`;
+    fabricLines.push(
+      `link add ${fabricPort} mtu 1500 type veth peer name eth0 netns ${netns}`,
+      `link set ${fabricPort} master ${b.name} up`,
+    );
+    const address = `198.18.${s}.${10 + i}`;
+    planned.push({
+      name: `node-${i}`,
+      index: i,
+      netns,
+      address,
+      subnet: b.cidr,
+      gateway: b.gateway,
+      bridge: b.name,
+      fabricPort,
+      nodeLines: [
+        "link set lo up",
+        `addr add ${address}/24 dev eth0`,
+        "link set eth0 up",
+        `route add default via ${b.gateway} dev eth0`,
+      ],
+    });
+  }
+  return { bridges, nodes: planned, fabricLines };
+}
