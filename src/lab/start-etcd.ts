@@ -1,7 +1,9 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { TartanError } from "../errors/tartan-error.ts";
 import { run } from "../exec/run.ts";
 import type { LabPaths } from "./lab-paths.ts";
 import type { LabProcess } from "./lab-state.ts";
+import { processStartTime } from "./process-start-time.ts";
 import { startInNetns } from "./start-in-netns.ts";
 import { stopLabProcess } from "./stop-lab-process.ts";
 import { waitUntil } from "./wait-until.ts";
@@ -42,16 +44,19 @@ export async function startEtcd(
   );
   const etcd = { ...proc, endpoint };
   await onStarted(etcd);
+  let outcome: "ready" | "exited";
   try {
-    await waitUntil(
+    outcome = await waitUntil(
       "etcd health",
       20_000,
       async () => {
+        // An etcd that exited (port taken, bad data dir, not installed) will not come back.
+        if (processStartTime(etcd.pid) !== etcd.startTime) return "exited";
         const r = await run(
           ["ip", "netns", "exec", paths.fabricNetns, tartan, "lab", "probe", "http", `${endpoint}/health`],
           { timeoutMs: 5000 },
         );
-        return r.stdout.includes('"health":"true"') ? true : undefined;
+        return r.stdout.includes('"health":"true"') ? "ready" : undefined;
       },
       `see ${paths.etcdLog}`,
       200,
@@ -59,6 +64,17 @@ export async function startEtcd(
   } catch (e) {
     await stopLabProcess(etcd);
     throw e;
+  }
+  if (outcome === "exited") {
+    let tail = "";
+    try {
+      tail = readFileSync(paths.etcdLog, "utf8").trim().split("\n").slice(-3).join("\n");
+    } catch {}
+    throw new TartanError(
+      "lab-etcd-exited",
+      `etcd exited while starting:\n${tail}`,
+      `see ${paths.etcdLog}; is etcd-server installed?`,
+    );
   }
   return etcd;
 }

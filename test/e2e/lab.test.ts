@@ -1,0 +1,215 @@
+// End to end on the lab: whole clusters in network namespaces on this machine, driven through the
+// real CLI (`tartan lab …`), with real etcd, real agents and the real CNI plugin. The lab adds
+// nothing to the root namespace; every test removes its lab (also on failure, also on a crash:
+// see the exit hook) and then checks that no tl-<lab>-* namespace, process or dir is left.
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { run } from "../../src/exec/run.ts";
+import type { LabMatrix } from "../../src/lab/lab-matrix.ts";
+import type { LabState } from "../../src/lab/lab-state.ts";
+import { processStartTime } from "../../src/lab/process-start-time.ts";
+import { isRoot } from "../harness/netns.ts";
+import { privateTartanBin } from "../harness/tartan-binary.ts";
+
+const T = 240_000;
+const bin = isRoot ? await privateTartanBin("tartan-lab-test-") : "";
+const tartan = `${bin}/tartan`;
+const hasEtcd =
+  isRoot && (await run(["etcd", "--version"], { allowFailure: true }).catch(() => null))?.code === 0;
+const hasAgent = hasEtcd && (await run([tartan, "agent", "--help"], { allowFailure: true })).code === 0;
+const labs = new Set<string>();
+
+async function lab(args: string[], allowFailure = false) {
+  return await run([tartan, "lab", ...args], { allowFailure, timeoutMs: 180_000 });
+}
+
+function newLab(prefix: string): string {
+  const name = `${prefix}${Math.random().toString(36).slice(2, 8)}`;
+  labs.add(name);
+  return name;
+}
+
+function state(name: string): LabState {
+  return JSON.parse(readFileSync(`/run/tartan-lab/${name}/lab.json`, "utf8")) as LabState;
+}
+
+/** Every process the lab recorded: etcd, agents, responders. */
+function recordedProcesses(s: LabState): { pid: number; startTime: string }[] {
+  return [
+    ...(s.etcd ? [s.etcd] : []),
+    ...s.nodes.flatMap((n) => (n.agent ? [n.agent] : [])),
+    ...s.pods.flatMap((p) => (p.responder ? [p.responder] : [])),
+  ];
+}
+
+async function downAndCheck(name: string, procs: { pid: number; startTime: string }[]): Promise<void> {
+  const r = await lab(["down", "--name", name]);
+  labs.delete(name);
+  expect(r.code).toBe(0);
+  const left = readdirSync("/run/netns").filter((n) => n.startsWith(`tl-${name}-`));
+  expect(left).toEqual([]);
+  expect(procs.filter((p) => processStartTime(p.pid) === p.startTime)).toEqual([]);
+  expect(existsSync(`/run/tartan-lab/${name}`)).toBe(false);
+  // A second down finds nothing and still succeeds.
+  expect((await lab(["down", "--name", name])).code).toBe(0);
+}
+
+/** The matrix, retried while agents converge (routes and VXLAN peers appear within seconds). */
+async function matrixUntilGreen(name: string, timeoutMs = 60_000): Promise<LabMatrix> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await lab(["matrix", "--name", name, "-o", "json", "--timeout-ms", "1500"], true);
+    const m = JSON.parse(r.stdout) as LabMatrix;
+    if (m.ok || Date.now() > deadline) return m;
+    await Bun.sleep(1000);
+  }
+}
+
+function syncDown(): void {
+  for (const name of labs) Bun.spawnSync([tartan, "lab", "down", "--name", name]);
+  labs.clear();
+}
+process.on("exit", syncDown);
+
+afterAll(async () => {
+  for (const name of [...labs]) await lab(["down", "--name", name], true);
+  labs.clear();
+  if (bin) rmSync(bin, { recursive: true, force: true });
+});
+
+describe.skipIf(!hasEtcd)("lab: fabric, nodes, etcd and pods (no agents)", () => {
+  test(
+    "two subnets routed by the fabric; pods on one node reach each other; down removes everything",
+    async () => {
+      const name = newLab("tn");
+      await lab([
+        "up",
+        "--name",
+        name,
+        "--nodes",
+        "3",
+        "--subnets",
+        "2",
+        "--backend",
+        "cross-subnet",
+        "--no-agents",
+      ]);
+      const s = state(name);
+      expect(s.nodes.map((n) => n.underlayAddress)).toEqual(["198.18.0.11", "198.18.1.12", "198.18.0.13"]);
+      // Nothing of the lab lives in the root namespace.
+      expect((await run(["ip", "-o", "addr", "show", "to", "198.18.0.0/15"])).stdout).toBe("");
+      expect((await run(["ip", "route", "show", "to", "root", "198.18.0.0/15"])).stdout).toBe("");
+      // The underlay: node-1 (subnet 0) reaches node-2 (subnet 1) through the fabric, and etcd.
+      await run(["ip", "netns", "exec", s.nodes[0]!.netns, "ping", "-c", "1", "-W", "2", "198.18.1.12"]);
+      const health = await run([
+        "ip",
+        "netns",
+        "exec",
+        s.nodes[1]!.netns,
+        tartan,
+        "lab",
+        "probe",
+        "http",
+        `${s.etcd!.endpoint}/health`,
+      ]);
+      expect(health.stdout).toContain('"health":"true"');
+
+      const a = JSON.parse((await lab(["pod", "add", "node-1", "a", "--name", name, "-o", "json"])).stdout);
+      const b = JSON.parse(
+        (await lab(["pod", "add", "node-1", "web/b", "--labels", "app=web", "--name", name, "-o", "json"]))
+          .stdout,
+      );
+      expect(a.ips[0]).toMatch(/^10\.244\.1\.\d+\/32$/);
+      expect(b.namespace).toBe("web");
+      expect(b.labels).toEqual({ app: "web" });
+      const m = await matrixUntilGreen(name, 10_000);
+      expect(m.cells.filter((c) => !(c.ping && c.tcp))).toEqual([]);
+      expect(m.total).toBe(2);
+      // exec returns the command's status; the command runs in the pod's namespace.
+      expect((await lab(["exec", "a", "--name", name, "--", "sh", "-c", "exit 3"], true)).code).toBe(3);
+      const addr = await lab([
+        "exec",
+        "web/b",
+        "--name",
+        name,
+        "--",
+        "ip",
+        "-o",
+        "-4",
+        "addr",
+        "show",
+        "eth0",
+      ]);
+      expect(addr.stdout).toContain(b.ips[0]);
+
+      const listing = JSON.parse((await lab(["ls", "--name", name, "-o", "json"])).stdout);
+      expect(listing.pods.map((p: { pod: string }) => p.pod)).toEqual(["default/a", "web/b"]);
+      expect(listing.etcd.running).toBe(true);
+
+      // pod rm: CNI DEL releases the address, the namespace goes.
+      const procs = recordedProcesses(state(name));
+      await lab(["pod", "rm", "a", "--name", name]);
+      expect(existsSync(`/run/netns/${a.netns}`)).toBe(false);
+      expect(state(name).pods.map((p) => p.name)).toEqual(["b"]);
+      expect((await lab(["pod", "rm", "a", "--name", name], true)).code).toBe(1);
+      await downAndCheck(name, procs);
+    },
+    T,
+  );
+
+  test(
+    "an up that fails halfway (no etcd on PATH) removes what it made; a second up of a live lab is refused",
+    async () => {
+      const name = newLab("tf");
+      // ip and sysctl live in /usr/sbin, etcd in /usr/bin: namespaces and underlay get made, etcd fails.
+      const failed = await run([tartan, "lab", "up", "--name", name, "--nodes", "2", "--no-agents"], {
+        allowFailure: true,
+        env: { ...process.env, PATH: "/usr/sbin:/sbin" },
+        timeoutMs: 60_000,
+      });
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toContain("etcd exited");
+      expect(readdirSync("/run/netns").filter((n) => n.startsWith(`tl-${name}-`))).toEqual([]);
+      expect(existsSync(`/run/tartan-lab/${name}`)).toBe(false);
+
+      await lab(["up", "--name", name, "--nodes", "1", "--no-agents"]);
+      const again = await lab(["up", "--name", name, "--nodes", "1", "--no-agents"], true);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain("already up");
+      await downAndCheck(name, recordedProcesses(state(name)));
+      // host-gw cannot span two subnets: refused before anything is created.
+      const bad = await lab(["up", "--name", name, "--backend", "host-gw", "--subnets", "2"], true);
+      expect(bad.code).toBe(1);
+      expect(readdirSync("/run/netns").filter((n) => n.startsWith(`tl-${name}-`))).toEqual([]);
+      labs.delete(name);
+    },
+    T,
+  );
+});
+
+const backends = [
+  { backend: "vxlan", subnets: 1 },
+  { backend: "host-gw", subnets: 1 },
+  { backend: "cross-subnet", subnets: 2 },
+] as const;
+
+describe.skipIf(!hasAgent)("lab: 3 nodes with agents, a pod on each, every pod reaches every other", () => {
+  for (const { backend, subnets } of backends) {
+    test(
+      `${backend} (${subnets} underlay subnet${subnets > 1 ? "s" : ""})`,
+      async () => {
+        const name = newLab("t");
+        await lab(["up", "--name", name, "--nodes", "3", "--backend", backend, "--subnets", String(subnets)]);
+        await Promise.all([1, 2, 3].map((i) => lab(["pod", "add", `node-${i}`, `p${i}`, "--name", name])));
+        const s = state(name);
+        expect(s.nodes.every((n) => n.agent !== undefined)).toBe(true);
+        expect(s.pods).toHaveLength(3);
+        const m = await matrixUntilGreen(name);
+        expect(m.cells.filter((c) => !(c.ping && c.tcp))).toEqual([]);
+        expect(m.total).toBe(6);
+        await downAndCheck(name, recordedProcesses(state(name)));
+      },
+      T,
+    );
+  }
+});
