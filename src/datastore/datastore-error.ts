@@ -1,0 +1,22 @@
+import { TartanError } from "../errors/tartan-error.ts";
+
+export type DatastoreErrorCode =
+  | "datastore-conflict"
+  | "datastore-not-found"
+  | "datastore-unavailable"
+  | "datastore-invalid"
+  | "datastore-compacted";
+
+const HINTS: Record<DatastoreErrorCode, string> = {
+  "datastore-conflict": "someone else changed it first: read it again and retry",
+  "datastore-not-found": "it may have been deleted meanwhile: list again",
+  "datastore-unavailable":
+    "check that the datastore is running and reachable; tartan keeps working from what it has",
+  "datastore-invalid": "this is a bug in the caller: the object must have a kind, a valid name and a spec",
+  "datastore-compacted": "the revision is too old: list again and watch from the list's revision",
+};
+
+/** Every adapter fails with these codes, so callers branch on the code, never on the adapter. */
+export function datastoreError(code: DatastoreErrorCode, message: string, cause?: unknown): TartanError {
+  return new TartanError(code, message, HINTS[code], cause === undefined ? undefined : { cause });
+}

@@ -1,0 +1,168 @@
+// The Datastore contract and the outage behaviour against a real etcd, started by the harness
+// inside the private namespace scripts/test.sh runs this stage in (skipped anywhere else).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
+import type { WatchEvent } from "../../src/datastore/datastore.ts";
+import { EtcdDatastore } from "../../src/datastore/etcd/etcd-datastore.ts";
+import { openDatastore } from "../../src/datastore/open-datastore.ts";
+import { KINDS } from "../../src/model/cluster-resources.ts";
+import { codeOf, datastoreContract, node } from "../contract/datastore-contract.ts";
+import { type EtcdServer, etcdSkipReason, startEtcd } from "../harness/etcd.ts";
+
+if (etcdSkipReason) console.warn(`etcd datastore tests skipped: ${etcdSkipReason}`);
+const skip = etcdSkipReason;
+
+let etcd: EtcdServer | undefined;
+beforeAll(async () => {
+  if (!skip) etcd = await startEtcd();
+});
+afterAll(async () => {
+  await etcd?.cleanup();
+});
+
+/** Each test gets a prefix of its own on the shared server, so tests see only their own keys. */
+const freshPrefix = () => `/tt-t-${randomBytes(4).toString("hex")}`;
+
+datastoreContract(
+  "etcd",
+  async () => {
+    const ds = new EtcdDatastore({ endpoints: [etcd!.endpoint], prefix: freshPrefix() });
+    return { ds, compact: (r) => ds.compact(r), cleanup: () => ds.close() };
+  },
+  { skip },
+);
+
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await Bun.sleep(20);
+  return cond();
+}
+
+describe.skipIf(skip !== undefined)("etcd datastore outages", () => {
+  test("openDatastore opens the etcd adapter", async () => {
+    const ds = await openDatastore({ type: "etcd", endpoints: [etcd!.endpoint], prefix: freshPrefix() });
+    try {
+      await ds.create(node("a"));
+      expect((await ds.list(KINDS.node)).items.map((o) => o.metadata.name)).toEqual(["a"]);
+    } finally {
+      await ds.close();
+    }
+  });
+
+  test("calls fail fast with datastore-unavailable while etcd is down and work once it is back", async () => {
+    const ds = new EtcdDatastore({ endpoints: [etcd!.endpoint], prefix: freshPrefix(), timeoutMs: 1000 });
+    try {
+      const a = await ds.create(node("a"));
+      await etcd!.stop();
+      for (const op of [
+        () => ds.get(KINDS.node, "a"),
+        () => ds.list(KINDS.node),
+        () => ds.create(node("b")),
+        () => ds.update(a),
+        () => ds.delete(KINDS.node, "a"),
+      ]) {
+        const t = performance.now();
+        expect(await codeOf(op())).toBe("datastore-unavailable");
+        expect(performance.now() - t).toBeLessThan(2500);
+      }
+      await etcd!.start();
+      // gRPC reconnects within its (shortened) backoff; the first calls may still fail.
+      let got: unknown;
+      const end = Date.now() + 10_000;
+      while (Date.now() < end) {
+        try {
+          got = await ds.get(KINDS.node, "a");
+          break;
+        } catch {
+          await Bun.sleep(100);
+        }
+      }
+      expect(got).toEqual(a);
+      await ds.create(node("b"));
+      expect((await ds.list(KINDS.node)).items.length).toBe(2);
+    } finally {
+      await etcd!.start();
+      await ds.close();
+    }
+  });
+
+  test("a watch survives an etcd restart and resumes without loss or repeats", async () => {
+    const prefix = freshPrefix();
+    const ds = new EtcdDatastore({ endpoints: [etcd!.endpoint], prefix });
+    const writer = new EtcdDatastore({ endpoints: [etcd!.endpoint], prefix });
+    const events: WatchEvent[] = [];
+    const errors: Error[] = [];
+    try {
+      const l = await ds.list(KINDS.node);
+      const h = ds.watch(
+        KINDS.node,
+        l.revision,
+        (e) => events.push(e),
+        (e) => errors.push(e),
+      );
+      await writer.create(node("before"));
+      expect(await until(() => events.length === 1, 5000)).toBe(true);
+      await etcd!.stop();
+      await etcd!.start();
+      // Written after the restart: reaches the watch once its stream has reconnected.
+      let wrote = false;
+      const end = Date.now() + 10_000;
+      while (!wrote && Date.now() < end) {
+        try {
+          await writer.create(node("after"));
+          wrote = true;
+        } catch {
+          await Bun.sleep(100);
+        }
+      }
+      expect(wrote).toBe(true);
+      await writer.delete(KINDS.node, "before");
+      expect(await until(() => events.length >= 3, 10_000)).toBe(true);
+      await Bun.sleep(200);
+      h.close();
+      expect(errors).toEqual([]);
+      expect(events.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual([
+        "ADDED before",
+        "ADDED after",
+        "DELETED before",
+      ]);
+    } finally {
+      await etcd!.start();
+      await ds.close();
+      await writer.close();
+    }
+  });
+
+  test("writes before and after a restart reach a running watch exactly once, in order", async () => {
+    const prefix = freshPrefix();
+    const ds = new EtcdDatastore({ endpoints: [etcd!.endpoint], prefix });
+    const writer = new EtcdDatastore({ endpoints: [etcd!.endpoint], prefix });
+    try {
+      const l = await ds.list(KINDS.node);
+      for (let i = 0; i < 5; i++) await writer.create(node(`n${i}`));
+      // Writes while the watcher is down, then a restart: all of them arrive exactly once.
+      const events: WatchEvent[] = [];
+      const h = ds.watch(KINDS.node, l.revision, (e) => events.push(e));
+      expect(await until(() => events.length === 5, 5000)).toBe(true);
+      await etcd!.stop();
+      await etcd!.start();
+      const end = Date.now() + 10_000;
+      for (let i = 5; i < 8 && Date.now() < end; ) {
+        try {
+          await writer.create(node(`n${i}`));
+          i++;
+        } catch {
+          await Bun.sleep(100);
+        }
+      }
+      expect(await until(() => events.length >= 8, 10_000)).toBe(true);
+      await Bun.sleep(200);
+      h.close();
+      expect(events.map((e) => e.object.metadata.name)).toEqual(Array.from({ length: 8 }, (_, i) => `n${i}`));
+    } finally {
+      await etcd!.start();
+      await ds.close();
+      await writer.close();
+    }
+  });
+});
