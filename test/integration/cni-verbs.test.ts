@@ -3,44 +3,22 @@
 // inside it (`ip netns exec`), so its links, routes, sysctls and nft tables are H's, never the
 // machine's. Pods are further test namespaces. Everything is removed after each test.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { hostVethName } from "../../src/cni/host-veth-name.ts";
 import { run } from "../../src/exec/run.ts";
 import { SUPPORTED_CNI_VERSIONS, versionAtLeast } from "../../src/model/cni-version.ts";
 import { type CniCommand, type InvokeResult, invokePlugin } from "../harness/cni-invoke.ts";
 import { createNetns, deleteNetns, isRoot, type TestNetns } from "../harness/netns.ts";
+import { privateTartanBin } from "../harness/tartan-binary.ts";
 
-const ROOT = resolve(import.meta.dir, "../..");
-const DIST = join(ROOT, "dist/tartan");
 const REFERENCE = "/usr/lib/cni";
 const V4 = "10.231.0.0/24";
 const V6 = "fd31::/64";
 const DUAL_ROUTES = [{ dst: "0.0.0.0/0" }, { dst: "::/0" }];
 
 type Json = Record<string, unknown>;
-
-function newestMtime(dir: string): number {
-  let t = 0;
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const s = statSync(p);
-    t = Math.max(t, s.isDirectory() ? newestMtime(p) : s.mtimeMs);
-  }
-  return t;
-}
-
-/** Builds dist/tartan when it is missing or older than src/, then copies it (a rebuild mid-run cannot bite). */
-export async function privateTartanBin(): Promise<string> {
-  if (!existsSync(DIST) || statSync(DIST).mtimeMs < newestMtime(join(ROOT, "src"))) {
-    await run(["npm", "run", "--silent", "--prefix", ROOT, "build"], { timeoutMs: 300_000 });
-  }
-  const bin = mkdtempSync(join(tmpdir(), "tartan-verbs-bin-"));
-  copyFileSync(DIST, join(bin, "tartan"));
-  symlinkSync("tartan", join(bin, "tartan-ipam"));
-  return bin;
-}
 
 let bin = "";
 let h: TestNetns;
@@ -161,7 +139,7 @@ const addr = (cidr: string) => cidr.split("/")[0]!;
 
 describe.skipIf(!isRoot)("tartan binary: every verb, version, mode, family (integration, netns)", () => {
   beforeAll(async () => {
-    bin = await privateTartanBin();
+    bin = await privateTartanBin("tartan-verbs-bin-");
   }, 300_000);
 
   afterAll(() => {

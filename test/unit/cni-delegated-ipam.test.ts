@@ -125,7 +125,10 @@ describe("delegated IPAM (checklist §6)", () => {
     // Rolled back: the delegate got a DEL after its failed ADD.
     expect(cni.pluginCalls.map((c) => c.env.CNI_COMMAND)).toEqual(["ADD", "DEL"]);
     // Its stderr went to our log, not to stdout.
-    expect(cni.logs.some((l) => JSON.stringify(l.fields ?? {}).includes("lock timeout"))).toBe(true);
+    // (at warn: the level the plugin writes to its stderr, checklist §0 "pass delegates' stderr through")
+    expect(
+      cni.logs.some((l) => l.level === "warn" && JSON.stringify(l.fields ?? {}).includes("lock timeout")),
+    ).toBe(true);
   });
 
   test("a delegate that fails without JSON → our error names the plugin and its stderr", async () => {
