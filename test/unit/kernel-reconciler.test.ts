@@ -152,9 +152,8 @@ describe("KernelReconciler (fake kernel)", () => {
     dp.resetCounters();
     expect(await rec.apply()).toEqual({ added: 1, changed: 2, removed: 2, unchanged: 10, conflicts: [] });
     expect(dp.applyCalls).toBe(1);
-    expect(dp.applied.map((a) => a.op.op).sort()).toEqual(
-      ["fdb-replace", "neigh-del", "neigh-replace", "route-add", "route-del"].sort(),
-    );
+    const written: string[] = dp.applied.map((a) => a.op.op).sort();
+    expect(written).toEqual(["fdb-replace", "neigh-del", "neigh-replace", "route-add", "route-del"]);
     const repaired = await snapshot(dp);
     expect(repaired.fdb.sort((a, b) => a.mac.localeCompare(b.mac))).toEqual(
       good.fdb.sort((a, b) => a.mac.localeCompare(b.mac)),
