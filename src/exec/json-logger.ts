@@ -8,13 +8,19 @@ const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 4
  * go to stderr, which runtimes show when a call fails; everything at or above TARTAN_LOG_LEVEL
  * goes to TARTAN_LOG_FILE when that is set.
  */
-export function makeLogger(env: Record<string, string | undefined>, component: string) {
+export function makeLogger(
+  env: Record<string, string | undefined>,
+  component: string,
+  /** Lowest level written to stderr: the plugin keeps "warn"; the long-running agent logs "info". */
+  stderrLevel: LogLevel = "warn",
+) {
   const file = env.TARTAN_LOG_FILE;
+  const stderrRank = RANK[stderrLevel];
   const fileLevel = RANK[(env.TARTAN_LOG_LEVEL as LogLevel) ?? "info"] ?? RANK.info;
   return (level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void => {
     const line = `${JSON.stringify({ time: new Date().toISOString(), level, component, pid: process.pid, msg, ...fields })}\n`;
     // Bun.write, not process.stderr: the node stream layer adds ~15 ms to a plugin start.
-    if (RANK[level] >= RANK.warn) Bun.write(Bun.stderr, line);
+    if (RANK[level] >= stderrRank) Bun.write(Bun.stderr, line);
     if (file && RANK[level] >= fileLevel) {
       try {
         appendFileSync(file, line);

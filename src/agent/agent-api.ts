@@ -1,0 +1,95 @@
+import { TartanError } from "../errors/tartan-error.ts";
+import {
+  AGENT_BLOCKS_PATH,
+  AGENT_HEALTH_PATH,
+  type AgentErrorBody,
+  type BlockRequest,
+} from "../model/agent-api.ts";
+import type { Agent } from "./agent.ts";
+import { errorFields } from "./agent-log.ts";
+
+/** How long a block request waits for the agent's first sync before answering 503. */
+const SYNC_WAIT_MS = 3000;
+
+const json = (status: number, body: unknown): Response =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+
+const failure = (status: number, code: string, message: string, hint?: string): Response =>
+  json(status, { code, message, ...(hint ? { hint } : {}) } satisfies AgentErrorBody);
+
+function parseBlockRequest(body: unknown): BlockRequest {
+  const b = body as Partial<BlockRequest> | null;
+  if (typeof b !== "object" || b === null || typeof b.network !== "string" || b.network === "") {
+    throw new TartanError("agent-bad-request", 'body must be {"network": NAME, "family"?: 4|6}');
+  }
+  if (b.family !== undefined && b.family !== 4 && b.family !== 6) {
+    throw new TartanError("agent-bad-request", `family must be 4 or 6, got ${JSON.stringify(b.family)}`);
+  }
+  return { network: b.network, ...(b.family ? { family: b.family } : {}) };
+}
+
+/**
+ * The agent's local API (its unix socket; see model/agent-api.ts):
+ *   POST /v1/blocks  {network, family?}  → 200 {blocks, claimed?} | 4xx/5xx {code, message, hint}
+ *   GET  /v1/healthz                    → 200 once synced, else 503
+ *   GET  /v1/status                     → node, sync state, this node's blocks
+ */
+export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
+  return async (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === AGENT_HEALTH_PATH && req.method === "GET") {
+      return agent.synced
+        ? json(200, { ok: true })
+        : failure(503, "agent-not-synced", "first sync not done yet");
+    }
+    if (path === "/v1/status" && req.method === "GET") {
+      return json(200, {
+        synced: agent.synced,
+        nodes: agent.nodes.items.size,
+        blocks: agent.nodeBlocks.owned().map((b) => b.spec.cidr),
+      });
+    }
+    if (path === AGENT_BLOCKS_PATH && req.method === "POST") {
+      let br: BlockRequest;
+      try {
+        br = parseBlockRequest(await req.json().catch(() => null));
+      } catch (e) {
+        return failure(400, "agent-bad-request", errorFields(e).error);
+      }
+      if (!(await agent.waitSynced(SYNC_WAIT_MS))) {
+        return failure(
+          503,
+          "agent-not-synced",
+          "the agent has not finished its first datastore sync",
+          "retry shortly; if it persists, check the agent's log for datastore errors",
+        );
+      }
+      try {
+        return json(200, await agent.nodeBlocks.claimFor(br));
+      } catch (e) {
+        if (e instanceof TartanError) {
+          const status = e.code.startsWith("datastore-") ? 503 : e.code === "agent-wrong-network" ? 400 : 409;
+          return failure(status, e.code, e.message, e.hint);
+        }
+        return failure(500, "agent-internal", errorFields(e).error);
+      }
+    }
+    return failure(404, "agent-not-found", `no ${req.method} ${path}`);
+  };
+}
+
+/** GET /healthz and GET /metrics for the metrics listener. */
+export function metricsApi(agent: Agent): (req: Request) => Response {
+  return (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/healthz") {
+      return new Response(agent.synced ? "ok\n" : "not synced\n", { status: agent.synced ? 200 : 503 });
+    }
+    if (path === "/metrics") {
+      return new Response(agent.metrics.render(), {
+        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+      });
+    }
+    return new Response("not found\n", { status: 404 });
+  };
+}

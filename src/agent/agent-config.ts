@@ -1,0 +1,126 @@
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { DEFAULT_IPAM_DIR } from "../cni/cni-request.ts";
+import type { DatastoreConfig } from "../datastore/open-datastore.ts";
+import { TartanError } from "../errors/tartan-error.ts";
+import { checkPool } from "../ipam/check-pool.ts";
+import { DEFAULT_AGENT_SOCKET } from "../model/agent-api.ts";
+import { DEFAULT_BLOCK_SIZE, DEFAULT_POOLS, type IPPoolSpec } from "../model/cluster-resources.ts";
+import { NETWORK_NAME_RE } from "../model/net-conf.ts";
+
+export type Backend = "vxlan" | "host-gw" | "cross-subnet";
+
+export interface AgentPool extends IPPoolSpec {
+  /** The IPPool's name in the datastore. */
+  name: string;
+}
+
+/** `tartan agent --config FILE`, validated and defaulted. */
+export interface AgentConfig {
+  nodeName: string;
+  datastore: DatastoreConfig;
+  backend: Backend;
+  /** The interface whose address peers reach this node at; its subnet and MTU are read from it. */
+  underlayInterface: string;
+  pools: AgentPool[];
+  /** The CNI network name the agent keeps the node's blocks for. */
+  network: string;
+  ipamDataDir: string;
+  socket: string;
+  /** host:port of GET /healthz and /metrics; "" turns the listener off. */
+  metricsAddress: string;
+  vxlan: { vni: number; port: number };
+  blockReleaseGraceSeconds: number;
+  resyncSeconds: number;
+  heartbeatSeconds: number;
+}
+
+export const DEFAULT_METRICS_ADDRESS = "127.0.0.1:9641";
+
+const name = z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a DNS-1123 name (lower case)");
+
+const schema = z
+  .object({
+    nodeName: name,
+    datastore: z.discriminatedUnion("type", [
+      z.object({ type: z.literal("local"), path: z.string().min(1) }).strict(),
+      z
+        .object({
+          type: z.literal("etcd"),
+          endpoints: z.array(z.string().min(1)).min(1),
+          prefix: z.string().min(1).optional(),
+          timeoutMs: z.number().int().positive().optional(),
+        })
+        .strict(),
+    ]),
+    backend: z.enum(["vxlan", "host-gw", "cross-subnet"]).default("vxlan"),
+    underlayInterface: z.string().min(1).max(15),
+    pools: z
+      .array(
+        z
+          .object({
+            name: name.optional(),
+            cidr: z.string(),
+            blockSize: z.number().int().optional(),
+          })
+          .strict(),
+      )
+      .min(1)
+      .optional(),
+    network: z.string().regex(NETWORK_NAME_RE, "must be a CNI network name").default("tartan"),
+    ipamDataDir: z.string().startsWith("/").default(DEFAULT_IPAM_DIR),
+    socket: z.string().startsWith("/").default(DEFAULT_AGENT_SOCKET),
+    metricsAddress: z
+      .string()
+      .regex(/^(|\[[0-9a-fA-F:.]+\]:\d+|[0-9.]+:\d+|localhost:\d+)$/, "must be host:port or empty")
+      .default(DEFAULT_METRICS_ADDRESS),
+    vxlan: z
+      .object({
+        vni: z.number().int().min(1).max(16777215).default(4096),
+        port: z.number().int().min(1).max(65535).default(4789),
+      })
+      .strict()
+      .default({ vni: 4096, port: 4789 }),
+    blockReleaseGraceSeconds: z.number().min(0).default(300),
+    resyncSeconds: z.number().positive().default(60),
+    heartbeatSeconds: z.number().positive().default(30),
+  })
+  .strict();
+
+/** A pool without a name is named after its CIDR: "pool-10-244-0-0-16". */
+const poolName = (cidr: string): string => `pool-${cidr.replace(/[.:/]/g, "-").toLowerCase()}`;
+
+/**
+ * Parses the agent config (YAML, which includes JSON). Every problem is one TartanError
+ * "agent-config-invalid" naming the field, so an operator fixes the file in one go.
+ */
+export function parseAgentConfig(text: string, source = "agent config"): AgentConfig {
+  const bad = (msg: string) =>
+    new TartanError(
+      "agent-config-invalid",
+      `${source}: ${msg}`,
+      "see README.md, section 'tartan agent', for the fields",
+    );
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    throw bad(`not valid YAML or JSON: ${e instanceof Error ? e.message : e}`);
+  }
+  const r = schema.safeParse(raw ?? {});
+  if (!r.success) {
+    throw bad(r.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`).join("; "));
+  }
+  const c = r.data;
+  const pools: AgentPool[] = (c.pools ?? DEFAULT_POOLS).map((p, i) => {
+    const family = p.cidr.includes(":") ? 6 : 4;
+    const spec = { cidr: p.cidr, blockSize: p.blockSize ?? DEFAULT_BLOCK_SIZE[family] };
+    try {
+      checkPool(spec, `pools[${i}]`);
+    } catch (e) {
+      throw bad(e instanceof Error ? e.message : String(e));
+    }
+    return { name: ("name" in p && p.name) || poolName(p.cidr), ...spec };
+  });
+  return { ...c, pools, datastore: c.datastore as DatastoreConfig };
+}

@@ -1,0 +1,228 @@
+import type { Datastore } from "../datastore/datastore.ts";
+import type { IpamStore } from "../datastore/ipam-store.ts";
+import { TartanError } from "../errors/tartan-error.ts";
+import { blockRangeSets } from "../ipam/block-range-sets.ts";
+import { claimBlock } from "../ipam/claim-block.ts";
+import { EmptyBlockTracker } from "../ipam/empty-block-tracker.ts";
+import { nextFreeAddress } from "../ipam/next-free-address.ts";
+import { releaseBlock } from "../ipam/release-block.ts";
+import type { BlockRequest, BlockResponse } from "../model/agent-api.ts";
+import { parseCidr } from "../model/cidr.ts";
+import { type IPAMBlockResource, type IPPoolResource, KINDS } from "../model/cluster-resources.ts";
+import { TARTAN_API_VERSION } from "../model/resource.ts";
+import type { AgentPool } from "./agent-config.ts";
+import { type AgentLog, errorFields } from "./agent-log.ts";
+import type { AgentMetrics } from "./agent-metrics.ts";
+import type { KindMirror } from "./kind-mirror.ts";
+
+export interface NodeBlocksDeps {
+  ds: Datastore;
+  store: IpamStore;
+  blocks: KindMirror<IPAMBlockResource>;
+  pools: readonly AgentPool[];
+  nodeName: string;
+  network: string;
+  graceMs: number;
+  now: () => number;
+  metrics: AgentMetrics;
+  log: AgentLog;
+}
+
+const familyOf = (cidr: string): 4 | 6 => (cidr.includes(":") ? 6 : 4);
+
+const poolResource = (p: AgentPool): IPPoolResource => ({
+  apiVersion: TARTAN_API_VERSION,
+  kind: KINDS.ipPool,
+  metadata: { name: p.name },
+  spec: { cidr: p.cidr, blockSize: p.blockSize },
+});
+
+/**
+ * This node's blocks: which ones it owns (the IPAMBlock mirror is the truth), the copy of that
+ * list in the local IPAM store that the plugin allocates from, claims (one per pool at start,
+ * more when the plugin finds its blocks full) and the release of blocks that stayed empty.
+ * Claims and releases run one at a time (a promise chain), so two full-blocks requests arriving
+ * together claim one block, not two.
+ */
+export class NodeBlocks {
+  /** Blocks being given back: kept off the local list until the datastore delete is settled. */
+  private readonly releasing = new Map<string, IPAMBlockResource>();
+  private readonly tracker: EmptyBlockTracker;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly d: NodeBlocksDeps) {
+    this.tracker = new EmptyBlockTracker(d.graceMs);
+  }
+
+  /** Creates the configured IPPools that do not exist yet (a differing one is reported, not changed). */
+  async ensurePools(): Promise<void> {
+    for (const p of this.d.pools) {
+      try {
+        await this.d.ds.create(poolResource(p));
+      } catch (e) {
+        if (!(e instanceof TartanError && e.code === "datastore-conflict")) throw e;
+        const cur = (await this.d.ds.get(KINDS.ipPool, p.name)) as IPPoolResource | undefined;
+        if (cur && (cur.spec.cidr !== p.cidr || cur.spec.blockSize !== p.blockSize)) {
+          this.d.log("warn", "IPPool in the datastore differs from this agent's config; using the config", {
+            pool: p.name,
+            stored: cur.spec,
+            configured: { cidr: p.cidr, blockSize: p.blockSize },
+          });
+        }
+      }
+    }
+  }
+
+  /** The node's blocks in preference order: pools in config order, then by address. */
+  owned(): IPAMBlockResource[] {
+    const poolIndex = new Map(this.d.pools.map((p, i) => [p.name, i]));
+    const mine = [...this.d.blocks.items.values()].filter(
+      (b) => b.spec.node === this.d.nodeName && !this.releasing.has(b.metadata.name),
+    );
+    const key = (b: IPAMBlockResource) => parseCidr(b.spec.cidr).ip.value;
+    return mine.sort((a, b) => {
+      const pa = poolIndex.get(a.spec.pool) ?? Number.MAX_SAFE_INTEGER;
+      const pb = poolIndex.get(b.spec.pool) ?? Number.MAX_SAFE_INTEGER;
+      if (pa !== pb) return pa - pb;
+      const ka = key(a);
+      const kb = key(b);
+      return ka < kb ? -1 : ka > kb ? 1 : 0;
+    });
+  }
+
+  /** Writes the owned list to the local store when it differs (one transaction). */
+  syncLocal(): string[] {
+    const want = this.owned().map((b) => b.spec.cidr);
+    this.d.store.transaction((tx) => {
+      const have = tx.nodeBlocks(this.d.network);
+      if (have.length !== want.length || have.some((c, i) => c !== want[i])) {
+        tx.setNodeBlocks(this.d.network, want);
+      }
+    });
+    this.d.metrics.nodeBlocks = want.length;
+    return want;
+  }
+
+  /** Claims a block in every pool where the node has none. */
+  ensureOnePerPool(): Promise<void> {
+    return this.serial(async () => {
+      for (const pool of this.d.pools) {
+        if (this.owned().some((b) => b.spec.pool === pool.name)) continue;
+        await this.claimIn(pool);
+      }
+      this.syncLocal();
+    });
+  }
+
+  /**
+   * The plugin found its blocks full (or none): claim one block of that family, unless the
+   * blocks have room again by now (a request that waited behind another one's claim).
+   */
+  claimFor(req: BlockRequest): Promise<BlockResponse> {
+    return this.serial(async () => {
+      if (req.network !== this.d.network) {
+        throw new TartanError(
+          "agent-wrong-network",
+          `this agent keeps blocks for network "${this.d.network}", not "${req.network}"`,
+          "point ipam.agentSocket of that network at its own agent, or set `network` in the agent config",
+        );
+      }
+      const blocks = this.syncLocal();
+      if (req.family === undefined) {
+        let claimed: string | undefined;
+        for (const pool of this.d.pools) {
+          if (this.owned().some((b) => b.spec.pool === pool.name)) continue;
+          claimed = (await this.claimIn(pool)).spec.cidr;
+        }
+        return { blocks: this.syncLocal(), ...(claimed ? { claimed } : {}) };
+      }
+      if (this.hasRoom(req.family)) return { blocks };
+      const pools = this.d.pools.filter((p) => familyOf(p.cidr) === req.family);
+      if (pools.length === 0) {
+        throw new TartanError(
+          "agent-no-pool",
+          `no IPv${req.family} pool is configured on this agent`,
+          "add a pool of that family to the agent config",
+        );
+      }
+      let last: unknown;
+      for (const pool of pools) {
+        try {
+          const b = await this.claimIn(pool);
+          return { blocks: this.syncLocal(), claimed: b.spec.cidr };
+        } catch (e) {
+          if (!(e instanceof TartanError && e.code === "ipam-pool-exhausted")) throw e;
+          last = e;
+        }
+      }
+      throw last;
+    });
+  }
+
+  /** Releases blocks that stayed empty past the grace period; retries unsettled releases. */
+  releaseEmpty(): Promise<void> {
+    return this.serial(async () => {
+      for (const b of [...this.releasing.values()]) await this.release(b);
+      const ips = this.d.store.transaction((tx) => tx.allocations(this.d.network).map((a) => a.ip));
+      const owned = this.owned();
+      const due = this.tracker.due(
+        owned.map((b) => ({ cidr: b.spec.cidr, pool: b.spec.pool })),
+        ips,
+        this.d.now(),
+      );
+      for (const t of due) {
+        const b = owned.find((o) => o.spec.cidr === t.cidr)!;
+        this.releasing.set(b.metadata.name, b);
+        await this.release(b);
+      }
+      this.syncLocal();
+    });
+  }
+
+  private async release(b: IPAMBlockResource): Promise<void> {
+    try {
+      const outcome = await releaseBlock(this.d.store, this.d.ds, this.d.network, b);
+      this.releasing.delete(b.metadata.name);
+      if (outcome === "released") {
+        this.d.blocks.forget(b.metadata.name);
+        this.tracker.forget(b.spec.cidr);
+        this.d.metrics.blockReleases++;
+        this.d.log("info", "released empty block", { block: b.spec.cidr, pool: b.spec.pool });
+      } else {
+        this.d.log("info", "block kept", { block: b.spec.cidr, reason: outcome });
+      }
+    } catch (e) {
+      // Unsettled (the delete may or may not have happened): stays off the local list, retried.
+      this.d.metrics.datastoreError("delete");
+      this.d.log("warn", "block release failed; will retry", { block: b.spec.cidr, ...errorFields(e) });
+    }
+  }
+
+  private hasRoom(family: 4 | 6): boolean {
+    return this.d.store.transaction((tx) =>
+      blockRangeSets(tx.nodeBlocks(this.d.network))
+        .filter((s) => s.family === family)
+        .some((s) => s.ranges.some((r) => nextFreeAddress(tx, this.d.network, r) !== undefined)),
+    );
+  }
+
+  private async claimIn(pool: AgentPool): Promise<IPAMBlockResource> {
+    try {
+      const b = await claimBlock(this.d.ds, poolResource(pool), this.d.nodeName);
+      this.d.blocks.observe(b);
+      this.d.metrics.blockClaims++;
+      this.d.log("info", "claimed block", { block: b.spec.cidr, pool: pool.name });
+      return b;
+    } catch (e) {
+      if (!(e instanceof TartanError && e.code === "ipam-pool-exhausted"))
+        this.d.metrics.datastoreError("claim");
+      throw e;
+    }
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => {});
+    return run;
+  }
+}

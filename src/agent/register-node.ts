@@ -1,0 +1,38 @@
+import type { Datastore } from "../datastore/datastore.ts";
+import { TartanError } from "../errors/tartan-error.ts";
+import { KINDS, type NodeResource, type NodeSpec, type NodeStatus } from "../model/cluster-resources.ts";
+import { TARTAN_API_VERSION } from "../model/resource.ts";
+
+const isConflict = (e: unknown): boolean => e instanceof TartanError && e.code === "datastore-conflict";
+
+/**
+ * Creates or updates this node's Node object with compare-and-swap: read, then create (fails if
+ * someone created it meanwhile) or update at the version read (fails if it changed meanwhile);
+ * a conflict means read again. Labels and annotations others put on the Node are kept.
+ * `status` is merged into the stored status.
+ */
+export async function registerNode(
+  ds: Datastore,
+  name: string,
+  spec: NodeSpec,
+  status: NodeStatus,
+  attempts = 5,
+): Promise<NodeResource> {
+  for (let i = 0; ; i++) {
+    try {
+      const cur = (await ds.get(KINDS.node, name)) as NodeResource | undefined;
+      if (!cur) {
+        return (await ds.create({
+          apiVersion: TARTAN_API_VERSION,
+          kind: KINDS.node,
+          metadata: { name },
+          spec,
+          status,
+        })) as NodeResource;
+      }
+      return (await ds.update({ ...cur, spec, status: { ...cur.status, ...status } })) as NodeResource;
+    } catch (e) {
+      if (!isConflict(e) || i + 1 >= attempts) throw e;
+    }
+  }
+}

@@ -1,0 +1,87 @@
+import { stableMac } from "../cni/mac-address.ts";
+import type { Dataplane } from "../dataplane/dataplane.ts";
+import type { Datastore } from "../datastore/datastore.ts";
+import type { IpamStore } from "../datastore/ipam-store.ts";
+import type { DatastoreConfig } from "../datastore/open-datastore.ts";
+import { Agent } from "./agent.ts";
+import { agentApi, metricsApi } from "./agent-api.ts";
+import type { AgentConfig } from "./agent-config.ts";
+import { type AgentLog, errorFields } from "./agent-log.ts";
+import type { KernelPort, Underlay } from "./kernel-port.ts";
+import { readUnderlay } from "./read-underlay.ts";
+import { type Listener, serveTcp, serveUnixSocket } from "./serve-agent.ts";
+
+/** The real adapters, supplied by main.ts (the composition root); tests supply their own. */
+export interface AgentWiring {
+  openDatastore(c: DatastoreConfig): Promise<Datastore>;
+  openIpamStore(dir: string): IpamStore;
+  dataplane(): Dataplane;
+  kernel(
+    config: AgentConfig,
+    underlay: Underlay,
+    vtepMac: string,
+    dp: Dataplane,
+    log: AgentLog,
+  ): Promise<KernelPort>;
+  log: AgentLog;
+}
+
+/** A running agent process: the agent, its listeners, and how to stop it all. */
+export interface RunningAgent {
+  agent: Agent;
+  /** Stops listeners, watches and timers, closes the stores; the kernel is left as it is. */
+  stop(): Promise<void>;
+}
+
+/** The MAC of this node's VXLAN device: derived from the node name, so it survives restarts. */
+export const vtepMacOf = (nodeName: string): string => stableMac(`tartan.vxlan/${nodeName}`);
+
+/**
+ * Starts an agent from its config: reads the underlay, opens the datastore and the local IPAM
+ * store, serves the socket API and metrics, then runs the agent's start-up (which retries a
+ * missing datastore by itself). Resolves once the listeners are up; the first sync goes on in
+ * the background (GET /healthz turns 200 when it is done).
+ */
+export async function startAgent(config: AgentConfig, w: AgentWiring): Promise<RunningAgent> {
+  const dp = w.dataplane();
+  const underlay = await readUnderlay(dp, config.underlayInterface);
+  const vtepMac = vtepMacOf(config.nodeName);
+  const ds = await w.openDatastore(config.datastore);
+  const store = w.openIpamStore(config.ipamDataDir);
+  const listeners: Listener[] = [];
+  let agent: Agent | undefined;
+  const close = async () => {
+    for (const l of listeners.splice(0)) await l.stop().catch(() => {});
+    await agent?.stop();
+    store.close();
+    await ds.close().catch(() => {});
+  };
+  try {
+    const kernel = await w.kernel(config, underlay, vtepMac, dp, w.log);
+    agent = new Agent({ config, ds, store, kernel, underlay, vtepMac, log: w.log });
+    listeners.push(await serveUnixSocket(config.socket, agentApi(agent)));
+    if (config.metricsAddress) listeners.push(serveTcp(config.metricsAddress, metricsApi(agent)));
+    const a = agent;
+    a.start().catch((e) => w.log("error", "agent start-up failed", errorFields(e)));
+    return { agent: a, stop: close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/**
+ * `tartan agent`: runs until SIGTERM or SIGINT, then stops cleanly (exit 0) without touching
+ * kernel state, so the next start diffs against what is there instead of flushing it.
+ */
+export async function runAgent(config: AgentConfig, w: AgentWiring): Promise<number> {
+  const running = await startAgent(config, w);
+  w.log("info", "agent listening", { socket: config.socket, metrics: config.metricsAddress || "off" });
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
+  w.log("info", "agent stopping; kernel state is left in place", { signal });
+  await running.stop();
+  return 0;
+}
