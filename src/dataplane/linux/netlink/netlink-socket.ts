@@ -1,0 +1,152 @@
+import { writeSync } from "node:fs";
+import type { Libc } from "./libc.ts";
+import type { NlMessage } from "./nl-message.ts";
+import { RTNL } from "./rtnl.ts";
+
+/** The kernel's answer to one request. */
+export interface NlReply {
+  /** 0 when acknowledged, else the positive errno. */
+  error: number;
+  /** On error: the kernel's words as iproute2 prints them (extended ack message, else strerror). */
+  words: string;
+  /** Reply messages before the ack (RTM_GETLINK answers), each a whole message. */
+  messages: DataView[];
+}
+
+const cstr = (s: string): Uint8Array => new TextEncoder().encode(`${s}\0`);
+const EINTR = 4;
+
+function intOpt(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, v, true);
+  return b;
+}
+
+/**
+ * A NETLINK_ROUTE socket bound to one network namespace: the namespace the calling thread was in
+ * when the socket was created, which is how we reach a pod's namespace without spawning
+ * `ip -n` or nsenter. Every request asks for an ack and is answered before the next one.
+ */
+export class NetlinkSocket {
+  private seq = Math.floor(Date.now() / 1000) & 0xffff;
+  private readonly rx = new Uint8Array(65536);
+
+  private constructor(
+    private readonly c: Libc,
+    private readonly fd: number,
+  ) {}
+
+  /**
+   * Opens a socket in `netns` (a namespace path; null = the thread's own). Switching happens
+   * synchronously around socket() and the thread is back in its own namespace before this returns,
+   * so no other code (and no await) ever runs in the target namespace. Throws when the namespace
+   * cannot be entered or the socket not created; nothing has been changed then.
+   */
+  static open(c: Libc, netns: string | null): NetlinkSocket {
+    if (netns === null) return NetlinkSocket.configure(c, NetlinkSocket.socket(c));
+    const self = c.open(cstr("/proc/thread-self/ns/net"), RTNL.O_RDONLY | RTNL.O_CLOEXEC);
+    if (self < 0) throw new Error(`open /proc/thread-self/ns/net: ${c.strerror(c.errno())}`);
+    const target = c.open(cstr(netns), RTNL.O_RDONLY | RTNL.O_CLOEXEC);
+    if (target < 0) {
+      const e = c.errno();
+      c.close(self);
+      throw new Error(`open ${netns}: ${c.strerror(e)}`);
+    }
+    let fd = -1;
+    let fail = "";
+    if (c.setns(target, RTNL.CLONE_NEWNET) !== 0) {
+      fail = `setns ${netns}: ${c.strerror(c.errno())}`;
+    } else {
+      try {
+        fd = NetlinkSocket.socket(c);
+      } catch (e) {
+        fail = String(e);
+      }
+      if (c.setns(self, RTNL.CLONE_NEWNET) !== 0) {
+        // The thread is stuck in the pod's namespace: everything after (host-side ops, spawned
+        // tools) would silently act on the wrong namespace. Stopping is the only safe answer.
+        writeSync(2, `tartan: cannot return to the original network namespace: ${c.strerror(c.errno())}\n`);
+        process.exit(70);
+      }
+    }
+    c.close(target);
+    c.close(self);
+    if (fd < 0) throw new Error(fail);
+    return NetlinkSocket.configure(c, fd);
+  }
+
+  private static socket(c: Libc): number {
+    const fd = c.socket(RTNL.AF_NETLINK, RTNL.SOCK_RAW | RTNL.SOCK_CLOEXEC, RTNL.NETLINK_ROUTE);
+    if (fd < 0) throw new Error(`socket(AF_NETLINK): ${c.strerror(c.errno())}`);
+    return fd;
+  }
+
+  private static configure(c: Libc, fd: number): NetlinkSocket {
+    // Extended acks carry the kernel's own sentence ("Nexthop has invalid gateway"), which is
+    // what iproute2 prints; capped acks do not echo our request back.
+    c.setsockopt(fd, RTNL.SOL_NETLINK, RTNL.NETLINK_EXT_ACK, intOpt(1), 4);
+    c.setsockopt(fd, RTNL.SOL_NETLINK, RTNL.NETLINK_CAP_ACK, intOpt(1), 4);
+    // rtnetlink answers synchronously; a timeout only guards against a bug leaving us waiting.
+    const tv = new Uint8Array(16);
+    new DataView(tv.buffer).setBigInt64(0, 5n, true);
+    c.setsockopt(fd, RTNL.SOL_SOCKET, RTNL.SO_RCVTIMEO, tv, 16);
+    return new NetlinkSocket(c, fd);
+  }
+
+  /** Sends one request and reads until its ack. Throws only on socket failures. */
+  talk(msg: NlMessage): NlReply {
+    const seq = ++this.seq;
+    const bytes = msg.done(seq);
+    if (this.c.send(this.fd, bytes, bytes.length, 0) !== bytes.length)
+      throw new Error(`netlink send: ${this.c.strerror(this.c.errno())}`);
+    const messages: DataView[] = [];
+    for (;;) {
+      const n = this.c.recv(this.fd, this.rx, this.rx.length, 0);
+      if (n < 0) {
+        const e = this.c.errno();
+        if (e === EINTR) continue;
+        throw new Error(`netlink recv: ${this.c.strerror(e)}`);
+      }
+      const v = new DataView(this.rx.buffer, 0, n);
+      for (let off = 0; off + RTNL.NLMSG_HDRLEN <= n; ) {
+        const len = v.getUint32(off, true);
+        if (len < RTNL.NLMSG_HDRLEN || off + len > n) throw new Error("netlink: malformed reply");
+        const type = v.getUint16(off + 4, true);
+        // Anything not answering this request (a late answer to an earlier one) is skipped.
+        if (v.getUint32(off + 8, true) === seq) {
+          if (type === RTNL.NLMSG_ERROR) return this.ack(v, off, len, messages);
+          if (type === RTNL.NLMSG_DONE) return { error: 0, words: "", messages };
+          messages.push(new DataView(this.rx.slice(off, off + len).buffer));
+        }
+        off += (len + 3) & ~3;
+      }
+    }
+  }
+
+  private ack(v: DataView, off: number, len: number, messages: DataView[]): NlReply {
+    const error = -v.getInt32(off + 16, true);
+    if (error === 0) return { error, words: "", messages };
+    const flags = v.getUint16(off + 6, true);
+    let words = "";
+    if (flags & RTNL.NLM_F_ACK_TLVS) {
+      // nlmsgerr = error + the request's header (+ its payload unless capped), then attributes.
+      const echoed = flags & RTNL.NLM_F_CAPPED ? RTNL.NLMSG_HDRLEN : v.getUint32(off + 20, true);
+      for (let a = off + 20 + ((echoed + 3) & ~3); a + 4 <= off + len; ) {
+        const alen = v.getUint16(a, true);
+        if (alen < 4) break;
+        if ((v.getUint16(a + 2, true) & 0x3fff) === RTNL.NLMSGERR_ATTR_MSG) {
+          const raw = new Uint8Array(v.buffer, v.byteOffset + a + 4, alen - 4);
+          words = new TextDecoder().decode(raw).replace(/\0.*$/s, "").trim();
+        }
+        a += (alen + 3) & ~3;
+      }
+    }
+    // iproute2 prints "Error: <ext ack>." when the kernel gave one, else "RTNETLINK answers: <strerror>".
+    words = words.replace(/\.$/, "") || this.c.strerror(error);
+    return { error, words, messages };
+  }
+
+  close(): void {
+    this.c.close(this.fd);
+  }
+}

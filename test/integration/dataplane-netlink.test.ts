@@ -1,0 +1,222 @@
+// The Dataplane contract against NetlinkDataplane (rtnetlink through bun:ffi) in fresh tt-t-*
+// namespaces, set up exactly as for the iproute2 driver: the "host" is a namespace of its own
+// (never the root one) and the container is reached through a symlinked path.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { NetnsRef } from "../../src/dataplane/dataplane.ts";
+import type { KernelOp } from "../../src/dataplane/kernel-op.ts";
+import { LinuxDataplane } from "../../src/dataplane/linux/linux-dataplane.ts";
+import { NetlinkDataplane } from "../../src/dataplane/linux/netlink-dataplane.ts";
+import { dataplaneContract } from "../contract/dataplane-contract.ts";
+import { cleanupAllNetns, createNetns, deleteNetns, isRoot } from "../harness/netns.ts";
+
+/** The op kinds of every apply that went to iproute2 during the contract run. */
+const fellBack: string[][] = [];
+
+class RecordingFallback extends LinuxDataplane {
+  override async apply(netns: NetnsRef, ops: readonly KernelOp[]): Promise<void> {
+    fellBack.push(ops.map((o) => o.op));
+    return super.apply(netns, ops);
+  }
+}
+
+afterAll(cleanupAllNetns);
+
+dataplaneContract(
+  "Linux (netlink via bun:ffi)",
+  async () => {
+    const hostNs = await createNetns("h");
+    const ctrNs = await createNetns("c");
+    const dir = mkdtempSync(join(tmpdir(), "tt-t-"));
+    const ctrPath = join(dir, "netns");
+    symlinkSync(ctrNs.path, ctrPath);
+    return {
+      dp: new NetlinkDataplane(new RecordingFallback()),
+      host: hostNs.path,
+      container: ctrPath,
+      missing: `/run/netns/tt-t-missing-${hostNs.name.slice(-8)}`,
+      cleanup: async () => {
+        await deleteNetns(ctrNs.name);
+        await deleteNetns(hostNs.name);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  { skip: !isRoot },
+);
+
+/** Fails the test if the apply went to iproute2: the contract alone could pass on the fallback. */
+class NoFallback extends LinuxDataplane {
+  override async apply(): Promise<void> {
+    throw new Error("fell back to iproute2");
+  }
+}
+
+describe.skipIf(!isRoot)("NetlinkDataplane specifics", () => {
+  test("during the contract, only applies holding VXLAN/FDB ops went to iproute2", () => {
+    const foreign = new Set(["vxlan-add", "fdb-replace", "fdb-del"]);
+    expect(fellBack.filter((kinds) => !kinds.some((k) => foreign.has(k)))).toEqual([]);
+  });
+
+  test("failures read exactly as the iproute2 driver's (message, code, hint)", async () => {
+    const cases: KernelOp[][] = [
+      [{ op: "bridge-add", name: "br0" }],
+      [{ op: "link-del", name: "nosuch" }],
+      [{ op: "link-set", name: "br0", master: "nosuchbr" }],
+      [{ op: "link-set", name: "nosuch", up: true }],
+      [{ op: "link-set", name: "br0", hairpin: true }],
+      [{ op: "addr-del", dev: "br0", cidr: "10.9.0.1/24" }],
+      [{ op: "addr-add", dev: "br0", cidr: "10.1.0.1/24" }],
+      [{ op: "addr-add", dev: "nosuch", cidr: "10.1.0.1/24" }],
+      [{ op: "route-add", dst: "10.50.0.0/16", family: 4, via: "10.99.0.1" }],
+      [{ op: "route-add", dst: "default", family: 6, via: "fd99::1" }],
+      [{ op: "route-add", dst: "10.9.0.0/24", family: 4, dev: "br-down" }],
+      [{ op: "route-add", dst: "10.9.0.0/24", family: 4, via: "10.1.0.9", src: "10.7.7.7" }],
+      [{ op: "route-del", dst: "10.9.0.0/24", family: 4 }],
+      [{ op: "neigh-del", dev: "br0", ip: "10.1.0.77" }],
+      [{ op: "veth-add", name: "tt7", peer: "eth0", peerNetns: "/run/netns/tt-t-missing-x", mtu: 1500 }],
+      [
+        { op: "bridge-add", name: "br9" },
+        { op: "link-del", name: "br9" },
+        { op: "link-del", name: "br9" },
+      ],
+    ];
+    const messages = async (dp: LinuxDataplane | NetlinkDataplane) => {
+      const ns = await createNetns("e");
+      try {
+        await dp.apply(ns.path, [
+          { op: "bridge-add", name: "br0" },
+          { op: "link-set", name: "br0", up: true },
+          { op: "addr-add", dev: "br0", cidr: "10.1.0.1/24" },
+          { op: "bridge-add", name: "br-down" },
+        ]);
+        const out: string[] = [];
+        for (const ops of cases) {
+          const err = await dp.apply(ns.path, ops).then(
+            () => "no error",
+            (e: { code?: string; message: string; hint?: string }) =>
+              `${e.code}: ${e.message.replace(ns.path, "NS")} (${e.hint})`,
+          );
+          out.push(err);
+        }
+        return out;
+      } finally {
+        await deleteNetns(ns.name);
+      }
+    };
+    const native = new NetlinkDataplane(new NoFallback());
+    expect(await messages(native)).toEqual(await messages(new LinuxDataplane()));
+  });
+
+  test("the CNI ADD's host and pod batches run natively, with no fallback", async () => {
+    const host = await createNetns("h");
+    const pod = await createNetns("p");
+    try {
+      const dp = new NetlinkDataplane(new NoFallback());
+      await dp.apply(host.path, [
+        { op: "bridge-add", name: "tartan0", mtu: 1500, mac: "02:11:22:33:44:55" },
+        { op: "link-set", name: "tartan0", up: true },
+        { op: "addr-add", dev: "tartan0", cidr: "10.22.0.1/24", replace: true },
+        { op: "addr-add", dev: "tartan0", cidr: "fd22::1/64", replace: true, nodad: true },
+        {
+          op: "veth-add",
+          name: "tt0123456789a",
+          peer: "eth0",
+          peerNetns: pod.path,
+          mtu: 1500,
+          mac: "02:00:00:00:00:01",
+          peerMac: "0a:58:0a:16:00:05",
+        },
+        { op: "link-set", name: "tt0123456789a", master: "tartan0", up: true },
+        { op: "link-set", name: "tt0123456789a", hairpin: true },
+      ]);
+      await dp.apply(pod.path, [
+        { op: "addr-add", dev: "eth0", cidr: "10.22.0.5/24" },
+        { op: "addr-add", dev: "eth0", cidr: "fd22::5/64", nodad: true },
+        { op: "link-set", name: "eth0", up: true },
+        { op: "route-add", dst: "default", family: 4, dev: "eth0", via: "10.22.0.1" },
+        { op: "route-add", dst: "default", family: 6, dev: "eth0", via: "fd22::1" },
+      ]);
+      expect(dp.applied).toEqual({ netlink: 2, iproute2: 0 });
+      const ip = new LinuxDataplane();
+      expect((await ip.link(host.path, "tartan0"))?.mac).toBe("02:11:22:33:44:55");
+      expect((await ip.link(host.path, "tt0123456789a"))?.mac).toBe("02:00:00:00:00:01");
+      expect((await ip.link(host.path, "tt0123456789a"))?.hairpin).toBe(true);
+      // `broadcast +` as the iproute2 driver sets it; nodad leaves the v6 address not tentative.
+      const v4 = await pod.exec(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
+      expect(v4.stdout).toContain("10.22.0.5/24 brd 10.22.0.255");
+      const v6 = await pod.exec(["ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "global"]);
+      expect(v6.stdout).not.toContain("tentative");
+      // The pod end is in the pod namespace only; the host namespace did not receive it.
+      expect(await ip.link(host.path, "eth0")).toBeUndefined();
+    } finally {
+      await deleteNetns(pod.name);
+      await deleteNetns(host.name);
+    }
+  });
+
+  test("route mtu, prefsrc, table > 255 and proto; delete by table", async () => {
+    const ns = await createNetns("r");
+    try {
+      const dp = new NetlinkDataplane(new NoFallback());
+      await dp.apply(ns.path, [
+        { op: "bridge-add", name: "br0" },
+        { op: "link-set", name: "br0", up: true },
+        { op: "addr-add", dev: "br0", cidr: "10.1.0.1/24" },
+        {
+          op: "route-add",
+          dst: "10.9.0.0/16",
+          family: 4,
+          via: "10.1.0.2",
+          src: "10.1.0.1",
+          mtu: 1300,
+          metric: 7,
+          proto: 201,
+        },
+        { op: "route-add", dst: "10.8.0.0/16", family: 4, dev: "br0", table: 1000 },
+      ]);
+      const main = await ns.exec(["ip", "route", "show", "10.9.0.0/16"]);
+      expect(main.stdout.trim()).toBe(
+        "10.9.0.0/16 via 10.1.0.2 dev br0 proto 201 src 10.1.0.1 metric 7 mtu 1300",
+      );
+      const t = await ns.exec(["ip", "route", "show", "table", "1000"]);
+      expect(t.stdout.trim()).toBe("10.8.0.0/16 dev br0 scope link");
+      await dp.apply(ns.path, [{ op: "route-del", dst: "10.8.0.0/16", family: 4, table: 1000 }]);
+      expect((await ns.exec(["ip", "route", "show", "table", "1000"])).stdout.trim()).toBe("");
+    } finally {
+      await deleteNetns(ns.name);
+    }
+  });
+
+  test("an apply with an op kind it does not speak goes to iproute2 whole", async () => {
+    const ns = await createNetns("f");
+    try {
+      const dp = new NetlinkDataplane();
+      await dp.apply(ns.path, [
+        { op: "bridge-add", name: "ul0" },
+        { op: "vxlan-add", name: "vx0", vni: 42, dstport: 4789, dev: "ul0" },
+      ]);
+      expect(dp.applied).toEqual({ netlink: 0, iproute2: 1 });
+      expect((await dp.link(ns.path, "vx0"))?.kind).toBe("vxlan");
+    } finally {
+      await deleteNetns(ns.name);
+    }
+  });
+
+  test("the thread is back in its own namespace after every apply, also a failed one", async () => {
+    const ns = await createNetns("n");
+    try {
+      const self = readlinkSync("/proc/thread-self/ns/net");
+      const dp = new NetlinkDataplane(new NoFallback());
+      await dp.apply(ns.path, [{ op: "bridge-add", name: "br0" }]);
+      await expect(dp.apply(ns.path, [{ op: "link-del", name: "nope" }])).rejects.toThrow(
+        /op 1 of 1 \(link-del name=nope\) failed in netns .*Cannot find device "nope"/,
+      );
+      expect(readlinkSync("/proc/thread-self/ns/net")).toBe(self);
+    } finally {
+      await deleteNetns(ns.name);
+    }
+  });
+});
