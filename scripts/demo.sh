@@ -1,23 +1,33 @@
 #!/usr/bin/env bash
-# Tartan demo: two busybox containers started by podman on a tartan network on this host, then a
-# ping and a TCP exchange between them. Everything it creates is private and removed on exit:
-# podman runs with its own containers.conf, storage and CNI dirs under a temp dir (never
-# /etc/containers, /etc/cni or /opt/cni), the bridge is `tartan-demo`, the range 10.213.58.0/24.
-# Usage (root, Debian 12): bash scripts/demo.sh
+# Tartan demo, the README's main job: a 3-node cluster in network namespaces on this machine (the
+# lab: etcd, an agent per node, the real CNI plugin), a pod on every node, then the pod-to-pod
+# connectivity matrix (ping and TCP, every ordered pair). The lab adds nothing to the root
+# namespace: its underlay is 198.18.0.0/15 inside its own namespaces (tl-<name>-*), and etcd and
+# the agents listen only there. It stays up for you to explore; `--down` removes it at the end
+# (CI and tests use that). A lab that fails to come up is removed; the exit status is the matrix's.
+# Usage (root, Debian 12): bash scripts/demo.sh [--down] [--backend vxlan|host-gw|cross-subnet] [--name NAME]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-NET=tartan-demo
-BRIDGE=tartan-demo
-SUBNET=10.213.58.0/24
-GATEWAY=10.213.58.1
+DOWN=0
+BACKEND=vxlan
+NAME=tartan
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --down) DOWN=1 ;;
+    --backend) BACKEND=${2:?--backend needs a value}; shift ;;
+    --name) NAME=${2:?--name needs a value}; shift ;;
+    -h | --help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 ok() { printf '   \033[32mok\033[0m  %s\n' "$*"; }
-bad() { printf '   \033[31mFAIL\033[0m %s\n' "$*"; }
 
 if [ "$(id -u)" != 0 ]; then
-  echo "demo: must run as root (podman attaches containers to a bridge in the host namespace)" >&2
+  echo "demo: must run as root (the lab creates network namespaces)" >&2
   exit 1
 fi
 
@@ -33,124 +43,60 @@ else
   ok "dist/tartan is up to date"
 fi
 
-# Refuse rather than disturb: the range and the bridge must be unused on this host.
-if ip -o route show root "$SUBNET" table all | grep -q . || ip -o route show match "$SUBNET" | grep -v '^default' | grep -q .; then
-  echo "demo: $SUBNET is already routed on this host; refusing to touch it" >&2
-  exit 1
-fi
-if ip link show "$BRIDGE" >/dev/null 2>&1; then
-  echo "demo: interface $BRIDGE already exists (another demo running?); refusing to touch it" >&2
-  exit 1
-fi
+tartan=dist/tartan
+flag=""
+[ "$NAME" = tartan ] || flag=" --name $NAME"
+# A previous demo lab of the same name is replaced: the demo always starts from a fresh cluster.
+$tartan lab down --name "$NAME" >/dev/null
 
-T=$(mktemp -d /tmp/tartan-demo.XXXXXX)
-NFT_EXISTED=0
-nft list table inet tartan >/dev/null 2>&1 && NFT_EXISTED=1
-export CONTAINERS_CONF="$T/containers.conf"
-pm() { podman --root "$T/root" --runroot "$T/runroot" --tmpdir "$T/tmp" "$@"; }
-
+built=0
 cleanup() {
   local rc=$?
-  set +e
-  say "cleanup"
-  pm rm -f -t 0 demo-a demo-b >/dev/null 2>&1
-  ip link del "$BRIDGE" 2>/dev/null
-  # Routes inside the demo range only (routed mode leaves none if DEL worked; belt and braces).
-  ip -o route show root "$SUBNET" | awk '{print $1}' | while read -r dst; do ip route del "$dst" 2>/dev/null; done
-  [ "$NFT_EXISTED" = 1 ] || nft delete table inet tartan 2>/dev/null
-  rm -f /var/lib/cni/results/"$NET"-* 2>/dev/null
-  if grep -q " $T/" /proc/mounts; then
-    echo "   left $T (still mounted)" >&2
-  else
-    rm -rf "$T"
+  # A lab that failed to come up is removed; one that is up but failed the matrix stays (unless
+  # --down), because that is when exploring it is most useful.
+  if [ "$built" = 0 ] || [ "$DOWN" = 1 ]; then
+    say "tear down"
+    $tartan lab down --name "$NAME" || true
   fi
-  ok "containers, bridge, routes, nft table and temp files removed"
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-say "install tartan into a private CNI dir ($T/bin)"
-mkdir -p "$T/bin" "$T/net" "$T/ipam" "$T/tmp" "$T/rootfs/bin"
-install -m 0755 dist/tartan "$T/bin/tartan"
-ln -s tartan "$T/bin/tartan-ipam"
-cat >"$T/containers.conf" <<EOF
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$T/events.log"
-[network]
-network_backend = "cni"
-network_config_dir = "$T/net"
-cni_plugin_dirs = ["$T/bin", "/usr/lib/cni"]
-EOF
-# cniVersion 1.0.0 because podman 4.3's libcni cannot read 1.1.0 results; newer runtimes pick 1.1.0.
-cat >"$T/net/$NET.conflist" <<EOF
-{
-  "cniVersion": "1.0.0",
-  "cniVersions": ["1.0.0", "1.1.0"],
-  "name": "$NET",
-  "plugins": [{
-    "type": "tartan",
-    "mode": "bridge",
-    "bridge": "$BRIDGE",
-    "mtu": 1500,
-    "ipMasq": true,
-    "ipam": {
-      "type": "tartan-ipam",
-      "ranges": [[{ "subnet": "$SUBNET", "gateway": "$GATEWAY" }]],
-      "routes": [{ "dst": "0.0.0.0/0" }],
-      "dataDir": "$T/ipam"
-    }
-  }]
-}
-EOF
-ok "network $NET: bridge $BRIDGE, $SUBNET, ipMasq"
+say "lab up: 3 nodes, backend $BACKEND"
+$tartan lab up --nodes 3 --backend "$BACKEND" --name "$NAME"
 
-# A tiny rootfs: static busybox and the applets the demo uses (no images, no registry).
-cp /bin/busybox "$T/rootfs/bin/busybox"
-for a in sh ip ping nc sleep cat echo; do ln -s busybox "$T/rootfs/bin/$a"; done
-
-say "start two containers with podman"
-for c in demo-a demo-b; do
-  pm run -d --name "$c" --network "$NET" --ulimit nofile=4096:4096 --ulimit nproc=4096:4096 \
-    --rootfs "$T/rootfs" sleep 600 >/dev/null
+say "pods: one on every node, wired by the tartan CNI plugin (ADD)"
+for i in 1 2 3; do
+  $tartan lab pod add "node-$i" "web-$i" --labels "app=web" --name "$NAME"
 done
-ip_of() { pm exec "$1" ip -4 -o addr show dev eth0 | awk '{print $4}'; }
-A=$(ip_of demo-a)
-B=$(ip_of demo-b)
-printf '   %-8s eth0 %s\n' demo-a "$A" demo-b "$B"
-printf '   host     %s %s\n' "$BRIDGE" "$(ip -4 -o addr show dev "$BRIDGE" | awk '{print $4}')"
-A=${A%/*}
-B=${B%/*}
 
-say "connectivity"
-fail=0
-if out=$(pm exec demo-b ping -c 3 -W 2 "$A" 2>&1); then
-  ok "demo-b -> demo-a ping: $(echo "$out" | grep -E 'packets transmitted')"
-else
-  bad "demo-b -> demo-a ping"
-  echo "$out" | sed 's/^/      /'
-  fail=1
-fi
-pm exec -d demo-a sh -c 'echo "hello from demo-a over tartan" | nc -l -p 7000' >/dev/null
-reply=""
+built=1
+
+say "connectivity matrix (ping and TCP from every pod to every other)"
+# The agents program routes as pods appear; give them a few seconds to converge.
+status=1
 for _ in $(seq 1 20); do
-  reply=$(pm exec demo-b sh -c "nc -w 2 $A 7000 </dev/null" 2>/dev/null || true)
-  [ -n "$reply" ] && break
-  sleep 0.2
+  if $tartan lab matrix --name "$NAME" --timeout-ms 1500 >/dev/null 2>&1; then
+    status=0
+    break
+  fi
+  sleep 1
 done
-if [ -n "$reply" ]; then
-  ok "demo-b -> demo-a tcp/7000: \"$reply\""
-else
-  bad "demo-b -> demo-a tcp/7000: no answer"
-  fail=1
-fi
-if pm exec demo-a ping -c 1 -W 2 "$B" >/dev/null 2>&1; then ok "demo-a -> demo-b ping"; else
-  bad "demo-a -> demo-b ping"
-  fail=1
-fi
+$tartan lab matrix --name "$NAME" || status=$?
 
-if [ "$fail" = 0 ]; then say "demo passed"; else say "demo FAILED"; fi
-exit "$fail"
+say "explore"
+ip2=$($tartan lab ls --name "$NAME" -o json | jq -r '.pods[] | select(.pod == "default/web-2") | .ips[0]' | cut -d/ -f1)
+hint() { printf '   %-62s %s\n' "$1" "$2"; }
+hint "dist/tartan lab ls$flag" "nodes, underlay addresses, pods and their IPs"
+hint "dist/tartan lab matrix$flag" "the matrix again"
+hint "dist/tartan lab exec web-1$flag -- ip route" "any command inside a pod's network namespace"
+hint "dist/tartan lab exec web-1$flag -- ping -c 2 $ip2" "web-1 pings web-2"
+hint "dist/tartan lab pod add node-2 api$flag --labels app=api" "another pod"
+hint "ip netns exec tl-$NAME-node-1 ip route" "a node's routes (pods, peers)"
+hint "dist/tartan lab down$flag" "tear it all down"
+
+if [ "$DOWN" = 0 ]; then
+  say "the lab \"$NAME\" is up; remove it with: dist/tartan lab down$flag"
+fi
+exit "$status"
