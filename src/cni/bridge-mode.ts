@@ -56,6 +56,8 @@ export function planBridge(w: PodWiring, o: BridgeOptions): PodPlan {
       family: r.family,
       dev: w.ifname,
       ...(r.via ? { via: r.via } : {}),
+      // append: a pod attached twice keeps the first interface's routes (CNI allows several attachments).
+      append: true,
     });
   }
 

@@ -46,7 +46,14 @@ export function planRouted(w: PodWiring): PodPlan {
     pod.push({ op: "addr-add", dev: w.ifname, cidr: a.cidr, nodad: a.family === 6 });
   pod.push({ op: "link-set", name: w.ifname, up: true });
   if (w.addresses.some((a) => a.family === 4)) {
-    pod.push({ op: "route-add", dst: `${ROUTED_GATEWAY_V4}/32`, family: 4, dev: w.ifname, scope: "link" });
+    pod.push({
+      op: "route-add",
+      dst: `${ROUTED_GATEWAY_V4}/32`,
+      family: 4,
+      dev: w.ifname,
+      scope: "link",
+      append: true,
+    });
   }
   // Static entries for the gateways: no ARP/NDP round trip on the pod's first packet, and no
   // dependence on the host's proxy ARP seeing a route to 169.254.1.1.
@@ -57,7 +64,8 @@ export function planRouted(w: PodWiring): PodPlan {
     pod.push({ op: "neigh-replace", dev: w.ifname, ip: ROUTED_GATEWAY_V6, mac: ROUTED_HOST_MAC });
   }
   for (const r of w.routes) {
-    pod.push({ op: "route-add", dst: r.dst, family: r.family, dev: w.ifname, via: r.via });
+    // append: a pod attached twice keeps the first interface's routes (CNI allows several attachments).
+    pod.push({ op: "route-add", dst: r.dst, family: r.family, dev: w.ifname, via: r.via, append: true });
   }
 
   const sysctls: PodPlan["sysctls"] = [];

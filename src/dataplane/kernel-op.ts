@@ -51,6 +51,13 @@ export type KernelOp =
       table?: number;
       src?: string;
       replace?: boolean;
+      /**
+       * Add beside an existing route to the same destination through another device or gateway
+       * (`ip route append`, NLM_F_APPEND), as the reference plugins do, so a pod attached twice
+       * (two interfaces, each with a default route) gets both. IPv4 keeps two routes (the first
+       * wins), IPv6 makes them one multipath route.
+       */
+      append?: boolean;
     }
   /** A permanent neighbour (ARP/NDP) entry; replaces whatever entry the address had. */
   | { op: "neigh-replace"; dev: string; ip: string; mac: string }

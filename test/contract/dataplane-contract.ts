@@ -189,6 +189,28 @@ export function dataplaneContract(
       ]);
     });
 
+    test("append: a second IPv4 default route through another interface; the same one again fails", async () => {
+      await dp.apply(host, [
+        { op: "veth-add", name: "tta1", peer: "eth0", peerNetns: ctr, mtu: 1500 },
+        { op: "veth-add", name: "tta2", peer: "eth1", peerNetns: ctr, mtu: 1500 },
+      ]);
+      await dp.apply(ctr, [
+        { op: "addr-add", dev: "eth0", cidr: "10.61.0.2/24" },
+        { op: "addr-add", dev: "eth1", cidr: "10.62.0.2/24" },
+        { op: "link-set", name: "eth0", up: true },
+        { op: "link-set", name: "eth1", up: true },
+        { op: "route-add", dst: "0.0.0.0/0", family: 4, dev: "eth0", via: "10.61.0.1", append: true },
+        { op: "route-add", dst: "0.0.0.0/0", family: 4, dev: "eth1", via: "10.62.0.1", append: true },
+      ]);
+      const defaults = (await dp.routes(ctr, 4)).filter((r) => r.dst === "default");
+      expect(defaults.map((r) => `${r.dev} ${r.via}`).sort()).toEqual(["eth0 10.61.0.1", "eth1 10.62.0.1"]);
+      await expect(
+        dp.apply(ctr, [
+          { op: "route-add", dst: "0.0.0.0/0", family: 4, dev: "eth1", via: "10.62.0.1", append: true },
+        ]),
+      ).rejects.toThrow(/File exists/);
+    });
+
     test("route options: metric, table, mtu and src are accepted; other tables stay out of routes()", async () => {
       await wireVeth("tt2");
       await dp.apply(ctr, [

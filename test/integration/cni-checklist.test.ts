@@ -252,17 +252,20 @@ describe.skipIf(!isRoot)("CNI checklist items (real binary, test namespaces)", (
 
   test("§3 ADD: same container may be attached to one network several times with different ifnames, and to several networks. Key stored state by (network name, containerID, ifname).", async () => {
     const c = await pod();
-    const noRoutes = (o: Parameters<typeof conf>[0]) => {
-      const x = conf(o);
-      (x.ipam as Json).routes = [];
-      return x;
-    };
-    const a = noRoutes({});
-    const b = noRoutes({ name: "chk-other", bridge: "tto0", subnet: "10.245.0.0/24" });
+    // Both networks carry a default route: the later attachments append theirs (the first wins).
+    const a = conf({});
+    const b = conf({ name: "chk-other", bridge: "tto0", subnet: "10.245.0.0/24" });
+    expect(((a.ipam as Json).routes as Json[]).some((r) => r.dst === "0.0.0.0/0")).toBe(true);
     const r0 = ok(await cni("ADD", a, { netns: c.path, ifname: "eth0" }));
     const r1 = ok(await cni("ADD", a, { netns: c.path, ifname: "eth1" }));
     const r2 = ok(await cni("ADD", b, { netns: c.path, ifname: "net2" }));
     expect(new Set([firstIp(r0), firstIp(r1), firstIp(r2)]).size).toBe(3);
+    const defaults = (
+      JSON.parse((await c.exec(["ip", "-j", "-4", "route", "show", "default"])).stdout) as Json[]
+    )
+      .map((r) => r.dev)
+      .sort();
+    expect(defaults).toEqual(["eth0", "eth1", "net2"]);
     ok(await cni("DEL", a, { netns: c.path, ifname: "eth1", prev: r1 }));
     // Only eth1 went: eth0 (same network) and net2 (other network) still check out.
     ok(await cni("CHECK", a, { netns: c.path, ifname: "eth0", prev: r0 }));

@@ -457,6 +457,15 @@ export class FakeDataplane implements Dataplane {
     const metric = op.family === 6 ? op.metric || 1024 : op.metric || undefined;
     if (metric !== undefined) route.metric = metric;
     const clash = ns.routes.findIndex((r) => sameRouteKey(r, route));
+    if (clash >= 0 && op.append && !op.replace) {
+      // Like the kernel: a second next hop for the same key is fine, the same one again is not.
+      const same = ns.routes.some(
+        (r) => sameRouteKey(r, route) && r.dev === route.dev && r.via === route.via,
+      );
+      if (same) throw new KernelRefusal("File exists");
+      ns.routes.push(route);
+      return;
+    }
     if (clash >= 0 && !op.replace) throw new KernelRefusal("File exists");
     if (clash >= 0) ns.routes[clash] = route;
     else ns.routes.push(route);

@@ -69,7 +69,8 @@ export function ipBatchOpLines(op: KernelOp): string[] {
       return [`addr del ${formatCidr(parseCidr(op.cidr))} dev ${op.dev}`];
     case "route-add": {
       const type = op.type === "blackhole" ? "blackhole " : "";
-      const parts = [`route ${op.replace ? "replace" : "add"} ${type}${routeDst(op.dst, op.family)}`];
+      const verb = op.replace ? "replace" : op.append ? "append" : "add";
+      const parts = [`route ${verb} ${type}${routeDst(op.dst, op.family)}`];
       if (op.via !== undefined) parts.push(`via ${formatIp(parseIp(op.via))}`);
       if (op.dev !== undefined) parts.push(`dev ${op.dev}`);
       if (op.onlink) parts.push("onlink");
