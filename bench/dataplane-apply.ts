@@ -52,11 +52,11 @@ function addBatches(podNs: string): { host: KernelOp[]; pod: KernelOp[] } {
       { op: "link-set", name: "tt0123456789a", hairpin: true },
     ],
     pod: [
-      { op: "addr-add", dev: "eth0", cidr: "10.22.0.5/24", nodad: false },
+      { op: "addr-add", dev: "eth0", cidr: "10.22.0.5/24" },
       { op: "addr-add", dev: "eth0", cidr: "fd22::5/64", nodad: true },
       { op: "link-set", name: "eth0", up: true },
-      { op: "route-add", dst: "default", family: 4, dev: "eth0", via: "10.22.0.1" },
-      { op: "route-add", dst: "default", family: 6, dev: "eth0", via: "fd22::1" },
+      { op: "route-add", dst: "default", family: 4, dev: "eth0", via: "10.22.0.1", append: true },
+      { op: "route-add", dst: "default", family: 6, dev: "eth0", via: "fd22::1", append: true },
     ],
   };
 }

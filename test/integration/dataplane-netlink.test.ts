@@ -75,6 +75,10 @@ describe.skipIf(!isRoot)("NetlinkDataplane specifics", () => {
       [{ op: "route-add", dst: "10.9.0.0/24", family: 4, dev: "br-down" }],
       [{ op: "route-add", dst: "10.9.0.0/24", family: 4, via: "10.1.0.9", src: "10.7.7.7" }],
       [{ op: "route-del", dst: "10.9.0.0/24", family: 4 }],
+      [
+        { op: "route-add", dst: "0.0.0.0/0", family: 4, dev: "br0", via: "10.1.0.9", append: true },
+        { op: "route-add", dst: "0.0.0.0/0", family: 4, dev: "br0", via: "10.1.0.9", append: true },
+      ],
       [{ op: "neigh-del", dev: "br0", ip: "10.1.0.77" }],
       [{ op: "veth-add", name: "tt7", peer: "eth0", peerNetns: "/run/netns/tt-t-missing-x", mtu: 1500 }],
       [
@@ -200,6 +204,26 @@ describe.skipIf(!isRoot)("NetlinkDataplane specifics", () => {
       ]);
       expect(dp.applied).toEqual({ netlink: 0, iproute2: 1 });
       expect((await dp.link(ns.path, "vx0"))?.kind).toBe("vxlan");
+    } finally {
+      await deleteNetns(ns.name);
+    }
+  });
+
+  test("an op with a field it does not know goes to iproute2 rather than without the field", async () => {
+    const ns = await createNetns("u");
+    try {
+      const seen: string[] = [];
+      const dp = new NetlinkDataplane(
+        new (class extends LinuxDataplane {
+          override async apply(): Promise<void> {
+            seen.push("iproute2");
+          }
+        })(),
+      );
+      const future = { op: "bridge-add", name: "br0", vlanFiltering: true } as unknown as KernelOp;
+      await dp.apply(ns.path, [future]);
+      expect(seen).toEqual(["iproute2"]);
+      expect(dp.applied).toEqual({ netlink: 0, iproute2: 1 });
     } finally {
       await deleteNetns(ns.name);
     }

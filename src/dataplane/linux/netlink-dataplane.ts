@@ -9,20 +9,46 @@ import { type NetlinkOp, netlinkOpMessages } from "./netlink/netlink-op-messages
 import { NetlinkSocket } from "./netlink/netlink-socket.ts";
 import { OpContext } from "./netlink/op-context.ts";
 
-const NATIVE: ReadonlySet<string> = new Set<NetlinkOp["op"]>([
-  "veth-add",
-  "bridge-add",
-  "link-set",
-  "link-del",
-  "addr-add",
-  "addr-del",
-  "route-add",
-  "route-del",
-  "neigh-replace",
-  "neigh-del",
-]);
+/**
+ * The op kinds spoken natively and, for each, every field the encoding knows. An op carrying any
+ * other field (one added to KernelOp after this table) goes to iproute2 rather than being sent
+ * without it.
+ */
+const NATIVE: Readonly<Record<NetlinkOp["op"], ReadonlySet<string>>> = {
+  "veth-add": new Set(["op", "name", "peer", "peerNetns", "mtu", "mac", "peerMac"]),
+  "bridge-add": new Set(["op", "name", "mtu", "mac"]),
+  "link-set": new Set(["op", "name", "up", "mtu", "master", "hairpin"]),
+  "link-del": new Set(["op", "name"]),
+  "addr-add": new Set(["op", "dev", "cidr", "replace", "nodad"]),
+  "addr-del": new Set(["op", "dev", "cidr"]),
+  "route-add": new Set([
+    "op",
+    "dst",
+    "family",
+    "type",
+    "dev",
+    "via",
+    "onlink",
+    "scope",
+    "proto",
+    "metric",
+    "mtu",
+    "table",
+    "src",
+    "replace",
+    "append",
+  ]),
+  "route-del": new Set(["op", "dst", "family", "type", "dev", "via", "proto", "table"]),
+  "neigh-replace": new Set(["op", "dev", "ip", "mac"]),
+  "neigh-del": new Set(["op", "dev", "ip"]),
+};
 
-const isNative = (op: KernelOp): op is NetlinkOp => NATIVE.has(op.op);
+function isNative(op: KernelOp): op is NetlinkOp {
+  const fields = (NATIVE as Record<string, ReadonlySet<string> | undefined>)[op.op];
+  if (!fields) return false;
+  for (const [k, v] of Object.entries(op)) if (v !== undefined && !fields.has(k)) return false;
+  return true;
+}
 
 /**
  * The Dataplane whose apply() speaks rtnetlink itself (libc through bun:ffi), with no process
@@ -31,8 +57,9 @@ const isNative = (op: KernelOp): op is NetlinkOp => NATIVE.has(op.op);
  * read per request, stop at the first refusal with the same TartanError and kernel words.
  *
  * Whatever it does not speak goes, as a whole apply, to LinuxDataplane (iproute2): an apply
- * containing an op kind without a native encoding (VXLAN, FDB), libc that cannot be loaded, or a
- * namespace that cannot be entered (so iproute2 reports it in its own words). Reads delegate too.
+ * containing an op kind without a native encoding (VXLAN, FDB) or a field it does not know, libc
+ * that cannot be loaded, or a namespace that cannot be entered (so iproute2 reports it in its own
+ * words). Reads delegate too.
  */
 export class NetlinkDataplane implements Dataplane {
   /** How many applies ran natively and how many went to iproute2 (tests and benchmarks check it). */

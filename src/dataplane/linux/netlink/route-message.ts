@@ -22,13 +22,16 @@ function defaultScope(op: RouteOp): number {
   return RTNL.RT_SCOPE_UNIVERSE;
 }
 
-/** RTM_NEWROUTE / RTM_DELROUTE with the fields `ip route add|replace|del` would send. */
+/** RTM_NEWROUTE / RTM_DELROUTE with the fields `ip route add|replace|append|del` would send. */
 export function routeMessage(op: RouteOp, ctx: OpContext): NlMessage {
   const add = op.op === "route-add";
   const flags =
     RTNL.NLM_F_REQUEST |
     RTNL.NLM_F_ACK |
-    (add ? RTNL.NLM_F_CREATE | (op.replace ? RTNL.NLM_F_REPLACE : RTNL.NLM_F_EXCL) : 0);
+    (add
+      ? RTNL.NLM_F_CREATE |
+        (op.replace ? RTNL.NLM_F_REPLACE : op.append ? RTNL.NLM_F_APPEND : RTNL.NLM_F_EXCL)
+      : 0);
   const oif = op.dev !== undefined ? ctx.dev(op.dev) : undefined;
   const dst = op.dst === "default" ? undefined : parseIpOrCidr(op.dst);
   const table = op.table ?? RTNL.RT_TABLE_MAIN;

@@ -28,6 +28,7 @@ export const RTNL = {
   NLM_F_REPLACE: 0x100,
   NLM_F_EXCL: 0x200,
   NLM_F_CREATE: 0x400,
+  NLM_F_APPEND: 0x800,
   /** In an error message: the request was not echoed (NETLINK_CAP_ACK). */
   NLM_F_CAPPED: 0x100,
   /** In an error message: extended ack attributes follow. */
