@@ -1,6 +1,7 @@
 // Composition root: the only file that wires real adapters. One executable, three faces:
 // the CNI plugin (CNI_COMMAND set), the standalone IPAM plugin (invoked as tartan-ipam), the CLI.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import type { AgentWiring } from "./agent/run-agent.ts";
 import type { CniDeps } from "./cni/cni-deps.ts";
 import { findPluginInPath } from "./cni/plugin-finder.ts";
 import { runCni } from "./cni/run-cni.ts";
@@ -44,6 +45,22 @@ function cniDeps(env: Record<string, string | undefined>, component: string): Cn
   };
 }
 
+/** The agent's real adapters; loaded only for `tartan agent`, never on the plugin path. */
+async function agentWiring(env: Record<string, string | undefined>): Promise<AgentWiring> {
+  const [{ openDatastore }, { KernelReconciler }, { CalcKernelPort }] = await Promise.all([
+    import("./datastore/open-datastore.ts"),
+    import("./agent/kernel-reconciler.ts"),
+    import("./agent/calc-kernel-port.ts"),
+  ]);
+  return {
+    openDatastore,
+    openIpamStore: (dir) => openSqliteIpamStore(dir),
+    dataplane: () => new LinuxDataplane(),
+    kernel: async (dp, log) => new CalcKernelPort(new KernelReconciler(dp), log),
+    log: makeLogger(env, "agent", "info"),
+  };
+}
+
 async function readStdin(): Promise<string> {
   return await Bun.stdin.text();
 }
@@ -70,6 +87,10 @@ async function main(): Promise<number> {
   if (process.argv[2] === "lab") {
     const { runLabCli } = await import("./lab/run-lab-cli.ts");
     return await runLabCli(process.argv.slice(3));
+  }
+  if (process.argv[2] === "agent") {
+    const { agentCommand } = await import("./cli/agent-command.ts");
+    return await agentCommand(process.argv.slice(3), await agentWiring(env));
   }
   // The CLI (and its YAML printer) loads only when asked for: the plugin path stays lean.
   const { runCli } = await import("./cli/run-cli.ts");

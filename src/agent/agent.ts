@@ -226,6 +226,8 @@ export class Agent {
   private async applyNow(): Promise<void> {
     if (!this.synced || this.stopped) return;
     this.nodeBlocks.syncLocal();
+    this.metrics.nodes = this.nodes.items.size;
+    this.metrics.clusterBlocks = this.blocks.items.size;
     this.d.kernel.setDesired(this.snapshot());
     const t0 = performance.now();
     try {

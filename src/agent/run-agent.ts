@@ -7,7 +7,7 @@ import { Agent } from "./agent.ts";
 import { agentApi, metricsApi } from "./agent-api.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import { type AgentLog, errorFields } from "./agent-log.ts";
-import type { KernelPort, Underlay } from "./kernel-port.ts";
+import type { KernelPort } from "./kernel-port.ts";
 import { readUnderlay } from "./read-underlay.ts";
 import { type Listener, serveTcp, serveUnixSocket } from "./serve-agent.ts";
 
@@ -16,13 +16,8 @@ export interface AgentWiring {
   openDatastore(c: DatastoreConfig): Promise<Datastore>;
   openIpamStore(dir: string): IpamStore;
   dataplane(): Dataplane;
-  kernel(
-    config: AgentConfig,
-    underlay: Underlay,
-    vtepMac: string,
-    dp: Dataplane,
-    log: AgentLog,
-  ): Promise<KernelPort>;
+  /** The kernel side (calc + reconciler) over the agent's dataplane. */
+  kernel(dp: Dataplane, log: AgentLog): Promise<KernelPort>;
   log: AgentLog;
 }
 
@@ -57,7 +52,7 @@ export async function startAgent(config: AgentConfig, w: AgentWiring): Promise<R
     await ds.close().catch(() => {});
   };
   try {
-    const kernel = await w.kernel(config, underlay, vtepMac, dp, w.log);
+    const kernel = await w.kernel(dp, w.log);
     agent = new Agent({ config, ds, store, kernel, underlay, vtepMac, log: w.log });
     listeners.push(await serveUnixSocket(config.socket, agentApi(agent)));
     if (config.metricsAddress) listeners.push(serveTcp(config.metricsAddress, metricsApi(agent)));

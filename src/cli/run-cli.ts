@@ -11,6 +11,8 @@ Usage:
   tartan version [-o table|json|yaml]        print the version and the CNI versions spoken
   tartan ipam ls [--data-dir DIR] [--network NAME] [-o table|json|yaml]
                                              list address reservations of a local IPAM store
+  tartan agent --config FILE                 run the node agent (YAML/JSON config; socket API and
+                                             metrics; SIGTERM stops it and leaves the kernel as is)
   tartan --help                              this text
 
 As a CNI plugin: install this file as /opt/cni/bin/tartan (and a symlink tartan-ipam to it for
