@@ -18,8 +18,8 @@ export interface LabUpOptions {
   nodes: number;
   backend: LabBackend;
   subnets: number;
-  /** Start an agent on every node ("auto": when this build has `tartan agent`). */
-  agents?: "auto" | "yes" | "no";
+  /** Start an agent on every node (default); without, nodes have pods but no routes to each other. */
+  agents?: boolean;
 }
 
 export const LAB_NETWORK = "tartan-lab";
@@ -27,11 +27,6 @@ export const LAB_POD_CIDR = "10.244.0.0/16";
 
 async function sysctl(netns: string, kv: string): Promise<void> {
   await run(["ip", "netns", "exec", netns, "sysctl", "-qw", kv]);
-}
-
-async function hasAgent(tartan: string): Promise<boolean> {
-  const r = await run([tartan, "agent", "--help"], { allowFailure: true, timeoutMs: 10_000 });
-  return r.code === 0;
 }
 
 /**
@@ -131,7 +126,7 @@ export async function labUp(o: LabUpOptions, progress: Progress): Promise<LabSta
         }),
       (e) => `${e.endpoint} in ${paths.fabricNetns}, pid ${e.pid}`,
     );
-    const withAgent = o.agents === "yes" || (o.agents !== "no" && (await hasAgent(tartan)));
+    const withAgent = o.agents !== false;
     for (const n of nodes) {
       mkdirSync(n.dir, { recursive: true, mode: 0o700 });
       const netconf = nodeNetConf({
@@ -144,7 +139,7 @@ export async function labUp(o: LabUpOptions, progress: Progress): Promise<LabSta
       writeFileSync(n.netconfFile, `${JSON.stringify(netconf, null, 2)}\n`);
     }
     if (!withAgent) {
-      progress.note("this build has no `tartan agent`: nodes run without agents (no routes between nodes)");
+      progress.note("--no-agents: nodes run without agents (no routes between nodes)");
     } else {
       await progress.step(
         `agents (${o.backend})`,

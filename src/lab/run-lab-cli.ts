@@ -112,7 +112,7 @@ export async function runLabCli(args: string[]): Promise<number> {
           nodes: intOption(a, "--nodes", 3, 1, 200),
           backend,
           subnets: intOption(a, "--subnets", backend === "cross-subnet" ? 2 : 1, 1, 2),
-          agents: a.flags.has("--no-agents") ? "no" : "auto",
+          agents: !a.flags.has("--no-agents"),
         },
         makeProgress(process.stderr),
       );

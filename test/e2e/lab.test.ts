@@ -16,7 +16,8 @@ const bin = isRoot ? await privateTartanBin("tartan-lab-test-") : "";
 const tartan = `${bin}/tartan`;
 const hasEtcd =
   isRoot && (await run(["etcd", "--version"], { allowFailure: true }).catch(() => null))?.code === 0;
-const hasAgent = hasEtcd && (await run([tartan, "agent", "--help"], { allowFailure: true })).code === 0;
+const hasAgent =
+  hasEtcd && (await run([tartan, "--help"], { allowFailure: true })).stdout.includes("tartan agent");
 const labs = new Set<string>();
 
 async function lab(args: string[], allowFailure = false) {
