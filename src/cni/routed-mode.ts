@@ -1,4 +1,5 @@
 import type { KernelOp } from "../dataplane/kernel-op.ts";
+import { TARTAN_OWNED } from "../dataplane/tartan-owned.ts";
 import type { PodPlan, PodWiring } from "./pod-plan.ts";
 
 /** The gateway every routed pod uses: link-local, the same on every node, answered by the host veth. */
@@ -6,8 +7,6 @@ export const ROUTED_GATEWAY_V4 = "169.254.1.1";
 /** The EUI-64 link-local address of a link with MAC ee:ee:ee:ee:ee:ee, which the host veth has. */
 export const ROUTED_GATEWAY_V6 = "fe80::ecee:eeff:feee:eeee";
 export const ROUTED_HOST_MAC = "ee:ee:ee:ee:ee:ee";
-/** Protocol number on every route tartan writes, so a restarted agent can tell its own routes. */
-export const TARTAN_ROUTE_PROTO = 201;
 
 /**
  * Routed mode (Calico's design): no bridge. The pod holds a /32 (/128) and a default route via a
@@ -34,7 +33,7 @@ export function planRouted(w: PodWiring): PodPlan {
       family: a.family,
       dev: w.hostIfname,
       scope: "link",
-      proto: TARTAN_ROUTE_PROTO,
+      proto: TARTAN_OWNED.routeProto,
       replace: true,
     });
     // A static entry: the host never has to resolve the pod, even before IPv6 DAD settles.
