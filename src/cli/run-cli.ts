@@ -13,6 +13,9 @@ Usage:
                                              list address reservations of a local IPAM store
   tartan agent --config FILE                 run the node agent (YAML/JSON config; socket API and
                                              metrics; SIGTERM stops it and leaves the kernel as is)
+  tartan lab up|down|ls|matrix|pod add|pod rm|exec ...
+                                             a whole cluster in network namespaces on this
+                                             machine (tartan lab --help)
   tartan --help                              this text
 
 As a CNI plugin: install this file as /opt/cni/bin/tartan (and a symlink tartan-ipam to it for
