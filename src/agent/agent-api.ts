@@ -33,6 +33,7 @@ function parseBlockRequest(body: unknown): BlockRequest {
  *   POST /v1/blocks  {network, family?}  → 200 {blocks, claimed?} | 4xx/5xx {code, message, hint}
  *   GET  /v1/healthz                    → 200 once synced, else 503
  *   GET  /v1/status                     → node, sync state, this node's blocks
+ *   GET  /metrics                       → the same text as the metrics listener
  */
 export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
   return async (req) => {
@@ -42,6 +43,7 @@ export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
         ? json(200, { ok: true })
         : failure(503, "agent-not-synced", "first sync not done yet");
     }
+    if (path === "/metrics" && req.method === "GET") return metricsApi(agent)(req);
     if (path === "/v1/status" && req.method === "GET") {
       return json(200, {
         synced: agent.synced,

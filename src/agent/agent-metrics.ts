@@ -9,6 +9,8 @@ export class AgentMetrics {
   applySecondsSum = 0;
   lastApplySeconds = 0;
   resyncs = 0;
+  /** Kernel objects added, changed or removed by applies: 0 across a restart means a pure diff. */
+  kernelChanges = 0;
   nodes = 0;
   clusterBlocks = 0;
   nodeBlocks = 0;
@@ -43,6 +45,9 @@ export class AgentMetrics {
     ]);
     metric("tartan_agent_last_apply_duration_seconds", "gauge", "Duration of the last kernel apply.", [
       ["", this.lastApplySeconds],
+    ]);
+    metric("tartan_agent_kernel_changes_total", "counter", "Kernel objects written by applies.", [
+      ["", this.kernelChanges],
     ]);
     metric("tartan_agent_resyncs_total", "counter", "Periodic resyncs (drift repair).", [["", this.resyncs]]);
     metric("tartan_agent_nodes", "gauge", "Nodes known from the datastore.", [["", this.nodes]]);

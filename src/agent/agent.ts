@@ -232,7 +232,10 @@ export class Agent {
     const t0 = performance.now();
     try {
       const r = await this.d.kernel.apply();
-      if (r?.changes) this.d.log("info", "kernel updated", { changes: r.changes });
+      if (r?.changes) {
+        this.metrics.kernelChanges += r.changes;
+        this.d.log("info", "kernel updated", { changes: r.changes });
+      }
     } catch (e) {
       this.metrics.applyErrors++;
       throw e;

@@ -1,0 +1,329 @@
+// The node agent and block IPAM against a real etcd and the real kernel.
+// - racing claimers: N clients (own etcd connections) claim the last free block at once;
+// - two nodes (test namespaces H1, H2 joined by a veth underlay, etcd inside H1 on the underlay
+//   address) each run the real `tartan agent`; the real plugin (nodeBlocks IPAM) ADDs pods in H1
+//   and takes a second block through the agent socket when the first is full; with the agent
+//   down the ADD fails with a clear error; a restarted agent writes nothing to the kernel.
+// Everything (processes by PID, namespaces, dirs) is removed after the tests, also on failure.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EtcdDatastore } from "../../src/datastore/etcd/etcd-datastore.ts";
+import { run } from "../../src/exec/run.ts";
+import { spawnDetached } from "../../src/exec/spawn-detached.ts";
+import { claimBlock } from "../../src/ipam/claim-block.ts";
+import { type IPAMBlockResource, type IPPoolResource, KINDS } from "../../src/model/cluster-resources.ts";
+import { TARTAN_API_VERSION } from "../../src/model/resource.ts";
+import { invokePlugin } from "../harness/cni-invoke.ts";
+import { type EtcdServer, etcdSkipReason, startEtcd } from "../harness/etcd.ts";
+import { cleanupAllNetns, createNetns, isRoot, type TestNetns } from "../harness/netns.ts";
+import { privateTartanBin } from "../harness/tartan-binary.ts";
+
+const skip = !isRoot || etcdSkipReason !== undefined;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+};
+
+const pids = new Set<number>();
+
+async function stopPid(pid: number): Promise<void> {
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {}
+  const end = Date.now() + 8000;
+  while (alive(pid) && Date.now() < end) await sleep(50);
+  if (alive(pid)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
+    while (alive(pid)) await sleep(20);
+  }
+  pids.delete(pid);
+}
+
+describe.skipIf(skip)("block claims on a real etcd", () => {
+  let etcd: EtcdServer;
+  const clients: EtcdDatastore[] = [];
+  beforeAll(async () => {
+    etcd = await startEtcd();
+  });
+  afterAll(async () => {
+    for (const c of clients) await c.close().catch(() => {});
+    await etcd?.cleanup();
+  });
+
+  test("16 concurrent claimers of the last free block: exactly one wins", async () => {
+    const pool: IPPoolResource = {
+      apiVersion: TARTAN_API_VERSION,
+      kind: KINDS.ipPool,
+      metadata: { name: "race" },
+      spec: { cidr: "10.240.0.0/24", blockSize: 26 },
+    };
+    const open = () => {
+      const c = new EtcdDatastore({ endpoints: [etcd.endpoint], prefix: "/race" });
+      clients.push(c);
+      return c;
+    };
+    const first = open();
+    for (const n of ["a", "b", "c"]) await claimBlock(first, pool, n);
+    const racers = Array.from({ length: 16 }, open);
+    // Warm the connections, so the claims really overlap.
+    await Promise.all(racers.map((r) => r.list(KINDS.ipamBlock)));
+    const results = await Promise.allSettled(racers.map((r, i) => claimBlock(r, pool, `racer-${i}`)));
+    const won = results.filter((r) => r.status === "fulfilled");
+    expect(won).toHaveLength(1);
+    for (const r of results) {
+      if (r.status === "rejected") expect((r.reason as { code?: string }).code).toBe("ipam-pool-exhausted");
+    }
+    const blocks = (await first.list(KINDS.ipamBlock)).items as IPAMBlockResource[];
+    expect(blocks.map((b) => b.spec.cidr).sort()).toEqual([
+      "10.240.0.0/26",
+      "10.240.0.128/26",
+      "10.240.0.192/26",
+      "10.240.0.64/26",
+    ]);
+    expect(blocks.find((b) => b.spec.cidr === "10.240.0.192/26")?.spec.node).toMatch(/^racer-/);
+  });
+});
+
+describe.skipIf(skip)("tartan agent with etcd, the plugin's nodeBlocks IPAM", () => {
+  let bin = "";
+  let dir = "";
+  let h1: TestNetns;
+  let h2: TestNetns;
+  let etcdPid = 0;
+  const agentPids = new Map<string, number>();
+  const pods: TestNetns[] = [];
+  const ENDPOINT = "http://198.18.0.1:2379";
+
+  const sock = (node: string) => join(dir, node, "agent.sock");
+
+  async function startAgent(node: string, ns: TestNetns): Promise<void> {
+    const cfg = {
+      nodeName: node,
+      datastore: { type: "etcd", endpoints: [ENDPOINT], prefix: "/tartan-it" },
+      backend: "vxlan",
+      underlayInterface: "eth0",
+      pools: [{ cidr: "10.250.0.0/24", blockSize: 30 }],
+      network: "agentnet",
+      ipamDataDir: join(dir, node, "ipam"),
+      socket: sock(node),
+      metricsAddress: "127.0.0.1:9641",
+      blockReleaseGraceSeconds: 3600,
+      resyncSeconds: 1,
+    };
+    mkdirSync(join(dir, node), { recursive: true });
+    writeFileSync(join(dir, node, "agent.json"), JSON.stringify(cfg));
+    const pid = await spawnDetached(
+      [
+        "ip",
+        "netns",
+        "exec",
+        ns.name,
+        join(bin, "tartan"),
+        "agent",
+        "--config",
+        join(dir, node, "agent.json"),
+      ],
+      { logFile: join(dir, node, "agent.log") },
+    );
+    pids.add(pid);
+    agentPids.set(node, pid);
+    await until(`agent ${node} synced`, async () => {
+      if (!alive(pid)) throw new Error(`agent ${node} exited:\n${agentLog(node)}`);
+      const r = await fetch("http://agent/v1/healthz", { unix: sock(node) });
+      return r.ok ? true : undefined;
+    }).catch((e) => {
+      throw new Error(`${e.message}\n${agentLog(node)}`);
+    });
+  }
+
+  const agentLog = (node: string) => {
+    const f = join(dir, node, "agent.log");
+    return existsSync(f) ? readFileSync(f, "utf8") : "";
+  };
+
+  async function metric(node: string, name: string): Promise<number> {
+    const text = await (await fetch("http://agent/metrics", { unix: sock(node) })).text();
+    const m = text.match(new RegExp(`^${name} (\\S+)$`, "m"));
+    return m ? Number(m[1]) : Number.NaN;
+  }
+
+  const netconf = (node: string) => ({
+    cniVersion: "1.1.0",
+    name: "agentnet",
+    type: "tartan",
+    mode: "routed",
+    mtu: 1450,
+    ipam: {
+      type: "tartan-ipam",
+      nodeBlocks: true,
+      agentSocket: sock(node),
+      dataDir: join(dir, node, "ipam"),
+    },
+    dataDir: join(dir, node, "state"),
+  });
+
+  async function add(node: string, ns: TestNetns, id: string) {
+    const pod = await createNetns("pod");
+    pods.push(pod);
+    return invokePlugin({
+      binary: join(bin, "tartan"),
+      command: "ADD",
+      containerId: id,
+      netns: pod.path,
+      ifname: "eth0",
+      cniPath: [bin],
+      config: netconf(node),
+      hostNetns: ns,
+    });
+  }
+
+  beforeAll(async () => {
+    bin = await privateTartanBin("tt-t-agent-bin-");
+    dir = mkdtempSync(join(tmpdir(), "tt-t-agent-"));
+    h1 = await createNetns("h1");
+    h2 = await createNetns("h2");
+    await run([
+      "ip",
+      "-n",
+      h1.name,
+      "link",
+      "add",
+      "eth0",
+      "type",
+      "veth",
+      "peer",
+      "name",
+      "eth0",
+      "netns",
+      h2.name,
+    ]);
+    await run(["ip", "-n", h1.name, "addr", "add", "198.18.0.1/24", "dev", "eth0"]);
+    await run(["ip", "-n", h2.name, "addr", "add", "198.18.0.2/24", "dev", "eth0"]);
+    await run(["ip", "-n", h1.name, "link", "set", "eth0", "up"]);
+    await run(["ip", "-n", h2.name, "link", "set", "eth0", "up"]);
+    etcdPid = await spawnDetached(
+      [
+        "ip",
+        "netns",
+        "exec",
+        h1.name,
+        "etcd",
+        "--name=it",
+        `--data-dir=${join(dir, "etcd")}`,
+        `--listen-client-urls=${ENDPOINT}`,
+        `--advertise-client-urls=${ENDPOINT}`,
+        "--listen-peer-urls=http://127.0.0.1:2380",
+        "--initial-advertise-peer-urls=http://127.0.0.1:2380",
+        "--initial-cluster=it=http://127.0.0.1:2380",
+      ],
+      { logFile: join(dir, "etcd.log") },
+    );
+    pids.add(etcdPid);
+    await until("etcd health", async () => {
+      const r = await h2.exec(["curl", "-sf", `${ENDPOINT}/health`], { allowFailure: true });
+      return r.stdout.includes('"health":"true"') ? true : undefined;
+    });
+    await startAgent("n1", h1);
+    await startAgent("n2", h2);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const pid of [...pids]) await stopPid(pid);
+    await cleanupAllNetns();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (bin) rmSync(bin, { recursive: true, force: true });
+  });
+
+  test("each node claimed its own first block; the nodes route to each other over VXLAN", async () => {
+    const s1 = (await (await fetch("http://agent/v1/status", { unix: sock("n1") })).json()) as {
+      blocks: string[];
+    };
+    const s2 = (await (await fetch("http://agent/v1/status", { unix: sock("n2") })).json()) as {
+      blocks: string[];
+    };
+    expect(s1.blocks).toHaveLength(1);
+    expect(s2.blocks).toHaveLength(1);
+    expect(s1.blocks[0]).not.toBe(s2.blocks[0]);
+    // n1 routes n2's block over tartan.vxlan (written by the agent after its sync).
+    await until("n1's route to n2's block", async () => {
+      const r = await h1.exec(["ip", "route", "show", s2.blocks[0]!]);
+      return r.stdout.includes("tartan.vxlan") ? true : undefined;
+    });
+    const m = await h1.exec(["curl", "-sf", "http://127.0.0.1:9641/metrics"]);
+    expect(m.stdout).toContain("tartan_agent_synced 1");
+  }, 30_000);
+
+  test("ADD takes addresses from the node's block and a new block through the agent when it is full", async () => {
+    const first = (await (await fetch("http://agent/v1/status", { unix: sock("n1") })).json()) as {
+      blocks: string[];
+    };
+    const claimsBefore = await metric("n1", "tartan_agent_block_claims_total");
+    const a = await add("n1", h1, "pod-a");
+    expect(a.code).toBe(0);
+    const ipA = (a.json?.ips as { address: string }[])[0]!.address;
+    // A /30 block holds one pod address (network, gateway and broadcast are skipped).
+    expect(ipA).toBe(`${first.blocks[0]!.split("/")[0]!.replace(/\d+$/, (d) => String(Number(d) + 2))}/32`);
+    expect(await metric("n1", "tartan_agent_block_claims_total")).toBe(claimsBefore);
+    const b = await add("n1", h1, "pod-b");
+    expect(b.code).toBe(0);
+    const ipB = (b.json?.ips as { address: string }[])[0]!.address;
+    expect(ipB).not.toBe(ipA);
+    expect(await metric("n1", "tartan_agent_block_claims_total")).toBe(claimsBefore + 1);
+    const after = (await (await fetch("http://agent/v1/status", { unix: sock("n1") })).json()) as {
+      blocks: string[];
+    };
+    expect(after.blocks).toHaveLength(2);
+    // n2 learns of n1's new block and routes it.
+    const newBlock = after.blocks.find((x) => x !== first.blocks[0])!;
+    await until("n2's route to n1's new block", async () => {
+      const r = await h2.exec(["ip", "route", "show", newBlock]);
+      return r.stdout.includes("tartan.vxlan") ? true : undefined;
+    });
+  }, 60_000);
+
+  test("with the agent down and the blocks full, ADD fails with a clear error", async () => {
+    await stopPid(agentPids.get("n1")!);
+    expect(agentLog("n1")).toContain("kernel state is left in place");
+    const c = await add("n1", h1, "pod-c");
+    expect(c.code).not.toBe(0);
+    expect(String(c.json?.msg)).toContain("tartan agent did not answer");
+  }, 30_000);
+
+  test("a restarted agent diffs against the kernel and writes nothing when nothing changed", async () => {
+    const before = await h1.exec(["ip", "-d", "-j", "link", "show", "tartan.vxlan"]);
+    const routesBefore = (await h1.exec(["ip", "route", "show", "proto", "201"])).stdout;
+    await startAgent("n1", h1);
+    // Let it apply at least twice (first sync, then a 1 s resync).
+    await until("two applies", async () =>
+      (await metric("n1", "tartan_agent_applies_total")) >= 2 ? true : undefined,
+    );
+    expect(await metric("n1", "tartan_agent_kernel_changes_total")).toBe(0);
+    expect(await metric("n1", "tartan_agent_block_claims_total")).toBe(0);
+    const after = await h1.exec(["ip", "-d", "-j", "link", "show", "tartan.vxlan"]);
+    expect(JSON.parse(after.stdout)[0].ifindex).toBe(JSON.parse(before.stdout)[0].ifindex);
+    expect((await h1.exec(["ip", "route", "show", "proto", "201"])).stdout).toBe(routesBefore);
+    // And the plugin works again: the agent claims a block for pod-c.
+    const c = await add("n1", h1, "pod-c2");
+    expect(c.code).toBe(0);
+  }, 60_000);
+});
