@@ -44,6 +44,9 @@ const alive = (pid: number): boolean => {
 
 const pids = new Set<number>();
 
+const firstIp = (result: Record<string, unknown> | undefined): string =>
+  ((result?.ips ?? []) as { address: string }[])[0]?.address ?? "(no address)";
+
 async function stopPid(pid: number): Promise<void> {
   try {
     process.kill(pid, "SIGTERM");
@@ -280,13 +283,13 @@ describe.skipIf(skip)("tartan agent with etcd, the plugin's nodeBlocks IPAM", ()
     const claimsBefore = await metric("n1", "tartan_agent_block_claims_total");
     const a = await add("n1", h1, "pod-a");
     expect(a.code).toBe(0);
-    const ipA = (a.json?.ips as { address: string }[])[0]!.address;
+    const ipA = firstIp(a.json);
     // A /30 block holds one pod address (network, gateway and broadcast are skipped).
     expect(ipA).toBe(`${first.blocks[0]!.split("/")[0]!.replace(/\d+$/, (d) => String(Number(d) + 2))}/32`);
     expect(await metric("n1", "tartan_agent_block_claims_total")).toBe(claimsBefore);
     const b = await add("n1", h1, "pod-b");
     expect(b.code).toBe(0);
-    const ipB = (b.json?.ips as { address: string }[])[0]!.address;
+    const ipB = firstIp(b.json);
     expect(ipB).not.toBe(ipA);
     expect(await metric("n1", "tartan_agent_block_claims_total")).toBe(claimsBefore + 1);
     const after = (await (await fetch("http://agent/v1/status", { unix: sock("n1") })).json()) as {
