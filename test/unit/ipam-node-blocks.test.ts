@@ -163,6 +163,32 @@ describe("nodeBlocks IPAM config and the in-process plugin", () => {
   });
 });
 
+describe("STATUS with nodeBlocks", () => {
+  const ipam = (store: MemoryIpamStore) =>
+    new InProcessIpam(
+      store,
+      parseIpamConfig({
+        name: "net",
+        ipam: { type: "tartan-ipam", nodeBlocks: true, agentSocket: "/nonexistent/tt-agent.sock" },
+      }),
+      { containerId: "c", ifname: "eth0" },
+      {},
+    );
+
+  test("blocks with room: available without asking the agent", async () => {
+    const store = new MemoryIpamStore();
+    store.transaction((tx) => tx.setNodeBlocks("net", ["10.244.0.0/26"]));
+    await ipam(store).status();
+  });
+
+  test("no blocks and no agent: not available (50), naming the socket", async () => {
+    await expect(ipam(new MemoryIpamStore()).status()).rejects.toMatchObject({
+      cniCode: 50,
+      message: expect.stringContaining("/nonexistent/tt-agent.sock"),
+    });
+  });
+});
+
 describe("empty block tracker", () => {
   const b = (cidr: string, pool = "p4") => ({ cidr, pool });
 

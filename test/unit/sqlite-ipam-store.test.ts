@@ -100,6 +100,27 @@ describe("sqlite IPAM store", () => {
     expect(errorOf(() => openSqliteIpamStore(dir)).code).toBe("ipam-store-too-new");
   });
 
+  test("a version 1 file (before node blocks) is migrated in place, reservations kept", () => {
+    const dir = freshDir();
+    const s = openSqliteIpamStore(dir);
+    s.transaction((tx) =>
+      tx.reserve({ network: "n", ip: "10.0.0.2", containerId: "c", ifname: "e", rangeKey: "r" }),
+    );
+    s.close();
+    const db = new Database(join(dir, IPAM_DB_FILE));
+    db.run("DROP TABLE node_block");
+    db.run("PRAGMA user_version = 1");
+    db.close();
+    const again = openSqliteIpamStore(dir);
+    again.transaction((tx) => {
+      expect(tx.isAllocated("n", "10.0.0.2")).toBe(true);
+      expect(tx.nodeBlocks("n")).toEqual([]);
+      tx.setNodeBlocks("n", ["10.244.0.0/26"]);
+    });
+    again.transaction((tx) => expect(tx.nodeBlocks("n")).toEqual(["10.244.0.0/26"]));
+    again.close();
+  });
+
   test("an async transaction function is refused and rolled back", () => {
     const s = openSqliteIpamStore(freshDir());
     expect(() =>
