@@ -9,13 +9,15 @@ import { runIpamPlugin } from "./cni/run-ipam-plugin.ts";
 import { LinuxDataplane } from "./dataplane/linux/linux-dataplane.ts";
 import { LinuxHostFacts } from "./dataplane/linux/linux-host-facts.ts";
 import { LinuxNft } from "./dataplane/linux/linux-nft.ts";
+import { NetlinkDataplane } from "./dataplane/linux/netlink-dataplane.ts";
 import { openSqliteIpamStore } from "./datastore/local/sqlite-ipam-store.ts";
 import { makeLogger } from "./exec/json-logger.ts";
 import { run } from "./exec/run.ts";
 
 function cniDeps(env: Record<string, string | undefined>, component: string): CniDeps {
   return {
-    dataplane: new LinuxDataplane(),
+    // rtnetlink through bun:ffi: the ADD's two `ip -batch` spawns (~2 ms each) become syscalls.
+    dataplane: new NetlinkDataplane(),
     nft: new LinuxNft(),
     host: new LinuxHostFacts(),
     openStore: (dir) => openSqliteIpamStore(dir),
