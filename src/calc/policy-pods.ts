@@ -1,0 +1,78 @@
+import { formatIp, type IpFamily, parseIp } from "../model/ip.ts";
+import {
+  NAMESPACE_NAME_LABEL,
+  type NamespaceResource,
+  type PodResource,
+  type Protocol,
+} from "../model/k8s-resources.ts";
+
+/** A pod as policy sees it: identity, labels, node, canonical IPs per family, named ports. */
+export interface PolicyPod {
+  namespace: string;
+  name: string;
+  /** "<ns>/<name>" */
+  key: string;
+  labels: Record<string, string>;
+  node: string | undefined;
+  ips: { 4: string[]; 6: string[] };
+  ports: { name: string; protocol: Protocol; port: number }[];
+}
+
+/**
+ * The pods policy considers, sorted by key: pods with at least one IP, not in a terminal phase
+ * (their IP may already belong to a new pod), not hostNetwork (their traffic is the node's;
+ * NETWORKPOLICY.md §5 option b). Unparsable IPs are skipped.
+ */
+export function policyPods(pods: readonly PodResource[]): PolicyPod[] {
+  const out: PolicyPod[] = [];
+  for (const p of pods) {
+    const phase = p.status?.phase;
+    if (phase === "Succeeded" || phase === "Failed" || p.spec?.hostNetwork) continue;
+    const ips: { 4: string[]; 6: string[] } = { 4: [], 6: [] };
+    for (const { ip } of p.status?.podIPs ?? []) {
+      try {
+        const parsed = parseIp(ip);
+        const text = formatIp(parsed);
+        if (!ips[parsed.family].includes(text)) ips[parsed.family].push(text);
+      } catch {}
+    }
+    if (ips[4].length + ips[6].length === 0) continue;
+    const namespace = p.metadata.namespace ?? "default";
+    const ports = (p.spec?.containers ?? []).flatMap((c) =>
+      (c.ports ?? []).flatMap((cp) =>
+        cp.name ? [{ name: cp.name, protocol: cp.protocol ?? "TCP", port: cp.containerPort }] : [],
+      ),
+    );
+    out.push({
+      namespace,
+      name: p.metadata.name,
+      key: `${namespace}/${p.metadata.name}`,
+      labels: p.metadata.labels ?? {},
+      node: p.spec?.nodeName,
+      ips,
+      ports,
+    });
+  }
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/**
+ * Labels of every namespace known from Namespace objects or from pods. The API server sets
+ * kubernetes.io/metadata.name on every namespace; it is added here too, so a namespace without an
+ * object (a lab, a datastore without Namespaces) is still selectable by name.
+ */
+export function namespaceLabels(
+  namespaces: readonly NamespaceResource[],
+  pods: readonly PolicyPod[],
+): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  for (const ns of namespaces) {
+    out.set(ns.metadata.name, { ...ns.metadata.labels, [NAMESPACE_NAME_LABEL]: ns.metadata.name });
+  }
+  for (const p of pods) {
+    if (!out.has(p.namespace)) out.set(p.namespace, { [NAMESPACE_NAME_LABEL]: p.namespace });
+  }
+  return out;
+}
+
+export const FAMILIES: readonly IpFamily[] = [4, 6];

@@ -1,0 +1,173 @@
+import type { NftChainIR, NftSetIR, PolicyIR } from "../calc/policy-ir.ts";
+import { TARTAN_TABLE } from "./masquerade-nft.ts";
+
+/** A chain as last written or as read from the kernel: enough to tell whether it must be rewritten. */
+export interface PolicyChainState {
+  hook?: string;
+  /** The "fp=" of the last rule's comment; undefined when the chain has no such rule. */
+  fingerprint: string | undefined;
+  ruleCount: number;
+}
+
+/** The policy objects of `table inet tartan`, as the IR wants them or as the kernel has them. */
+export interface PolicyState {
+  sets: Map<string, Pick<NftSetIR, "kind" | "decl" | "elements">>;
+  chains: Map<string, PolicyChainState>;
+  counters: Set<string>;
+}
+
+export const EMPTY_POLICY_STATE: PolicyState = { sets: new Map(), chains: new Map(), counters: new Set() };
+
+/** What an applied IR leaves in the kernel (the state the next delta starts from). */
+export function policyStateOf(ir: PolicyIR): PolicyState {
+  return {
+    sets: new Map([...ir.sets].map(([n, s]) => [n, { kind: s.kind, decl: s.decl, elements: s.elements }])),
+    chains: new Map(
+      [...ir.chains].map(([n, c]) => [
+        n,
+        { ...(c.hook ? { hook: c.hook } : {}), fingerprint: c.fingerprint, ruleCount: c.rules.length },
+      ]),
+    ),
+    counters: new Set(ir.counters),
+  };
+}
+
+export interface PolicyDelta {
+  /** One nft -f transaction; "" when the kernel already matches (then nft is not called at all). */
+  script: string;
+  /** Kernel objects written: sets/chains/counters added or removed, elements added or removed, chains rewritten. */
+  changes: number;
+}
+
+const T = `inet ${TARTAN_TABLE}`;
+/** Elements per `add element` line: keeps lines short for big sets (one transaction either way). */
+const CHUNK = 500;
+
+const keyOfElement = (kind: "set" | "map", e: string): string => (kind === "map" ? e.split(" : ")[0]! : e);
+
+function elementLines(verb: "add" | "delete", set: string, elements: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < elements.length; i += CHUNK) {
+    out.push(`${verb} element ${T} ${set} { ${elements.slice(i, i + CHUNK).join(", ")} }`);
+  }
+  return out;
+}
+
+function ruleLines(c: NftChainIR): string[] {
+  return c.rules.map((r, i) =>
+    i === c.rules.length - 1
+      ? `add rule ${T} ${c.name} ${r} comment "fp=${c.fingerprint}${c.note ? ` ${c.note}` : ""}"`
+      : `add rule ${T} ${c.name} ${r}`,
+  );
+}
+
+/**
+ * The nft script taking the kernel from `old` to `next`, carrying only what differs: set and map
+ * elements added/removed, chains flushed and rewritten only when their fingerprint changed, new
+ * objects added, objects no longer wanted removed (after everything referring to them is gone,
+ * all within one transaction). A set or base chain whose declaration changed (only possible
+ * when something outside tartan recreated it) is rebuilt. Objects not named like policy
+ * objects (the ipMasq chains) are never in either state, so never touched.
+ */
+export function renderPolicyDelta(old: PolicyState, next: PolicyIR): PolicyDelta {
+  const head: string[] = [];
+  const adds: string[] = [];
+  const elDel: string[] = [];
+  const elAdd: string[] = [];
+  const rules: string[] = [];
+  const removes: string[] = [];
+  let changes = 0;
+
+  const oldSets = new Map(old.sets);
+  const oldChains = new Map(old.chains);
+  const redeclSets = [...next.sets.values()].filter((s) => {
+    const o = oldSets.get(s.name);
+    return o !== undefined && o.decl !== s.decl;
+  });
+  const redeclChains = [...next.chains.values()].filter((c) => {
+    const o = oldChains.get(c.name);
+    return o !== undefined && (o.hook ?? "") !== (c.hook ?? "");
+  });
+  const flushed = new Set<string>();
+  if (redeclSets.length > 0) {
+    // Rules may refer to the set: empty every chain first, rewrite them all below.
+    for (const name of oldChains.keys()) {
+      head.push(`flush chain ${T} ${name}`);
+      flushed.add(name);
+    }
+  }
+  for (const c of redeclChains) {
+    if (!flushed.has(c.name)) head.push(`flush chain ${T} ${c.name}`);
+    head.push(`delete chain ${T} ${c.name}`);
+    oldChains.delete(c.name);
+    changes++;
+  }
+  for (const s of redeclSets) {
+    head.push(`delete ${oldSets.get(s.name)!.kind} ${T} ${s.name}`);
+    oldSets.delete(s.name);
+    changes++;
+  }
+
+  for (const s of next.sets.values()) {
+    const o = oldSets.get(s.name);
+    if (!o) {
+      adds.push(`add ${s.kind} ${T} ${s.name} { ${s.decl} }`);
+      changes++;
+    }
+    const have = new Set(o?.elements ?? []);
+    const want = new Set(s.elements);
+    const gone = (o?.elements ?? []).filter((e) => !want.has(e));
+    const fresh = s.elements.filter((e) => !have.has(e));
+    elDel.push(
+      ...elementLines(
+        "delete",
+        s.name,
+        gone.map((e) => keyOfElement(s.kind, e)),
+      ),
+    );
+    elAdd.push(...elementLines("add", s.name, fresh));
+    changes += gone.length + fresh.length;
+  }
+  for (const c of next.counters) {
+    if (!old.counters.has(c)) {
+      adds.push(`add counter ${T} ${c}`);
+      changes++;
+    }
+  }
+  for (const c of next.chains.values()) {
+    const o = oldChains.get(c.name);
+    if (!o) {
+      adds.push(c.hook ? `add chain ${T} ${c.name} { ${c.hook} }` : `add chain ${T} ${c.name}`);
+      rules.push(...ruleLines(c));
+      changes++;
+    } else if (flushed.has(c.name) || o.fingerprint !== c.fingerprint || o.ruleCount !== c.rules.length) {
+      if (!flushed.has(c.name)) rules.push(`flush chain ${T} ${c.name}`);
+      rules.push(...ruleLines(c));
+      changes++;
+    }
+  }
+  for (const name of oldChains.keys()) {
+    if (next.chains.has(name)) continue;
+    if (!flushed.has(name)) removes.push(`flush chain ${T} ${name}`);
+    removes.push(`delete chain ${T} ${name}`);
+    changes++;
+  }
+  for (const [name, s] of oldSets) {
+    if (next.sets.has(name)) continue;
+    removes.push(`delete ${s.kind} ${T} ${name}`);
+    changes++;
+  }
+  for (const name of old.counters) {
+    if (next.counters.has(name)) continue;
+    removes.push(`delete counter ${T} ${name}`);
+    changes++;
+  }
+  const body = [...head, ...adds, ...elDel, ...elAdd, ...rules, ...removes];
+  if (body.length === 0) return { script: "", changes: 0 };
+  return { script: `add table ${T}\n${body.join("\n")}\n`, changes };
+}
+
+/** The whole policy state as one script (what a delta from an empty table is). */
+export function renderPolicyFull(ir: PolicyIR): string {
+  return renderPolicyDelta(EMPTY_POLICY_STATE, ir).script;
+}
