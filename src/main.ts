@@ -59,6 +59,10 @@ async function agentWiring(env: Record<string, string | undefined>): Promise<Age
     openIpamStore: (dir) => openSqliteIpamStore(dir),
     dataplane: () => new LinuxDataplane(),
     kernel: async (dp, log) => new CalcKernelPort(new KernelReconciler(dp), log),
+    policy: async () => {
+      const { kernelTracksSctp } = await import("./dataplane/linux/sctp-support.ts");
+      return { nft: new LinuxNft(), sctp: kernelTracksSctp() };
+    },
     log: makeLogger(env, "agent", "info"),
   };
 }

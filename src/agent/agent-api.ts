@@ -1,3 +1,4 @@
+import type { PolicyIR } from "../calc/policy-ir.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import {
   AGENT_BLOCKS_PATH,
@@ -7,6 +8,7 @@ import {
 } from "../model/agent-api.ts";
 import type { Agent } from "./agent.ts";
 import { errorFields } from "./agent-log.ts";
+import { policyApi } from "./policy-api.ts";
 
 /** How long a block request waits for the agent's first sync before answering 503. */
 const SYNC_WAIT_MS = 3000;
@@ -44,11 +46,14 @@ export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
         : failure(503, "agent-not-synced", "first sync not done yet");
     }
     if (path === "/metrics" && req.method === "GET") return metricsApi(agent)(req);
+    const policyAnswer = await policyApi(agent, req);
+    if (policyAnswer) return policyAnswer;
     if (path === "/v1/status" && req.method === "GET") {
       return json(200, {
         synced: agent.synced,
         nodes: agent.nodes.items.size,
         blocks: agent.nodeBlocks.owned().map((b) => b.spec.cidr),
+        ...(agent.policy ? { policy: policySummary(agent.policy.current()) } : {}),
       });
     }
     if (path === AGENT_BLOCKS_PATH && req.method === "POST") {
@@ -80,6 +85,12 @@ export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
   };
 }
 
+const policySummary = (ir: PolicyIR) => ({
+  policies: ir.policies.total,
+  isolatedPods: ir.pods.length,
+  problems: ir.problems.length,
+});
+
 /** GET /healthz and GET /metrics for the metrics listener. */
 export function metricsApi(agent: Agent): (req: Request) => Response {
   return (req) => {
@@ -88,7 +99,7 @@ export function metricsApi(agent: Agent): (req: Request) => Response {
       return new Response(agent.synced ? "ok\n" : "not synced\n", { status: agent.synced ? 200 : 503 });
     }
     if (path === "/metrics") {
-      return new Response(agent.metrics.render(), {
+      return new Response(agent.metrics.render() + (agent.policy?.metrics.render() ?? ""), {
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
       });
     }

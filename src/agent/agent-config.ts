@@ -33,6 +33,8 @@ export interface AgentConfig {
   blockReleaseGraceSeconds: number;
   resyncSeconds: number;
   heartbeatSeconds: number;
+  /** Enforce Kubernetes NetworkPolicy for this node's pods (nftables; decision 0009). */
+  networkPolicy: boolean;
 }
 
 export const DEFAULT_METRICS_ADDRESS = "127.0.0.1:9641";
@@ -84,6 +86,7 @@ const schema = z
     blockReleaseGraceSeconds: z.number().min(0).default(300),
     resyncSeconds: z.number().positive().default(60),
     heartbeatSeconds: z.number().positive().default(30),
+    networkPolicy: z.boolean().default(true),
   })
   .strict();
 

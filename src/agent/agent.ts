@@ -1,3 +1,4 @@
+import type { NftTable } from "../dataplane/nft-table.ts";
 import type { Datastore } from "../datastore/datastore.ts";
 import type { IpamStore } from "../datastore/ipam-store.ts";
 import {
@@ -15,6 +16,7 @@ import { CoalescingTrigger } from "./coalescing-trigger.ts";
 import type { ClusterSnapshot, KernelPort, Underlay } from "./kernel-port.ts";
 import { KindMirror } from "./kind-mirror.ts";
 import { NodeBlocks } from "./node-blocks.ts";
+import { PolicyManager } from "./policy-manager.ts";
 import { registerNode } from "./register-node.ts";
 
 export interface AgentTimers {
@@ -33,6 +35,8 @@ export interface AgentDeps {
   /** MAC of this node's VXLAN device, published in its Node for the peers' FDB entries. */
   vtepMac: string;
   log: AgentLog;
+  /** NetworkPolicy enforcement (decision 0009); absent: the agent enforces no policy. */
+  policy?: { nft: NftTable; sctp: boolean };
   now?: () => number;
   timers?: AgentTimers;
 }
@@ -63,6 +67,8 @@ export class Agent {
   readonly nodes: KindMirror<NodeResource>;
   readonly blocks: KindMirror<IPAMBlockResource>;
   readonly nodeBlocks: NodeBlocks;
+  /** Pods, Namespaces and NetworkPolicies mirrored and enforced; undefined when policy is off. */
+  readonly policy: PolicyManager | undefined;
   /** True from the end of the first full sync on. */
   synced = false;
   private readonly applier: CoalescingTrigger;
@@ -102,6 +108,21 @@ export class Agent {
       metrics: this.metrics,
       log: d.log,
     });
+    this.policy = d.policy
+      ? new PolicyManager({
+          ds: d.ds,
+          nodeName: d.config.nodeName,
+          nft: d.policy.nft,
+          sctp: d.policy.sctp,
+          log: d.log,
+          mirrorOptions: {
+            onError: mirrorOpts("policy objects").onError,
+            setTimeout: this.timers.setTimeout,
+            clearTimeout: this.timers.clearTimeout,
+          },
+          setTimeout: this.timers.setTimeout,
+        })
+      : undefined;
     this.applier = new CoalescingTrigger(
       () => this.applyNow(),
       (e) => d.log("error", "kernel apply failed; the next trigger or resync retries", errorFields(e)),
@@ -127,8 +148,12 @@ export class Agent {
     });
     await this.retrying("register-node", () => this.register());
     await this.retrying("ensure-pools", () => this.nodeBlocks.ensurePools());
-    await Promise.all([this.nodes.start(), this.blocks.start()]);
-    while (!(this.nodes.synced && this.blocks.synced)) {
+    await Promise.all([
+      this.nodes.start(),
+      this.blocks.start(),
+      ...(this.policy?.mirrors ?? []).map((m) => m.start()),
+    ]);
+    while (!(this.nodes.synced && this.blocks.synced && (this.policy?.synced ?? true))) {
       if (this.stopped) return;
       await new Promise((r) => this.timers.setTimeout(() => r(undefined), 50));
     }
@@ -142,6 +167,7 @@ export class Agent {
       blocks: this.nodeBlocks.owned().map((b) => b.spec.cidr),
     });
     this.applier.trigger();
+    this.policy?.start();
     const every = (seconds: number, fn: () => void) =>
       this.intervals.push(this.timers.setInterval(fn, Math.max(50, seconds * 1000)));
     every(config.resyncSeconds, () => this.resync());
@@ -167,6 +193,7 @@ export class Agent {
     if (!this.synced) return;
     this.metrics.resyncs++;
     this.applier.trigger();
+    this.policy?.resync();
   }
 
   /** Writes the heartbeat into the Node's status (CAS; a conflict is retried by registerNode). */
@@ -187,6 +214,15 @@ export class Agent {
     } catch (e) {
       this.d.log("warn", "empty block release failed", errorFields(e));
     }
+  }
+
+  /** The cluster datastore (the socket API writes pod IPs through it). */
+  get datastore(): Datastore {
+    return this.d.ds;
+  }
+
+  get nodeName(): string {
+    return this.d.config.nodeName;
   }
 
   /** Resolves when no apply is running or pending. */
@@ -214,7 +250,9 @@ export class Agent {
     this.nodes.stop();
     this.blocks.stop();
     this.applier.stop();
+    this.policy?.stop();
     await this.applier.idle();
+    await this.policy?.idle();
   }
 
   private changed(): void {

@@ -14,6 +14,11 @@ export interface KindMirrorOptions {
   clearTimeout?: (t: unknown) => void;
 }
 
+/** The mirror's key: the name, or "<namespace>/<name>" for namespaced kinds (Pod, NetworkPolicy). */
+export function mirrorKey(o: Resource): string {
+  return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
+}
+
 /**
  * A local copy of every object of one kind: list, then watch from the list's revision, so nothing
  * between the two is missed. When the watch fails (revision compacted, datastore unreachable past
@@ -50,12 +55,12 @@ export class KindMirror<T extends Resource = Resource> {
 
   /** Records a write this agent made itself, before its watch event arrives. */
   observe(obj: T): void {
-    const before = this.items.get(obj.metadata.name);
+    const before = this.items.get(mirrorKey(obj));
     if (before && Number(before.metadata.resourceVersion) > Number(obj.metadata.resourceVersion)) return;
-    this.items.set(obj.metadata.name, obj);
+    this.items.set(mirrorKey(obj), obj);
   }
 
-  /** Records a delete this agent made itself. */
+  /** Records a delete this agent made itself (key: see mirrorKey). */
   forget(name: string): void {
     this.items.delete(name);
   }
@@ -79,7 +84,7 @@ export class KindMirror<T extends Resource = Resource> {
       if (gen !== this.generation) return;
       const before = new Map(this.items);
       this.items.clear();
-      for (const o of list.items) this.items.set(o.metadata.name, o as T);
+      for (const o of list.items) this.items.set(mirrorKey(o), o as T);
       revision = list.revision;
       const first = !this.synced;
       this.synced = true;
@@ -124,7 +129,7 @@ export class KindMirror<T extends Resource = Resource> {
   }
 
   private onEvent(ev: WatchEvent): void {
-    const name = ev.object.metadata.name;
+    const name = mirrorKey(ev.object);
     const before = this.items.get(name);
     if (ev.type === "DELETED") {
       if (!before) return;

@@ -1,5 +1,6 @@
 import { stableMac } from "../cni/mac-address.ts";
 import type { Dataplane } from "../dataplane/dataplane.ts";
+import type { NftTable } from "../dataplane/nft-table.ts";
 import type { Datastore } from "../datastore/datastore.ts";
 import type { IpamStore } from "../datastore/ipam-store.ts";
 import type { DatastoreConfig } from "../datastore/open-datastore.ts";
@@ -19,6 +20,8 @@ export interface AgentWiring {
   /** The kernel side (calc + reconciler) over the agent's dataplane. */
   kernel(dp: Dataplane, log: AgentLog): Promise<KernelPort>;
   log: AgentLog;
+  /** nftables for NetworkPolicy, and whether the kernel can enforce SCTP; absent: no policy. */
+  policy?(): Promise<{ nft: NftTable; sctp: boolean }>;
 }
 
 /** A running agent process: the agent, its listeners, and how to stop it all. */
@@ -53,7 +56,17 @@ export async function startAgent(config: AgentConfig, w: AgentWiring): Promise<R
   };
   try {
     const kernel = await w.kernel(dp, w.log);
-    agent = new Agent({ config, ds, store, kernel, underlay, vtepMac, log: w.log });
+    const policy = config.networkPolicy && w.policy ? await w.policy() : undefined;
+    agent = new Agent({
+      config,
+      ds,
+      store,
+      kernel,
+      underlay,
+      vtepMac,
+      log: w.log,
+      ...(policy ? { policy } : {}),
+    });
     listeners.push(await serveUnixSocket(config.socket, agentApi(agent)));
     if (config.metricsAddress) listeners.push(serveTcp(config.metricsAddress, metricsApi(agent)));
     const a = agent;

@@ -29,3 +29,36 @@ export interface AgentErrorBody {
   message: string;
   hint?: string;
 }
+
+/** POST: a pod was wired (CNI ADD); DELETE: its addresses are gone (CNI DEL). Body: PodJoinRequest. */
+export const AGENT_PODS_PATH = "/v1/pods";
+/** GET: the node's policy state (isolated pods, problems); /drops adds the drop counters. */
+export const AGENT_POLICY_PATH = "/v1/policy";
+export const AGENT_POLICY_DROPS_PATH = "/v1/policy/drops";
+
+export interface PodJoinRequest {
+  namespace: string;
+  name: string;
+  containerId: string;
+  /** Bare addresses ("10.244.0.5", "fd44::5"); empty for DELETE. */
+  ips: string[];
+}
+
+/** The answer to POST /v1/pods: sent only once the pod's policy rules are in the kernel. */
+export interface PodJoinResponse {
+  /** Whether policies isolate the pod, per direction (false: nothing to wait for). */
+  ingress: boolean;
+  egress: boolean;
+  policies: string[];
+}
+
+/** One pod and direction of GET /v1/policy/drops. */
+export interface PolicyDropRow {
+  namespace: string;
+  pod: string;
+  direction: "ingress" | "egress";
+  packets: number;
+  bytes: number;
+  /** The policies isolating the pod in that direction (their allow rules did not match). */
+  policies: string[];
+}

@@ -1,0 +1,221 @@
+import { compilePolicy, EMPTY_POLICY_IR, type PolicyIR, type PolicyProblem } from "../calc/policy-ir.ts";
+import type { NftTable } from "../dataplane/nft-table.ts";
+import type { Datastore } from "../datastore/datastore.ts";
+import {
+  K8S_KINDS,
+  type NamespaceResource,
+  type NetworkPolicyResource,
+  type PodResource,
+} from "../model/k8s-resources.ts";
+import type { Resource } from "../model/resource.ts";
+import { TARTAN_TABLE } from "../render/masquerade-nft.ts";
+import { parsePolicyState } from "../render/policy-kernel-state.ts";
+import { type PolicyState, policyStateOf, renderPolicyDelta } from "../render/policy-nft.ts";
+import { type AgentLog, errorFields } from "./agent-log.ts";
+import { backoffMs } from "./backoff.ts";
+import { CoalescingTrigger } from "./coalescing-trigger.ts";
+import { KindMirror, type KindMirrorOptions } from "./kind-mirror.ts";
+import { PolicyMetrics } from "./policy-metrics.ts";
+
+export interface PolicyManagerDeps {
+  ds: Datastore;
+  nodeName: string;
+  nft: NftTable;
+  log: AgentLog;
+  /** Whether this kernel can enforce SCTP (conntrack for SCTP); see detectSctp in main.ts. */
+  sctp: boolean;
+  /** Mirror hooks from the agent (error reporting, timers); onChange/relevant are the manager's. */
+  mirrorOptions: Omit<KindMirrorOptions, "onChange" | "relevant">;
+  setTimeout?: (fn: () => void, ms: number) => unknown;
+}
+
+// Labels live in metadata and IPs in status: both decide policy, unlike for Nodes and blocks.
+const podOrNsChanged = (a: Resource | undefined, b: Resource | undefined): boolean =>
+  JSON.stringify([a?.metadata.labels, a?.spec, a?.status]) !==
+  JSON.stringify([b?.metadata.labels, b?.spec, b?.status]);
+const specChanged = (a: Resource | undefined, b: Resource | undefined): boolean =>
+  JSON.stringify(a?.spec) !== JSON.stringify(b?.spec);
+
+/**
+ * NetworkPolicy enforcement for this node's pods (decision 0009). The agent's manager pattern:
+ * - onUpdate() is cheap and synchronous (marks the IR stale, triggers a coalesced apply);
+ * - nothing is written before start() (called after the agent's first full sync);
+ * - an apply compiles the IR, renders the delta from what the kernel has, and runs it as one nft
+ *   transaction; an empty delta runs no nft at all;
+ * - what the kernel has is read back (`nft -j list table inet tartan`) on the first apply and on
+ *   every resync, so objects removed or changed from outside are restored;
+ * - a failed apply is retried with backoff; a policy that cannot be compiled is reported (status,
+ *   metrics, log) while the rest is enforced.
+ */
+export class PolicyManager {
+  readonly metrics = new PolicyMetrics();
+  readonly pods: KindMirror<PodResource>;
+  readonly namespaces: KindMirror<NamespaceResource>;
+  readonly policies: KindMirror<NetworkPolicyResource>;
+  private ir: PolicyIR = EMPTY_POLICY_IR;
+  private stale = true;
+  /** What the kernel holds after our last apply; undefined: read it from the kernel first. */
+  private applied: PolicyState | undefined;
+  private readonly trigger: CoalescingTrigger;
+  private started = false;
+  private stopped = false;
+  /** Bumped by every update; appliedSeq is the seq whose state is in the kernel. */
+  private seq = 0;
+  private appliedSeq = -1;
+  private waiters: { seq: number; resolve: () => void }[] = [];
+  private failures = 0;
+  private retryTimer: unknown;
+  private reportedProblems = "[]";
+  private readonly setT: (fn: () => void, ms: number) => unknown;
+
+  constructor(private readonly d: PolicyManagerDeps) {
+    this.setT = d.setTimeout ?? ((fn, ms) => setTimeout(fn, ms));
+    const opts = (relevant: KindMirrorOptions["relevant"]): KindMirrorOptions => ({
+      ...d.mirrorOptions,
+      onChange: () => this.onUpdate(),
+      relevant,
+    });
+    this.pods = new KindMirror<PodResource>(d.ds, K8S_KINDS.pod, opts(podOrNsChanged));
+    this.namespaces = new KindMirror<NamespaceResource>(d.ds, K8S_KINDS.namespace, opts(podOrNsChanged));
+    this.policies = new KindMirror<NetworkPolicyResource>(d.ds, K8S_KINDS.networkPolicy, opts(specChanged));
+    this.trigger = new CoalescingTrigger(
+      () => this.applyNow(),
+      (e) => this.failed(e),
+    );
+  }
+
+  get mirrors(): KindMirror[] {
+    return [this.pods, this.namespaces, this.policies] as KindMirror[];
+  }
+
+  get synced(): boolean {
+    return this.mirrors.every((m) => m.synced);
+  }
+
+  /** Cheap and synchronous: the next apply recomputes. */
+  onUpdate(): void {
+    this.seq++;
+    this.stale = true;
+    if (this.started) this.trigger.trigger();
+  }
+
+  /** After the agent's first full sync: from now on applies run. */
+  start(): void {
+    this.started = true;
+    this.trigger.trigger();
+  }
+
+  /** Re-reads the kernel and repairs what differs from the IR. */
+  resync(): void {
+    if (!this.started) return;
+    this.applied = undefined;
+    this.trigger.trigger();
+  }
+
+  /** The IR of the current mirrors (compiled on demand; pure and synchronous). */
+  current(): PolicyIR {
+    if (this.stale) {
+      this.ir = compilePolicy({
+        nodeName: this.d.nodeName,
+        pods: [...this.pods.items.values()],
+        namespaces: [...this.namespaces.items.values()],
+        policies: [...this.policies.items.values()],
+        sctp: this.d.sctp,
+      });
+      this.stale = false;
+      this.metrics.observe(this.ir);
+      this.logProblems(this.ir.problems);
+    }
+    return this.ir;
+  }
+
+  /**
+   * Resolves once everything known now is in the kernel, or with false after timeoutMs (the
+   * caller answers with an error; the apply goes on retrying).
+   */
+  waitApplied(timeoutMs: number): Promise<boolean> {
+    const seq = this.seq;
+    if (this.appliedSeq >= seq) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const w = { seq, resolve: () => resolve(true) };
+      this.waiters.push(w);
+      this.setT(() => {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        resolve(false);
+      }, timeoutMs);
+    });
+  }
+
+  /** `nft -j list table inet tartan` (drop counters are read from it). */
+  listKernel(): Promise<unknown> {
+    return this.d.nft.listJson!(null, "inet", TARTAN_TABLE);
+  }
+
+  idle(): Promise<void> {
+    return this.trigger.idle();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const m of this.mirrors) m.stop();
+    this.trigger.stop();
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer as ReturnType<typeof setTimeout>);
+  }
+
+  private async applyNow(): Promise<void> {
+    if (!this.started || this.stopped) return;
+    const seq = this.seq;
+    const t0 = performance.now();
+    const ir = this.current();
+    const fromKernel = this.applied === undefined;
+    if (!this.applied) {
+      this.applied = parsePolicyState(await this.d.nft.listJson!(null, "inet", TARTAN_TABLE));
+    }
+    const delta = renderPolicyDelta(this.applied, ir);
+    if (delta.script !== "") {
+      try {
+        this.metrics.nftCalls++;
+        await this.d.nft.apply(null, delta.script);
+      } catch (e) {
+        this.applied = undefined; // unknown now: read the kernel again next time
+        throw e;
+      }
+      this.metrics.deltaChanges += delta.changes;
+      if (fromKernel && this.metrics.applies > 0) this.metrics.driftRepairs++;
+      this.d.log("info", "policy applied", {
+        changes: delta.changes,
+        isolatedPods: ir.pods.length,
+        ...(fromKernel ? { fromKernel: true } : {}),
+      });
+    }
+    this.applied = policyStateOf(ir);
+    const s = (performance.now() - t0) / 1000;
+    this.metrics.applies++;
+    this.metrics.applySecondsSum += s;
+    this.metrics.lastApplySeconds = s;
+    this.metrics.lastDeltaChanges = delta.changes;
+    this.failures = 0;
+    this.appliedSeq = seq;
+    const ready = this.waiters.filter((w) => w.seq <= seq);
+    this.waiters = this.waiters.filter((w) => w.seq > seq);
+    for (const w of ready) w.resolve();
+  }
+
+  private failed(e: unknown): void {
+    this.metrics.applyErrors++;
+    const ms = backoffMs(this.failures++, 200, 10_000);
+    this.d.log("error", "policy apply failed; retrying", { ...errorFields(e), retryInMs: ms });
+    if (this.stopped || this.retryTimer !== undefined) return;
+    this.retryTimer = this.setT(() => {
+      this.retryTimer = undefined;
+      this.trigger.trigger();
+    }, ms);
+  }
+
+  private logProblems(problems: PolicyProblem[]): void {
+    const text = JSON.stringify(problems);
+    if (text === this.reportedProblems) return;
+    this.reportedProblems = text;
+    for (const p of problems) this.d.log("warn", "policy not enforced as written", { ...p });
+  }
+}
