@@ -1,5 +1,6 @@
 import { CniCode, CniError } from "../errors/cni-error.ts";
 import type { CniInterface, CniResult } from "../model/cni-result.ts";
+import { agentPodTarget } from "./agent-pod-target.ts";
 import { applySysctls } from "./apply-sysctls.ts";
 import { planBridge } from "./bridge-mode.ts";
 import { planAddresses } from "./build-wiring.ts";
@@ -7,6 +8,7 @@ import { removeMasqueradeSafely } from "./cmd-del.ts";
 import type { CniRequest } from "./cni-request.ts";
 import { ipamFor, stateDirOf } from "./cni-request.ts";
 import { hostVethName } from "./host-veth-name.ts";
+import { joinPod } from "./join-pod.ts";
 import { randomMac } from "./mac-address.ts";
 import { ensureMasquerade } from "./masquerade.ts";
 import { mergePrevResult } from "./merge-prev-result.ts";
@@ -53,6 +55,8 @@ export async function cmdAdd(req: CniRequest): Promise<CniResult> {
     );
     const ipam = ipamFor(req, store);
     let kernelTouched = false;
+    const agentTarget = agentPodTarget(req);
+    let joined = false;
     try {
       const ipamResult = await ipam.add();
       const plan = planAddresses(ipamResult, conf.mode);
@@ -106,6 +110,17 @@ export async function cmdAdd(req: CniRequest): Promise<CniResult> {
           : undefined,
       ]);
       for (const s of settled) if (s.status === "rejected") throw s.reason;
+      if (agentTarget) {
+        // Fail closed: the pod starts only once the agent has its policy rules in the kernel
+        // (NETWORKPOLICY.md §1 rule 9: isolated before any container starts).
+        joined = true;
+        await (deps.joinPod ?? joinPod)(agentTarget.socket, {
+          namespace: agentTarget.namespace,
+          name: agentTarget.name,
+          containerId: env.containerId,
+          ips: plan.addresses.map((a) => a.cidr.slice(0, a.cidr.indexOf("/"))),
+        });
+      }
 
       const interfaces: CniInterface[] = [];
       if (conf.mode === "bridge")
@@ -146,6 +161,13 @@ export async function cmdAdd(req: CniRequest): Promise<CniResult> {
         );
       return result;
     } catch (e) {
+      if (agentTarget && joined) {
+        await (deps.joinPod ?? joinPod)(
+          agentTarget.socket,
+          { namespace: agentTarget.namespace, name: agentTarget.name, containerId: env.containerId, ips: [] },
+          true,
+        ).catch((le) => deps.log("warn", "ADD rollback: telling the agent failed", { error: String(le) }));
+      }
       await rollback(req, store, hostIfname, kernelTouched, ipam);
       throw e;
     }

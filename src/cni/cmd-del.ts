@@ -1,6 +1,8 @@
+import { agentPodTarget } from "./agent-pod-target.ts";
 import type { CniRequest } from "./cni-request.ts";
 import { ipamFor, stateDirOf } from "./cni-request.ts";
 import { hostVethName } from "./host-veth-name.ts";
+import { joinPod } from "./join-pod.ts";
 import { ensureMasquerade, removeMasquerade } from "./masquerade.ts";
 
 /**
@@ -18,6 +20,15 @@ export async function cmdDel(req: CniRequest): Promise<void> {
       // It may have vanished between the check and the delete (its netns was removed): fine.
       if (deps.host.linkExists(hostIfname)) throw e;
     }
+  }
+  const target = agentPodTarget(req);
+  if (target) {
+    // Best effort: the pod's IPs leave the policy sets; a missing agent does not block DEL.
+    await (deps.joinPod ?? joinPod)(
+      target.socket,
+      { namespace: target.namespace, name: target.name, containerId: env.containerId, ips: [] },
+      true,
+    ).catch((e) => deps.log("warn", "DEL: telling the agent the pod left failed", { error: String(e) }));
   }
   const stateDir = stateDirOf(conf);
   const store = deps.openStore(stateDir);

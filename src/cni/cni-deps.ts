@@ -2,6 +2,7 @@ import type { Dataplane } from "../dataplane/dataplane.ts";
 import type { HostFacts } from "../dataplane/host-facts.ts";
 import type { NftTable } from "../dataplane/nft-table.ts";
 import type { IpamStore } from "../datastore/ipam-store.ts";
+import type { JoinPod } from "./join-pod.ts";
 import type { RequestBlock } from "./request-block.ts";
 
 /** What a delegated plugin printed and how it exited. */
@@ -35,6 +36,8 @@ export interface CniDeps {
   randomBytes(n: number): Uint8Array;
   /** Asks the node agent for a block (nodeBlocks IPAM); default: fetch over its unix socket. */
   requestBlock?: RequestBlock;
+  /** Tells the node agent a pod joined or left (agent mode); default: fetch over its unix socket. */
+  joinPod?: JoinPod;
   /** The process's environment (delegates get it unchanged). */
   env: Record<string, string | undefined>;
 }
