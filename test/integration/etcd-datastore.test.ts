@@ -86,6 +86,37 @@ describe.skipIf(skip !== undefined)("etcd datastore outages", () => {
     }
   });
 
+  test("a watch delivers every key of a multi-key etcd transaction (one revision, several events)", async () => {
+    const prefix = freshPrefix();
+    const ds = new EtcdDatastore({ endpoints: [etcd!.endpoint], prefix });
+    const { Etcd3 } = await import("etcd3");
+    const raw = new Etcd3({ hosts: [etcd!.endpoint] });
+    const events: WatchEvent[] = [];
+    try {
+      const l = await ds.list(KINDS.node);
+      const h = ds.watch(KINDS.node, l.revision, (e) => events.push(e));
+      const names = ["m1", "m2", "m3"];
+      await raw.kv.txn({
+        compare: [],
+        success: names.map((n) => ({
+          request_put: {
+            key: Buffer.from(`${prefix}/${KINDS.node}/_/${n}`),
+            value: Buffer.from(JSON.stringify(node(n))),
+          },
+        })),
+      });
+      expect(await until(() => events.length >= 3, 5000)).toBe(true);
+      await Bun.sleep(100);
+      h.close();
+      expect(events.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(
+        names.map((n) => `ADDED ${n}`),
+      );
+    } finally {
+      raw.close();
+      await ds.close();
+    }
+  });
+
   test("a watch survives an etcd restart and resumes without loss or repeats", async () => {
     const prefix = freshPrefix();
     const ds = new EtcdDatastore({ endpoints: [etcd!.endpoint], prefix });

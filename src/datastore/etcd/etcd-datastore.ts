@@ -151,12 +151,19 @@ export class EtcdDatastore implements Datastore {
       watcher.request.start_revision = String(last + 1n);
     };
     watcher.on("connected", pinResume);
+    // One etcd transaction changing several keys gives all of them the same revision: a replay is
+    // told apart by (revision, key), not by the revision alone, or every event of a multi-key
+    // transaction after its first would be dropped.
+    let keysAtLast = new Set<string>();
     watcher.on("data", (res: IWatchResponse) => {
       for (const ev of res.events) {
         if (closed) return;
         const rev = BigInt(ev.kv.mod_revision);
-        if (rev <= last) continue; // a replay after a reconnect
+        const key = ev.kv.key.toString();
+        if (rev < last || (rev === last && keysAtLast.has(key))) continue; // a replay after a reconnect
+        if (rev !== last) keysAtLast = new Set();
         last = rev;
+        keysAtLast.add(key);
         onEvent(this.toEvent(ev.type, ev.kv, ev.prev_kv));
       }
       pinResume();
