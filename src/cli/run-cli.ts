@@ -3,6 +3,7 @@ import { openSqliteIpamStore } from "../datastore/local/sqlite-ipam-store.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import { type IpamListing, ipamList } from "./ipam-list.ts";
 import { OBJECT_COMMANDS, OBJECTS_HELP, objectsCommand } from "./objects-command.ts";
+import { POLICY_HELP, policyCommand } from "./policy-command.ts";
 import { formatTable, type OutputFormat, report } from "./report.ts";
 import { type VersionInfo, versionInfo } from "./version-info.ts";
 
@@ -14,7 +15,7 @@ Usage:
                                              list address reservations of a local IPAM store
   tartan agent --config FILE                 run the node agent (YAML/JSON config; socket API and
                                              metrics; SIGTERM stops it and leaves the kernel as is)
-${OBJECTS_HELP}  tartan lab up|down|ls|matrix|pod add|pod rm|exec ...
+${OBJECTS_HELP}${POLICY_HELP}  tartan lab up|down|ls|matrix|pod add|pod rm|exec ...
                                              a whole cluster in network namespaces on this
                                              machine (tartan lab --help)
   tartan --help                              this text
@@ -64,6 +65,7 @@ export async function runCli(args: string[]): Promise<number> {
       return 0;
     }
     if ((OBJECT_COMMANDS as readonly string[]).includes(cmd)) return await objectsCommand(args);
+    if (cmd === "policy") return await policyCommand(args.slice(1), (t) => process.stdout.write(t));
     if (cmd === "ipam" && sub === "ls") {
       const dir = option(args, "--data-dir") ?? DEFAULT_IPAM_DIR;
       const store = openSqliteIpamStore(dir);
