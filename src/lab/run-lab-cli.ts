@@ -2,12 +2,16 @@ import { formatTable, type OutputFormat, report } from "../cli/report.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import { formatMatrix } from "./format-matrix.ts";
 import { type LabArgs, parseLabArgs } from "./lab-args.ts";
+import { labAgent } from "./lab-agent.ts";
 import { labDown } from "./lab-down.ts";
+import { labEtcd } from "./lab-etcd.ts";
 import { labExec } from "./lab-exec.ts";
 import { labLs } from "./lab-ls.ts";
 import { labMatrix } from "./lab-matrix.ts";
 import { LAB_BACKENDS, type LabBackend, type LabState } from "./lab-state.ts";
 import { labUp } from "./lab-up.ts";
+import { nodeAdd } from "./node-add.ts";
+import { nodeRm, runForgetNode } from "./node-rm.ts";
 import { podAdd } from "./pod-add.ts";
 import { parsePodRef } from "./pod-ref.ts";
 import { podRm } from "./pod-rm.ts";
@@ -26,6 +30,11 @@ export const LAB_HELP = `tartan lab — a whole cluster in network namespaces on
   tartan lab ls [-o table|json|yaml]        nodes (underlay address, state) and pods (node, IPs)
   tartan lab matrix [-o table|json|yaml]    ping + TCP from every pod to every other pod
   tartan lab down                           stop everything and remove every tl-NAME-* namespace
+  tartan lab node add                       one more node (the next index) joins, with its agent
+  tartan lab node rm NODE                   delete its pods, stop its agent, delete its Node and
+                                            IPAMBlocks from etcd, remove its namespace
+  tartan lab agent stop|start|restart NODE  drills: the agent by its PID, started as lab up does
+  tartan lab etcd stop|start                drills: an etcd outage (same data dir on start)
 
   Every command takes --name NAME (default "tartan"); several labs can coexist.
   A pod is POD or NAMESPACE/POD (namespace "default").
@@ -220,7 +229,70 @@ export async function runLabCli(args: string[]): Promise<number> {
       out(report(m, formatOf(a), formatMatrix));
       return m.ok ? 0 : 1;
     }
+    if (cmd === "node") {
+      const [sub, ...more] = rest;
+      const a = parseLabArgs(more, COMMON);
+      const lab = a.options.get("--name") ?? "tartan";
+      if (sub === "add" && a.positional.length === 0) {
+        const n = await nodeAdd(lab);
+        out(
+          report(
+            n,
+            formatOf(a),
+            () => `${n.name} joined: ${n.netns}, ${n.underlayAddress}, agent pid ${n.agent?.pid ?? "-"}\n`,
+          ),
+        );
+        return 0;
+      }
+      if (sub === "rm") {
+        const r = await nodeRm(lab, one(a, "NODE"));
+        out(
+          report(
+            r,
+            formatOf(a),
+            () =>
+              `${r.node} removed: pods ${r.pods.join(", ") || "none"}, agent ${r.agentStopped ?? "not running"}, ` +
+              `datastore: Node ${r.datastore.nodeDeleted ? "deleted" : "absent"}, blocks ${r.datastore.blocks.join(", ") || "none"}\n`,
+          ),
+        );
+        return 0;
+      }
+      throw new TartanError("cli-usage", "usage: tartan lab node add | tartan lab node rm NODE");
+    }
+    if (cmd === "agent") {
+      const [sub, ...more] = rest;
+      if (sub !== "stop" && sub !== "start" && sub !== "restart") {
+        throw new TartanError("cli-usage", "usage: tartan lab agent stop|start|restart NODE");
+      }
+      const a = parseLabArgs(more, COMMON);
+      const r = await labAgent(a.options.get("--name") ?? "tartan", one(a, "NODE"), sub);
+      out(
+        report(
+          r,
+          formatOf(a),
+          () => `agent of ${r.node}: stopped ${r.stopped ?? "-"}, started ${r.started ?? "-"}\n`,
+        ),
+      );
+      return 0;
+    }
+    if (cmd === "etcd") {
+      const [sub, ...more] = rest;
+      if (sub !== "stop" && sub !== "start")
+        throw new TartanError("cli-usage", "usage: tartan lab etcd stop|start");
+      const a = parseLabArgs(more, COMMON);
+      const r = await labEtcd(a.options.get("--name") ?? "tartan", sub);
+      out(report(r, formatOf(a), () => `etcd: stopped ${r.stopped ?? "-"}, started ${r.started ?? "-"}\n`));
+      return 0;
+    }
     // Internal: run by the lab inside its namespaces (pod responders, probes of the matrix).
+    // Internal: run by the lab inside its namespaces (pod responders, probes of the matrix).
+    if (cmd === "forget-node") {
+      const a = parseLabArgs(rest, ["--etcd"]);
+      const etcd = a.options.get("--etcd");
+      if (!etcd) throw new TartanError("cli-usage", "usage: tartan lab forget-node NODE --etcd URL");
+      out(`${JSON.stringify(await runForgetNode(etcd, one(a, "NODE")))}\n`);
+      return 0;
+    }
     if (cmd === "responder") {
       const a = parseLabArgs(rest, ["--port", "--banner"]);
       return await runResponder(

@@ -9,6 +9,8 @@ export interface UnderlayNode {
   gateway: string;
   bridge: string;
   fabricPort: string;
+  /** This node's share of the fabric's lines (its veth, plugged into its bridge): `lab node add`. */
+  fabricLines: string[];
   /** `ip -batch` lines run inside the node namespace once its veth end has arrived. */
   nodeLines: string[];
 }
@@ -47,10 +49,11 @@ export function planUnderlay(nodeNetns: (i: number) => string, nodes: number, su
     const s = (i - 1) % subnets;
     const netns = nodeNetns(i);
     const fabricPort = `nd${i}`;
-    fabricLines.push(
+    const portLines = [
       `link add ${fabricPort} mtu 1500 type veth peer name eth0 netns ${netns}`,
       `link set ${fabricPort} master ${b.name} up`,
-    );
+    ];
+    fabricLines.push(...portLines);
     const address = `198.18.${s}.${10 + i}`;
     planned.push({
       name: `node-${i}`,
@@ -61,6 +64,7 @@ export function planUnderlay(nodeNetns: (i: number) => string, nodes: number, su
       gateway: b.gateway,
       bridge: b.name,
       fabricPort,
+      fabricLines: portLines,
       nodeLines: [
         "link set lo up",
         `addr add ${address}/24 dev eth0`,

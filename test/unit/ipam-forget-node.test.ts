@@ -1,0 +1,39 @@
+import { describe, expect, test } from "bun:test";
+import { MemoryDatastore } from "../../src/datastore/memory-datastore.ts";
+import { claimBlock } from "../../src/ipam/claim-block.ts";
+import { forgetNode } from "../../src/ipam/forget-node.ts";
+import { type IPPoolResource, KINDS } from "../../src/model/cluster-resources.ts";
+import { TARTAN_API_VERSION } from "../../src/model/resource.ts";
+
+const pool: IPPoolResource = {
+  apiVersion: TARTAN_API_VERSION,
+  kind: KINDS.ipPool,
+  metadata: { name: "default" },
+  spec: { cidr: "10.244.0.0/16", blockSize: 26 },
+};
+
+const node = (name: string) => ({
+  apiVersion: TARTAN_API_VERSION,
+  kind: KINDS.node,
+  metadata: { name },
+  spec: { underlayAddress: "198.18.0.11", underlaySubnet: "198.18.0.0/24" },
+});
+
+describe("forgetNode", () => {
+  test("deletes the node's blocks and its Node, nobody else's; a second run finds nothing", async () => {
+    const ds = new MemoryDatastore();
+    await ds.create(node("node-1"));
+    await ds.create(node("node-2"));
+    const a = await claimBlock(ds, pool, "node-1");
+    const b = await claimBlock(ds, pool, "node-2");
+    const c = await claimBlock(ds, pool, "node-1");
+    expect(await forgetNode(ds, "node-1")).toEqual({
+      node: "node-1",
+      nodeDeleted: true,
+      blocks: [a.spec.cidr, c.spec.cidr],
+    });
+    expect((await ds.list(KINDS.ipamBlock)).items.map((x) => x.metadata.name)).toEqual([b.metadata.name]);
+    expect((await ds.list(KINDS.node)).items.map((x) => x.metadata.name)).toEqual(["node-2"]);
+    expect(await forgetNode(ds, "node-1")).toEqual({ node: "node-1", nodeDeleted: false, blocks: [] });
+  });
+});
