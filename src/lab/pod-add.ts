@@ -3,10 +3,14 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { TartanError } from "../errors/tartan-error.ts";
 import { run } from "../exec/run.ts";
 import { callCni } from "./cni-call.ts";
+import { labObjectsCli } from "./lab-objects-cli.ts";
+import { labPodManifest } from "./lab-pod-manifest.ts";
+import type { LabPodPort } from "./lab-pod-ports.ts";
 import type { LabPod } from "./lab-state.ts";
 import { podNetnsName } from "./pod-netns-name.ts";
 import type { PodRef } from "./pod-ref.ts";
 import { podRm } from "./pod-rm.ts";
+import { processStartTime } from "./process-start-time.ts";
 import { requireLabState } from "./require-lab-state.ts";
 import { responderBanner } from "./responder.ts";
 import { startInNetns } from "./start-in-netns.ts";
@@ -20,10 +24,14 @@ export interface PodAddOptions {
   node: string;
   pod: PodRef;
   labels?: Record<string, string>;
+  /** containers[].ports of the Pod object: what NetworkPolicy named ports resolve against. */
+  ports?: LabPodPort[];
 }
 
 export interface LabPodView extends Omit<LabPod, "result" | "responder"> {
   responderPid?: number;
+  /** The Pod object in the lab's datastore: "applied", or why it was not. */
+  podObject?: string;
 }
 
 /**
@@ -69,7 +77,16 @@ export async function podAdd(o: PodAddOptions): Promise<LabPodView> {
     return { ...s!, pods: [...s!.pods, pod] };
   });
 
+  let podObject = "skipped: etcd is not running";
   try {
+    // The Pod object exists before the CNI ADD, as in a cluster: when the plugin asks the agent
+    // about this pod, the agent knows its labels. During an etcd outage drill the pod still
+    // starts (from the node's blocks), like a pod scheduled before the outage.
+    if (state.etcd && processStartTime(state.etcd.pid) === state.etcd.startTime) {
+      const manifest = labPodManifest({ ...pod, labels: pod.labels, ports: o.ports ?? [] });
+      await labObjectsCli(state, ["apply", "-f", "-"], JSON.stringify(manifest));
+      podObject = "applied";
+    }
     await run(["ip", "netns", "add", netns]);
     await run(["ip", "-n", netns, "link", "set", "lo", "up"]);
     const netconf = JSON.parse(readFileSync(node.netconfFile, "utf8")) as Record<string, unknown>;
@@ -125,7 +142,7 @@ export async function podAdd(o: PodAddOptions): Promise<LabPodView> {
       ),
     }));
     const saved = final.pods.find((p) => p.namespace === pod.namespace && p.name === pod.name)!;
-    return viewOf(saved);
+    return { ...viewOf(saved), podObject };
   } catch (e) {
     await podRm({ lab: o.lab, pod: o.pod }).catch(() => {});
     throw e;

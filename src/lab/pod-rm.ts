@@ -2,7 +2,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { run } from "../exec/run.ts";
 import { callCni } from "./cni-call.ts";
 import { killNetnsResidents } from "./kill-netns-residents.ts";
+import { labObjectsCli } from "./lab-objects-cli.ts";
+import { labPodManifest } from "./lab-pod-manifest.ts";
 import type { PodRef } from "./pod-ref.ts";
+import { processStartTime } from "./process-start-time.ts";
 import { requireLabState } from "./require-lab-state.ts";
 import { stopLabProcess } from "./stop-lab-process.ts";
 import { updateLabState } from "./update-lab-state.ts";
@@ -40,6 +43,12 @@ export async function podRm(o: { lab: string; pod: PodRef }): Promise<PodRmResul
   if (existsSync(`/run/netns/${pod.netns}`)) {
     await killNetnsResidents(pod.netns);
     await run(["ip", "netns", "del", pod.netns]);
+  }
+  // The Pod object goes after its network, as in a cluster. A failure keeps the pod recorded
+  // (run pod rm again); with etcd stopped (an outage drill) the object stays behind.
+  if (state.etcd && processStartTime(state.etcd.pid) === state.etcd.startTime) {
+    const manifest = labPodManifest({ ...pod, labels: {}, ports: [] });
+    await labObjectsCli(state, ["delete", "-f", "-", "--ignore-not-found"], JSON.stringify(manifest));
   }
   await updateLabState(paths, (s) => ({
     ...s!,

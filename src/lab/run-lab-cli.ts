@@ -1,13 +1,15 @@
 import { formatTable, type OutputFormat, report } from "../cli/report.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import { formatMatrix } from "./format-matrix.ts";
-import { type LabArgs, parseLabArgs } from "./lab-args.ts";
 import { labAgent } from "./lab-agent.ts";
+import { type LabArgs, parseLabArgs } from "./lab-args.ts";
 import { labDown } from "./lab-down.ts";
 import { labEtcd } from "./lab-etcd.ts";
 import { labExec } from "./lab-exec.ts";
+import { labLabel } from "./lab-label.ts";
 import { labLs } from "./lab-ls.ts";
 import { labMatrix } from "./lab-matrix.ts";
+import { parseLabPodPorts } from "./lab-pod-ports.ts";
 import { LAB_BACKENDS, type LabBackend, type LabState } from "./lab-state.ts";
 import { labUp } from "./lab-up.ts";
 import { nodeAdd } from "./node-add.ts";
@@ -24,8 +26,11 @@ export const LAB_HELP = `tartan lab — a whole cluster in network namespaces on
   tartan lab up [--nodes N] [--backend vxlan|host-gw|cross-subnet] [--subnets 1|2] [--name NAME]
       fabric namespace tl-NAME-fabric (underlay bridges 198.18.0.0/24, 198.18.1.0/24), nodes
       tl-NAME-node-1..N with an agent each, etcd in the fabric. Defaults: 3 nodes, vxlan, name tartan.
-  tartan lab pod add NODE POD [--namespace NS] [--labels k=v,...]   wire a pod with the real CNI ADD
+  tartan lab pod add NODE POD [--namespace NS] [--labels k=v,...] [--ports name:port/proto,...]
+      the Pod object (labels, node, named ports; its Namespace if missing) in the lab's etcd,
+      then the real CNI ADD
   tartan lab pod rm POD                     CNI DEL, then remove the pod's namespace
+  tartan lab label pod|namespace NAME k=v... k-...   change labels (what policies select on)
   tartan lab exec POD -- CMD...             run CMD inside the pod's network namespace
   tartan lab ls [-o table|json|yaml]        nodes (underlay address, state) and pods (node, IPs)
   tartan lab matrix [-o table|json|yaml]    ping + TCP from every pod to every other pod
@@ -144,7 +149,7 @@ export async function runLabCli(args: string[]): Promise<number> {
     if (cmd === "pod") {
       const [sub, ...more] = rest;
       if (sub === "add") {
-        const a = parseLabArgs(more, [...COMMON, "--namespace", "--labels"]);
+        const a = parseLabArgs(more, [...COMMON, "--namespace", "--labels", "--ports"]);
         const [node, pod, extra] = a.positional;
         if (!node || !pod || extra) throw new TartanError("cli-usage", "usage: tartan lab pod add NODE POD");
         const p = await podAdd({
@@ -152,6 +157,7 @@ export async function runLabCli(args: string[]): Promise<number> {
           node,
           pod: parsePodRef(pod, a.options.get("--namespace")),
           labels: parseLabels(a.options.get("--labels")),
+          ports: parseLabPodPorts(a.options.get("--ports")),
         });
         out(
           report(
@@ -182,6 +188,31 @@ export async function runLabCli(args: string[]): Promise<number> {
         `unknown command "lab pod ${sub ?? ""}"`,
         "use lab pod add or lab pod rm",
       );
+    }
+    if (cmd === "label") {
+      const a = parseLabArgs(rest, [...COMMON, "--namespace"]);
+      const [kind, target, ...changes] = a.positional;
+      if ((kind !== "pod" && kind !== "namespace") || !target) {
+        throw new TartanError("cli-usage", "usage: tartan lab label pod|namespace NAME k=v... k-...");
+      }
+      const ref = kind === "pod" ? parsePodRef(target, a.options.get("--namespace")) : undefined;
+      const obj = await labLabel({
+        lab: a.options.get("--name") ?? "tartan",
+        kind,
+        name: ref?.name ?? target,
+        namespace: ref?.namespace ?? "",
+        changes,
+      });
+      const labels = Object.entries(obj.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`);
+      out(
+        report(
+          obj,
+          formatOf(a),
+          () =>
+            `${kind} ${ref ? `${ref.namespace}/` : ""}${obj.metadata.name}: ${labels.join(",") || "no labels"}\n`,
+        ),
+      );
+      return 0;
     }
     if (cmd === "exec") {
       const a = parseLabArgs(rest, ["--name", "--namespace"]);
@@ -284,7 +315,6 @@ export async function runLabCli(args: string[]): Promise<number> {
       out(report(r, formatOf(a), () => `etcd: stopped ${r.stopped ?? "-"}, started ${r.started ?? "-"}\n`));
       return 0;
     }
-    // Internal: run by the lab inside its namespaces (pod responders, probes of the matrix).
     // Internal: run by the lab inside its namespaces (pod responders, probes of the matrix).
     if (cmd === "forget-node") {
       const a = parseLabArgs(rest, ["--etcd"]);

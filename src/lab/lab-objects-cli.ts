@@ -1,0 +1,43 @@
+import { TartanError } from "../errors/tartan-error.ts";
+import { run } from "../exec/run.ts";
+import type { LabState } from "./lab-state.ts";
+
+/**
+ * Runs `tartan apply|delete|get|label …` against the lab's etcd, from inside the fabric
+ * namespace where etcd listens (the lab's own executable, `--datastore etcd=…`). Returns stdout;
+ * a failure becomes a TartanError carrying the command's own message.
+ */
+export async function labObjectsCli(state: LabState, args: string[], stdin?: string): Promise<string> {
+  if (!state.etcd) {
+    throw new TartanError(
+      "lab-no-etcd",
+      `lab "${state.name}" has no etcd recorded`,
+      `recreate it: tartan lab down --name ${state.name}; tartan lab up --name ${state.name}`,
+    );
+  }
+  const r = await run(
+    [
+      "ip",
+      "netns",
+      "exec",
+      state.fabric.netns,
+      state.tartan,
+      ...args,
+      "--datastore",
+      `etcd=${state.etcd.endpoint}`,
+    ],
+    {
+      stdin: stdin ?? "",
+      allowFailure: true,
+      timeoutMs: 30_000,
+    },
+  );
+  if (r.code !== 0) {
+    throw new TartanError(
+      "lab-objects-failed",
+      `tartan ${args[0]} in lab "${state.name}" failed: ${r.stderr.trim().replace(/^tartan: /, "") || r.stdout.trim()}`,
+      `is the lab's etcd up? (tartan lab ls --name ${state.name})`,
+    );
+  }
+  return r.stdout;
+}
