@@ -68,12 +68,12 @@ function statement(tables: Tables, line: string, table: string | undefined): voi
     if (m[1] !== "flush") tables.delete(key);
     return;
   }
-  m = /^delete chain (\w+) ([\w.-]+) ([\w.-]+)/.exec(line);
+  m = /^delete chain (\w+) ([\w.-]+) ([\w./-]+)/.exec(line);
   if (m) {
     if (!tables.get(`${m[1]} ${m[2]}`)?.delete(m[3]!)) fail(line, "No such file or directory");
     return;
   }
-  m = /^(add |create )?chain (?:(\w+) ([\w.-]+) )?([\w.-]+)/.exec(line);
+  m = /^(add |create )?chain (?:(\w+) ([\w.-]+) )?([\w./-]+)/.exec(line);
   if (m) {
     const key = m[2] ? `${m[2]} ${m[3]}` : table;
     const chains = key === undefined ? undefined : tables.get(key);
