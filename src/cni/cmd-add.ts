@@ -50,15 +50,15 @@ export async function cmdAdd(req: CniRequest): Promise<CniResult> {
   const store = deps.openStore(stateDir);
   try {
     const key = { network: conf.name, containerId: env.containerId, ifname: env.ifname };
-    store.transaction((tx) =>
-      tx.putAttachment({ ...key, netns: env.netns, hostIfname, result: "", createdAt: Date.now() }),
-    );
     const ipam = ipamFor(req, store);
     let kernelTouched = false;
     const agentTarget = agentPodTarget(req);
     let joined = false;
     try {
-      const ipamResult = await ipam.add();
+      // The provisional record commits with the reservation (one transaction for tartan-ipam).
+      const ipamResult = await ipam.add((tx) =>
+        tx.putAttachment({ ...key, netns: env.netns, hostIfname, result: "", createdAt: Date.now() }),
+      );
       const plan = planAddresses(ipamResult, conf.mode);
       const podMac = conf.mac ?? randomMac(deps.randomBytes(6));
       const hostMac = randomMac(deps.randomBytes(6));

@@ -48,5 +48,5 @@ export function ipamFor(req: CniRequest, store: IpamStore): IpamBackend {
       req.deps.requestBlock,
     );
   }
-  return new DelegatedIpam(req.deps, env, conf.ipam.type, req.stdin);
+  return new DelegatedIpam(req.deps, env, conf.ipam.type, req.stdin, store);
 }

@@ -1,3 +1,4 @@
+import type { IpamStore, IpamTx } from "../datastore/ipam-store.ts";
 import { CniCode, CniError } from "../errors/cni-error.ts";
 import type { CniResult } from "../model/cni-result.ts";
 import type { CniDeps } from "./cni-deps.ts";
@@ -16,6 +17,7 @@ export class DelegatedIpam implements IpamBackend {
     private readonly env: CniEnv,
     private readonly type: string,
     private readonly stdin: string,
+    private readonly store?: IpamStore,
   ) {}
 
   private async invoke(command: CniCommand, stdin = this.stdin): Promise<string> {
@@ -50,7 +52,8 @@ export class DelegatedIpam implements IpamBackend {
     return out.stdout;
   }
 
-  async add(): Promise<CniResult> {
+  async add(record?: (tx: IpamTx) => void): Promise<CniResult> {
+    if (record && this.store) this.store.transaction(record);
     const stdout = await this.invoke("ADD");
     let raw: unknown;
     try {

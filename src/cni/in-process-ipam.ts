@@ -1,4 +1,4 @@
-import type { IpamStore } from "../datastore/ipam-store.ts";
+import type { IpamStore, IpamTx } from "../datastore/ipam-store.ts";
 import { CniCode, CniError } from "../errors/cni-error.ts";
 import { type AddressAssignment, allocate } from "../ipam/allocate.ts";
 import { allocateFromBlocks } from "../ipam/allocate-from-blocks.ts";
@@ -33,7 +33,7 @@ export class InProcessIpam implements IpamBackend {
     return this.config.agentSocket ?? DEFAULT_AGENT_SOCKET;
   }
 
-  async add(): Promise<CniResult> {
+  async add(record?: (tx: IpamTx) => void): Promise<CniResult> {
     const req = {
       network: this.config.network,
       containerId: this.owner.containerId,
@@ -41,8 +41,11 @@ export class InProcessIpam implements IpamBackend {
       requestedIps: this.config.requestedIps,
     };
     const assigned = this.config.nodeBlocks
-      ? await this.addFromBlocks(req)
-      : this.store.transaction((tx) => allocate(tx, { ...req, rangeSets: this.config.rangeSets }));
+      ? await this.addFromBlocks(req, record)
+      : this.store.transaction((tx) => {
+          record?.(tx);
+          return allocate(tx, { ...req, rangeSets: this.config.rangeSets });
+        });
     const result: CniResult = {
       cniVersion: "1.1.0",
       ips: assigned.map((a) => ({ address: a.address, gateway: a.gateway })),
@@ -58,8 +61,15 @@ export class InProcessIpam implements IpamBackend {
    * writes it to the store before answering), then try once more; a second miss goes to the
    * runtime as the exhaustion it is.
    */
-  private async addFromBlocks(req: Parameters<typeof allocateFromBlocks>[1]): Promise<AddressAssignment[]> {
-    const once = () => this.store.transaction((tx) => allocateFromBlocks(tx, req));
+  private async addFromBlocks(
+    req: Parameters<typeof allocateFromBlocks>[1],
+    record?: (tx: IpamTx) => void,
+  ): Promise<AddressAssignment[]> {
+    const once = () =>
+      this.store.transaction((tx) => {
+        record?.(tx);
+        return allocateFromBlocks(tx, req);
+      });
     try {
       return once();
     } catch (e) {

@@ -1,3 +1,4 @@
+import type { IpamTx } from "../datastore/ipam-store.ts";
 import type { CniResult } from "../model/cni-result.ts";
 import type { AttachmentKey } from "../model/net-conf.ts";
 
@@ -7,7 +8,13 @@ import type { AttachmentKey } from "../model/net-conf.ts";
  * interface indexes, routes, dns.
  */
 export interface IpamBackend {
-  add(): Promise<CniResult>;
+  /**
+   * Reserves addresses. `record` runs in a store transaction committed no later than the
+   * reservation: in the same transaction for in-process IPAM (one commit per ADD), before the
+   * delegate runs for delegated IPAM. ADD uses it for the attachment record, so a crash at any
+   * point leaves a record that DEL and GC can find.
+   */
+  add(record?: (tx: IpamTx) => void): Promise<CniResult>;
   del(): Promise<void>;
   check(): Promise<void>;
   gc(valid: AttachmentKey[]): Promise<void>;
