@@ -1,0 +1,371 @@
+// Runs inside the lab's fabric namespace (where etcd listens), started by bench/convergence.ts:
+// registers N remote nodes (Node + IPAMBlock, underlay 198.18.2.0+ inside 198.18.0.0/15, a VTEP
+// MAC each) straight into the lab's etcd through the datastore code, and times how long the agent
+// of a real node takes until its kernel holds all N block routes (+ neighbour and FDB entries for
+// vxlan), polling `ip -j route`, `ip -j neigh`, `bridge -j fdb` in that node's namespace. Then
+// deletes them and times the removal the same way. No traffic is sent to the fake addresses: the
+// neighbours are permanent, and nothing routes to the fake blocks.
+//
+//   bun remote-nodes.ts --endpoint URL --node-netns NS --agent-log FILE --counts 10,100,1000 --trials T
+// Prints one JSON document on stdout; progress on stderr.
+import { readFileSync } from "node:fs";
+import { Etcd3 } from "etcd3";
+import { diffKernelState } from "../../src/agent/kernel-diff.ts";
+import { calcNodeRouting } from "../../src/calc/node-routing.ts";
+import { LinuxDataplane } from "../../src/dataplane/linux/linux-dataplane.ts";
+import type { Datastore } from "../../src/datastore/datastore.ts";
+import { openDatastore } from "../../src/datastore/open-datastore.ts";
+import { prepareWrite } from "../../src/datastore/prepare-write.ts";
+import { storeKey } from "../../src/datastore/store-key.ts";
+import { run } from "../../src/exec/run.ts";
+import {
+  blockName,
+  type IPAMBlockResource,
+  KINDS,
+  type NodeResource,
+} from "../../src/model/cluster-resources.ts";
+import { TARTAN_API_VERSION } from "../../src/model/resource.ts";
+
+const argv = process.argv.slice(2);
+const opt = (n: string, d = ""): string => {
+  const i = argv.indexOf(n);
+  return i >= 0 ? argv[i + 1]! : d;
+};
+const endpoint = opt("--endpoint");
+const nodeNs = opt("--node-netns");
+const agentLog = opt("--agent-log");
+const counts = opt("--counts", "10,100,1000").split(",").map(Number);
+const trials = Number(opt("--trials", "5"));
+const concurrency = Number(opt("--concurrency", "64"));
+const vxlan = opt("--backend", "vxlan") !== "host-gw";
+/**
+ * burst: all N Nodes + IPAMBlocks in etcd transactions of up to 128 puts (etcd's default
+ * --max-txn-ops), sent at once: the writes take tens of ms, so what is timed is the agent.
+ * one-by-one: one Datastore.create per object (--concurrency in flight), as nodes registering
+ * one after the other would write them: the timing then includes etcd's write rate.
+ */
+const mode = opt("--mode", "burst") as "burst" | "one-by-one";
+const TXN_OPS = 128;
+const DEVICE = "tartan.vxlan";
+const POOL_CIDR_PREFIX = "10.244.";
+const log = (m: string) => void process.stderr.write(`remote-nodes: ${m}\n`);
+const now = () => performance.timeOrigin + performance.now();
+
+interface Fake {
+  node: NodeResource;
+  block: IPAMBlockResource;
+}
+
+function fakes(n: number, freeBlocks: string[], pool: string): Fake[] {
+  const out: Fake[] = [];
+  for (let i = 0; i < n; i++) {
+    const third = 2 + Math.floor(i / 200);
+    const addr = `198.18.${third}.${10 + (i % 200)}`;
+    const name = `bench-remote-${String(i).padStart(4, "0")}`;
+    const mac = `02:bb:00:00:${((i >> 8) & 0xff).toString(16).padStart(2, "0")}:${(i & 0xff).toString(16).padStart(2, "0")}`;
+    const cidr = freeBlocks[i]!;
+    out.push({
+      node: {
+        apiVersion: TARTAN_API_VERSION,
+        kind: KINDS.node,
+        metadata: { name },
+        spec: { underlayAddress: addr, underlaySubnet: `198.18.${third}.0/24`, vtepMac: mac },
+        status: { ready: true },
+      },
+      block: {
+        apiVersion: TARTAN_API_VERSION,
+        kind: KINDS.ipamBlock,
+        metadata: { name: blockName(cidr) },
+        spec: { cidr, pool, node: name },
+      },
+    });
+  }
+  return out;
+}
+
+async function runPool<T>(items: T[], n: number, fn: (x: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+/** The Datastore's own layout (src/datastore/etcd): `/tartan/<kind>/_/<name>`, JSON without resourceVersion. */
+const etcdKey = (kind: string, name: string) => `/tartan/${storeKey(kind, name)}`;
+
+async function burstCreate(etcd: Etcd3, set: Fake[]): Promise<void> {
+  const objs = set.flatMap((f) => [f.node, f.block]).map((o) => prepareWrite(o, "create"));
+  const txns: Promise<unknown>[] = [];
+  for (let i = 0; i < objs.length; i += TXN_OPS) {
+    const chunk = objs.slice(i, i + TXN_OPS);
+    txns.push(
+      etcd.kv.txn({
+        compare: [],
+        success: chunk.map((o) => ({
+          request_put: {
+            key: Buffer.from(etcdKey(o.kind, o.metadata.name)),
+            value: Buffer.from(JSON.stringify(o)),
+          },
+        })),
+      }),
+    );
+  }
+  await Promise.all(txns);
+}
+
+async function burstDelete(etcd: Etcd3, set: Fake[]): Promise<void> {
+  const keys = set.flatMap((f) => [
+    etcdKey(KINDS.ipamBlock, f.block.metadata.name),
+    etcdKey(KINDS.node, f.node.metadata.name),
+  ]);
+  const txns: Promise<unknown>[] = [];
+  for (let i = 0; i < keys.length; i += TXN_OPS) {
+    txns.push(
+      etcd.kv.txn({
+        compare: [],
+        success: keys.slice(i, i + TXN_OPS).map((k) => ({ request_delete_range: { key: Buffer.from(k) } })),
+      }),
+    );
+  }
+  await Promise.all(txns);
+}
+
+interface Counts {
+  routes: number;
+  neigh: number;
+  fdb: number;
+}
+
+/** How many of the fakes' routes / neighbours / FDB entries the node's kernel holds now. */
+async function kernelCounts(set: {
+  blocks: Set<string>;
+  addrs: Set<string>;
+  macs: Set<string>;
+}): Promise<Counts> {
+  const [r, ne, fd] = await Promise.all([
+    run(["ip", "-n", nodeNs, "-j", "-4", "route", "show", "proto", "201"]),
+    vxlan ? run(["ip", "-n", nodeNs, "-j", "neigh", "show", "dev", DEVICE]) : null,
+    vxlan ? run(["bridge", "-n", nodeNs, "-j", "fdb", "show", "dev", DEVICE]) : null,
+  ]);
+  const routes = (JSON.parse(r.stdout || "[]") as { dst: string }[]).filter((x) =>
+    set.blocks.has(x.dst),
+  ).length;
+  const neigh = ne
+    ? (JSON.parse(ne.stdout || "[]") as { dst: string }[]).filter((x) => set.addrs.has(x.dst)).length
+    : 0;
+  const fdb = fd
+    ? (JSON.parse(fd.stdout || "[]") as { mac: string }[]).filter((x) => set.macs.has(x.mac)).length
+    : 0;
+  return { routes, neigh, fdb };
+}
+
+async function waitKernel(
+  set: { blocks: Set<string>; addrs: Set<string>; macs: Set<string> },
+  want: number,
+  timeoutMs: number,
+): Promise<{ at: number; polls: number; last: Counts }> {
+  const deadline = now() + timeoutMs;
+  let polls = 0;
+  let last: Counts = { routes: -1, neigh: -1, fdb: -1 };
+  while (now() < deadline) {
+    polls++;
+    last = await kernelCounts(set);
+    if (last.routes === want && (!vxlan || (last.neigh === want && last.fdb === want)))
+      return { at: now(), polls, last };
+    await Bun.sleep(5);
+  }
+  throw new Error(`kernel did not reach ${want} entries in ${timeoutMs} ms (last ${JSON.stringify(last)})`);
+}
+
+interface AgentMetrics {
+  applies: number;
+  applySeconds: number;
+  kernelChanges: number;
+}
+
+async function agentMetrics(): Promise<AgentMetrics> {
+  const tartan = process.env.TARTAN_BIN!;
+  const r = await run([
+    "ip",
+    "netns",
+    "exec",
+    nodeNs,
+    tartan,
+    "lab",
+    "probe",
+    "http",
+    "http://127.0.0.1:9100/metrics",
+  ]);
+  const v = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(r.stdout)?.[1] ?? Number.NaN);
+  return {
+    applies: v("tartan_agent_applies_total"),
+    applySeconds: v("tartan_agent_apply_duration_seconds_sum"),
+    kernelChanges: v("tartan_agent_kernel_changes_total"),
+  };
+}
+
+/** "kernel updated" lines of the agent log between two instants: when each apply wrote, and how much. */
+function appliesBetween(from: number, to: number): { at: number; changes: number }[] {
+  const out: { at: number; changes: number }[] = [];
+  for (const line of readFileSync(agentLog, "utf8").split("\n")) {
+    if (!line.includes('"kernel updated"')) continue;
+    try {
+      const j = JSON.parse(line) as { time: string; changes: number };
+      const at = Date.parse(j.time);
+      if (at >= from - 5 && at <= to + 5) out.push({ at, changes: j.changes });
+    } catch {}
+  }
+  return out;
+}
+
+interface Trial {
+  n: number;
+  trial: number;
+  /** ms from the first write until the kernel had everything. */
+  total: number;
+  /** ms the writes themselves took (first write start to last write acknowledged). */
+  writes: number;
+  /** ms from the last write acknowledged until the kernel had everything. */
+  afterWrites: number;
+  /** ms from the first delete until the kernel had none of it. */
+  removal: number;
+  polls: number;
+  applies: number;
+  applySeconds: number;
+  kernelChanges: number;
+  /** The agent's writes as its log shows them: ms after the first write, changes written. */
+  writesInLog: { ms: number; changes: number }[];
+}
+
+async function profile(ds: Datastore, n: number): Promise<Record<string, number>> {
+  // The agent's steps, one by one, on the state it just programmed (N remote nodes).
+  const dp = new LinuxDataplane();
+  const t = async <T>(fn: () => Promise<T> | T): Promise<[T, number]> => {
+    const t0 = performance.now();
+    const r = await fn();
+    return [r, performance.now() - t0];
+  };
+  const [nodes, listNodesMs] = await t(() => ds.list(KINDS.node));
+  const [blocks, listBlocksMs] = await t(() => ds.list(KINDS.ipamBlock));
+  const local = nodeNs.replace(/^tl-[a-z0-9]+-/, "");
+  const [calc, calcMs] = await t(() =>
+    calcNodeRouting({
+      localNode: local,
+      nodes: nodes.items as NodeResource[],
+      blocks: blocks.items as IPAMBlockResource[],
+      backend: vxlan ? "vxlan" : "host-gw",
+      underlay: { interface: "eth0", mtu: 1500 },
+      vxlan: { vni: 4096, port: 4789 },
+    }),
+  );
+  const ns = `/run/netns/${nodeNs}`;
+  const [link, linkMs] = await t(() => dp.link(ns, DEVICE));
+  const [v4, routes4Ms] = await t(() => dp.routes(ns, 4));
+  const [v6, routes6Ms] = await t(() => dp.routes(ns, 6));
+  const [neighbours, neighMs] = await t(() => dp.neighbours(ns));
+  const [fdb, fdbMs] = await t(() => dp.fdb(ns, DEVICE));
+  const actual = { routes: [...v4, ...v6], neighbours, fdb, ...(link ? { vxlan: link } : {}) };
+  const [diff, diffMs] = await t(() => diffKernelState(calc.state, actual));
+  return {
+    n,
+    listNodesMs,
+    listBlocksMs,
+    calcMs,
+    readLinkMs: linkMs,
+    readRoutes4Ms: routes4Ms,
+    readRoutes6Ms: routes6Ms,
+    readNeighMs: neighMs,
+    readFdbMs: fdbMs,
+    diffMs,
+    diffOps: diff.ops.length,
+    desiredRoutes: calc.state.routes.length,
+  };
+}
+
+async function main(): Promise<void> {
+  const ds = await openDatastore({ type: "etcd", endpoints: [endpoint] });
+  const etcd = new Etcd3({ hosts: [endpoint] });
+  try {
+    const existing = (await ds.list(KINDS.ipamBlock)).items as IPAMBlockResource[];
+    const pool = existing[0]?.spec.pool ?? "pool-10-244-0-0-16";
+    const used = new Set(existing.map((b) => b.spec.cidr));
+    const free: string[] = [];
+    for (let k = 0; k < 1024; k++) {
+      const cidr = `${POOL_CIDR_PREFIX}${k >> 2}.${(k & 3) * 64}/26`;
+      if (!used.has(cidr)) free.push(cidr);
+    }
+    const maxN = Math.max(...counts);
+    if (free.length < maxN)
+      throw new Error(`only ${free.length} free /26 blocks in the lab pool, need ${maxN}`);
+    const all = fakes(maxN, free.slice(-maxN), pool);
+    const results: Trial[] = [];
+    const profiles: Record<string, number>[] = [];
+    for (const n of counts) {
+      const set = all.slice(0, n);
+      const keys = {
+        blocks: new Set(set.map((f) => f.block.spec.cidr)),
+        addrs: new Set(set.map((f) => f.node.spec.underlayAddress)),
+        macs: new Set(set.map((f) => f.node.spec.vtepMac!)),
+      };
+      for (let trial = 0; trial < trials; trial++) {
+        const m0 = await agentMetrics();
+        const t0 = now();
+        // Per remote node: its Node, then its block (an agent writes them in this order too).
+        if (mode === "burst") await burstCreate(etcd, set);
+        else
+          await runPool(set, concurrency, async (f) => {
+            await ds.create(f.node);
+            await ds.create(f.block);
+          });
+        const tw = now();
+        const done = await waitKernel(keys, n, 60_000);
+        // Let the coalesced applies settle before reading the counters.
+        await Bun.sleep(300);
+        const m1 = await agentMetrics();
+        const writesInLog = appliesBetween(t0, done.at).map((a) => ({
+          ms: Math.round(a.at - t0),
+          changes: a.changes,
+        }));
+        if (mode === "burst" && n === maxN && trial === 0) profiles.push(await profile(ds, n));
+        const r0 = now();
+        if (mode === "burst") await burstDelete(etcd, set);
+        else
+          await runPool(set, concurrency, async (f) => {
+            await ds.delete(KINDS.ipamBlock, f.block.metadata.name);
+            await ds.delete(KINDS.node, f.node.metadata.name);
+          });
+        const gone = await waitKernel(keys, 0, 60_000);
+        const t: Trial = {
+          n,
+          trial,
+          total: done.at - t0,
+          writes: tw - t0,
+          afterWrites: done.at - tw,
+          removal: gone.at - r0,
+          polls: done.polls,
+          applies: m1.applies - m0.applies,
+          applySeconds: m1.applySeconds - m0.applySeconds,
+          kernelChanges: m1.kernelChanges - m0.kernelChanges,
+          writesInLog,
+        };
+        results.push(t);
+        log(
+          `${mode} N=${n} trial ${trial + 1}/${trials}: ${t.total.toFixed(0)} ms (writes ${t.writes.toFixed(0)}, then ${t.afterWrites.toFixed(0)}), ` +
+            `${t.applies} applies (${(t.applySeconds * 1000).toFixed(0)} ms in apply), removal ${t.removal.toFixed(0)} ms`,
+        );
+        await Bun.sleep(500);
+      }
+    }
+    console.log(JSON.stringify({ results, profiles }));
+  } finally {
+    etcd.close();
+    await ds.close();
+  }
+}
+
+main().catch((e) => {
+  log(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  process.exit(1);
+});

@@ -1,0 +1,61 @@
+// A benchmark drives the lab through the real executable (`dist/tartan lab …`), as a user does.
+import { resolve } from "node:path";
+import { run } from "../../src/exec/run.ts";
+
+export const TARTAN = process.env.TARTAN_BIN || resolve(import.meta.dir, "../../dist/tartan");
+
+export interface LabPodInfo {
+  name: string;
+  node: string;
+  netns: string;
+  /** Addresses without prefix length. */
+  ips: string[];
+}
+
+export interface LabUpInfo {
+  name: string;
+  backend: string;
+  nodes: { name: string; netns: string; underlayAddress: string; underlaySubnet: string }[];
+  etcd: { endpoint: string };
+}
+
+async function lab(args: string[], timeoutMs = 120_000): Promise<string> {
+  const r = await run([TARTAN, "lab", ...args], { timeoutMs });
+  return r.stdout;
+}
+
+export async function labUp(
+  name: string,
+  o: { nodes: number; backend: string; subnets?: number },
+): Promise<LabUpInfo> {
+  const args = ["up", "--name", name, "--nodes", String(o.nodes), "--backend", o.backend, "-o", "json"];
+  if (o.subnets) args.push("--subnets", String(o.subnets));
+  return JSON.parse(await lab(args)) as LabUpInfo;
+}
+
+export async function labPodAdd(name: string, node: string, pod: string): Promise<LabPodInfo> {
+  const p = JSON.parse(await lab(["pod", "add", node, pod, "--name", name, "-o", "json"])) as {
+    name: string;
+    node: string;
+    netns: string;
+    ips: string[];
+  };
+  return { name: p.name, node: p.node, netns: p.netns, ips: p.ips.map((c) => c.split("/")[0]!) };
+}
+
+export async function labDown(name: string): Promise<{ leftovers: string[] }> {
+  const r = await run([TARTAN, "lab", "down", "--name", name, "-o", "json"], {
+    timeoutMs: 120_000,
+    allowFailure: true,
+  });
+  try {
+    return JSON.parse(r.stdout) as { leftovers: string[] };
+  } catch {
+    return { leftovers: [`lab down exit ${r.code}: ${r.stderr.trim()}`] };
+  }
+}
+
+/** A lab name no other run uses: 1–16 lowercase letters and digits. */
+export function labName(prefix: string): string {
+  return `${prefix}${Math.random().toString(36).slice(2, 8)}`.slice(0, 16);
+}
