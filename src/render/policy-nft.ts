@@ -146,15 +146,18 @@ export function renderPolicyDelta(old: PolicyState, next: PolicyIR): PolicyDelta
       changes++;
     }
   }
-  for (const name of oldChains.keys()) {
-    if (next.chains.has(name)) continue;
-    if (!flushed.has(name)) removes.push(`flush chain ${T} ${name}`);
-    removes.push(`delete chain ${T} ${name}`);
-    changes++;
-  }
+  // Removal order: empty the chains (their rules use sets and counters), then drop the sets and
+  // maps (a map's jump elements hold their chains: the kernel refuses, EBUSY, to delete a chain
+  // a verdict map still points at), then the chains, then the counters.
+  const goneChains = [...oldChains.keys()].filter((name) => !next.chains.has(name));
+  for (const name of goneChains) if (!flushed.has(name)) removes.push(`flush chain ${T} ${name}`);
   for (const [name, s] of oldSets) {
     if (next.sets.has(name)) continue;
     removes.push(`delete ${s.kind} ${T} ${name}`);
+    changes++;
+  }
+  for (const name of goneChains) {
+    removes.push(`delete chain ${T} ${name}`);
     changes++;
   }
   for (const name of old.counters) {
