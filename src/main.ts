@@ -105,8 +105,9 @@ async function main(): Promise<number> {
 
 main().then(
   (code) => process.exit(code),
-  (e) => {
-    Bun.write(Bun.stderr, `tartan: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  async (e) => {
+    // Awaited: process.exit right after an unawaited write can lose the message.
+    await Bun.write(Bun.stderr, `tartan: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exit(1);
   },
 );
