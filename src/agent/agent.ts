@@ -225,6 +225,10 @@ export class Agent {
     return this.d.config.nodeName;
   }
 
+  get log(): AgentLog {
+    return this.d.log;
+  }
+
   /** Resolves when no apply is running or pending. */
   idle(): Promise<void> {
     return this.applier.idle();

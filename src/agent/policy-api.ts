@@ -8,10 +8,12 @@ import {
   type PolicyDropRow,
 } from "../model/agent-api.ts";
 import { parseIp } from "../model/ip.ts";
+import type { PodResource } from "../model/k8s-resources.ts";
 import { TARTAN_TABLE } from "../render/masquerade-nft.ts";
 import { parseDropCounters } from "../render/policy-kernel-state.ts";
 import type { Agent } from "./agent.ts";
 import { errorFields } from "./agent-log.ts";
+import { PendingPodIps } from "./pending-pod-ips.ts";
 import { clearPodIps, recordPodIps } from "./pod-ips.ts";
 
 /** How long a joining pod waits for its rules; below the plugin's own 5 s so the agent answers first. */
@@ -24,6 +26,27 @@ const failure = (status: number, code: string, message: string, hint?: string): 
   json(status, { code, message, ...(hint ? { hint } : {}) });
 
 const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** Per agent: joins whose IPs wait for the datastore to come back. */
+const pendingOf = new WeakMap<Agent, PendingPodIps>();
+function pending(agent: Agent): PendingPodIps {
+  let p = pendingOf.get(agent);
+  if (!p) {
+    p = new PendingPodIps(
+      agent.datastore,
+      agent.nodeName,
+      (stored) => {
+        agent.policy?.pods.observe(stored);
+        agent.policy?.onUpdate();
+      },
+      agent.log,
+    );
+    pendingOf.set(agent, p);
+  }
+  return p;
+}
+
+const unavailable = (e: unknown) => e instanceof TartanError && e.code === "datastore-unavailable";
 
 function parseJoin(body: unknown, needIps: boolean): PodJoinRequest {
   const b = (body ?? {}) as Partial<PodJoinRequest>;
@@ -61,13 +84,24 @@ export async function policyApi(agent: Agent, req: Request): Promise<Response | 
     try {
       const ds = agent.datastore;
       if (req.method === "DELETE") {
+        pendingOf.get(agent)?.drop(pr.namespace, pr.name);
         const after = await clearPodIps(ds, pr);
         if (after) policy?.pods.observe(after);
         else policy?.pods.forget(`${pr.namespace}/${pr.name}`);
         policy?.onUpdate();
         return json(200, { ok: true });
       }
-      const stored = await recordPodIps(ds, agent.nodeName, pr);
+      let stored: PodResource;
+      try {
+        stored = await recordPodIps(ds, agent.nodeName, pr);
+      } catch (e) {
+        // The datastore is away: the pod starts from what the agent knows (its rules are
+        // computed from the mirrors), and its IPs are written once the datastore is back.
+        if (!unavailable(e)) throw e;
+        const p = pending(agent);
+        stored = p.local(policy?.pods.items.get(`${pr.namespace}/${pr.name}`), pr);
+        p.add(pr);
+      }
       if (!policy)
         return json(200, { ingress: false, egress: false, policies: [] } satisfies PodJoinResponse);
       policy.pods.observe(stored);
