@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { IPAM_SCHEMA_VERSION } from "../../src/datastore/local/ipam-schema.ts";
@@ -132,17 +132,19 @@ describe("sqlite IPAM store", () => {
     s.close();
   });
 
-  test("reopening an existing store is cheap (it runs on every CNI ADD)", () => {
+  // How fast reopening is belongs to bench:cni (timings are not asserted in tests); what is
+  // asserted is that a reopen does no schema work and keeps the WAL files (PERSIST_WAL), which is
+  // what makes it cheap on every CNI ADD.
+  test("reopening an existing store writes nothing and keeps its WAL files", () => {
     const dir = freshDir();
     openSqliteIpamStore(dir).close();
-    const rounds = 50;
-    const t0 = performance.now();
-    for (let i = 0; i < rounds; i++) {
+    const size = statSync(`${dir}/tartan-ipam.db`).size;
+    for (let i = 0; i < 20; i++) {
       const s = openSqliteIpamStore(dir);
-      s.transaction((tx) => tx.isAllocated("n", "10.0.0.2"));
+      s.transaction((tx) => expect(tx.isAllocated("n", "10.0.0.2")).toBe(false));
       s.close();
+      expect(existsSync(`${dir}/tartan-ipam.db-wal`)).toBe(true);
     }
-    const perOpen = (performance.now() - t0) / rounds;
-    expect(perOpen).toBeLessThan(3);
+    expect(statSync(`${dir}/tartan-ipam.db`).size).toBe(size);
   });
 });

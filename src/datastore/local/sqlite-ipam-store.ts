@@ -1,4 +1,4 @@
-import { Database } from "bun:sqlite";
+import { constants, Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { addressTakenError } from "../address-taken-error.ts";
 import type { Allocation, Attachment, IpamStore, IpamTx } from "../ipam-store.ts";
@@ -210,6 +210,10 @@ export function openSqliteIpamStore(dataDir: string = DEFAULT_IPAM_DATA_DIR): Sq
     // First, so that every later statement (schema check included) waits instead of failing.
     db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.run("PRAGMA synchronous = NORMAL");
+    // Keep the -wal/-shm files when the last connection closes: every plugin process is the last
+    // one, and otherwise each would delete them and the next recreate them (measured with strace:
+    // 4 fsyncs + 2 unlinks per process without, 3 fsyncs and no unlinks with).
+    db.fileControl(constants.SQLITE_FCNTL_PERSIST_WAL, 1);
     ensureIpamSchema(db, path);
     return new SqliteIpamStore(db, path);
   } catch (e) {
