@@ -106,7 +106,17 @@ export async function podAdd(o: PodAddOptions): Promise<LabPodView> {
     const banner = responderBanner(pod.namespace, pod.name);
     const responder = await startInNetns(
       netns,
-      [state.tartan, "lab", "responder", "--port", String(RESPONDER_PORT), "--banner", banner],
+      [
+        state.tartan,
+        "lab",
+        "responder",
+        "--port",
+        String(RESPONDER_PORT),
+        "--banner",
+        banner,
+        // It also serves the pod's declared TCP/UDP container ports (SCTP: the lab has none).
+        ...responderListen(o.ports ?? []),
+      ],
       `${paths.dir}/pods/${pod.namespace}_${pod.name}.log`,
     );
     await updateLabState(paths, (s) => ({
@@ -147,6 +157,17 @@ export async function podAdd(o: PodAddOptions): Promise<LabPodView> {
     await podRm({ lab: o.lab, pod: o.pod }).catch(() => {});
     throw e;
   }
+}
+
+function responderListen(ports: LabPodPort[]): string[] {
+  const listen = [
+    ...new Set(
+      ports
+        .filter((p) => p.protocol !== "SCTP" && !(p.protocol === "TCP" && p.containerPort === RESPONDER_PORT))
+        .map((p) => `${p.containerPort}/${p.protocol}`),
+    ),
+  ];
+  return listen.length ? ["--listen", listen.join(",")] : [];
 }
 
 function viewOf(p: LabPod): LabPodView {

@@ -19,7 +19,7 @@ import { parsePodRef } from "./pod-ref.ts";
 import { podRm } from "./pod-rm.ts";
 import { runProbe } from "./probe.ts";
 import { makeProgress } from "./progress.ts";
-import { runResponder } from "./responder.ts";
+import { parseResponderListen, runResponder } from "./responder.ts";
 
 export const LAB_HELP = `tartan lab — a whole cluster in network namespaces on this machine (root)
 
@@ -324,10 +324,11 @@ export async function runLabCli(args: string[]): Promise<number> {
       return 0;
     }
     if (cmd === "responder") {
-      const a = parseLabArgs(rest, ["--port", "--banner"]);
+      const a = parseLabArgs(rest, ["--port", "--banner", "--listen"]);
       return await runResponder(
         intOption(a, "--port", 8080, 1, 65535),
         a.options.get("--banner") ?? "tartan-lab",
+        parseResponderListen(a.options.get("--listen")),
       );
     }
     if (cmd === "probe") {
