@@ -7,6 +7,8 @@ export interface LabAgentConfigInput {
   backend: LabBackend;
   network: string;
   podCidr: string;
+  /** Dual-stack: the IPv6 pool too. */
+  podCidr6?: string;
 }
 
 /**
@@ -20,7 +22,10 @@ export function labAgentConfig(i: LabAgentConfigInput): Record<string, unknown> 
     datastore: { type: "etcd", endpoints: [i.etcdEndpoint] },
     backend: i.backend,
     underlayInterface: "eth0",
-    pools: [{ cidr: i.podCidr, blockSize: 26 }],
+    pools: [
+      { cidr: i.podCidr, blockSize: 26 },
+      ...(i.podCidr6 ? [{ cidr: i.podCidr6, blockSize: 122 }] : []),
+    ],
     network: i.network,
     ipamDataDir: `${i.nodeDir}/ipam`,
     socket: `${i.nodeDir}/agent.sock`,

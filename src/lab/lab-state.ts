@@ -63,6 +63,8 @@ export interface LabState {
   createdAt: string;
   tartan: string;
   podCidr: string;
+  /** The IPv6 pod pool of a dual-stack lab (`lab up --ipv6`); absent: IPv4 only. */
+  podCidr6?: string;
   /** The CNI network name every node's plugin uses. */
   network: string;
   fabric: { netns: string; bridges: LabBridge[] };

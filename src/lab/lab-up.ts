@@ -20,10 +20,13 @@ export interface LabUpOptions {
   subnets: number;
   /** Start an agent on every node (default); without, nodes have pods but no routes to each other. */
   agents?: boolean;
+  /** Dual-stack pods: an IPv6 pool besides the IPv4 one (the underlay stays IPv4). */
+  ipv6?: boolean;
 }
 
 export const LAB_NETWORK = "tartan-lab";
 export const LAB_POD_CIDR = "10.244.0.0/16";
+export const LAB_POD_CIDR6 = "fd00:10:244::/56";
 
 async function sysctl(netns: string, kv: string): Promise<void> {
   await run(["ip", "netns", "exec", netns, "sysctl", "-qw", kv]);
@@ -83,6 +86,7 @@ export async function labUp(o: LabUpOptions, progress: Progress): Promise<LabSta
       createdAt: new Date().toISOString(),
       tartan,
       podCidr: LAB_POD_CIDR,
+      ...(o.ipv6 ? { podCidr6: LAB_POD_CIDR6 } : {}),
       network: LAB_NETWORK,
       fabric: { netns: paths.fabricNetns, bridges: plan.bridges },
       nodes,
@@ -154,6 +158,7 @@ export async function labUp(o: LabUpOptions, progress: Progress): Promise<LabSta
                 backend: o.backend,
                 network: LAB_NETWORK,
                 podCidr: LAB_POD_CIDR,
+                ...(o.ipv6 ? { podCidr6: LAB_POD_CIDR6 } : {}),
               });
               writeFileSync(n.agentConfigFile, `${JSON.stringify(config, null, 2)}\n`);
               await startAgent(tartan, n, async (proc) => {

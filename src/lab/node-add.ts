@@ -67,6 +67,7 @@ export async function nodeAdd(lab: string): Promise<LabNode> {
         backend: state.backend,
         network: state.network,
         podCidr: state.podCidr,
+        ...(state.podCidr6 ? { podCidr6: state.podCidr6 } : {}),
       });
       writeFileSync(node.agentConfigFile, `${JSON.stringify(config, null, 2)}\n`);
       await startAgent(state.tartan, node, async (p) => {

@@ -23,9 +23,10 @@ import { parseResponderListen, runResponder } from "./responder.ts";
 
 export const LAB_HELP = `tartan lab — a whole cluster in network namespaces on this machine (root)
 
-  tartan lab up [--nodes N] [--backend vxlan|host-gw|cross-subnet] [--subnets 1|2] [--name NAME]
+  tartan lab up [--nodes N] [--backend vxlan|host-gw|cross-subnet] [--subnets 1|2] [--ipv6] [--name NAME]
       fabric namespace tl-NAME-fabric (underlay bridges 198.18.0.0/24, 198.18.1.0/24), nodes
-      tl-NAME-node-1..N with an agent each, etcd in the fabric. Defaults: 3 nodes, vxlan, name tartan.
+      tl-NAME-node-1..N with an agent each, etcd in the fabric. Defaults: 3 nodes, vxlan, name tartan;
+      --ipv6: dual-stack pods (an IPv6 pool fd00:10:244::/56 besides 10.244.0.0/16).
   tartan lab pod add NODE POD [--namespace NS] [--labels k=v,...] [--ports name:port/proto,...]
       the Pod object (labels, node, named ports; its Namespace if missing) in the lab's etcd,
       then the real CNI ADD
@@ -109,7 +110,11 @@ export async function runLabCli(args: string[]): Promise<number> {
       return cmd ? 0 : 2;
     }
     if (cmd === "up") {
-      const a = parseLabArgs(rest, [...COMMON, "--nodes", "--backend", "--subnets"], ["--no-agents"]);
+      const a = parseLabArgs(
+        rest,
+        [...COMMON, "--nodes", "--backend", "--subnets"],
+        ["--no-agents", "--ipv6"],
+      );
       const backend = (a.options.get("--backend") ?? "vxlan") as LabBackend;
       if (!LAB_BACKENDS.includes(backend)) {
         throw new TartanError("cli-usage", `unknown backend "${backend}"`, `use ${LAB_BACKENDS.join(", ")}`);
@@ -127,6 +132,7 @@ export async function runLabCli(args: string[]): Promise<number> {
           backend,
           subnets: intOption(a, "--subnets", backend === "cross-subnet" ? 2 : 1, 1, 2),
           agents: !a.flags.has("--no-agents"),
+          ipv6: a.flags.has("--ipv6"),
         },
         makeProgress(process.stderr),
       );
