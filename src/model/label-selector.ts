@@ -4,7 +4,10 @@ import type { LabelSelector } from "./k8s-resources.ts";
  * Kubernetes label selector semantics: matchLabels and every matchExpression are ANDed; an empty
  * selector matches everything; NotIn and DoesNotExist match objects that lack the key.
  */
-export function selectorMatches(selector: LabelSelector, labels: Readonly<Record<string, string>> = {}): boolean {
+export function selectorMatches(
+  selector: LabelSelector,
+  labels: Readonly<Record<string, string>> = {},
+): boolean {
   for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
   for (const e of selector.matchExpressions ?? []) {
     const has = Object.hasOwn(labels, e.key);
