@@ -3,7 +3,7 @@ import type { CniInterface, CniResult } from "../model/cni-result.ts";
 import { agentPodTarget } from "./agent-pod-target.ts";
 import { applySysctls } from "./apply-sysctls.ts";
 import { planBridge } from "./bridge-mode.ts";
-import { planAddresses } from "./build-wiring.ts";
+import { type AddressPlan, planAddresses } from "./build-wiring.ts";
 import { removeMasqueradeSafely } from "./cmd-del.ts";
 import type { CniRequest } from "./cni-request.ts";
 import { ipamFor, stateDirOf } from "./cni-request.ts";
@@ -55,33 +55,27 @@ export async function cmdAdd(req: CniRequest): Promise<CniResult> {
     const agentTarget = agentPodTarget(req);
     let joined = false;
     try {
-      // The provisional record commits with the reservation (one transaction for tartan-ipam).
-      const ipamResult = await ipam.add((tx) =>
-        tx.putAttachment({ ...key, netns: env.netns, hostIfname, result: "", createdAt: Date.now() }),
-      );
-      const plan = planAddresses(ipamResult, conf.mode);
       const podMac = conf.mac ?? randomMac(deps.randomBytes(6));
       const hostMac = randomMac(deps.randomBytes(6));
-      const wiring: PodWiring = {
-        netns: env.netns,
-        ifname: env.ifname,
-        hostIfname,
-        mtu,
-        podMac,
-        hostMac,
-        addresses: plan.addresses,
-        routes: plan.routes,
-      };
       const bridgeExists = conf.mode === "bridge" && deps.host.linkExists(conf.bridge);
-      const podPlan: PodPlan =
-        conf.mode === "bridge"
-          ? planBridge(wiring, {
-              bridge: conf.bridge,
-              bridgeExists,
-              hairpin: conf.hairpinMode,
-              forward: conf.ipMasq,
-            })
-          : planRouted(wiring);
+      // Everything after the reservation is pure (MACs are chosen above), so for tartan-ipam the
+      // plan and the final result are computed inside the reservation's transaction and recorded
+      // with it: one commit per ADD. A delegated IPAM's record is provisional and completed below.
+      let prepared: PreparedAdd | undefined;
+      const prepare = (ipamResult: CniResult): PreparedAdd =>
+        prepareAdd(req, ipamResult, { hostIfname, mtu, podMac, hostMac, bridgeExists });
+      const ipamResult = await ipam.add((tx, result) => {
+        if (result) prepared = prepare(result);
+        tx.putAttachment({
+          ...key,
+          netns: env.netns,
+          hostIfname,
+          result: prepared ? JSON.stringify(prepared.result) : "",
+          createdAt: Date.now(),
+        });
+      });
+      const recorded = prepared !== undefined;
+      const { plan, podPlan, result } = prepared ?? prepare(ipamResult);
       kernelTouched = true;
       const create = podPlan.host.filter((op) => op.op === "bridge-add");
       if (create.length > 0) {
@@ -122,34 +116,17 @@ export async function cmdAdd(req: CniRequest): Promise<CniResult> {
         });
       }
 
-      const interfaces: CniInterface[] = [];
-      if (conf.mode === "bridge")
-        interfaces.push({ name: conf.bridge, mac: bridgeMacOf(podPlan, conf.bridge) });
-      interfaces.push({ name: hostIfname, mac: hostMacOf(podPlan, hostMac) });
-      interfaces.push({ name: env.ifname, mac: podMac, mtu, sandbox: env.netns });
-      const podIndex = interfaces.length - 1;
-      const own: CniResult = {
-        cniVersion: conf.cniVersion,
-        interfaces,
-        ips: plan.addresses.map((a) => ({
-          address: a.cidr,
-          ...(a.gateway ? { gateway: a.gateway } : {}),
-          interface: podIndex,
-        })),
-        routes: plan.resultRoutes,
-      };
-      const dns = conf.dns ?? ipamResult.dns;
-      if (dns) own.dns = dns;
-      const result = mergePrevResult(conf.prevResult, own);
-      store.transaction((tx) =>
-        tx.putAttachment({
-          ...key,
-          netns: env.netns,
-          hostIfname,
-          result: JSON.stringify(result),
-          createdAt: Date.now(),
-        }),
-      );
+      if (!recorded) {
+        store.transaction((tx) =>
+          tx.putAttachment({
+            ...key,
+            netns: env.netns,
+            hostIfname,
+            result: JSON.stringify(result),
+            createdAt: Date.now(),
+          }),
+        );
+      }
       // A concurrent DEL of the network's last other pod may have removed the chain after our
       // first look; it re-checks after removing, and we re-check after recording (see cmd-del).
       if (conf.ipMasq)
@@ -174,6 +151,59 @@ export async function cmdAdd(req: CniRequest): Promise<CniResult> {
   } finally {
     store.close();
   }
+}
+
+interface PreparedAdd {
+  plan: AddressPlan;
+  podPlan: PodPlan;
+  result: CniResult;
+}
+
+/** The pure part of ADD: from the IPAM result to the kernel plan and the CNI result. */
+function prepareAdd(
+  req: CniRequest,
+  ipamResult: CniResult,
+  o: { hostIfname: string; mtu: number; podMac: string; hostMac: string; bridgeExists: boolean },
+): PreparedAdd {
+  const { env, conf } = req;
+  const plan = planAddresses(ipamResult, conf.mode);
+  const wiring: PodWiring = {
+    netns: env.netns,
+    ifname: env.ifname,
+    hostIfname: o.hostIfname,
+    mtu: o.mtu,
+    podMac: o.podMac,
+    hostMac: o.hostMac,
+    addresses: plan.addresses,
+    routes: plan.routes,
+  };
+  const podPlan: PodPlan =
+    conf.mode === "bridge"
+      ? planBridge(wiring, {
+          bridge: conf.bridge,
+          bridgeExists: o.bridgeExists,
+          hairpin: conf.hairpinMode,
+          forward: conf.ipMasq,
+        })
+      : planRouted(wiring);
+  const interfaces: CniInterface[] = [];
+  if (conf.mode === "bridge") interfaces.push({ name: conf.bridge, mac: bridgeMacOf(podPlan, conf.bridge) });
+  interfaces.push({ name: o.hostIfname, mac: hostMacOf(podPlan, o.hostMac) });
+  interfaces.push({ name: env.ifname, mac: o.podMac, mtu: o.mtu, sandbox: env.netns });
+  const podIndex = interfaces.length - 1;
+  const own: CniResult = {
+    cniVersion: conf.cniVersion,
+    interfaces,
+    ips: plan.addresses.map((a) => ({
+      address: a.cidr,
+      ...(a.gateway ? { gateway: a.gateway } : {}),
+      interface: podIndex,
+    })),
+    routes: plan.resultRoutes,
+  };
+  const dns = conf.dns ?? ipamResult.dns;
+  if (dns) own.dns = dns;
+  return { plan, podPlan, result: mergePrevResult(conf.prevResult, own) };
 }
 
 function bridgeMacOf(plan: PodPlan, bridge: string): string | undefined {

@@ -52,7 +52,7 @@ export class DelegatedIpam implements IpamBackend {
     return out.stdout;
   }
 
-  async add(record?: (tx: IpamTx) => void): Promise<CniResult> {
+  async add(record?: (tx: IpamTx, result?: CniResult) => void): Promise<CniResult> {
     if (record && this.store) this.store.transaction(record);
     const stdout = await this.invoke("ADD");
     let raw: unknown;

@@ -33,27 +33,32 @@ export class InProcessIpam implements IpamBackend {
     return this.config.agentSocket ?? DEFAULT_AGENT_SOCKET;
   }
 
-  async add(record?: (tx: IpamTx) => void): Promise<CniResult> {
+  async add(record?: (tx: IpamTx, result?: CniResult) => void): Promise<CniResult> {
     const req = {
       network: this.config.network,
       containerId: this.owner.containerId,
       ifname: this.owner.ifname,
       requestedIps: this.config.requestedIps,
     };
-    const assigned = this.config.nodeBlocks
-      ? await this.addFromBlocks(req, record)
-      : this.store.transaction((tx) => {
-          record?.(tx);
-          return allocate(tx, { ...req, rangeSets: this.config.rangeSets });
-        });
-    const result: CniResult = {
+    // Routes and DNS are parsed before the transaction: a config error must not hold the lock.
+    const routes = parseIpamRoutes(this.ipam);
+    const dns = this.ipam.dns as CniDns | undefined;
+    const toResult = (assigned: AddressAssignment[]): CniResult => ({
       cniVersion: "1.1.0",
       ips: assigned.map((a) => ({ address: a.address, gateway: a.gateway })),
-      routes: parseIpamRoutes(this.ipam),
+      routes,
+      ...(dns && typeof dns === "object" ? { dns } : {}),
+    });
+    const withRecord = (tx: IpamTx, assigned: AddressAssignment[]): CniResult => {
+      const result = toResult(assigned);
+      record?.(tx, result);
+      return result;
     };
-    const dns = this.ipam.dns as CniDns | undefined;
-    if (dns && typeof dns === "object") result.dns = dns;
-    return result;
+    return this.config.nodeBlocks
+      ? await this.addFromBlocks(req, withRecord)
+      : this.store.transaction((tx) =>
+          withRecord(tx, allocate(tx, { ...req, rangeSets: this.config.rangeSets })),
+        );
   }
 
   /**
@@ -63,13 +68,9 @@ export class InProcessIpam implements IpamBackend {
    */
   private async addFromBlocks(
     req: Parameters<typeof allocateFromBlocks>[1],
-    record?: (tx: IpamTx) => void,
-  ): Promise<AddressAssignment[]> {
-    const once = () =>
-      this.store.transaction((tx) => {
-        record?.(tx);
-        return allocateFromBlocks(tx, req);
-      });
+    withRecord: (tx: IpamTx, assigned: AddressAssignment[]) => CniResult,
+  ): Promise<CniResult> {
+    const once = () => this.store.transaction((tx) => withRecord(tx, allocateFromBlocks(tx, req)));
     try {
       return once();
     } catch (e) {

@@ -10,11 +10,11 @@ import type { AttachmentKey } from "../model/net-conf.ts";
 export interface IpamBackend {
   /**
    * Reserves addresses. `record` runs in a store transaction committed no later than the
-   * reservation: in the same transaction for in-process IPAM (one commit per ADD), before the
-   * delegate runs for delegated IPAM. ADD uses it for the attachment record, so a crash at any
-   * point leaves a record that DEL and GC can find.
+   * reservation: in the same transaction for in-process IPAM (one commit per ADD), and then it
+   * gets the IPAM result; before the delegate runs for delegated IPAM (no result yet). ADD uses
+   * it for the attachment record, so a crash at any point leaves a record DEL and GC can find.
    */
-  add(record?: (tx: IpamTx) => void): Promise<CniResult>;
+  add(record?: (tx: IpamTx, result?: CniResult) => void): Promise<CniResult>;
   del(): Promise<void>;
   check(): Promise<void>;
   gc(valid: AttachmentKey[]): Promise<void>;
