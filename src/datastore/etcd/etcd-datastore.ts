@@ -14,6 +14,11 @@ export interface EtcdDatastoreOptions {
   prefix?: string;
   /** Deadline of one call (default 2 s): with etcd down, callers learn it fast and carry on. */
   timeoutMs?: number;
+  /**
+   * Keys per range request of a list (default 500). A list is read in pages at one revision:
+   * gRPC refuses answers above 4 MB, which 10k Pods exceed, and each page gets its own deadline.
+   */
+  listPageSize?: number;
 }
 
 const enc = (s: string) => Buffer.from(s);
@@ -36,9 +41,11 @@ export class EtcdDatastore implements Datastore {
   private readonly client: Etcd3;
   private readonly prefix: string;
   private readonly endpoints: string[];
+  private readonly pageSize: number;
 
   constructor(opts: EtcdDatastoreOptions) {
     this.endpoints = opts.endpoints;
+    this.pageSize = opts.listPageSize ?? 500;
     this.prefix = (opts.prefix ?? "/tartan").replace(/\/+$/, "");
     const timeoutMs = opts.timeoutMs ?? 2000;
     this.client = new Etcd3({
@@ -76,8 +83,27 @@ export class EtcdDatastore implements Datastore {
     checkKind(kind);
     if (namespace) checkName("x", namespace);
     const p = namespace ? this.key(kind, "", namespace) : `${this.prefix}/${kind}/`;
-    const res = await this.call("list", () => this.client.kv.range({ key: enc(p), range_end: prefixEnd(p) }));
-    return { items: res.kvs.map((kv) => this.decode(kv)), revision: res.header.revision };
+    const end = prefixEnd(p);
+    const items: Resource[] = [];
+    let from = enc(p);
+    let revision: string | undefined;
+    for (;;) {
+      // Every page at the first page's revision: one consistent snapshot, as a single range was.
+      const res = await this.call("list", () =>
+        this.client.kv.range({
+          key: from,
+          range_end: end,
+          limit: this.pageSize,
+          ...(revision ? { revision } : {}),
+        }),
+      );
+      revision ??= res.header.revision;
+      for (const kv of res.kvs) items.push(this.decode(kv));
+      const last = res.kvs[res.kvs.length - 1];
+      if (!res.more || !last) break;
+      from = Buffer.concat([last.key, Buffer.from([0])]);
+    }
+    return { items, revision };
   }
 
   async create(obj: Resource): Promise<Resource> {
