@@ -145,17 +145,23 @@ async function fullSync(kind: "cold" | "warm"): Promise<SyncRun> {
   }
   const logOffset = statSync(agentLog).size;
   const t0 = now();
-  const start = run([tartan, "lab", "agent", "start", node, "--name", lab], { timeoutMs: 120_000 });
+  // Settled into a value at once: a failure is reported after the poll below, not as an unhandled rejection.
+  const start = run([tartan, "lab", "agent", "start", node, "--name", lab], { timeoutMs: 120_000 }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   let done = 0;
   for (;;) {
     if ((await applies()) >= 1) {
       done = now();
       break;
     }
+    const failed = await Promise.race([start, Bun.sleep(5).then(() => undefined)]);
+    if (failed) throw failed;
     if (now() - t0 > 120_000) throw new Error("no policy apply within 120 s of the agent start");
-    await Bun.sleep(5);
   }
-  await start;
+  const failed = await start;
+  if (failed) throw failed;
   const m = await metrics();
   const pid = await agentPid();
   const pstart = processStartMs(pid);
@@ -379,6 +385,10 @@ async function main() {
 
 main().catch(async (e) => {
   log(`FAILED: ${e instanceof Error ? e.stack : e}`);
+  try {
+    const tail = readFileSync(agentLog, "utf8").split("\n").slice(-15).join("\n");
+    log(`last lines of ${agentLog}:\n${tail}`);
+  } catch {}
   await cleanupAll(log);
   process.exit(1);
 });
