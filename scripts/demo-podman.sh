@@ -21,17 +21,9 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-say "dependencies"
-bash scripts/ensure-deps.sh
-ok "apt and npm packages present"
-
-say "build"
-if [ ! -x dist/tartan ] || [ -n "$(find src package.json -newer dist/tartan -print -quit)" ]; then
-  npm run --silent build >/dev/null
-  ok "built dist/tartan"
-else
-  ok "dist/tartan is up to date"
-fi
+say "dependencies and build"
+bash scripts/ensure-deps.sh --build
+ok "packages present, dist/tartan up to date"
 
 # Refuse rather than disturb: the range and the bridge must be unused on this host.
 if ip -o route show root "$SUBNET" table all | grep -q . || ip -o route show match "$SUBNET" | grep -v '^default' | grep -q .; then

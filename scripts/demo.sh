@@ -31,17 +31,9 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-say "dependencies"
-bash scripts/ensure-deps.sh
-ok "apt and npm packages present"
-
-say "build"
-if [ ! -x dist/tartan ] || [ -n "$(find src package.json -newer dist/tartan -print -quit)" ]; then
-  npm run --silent build >/dev/null
-  ok "built dist/tartan"
-else
-  ok "dist/tartan is up to date"
-fi
+say "dependencies and build"
+bash scripts/ensure-deps.sh --build
+ok "packages present, dist/tartan up to date"
 
 tartan=dist/tartan
 flag=""  # lab commands take --name, object commands --lab (only needed for a non-default lab)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what tartan's build, demo and tests need on Debian 12, only when it is missing.
+# Installs what tartan's build, demo and tests need on Debian 12, only when it is missing; with
+# --build also (re)builds dist/tartan when it is missing or older than the sources.
 # Idempotent; safe to run on every invocation of the README commands and in CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,4 +23,11 @@ fi
 if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "ensure-deps: installing npm packages (npm ci)" >&2
   npm ci --no-audit --no-fund >/dev/null
+fi
+
+if [ "${1:-}" = "--build" ]; then
+  if [ ! -x dist/tartan ] || [ -n "$(find src scripts/build.ts package.json -newer dist/tartan -print -quit)" ]; then
+    echo "ensure-deps: building dist/tartan (npm run build)" >&2
+    npm run --silent build >/dev/null
+  fi
 fi

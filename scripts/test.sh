@@ -10,10 +10,7 @@ stages=("$@")
 [ ${#stages[@]} -eq 0 ] && stages=(static unit integration e2e)
 want() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 
-bash scripts/ensure-deps.sh || { echo "test: could not install dependencies" >&2; exit 1; }
-if [ ! -x dist/tartan ] || [ -n "$(find src package.json -newer dist/tartan -print -quit)" ]; then
-  npm run --silent build >/dev/null || { echo "test: build failed (npm run build)" >&2; exit 1; }
-fi
+bash scripts/ensure-deps.sh --build || { echo "test: could not install dependencies or build dist/tartan" >&2; exit 1; }
 
 log=$(mktemp /tmp/tartan-test.XXXXXX)
 trap 'rm -f "$log"' EXIT
