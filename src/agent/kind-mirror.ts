@@ -9,6 +9,13 @@ export interface KindMirrorOptions {
   onError: (e: unknown, phase: "list" | "watch") => void;
   /** Whether an update is worth an onChange; default: any change. */
   relevant?: (before: Resource | undefined, after: Resource | undefined) => boolean;
+  /** Called with the key of every object added, changed or removed (before onChange). */
+  onItem?: (key: string) => void;
+  /**
+   * Applied to every object on ingestion (list, watch, observe): keep only the fields the
+   * mirror's readers use (watch events carry whole objects).
+   */
+  strip?: (o: Resource) => Resource;
   /** Timer hook (tests run retries without waiting). */
   setTimeout?: (fn: () => void, ms: number) => unknown;
   clearTimeout?: (t: unknown) => void;
@@ -57,12 +64,18 @@ export class KindMirror<T extends Resource = Resource> {
   observe(obj: T): void {
     const before = this.items.get(mirrorKey(obj));
     if (before && Number(before.metadata.resourceVersion) > Number(obj.metadata.resourceVersion)) return;
-    this.items.set(mirrorKey(obj), obj);
+    this.items.set(mirrorKey(obj), this.ingest(obj));
+    this.opts.onItem?.(mirrorKey(obj));
   }
 
   /** Records a delete this agent made itself (key: see mirrorKey). */
   forget(name: string): void {
     this.items.delete(name);
+    this.opts.onItem?.(name);
+  }
+
+  private ingest(o: Resource): T {
+    return (this.opts.strip ? this.opts.strip(o) : o) as T;
   }
 
   stop(): void {
@@ -84,7 +97,11 @@ export class KindMirror<T extends Resource = Resource> {
       if (gen !== this.generation) return;
       const before = new Map(this.items);
       this.items.clear();
-      for (const o of list.items) this.items.set(mirrorKey(o), o as T);
+      for (const o of list.items) this.items.set(mirrorKey(o), this.ingest(o));
+      if (this.opts.onItem) {
+        for (const k of before.keys()) if (!this.items.has(k)) this.opts.onItem(k);
+        for (const k of this.items.keys()) this.opts.onItem(k);
+      }
       revision = list.revision;
       const first = !this.synced;
       this.synced = true;
@@ -134,11 +151,14 @@ export class KindMirror<T extends Resource = Resource> {
     if (ev.type === "DELETED") {
       if (!before) return;
       this.items.delete(name);
+      this.opts.onItem?.(name);
       this.opts.onChange();
       return;
     }
-    this.items.set(name, ev.object as T);
-    if (this.matters(before, ev.object as T)) this.opts.onChange();
+    const after = this.ingest(ev.object);
+    this.items.set(name, after);
+    this.opts.onItem?.(name);
+    if (this.matters(before, after)) this.opts.onChange();
   }
 
   private matters(before: T | undefined, after: T | undefined): boolean {

@@ -1,4 +1,5 @@
-import { compilePolicy, EMPTY_POLICY_IR, type PolicyIR, type PolicyProblem } from "../calc/policy-ir.ts";
+import { IncrementalPolicy } from "../calc/policy-incremental.ts";
+import { EMPTY_POLICY_IR, type PolicyIR, type PolicyProblem } from "../calc/policy-ir.ts";
 import type { NftTable } from "../dataplane/nft-table.ts";
 import type { Datastore } from "../datastore/datastore.ts";
 import {
@@ -33,6 +34,60 @@ export interface PolicyManagerDeps {
 const podOrNsChanged = (a: Resource | undefined, b: Resource | undefined): boolean =>
   JSON.stringify([a?.metadata.labels, a?.spec, a?.status]) !==
   JSON.stringify([b?.metadata.labels, b?.spec, b?.status]);
+/**
+ * The fields of a Pod that policy (and routing) read: namespace, name, labels, node, hostNetwork,
+ * phase, IPs, named container ports, plus the version and tartan's own annotations (the pod join
+ * API reads them). The rest of a watched Pod (managedFields, env, volumes, conditions...) is
+ * dropped on ingestion: at 10k pods it was most of the agent's memory.
+ */
+export function stripPod(o: Resource): PodResource {
+  const p = o as PodResource;
+  const m = p.metadata;
+  const ann = Object.entries(m.annotations ?? {}).filter(([k]) => k.startsWith("tartan.dev/"));
+  const spec = p.spec;
+  const status = p.status;
+  return {
+    apiVersion: p.apiVersion,
+    kind: p.kind,
+    metadata: {
+      name: m.name,
+      ...(m.namespace !== undefined ? { namespace: m.namespace } : {}),
+      ...(m.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
+      ...(m.uid !== undefined ? { uid: m.uid } : {}),
+      ...(m.labels !== undefined ? { labels: m.labels } : {}),
+      ...(ann.length ? { annotations: Object.fromEntries(ann) } : {}),
+    },
+    spec: {
+      ...(spec?.nodeName !== undefined ? { nodeName: spec.nodeName } : {}),
+      ...(spec?.hostNetwork !== undefined ? { hostNetwork: spec.hostNetwork } : {}),
+      ...(spec?.containers
+        ? {
+            containers: spec.containers.map((c) => ({
+              name: c.name,
+              ...(c.ports
+                ? {
+                    ports: c.ports.map((cp) => ({
+                      ...(cp.name !== undefined ? { name: cp.name } : {}),
+                      containerPort: cp.containerPort,
+                      ...(cp.protocol !== undefined ? { protocol: cp.protocol } : {}),
+                    })),
+                  }
+                : {}),
+            })),
+          }
+        : {}),
+    },
+    ...(status
+      ? {
+          status: {
+            ...(status.phase !== undefined ? { phase: status.phase } : {}),
+            ...(status.podIPs ? { podIPs: status.podIPs.map((x) => ({ ip: x.ip })) } : {}),
+          },
+        }
+      : {}),
+  } as PodResource;
+}
+
 const specChanged = (a: Resource | undefined, b: Resource | undefined): boolean =>
   JSON.stringify(a?.spec) !== JSON.stringify(b?.spec);
 
@@ -53,6 +108,13 @@ export class PolicyManager {
   readonly namespaces: KindMirror<NamespaceResource>;
   readonly policies: KindMirror<NetworkPolicyResource>;
   private ir: PolicyIR = EMPTY_POLICY_IR;
+  /** The compiler, fed with the mirrors' changed keys before each compile. */
+  private readonly compiler: IncrementalPolicy;
+  private readonly dirty = {
+    pods: new Set<string>(),
+    namespaces: new Set<string>(),
+    policies: new Set<string>(),
+  };
   private stale = true;
   /** What the kernel holds after our last apply; undefined: read it from the kernel first. */
   private applied: PolicyState | undefined;
@@ -70,14 +132,33 @@ export class PolicyManager {
 
   constructor(private readonly d: PolicyManagerDeps) {
     this.setT = d.setTimeout ?? ((fn, ms) => setTimeout(fn, ms));
-    const opts = (relevant: KindMirrorOptions["relevant"]): KindMirrorOptions => ({
+    this.compiler = new IncrementalPolicy(d.nodeName, d.sctp);
+    const opts = (
+      relevant: KindMirrorOptions["relevant"],
+      dirty: Set<string>,
+      strip?: KindMirrorOptions["strip"],
+    ): KindMirrorOptions => ({
       ...d.mirrorOptions,
       onChange: () => this.onUpdate(),
+      onItem: (key) => dirty.add(key),
       relevant,
+      ...(strip ? { strip } : {}),
     });
-    this.pods = new KindMirror<PodResource>(d.ds, K8S_KINDS.pod, opts(podOrNsChanged));
-    this.namespaces = new KindMirror<NamespaceResource>(d.ds, K8S_KINDS.namespace, opts(podOrNsChanged));
-    this.policies = new KindMirror<NetworkPolicyResource>(d.ds, K8S_KINDS.networkPolicy, opts(specChanged));
+    this.pods = new KindMirror<PodResource>(
+      d.ds,
+      K8S_KINDS.pod,
+      opts(podOrNsChanged, this.dirty.pods, stripPod),
+    );
+    this.namespaces = new KindMirror<NamespaceResource>(
+      d.ds,
+      K8S_KINDS.namespace,
+      opts(podOrNsChanged, this.dirty.namespaces),
+    );
+    this.policies = new KindMirror<NetworkPolicyResource>(
+      d.ds,
+      K8S_KINDS.networkPolicy,
+      opts(specChanged, this.dirty.policies),
+    );
     this.trigger = new CoalescingTrigger(
       () => this.applyNow(),
       (e) => this.failed(e),
@@ -115,13 +196,14 @@ export class PolicyManager {
   /** The IR of the current mirrors (compiled on demand; pure and synchronous). */
   current(): PolicyIR {
     if (this.stale) {
-      this.ir = compilePolicy({
-        nodeName: this.d.nodeName,
-        pods: [...this.pods.items.values()],
-        namespaces: [...this.namespaces.items.values()],
-        policies: [...this.policies.items.values()],
-        sctp: this.d.sctp,
-      });
+      // Only what changed since the last compile is fed in (the mirrors report changed keys).
+      for (const k of this.dirty.namespaces) this.compiler.setNamespace(k, this.namespaces.items.get(k));
+      for (const k of this.dirty.pods) this.compiler.setPod(k, this.pods.items.get(k));
+      for (const k of this.dirty.policies) this.compiler.setPolicy(k, this.policies.items.get(k));
+      this.dirty.namespaces.clear();
+      this.dirty.pods.clear();
+      this.dirty.policies.clear();
+      this.ir = this.compiler.compile();
       this.stale = false;
       this.metrics.observe(this.ir);
       this.logProblems(this.ir.problems);

@@ -16,7 +16,15 @@ import {
 } from "./policy-names.ts";
 import { FAMILIES, namespaceLabels, type PolicyPod, policyPods } from "./policy-pods.ts";
 import { type PortRange, renderPortMatch, splitPorts } from "./policy-ports.ts";
-import { ipKw, type NftSetIR, type PeerKey, SetRegistry, setDecl } from "./policy-sets.ts";
+import {
+  FullPeerSource,
+  ipKw,
+  type NftSetIR,
+  type PeerKey,
+  SetRegistry,
+  type SetThunk,
+  setDecl,
+} from "./policy-sets.ts";
 
 export type { NftSetIR } from "./policy-sets.ts";
 
@@ -128,28 +136,95 @@ function peerKey(peer: NetworkPolicyPeer, policyNs: string): PeerKey | undefined
  * A policy that cannot be compiled is reported; the pods it selects stay isolated (fail closed).
  */
 export function compilePolicy(s: PolicySnapshot): PolicyIR {
-  const sctp = s.sctp ?? true;
   const pods = policyPods(s.pods);
-  const reg = new SetRegistry(pods, namespaceLabels(s.namespaces, pods));
+  const source = new FullPeerSource(pods, namespaceLabels(s.namespaces, pods));
+  return compileWith(
+    pods.filter((p) => p.node === s.nodeName),
+    sortPolicies(s.policies),
+    new SetRegistry(source),
+    s.sctp ?? true,
+  );
+}
+
+/**
+ * What compileWith may keep between compiles of the same policy objects (the incremental
+ * compile; a policy's rules depend only on the policy, the kernel's SCTP support and, for named
+ * ingress ports, the selected pod's ports). Keyed by object identity: a changed policy is a new
+ * object and starts afresh. The SetRegistry's PeerSource must stay the same across compiles.
+ */
+export interface CompileMemo {
+  policies: WeakMap<NetworkPolicyResource, PolicyMemo>;
+}
+interface PolicyMemo {
+  /** The local pod list the selection was made from (same array = same pods). */
+  local?: readonly PolicyPod[];
+  types?: Direction[];
+  selected?: PolicyPod[];
+  selectError?: unknown;
+  rules: Map<string, RuleMemo>;
+}
+interface RuleMemo {
+  rules?: string[];
+  error?: unknown;
+  reports: [PolicyProblem["code"], string][];
+  sets: SetThunk[];
+}
+function policyMemo(memo: CompileMemo, pol: NetworkPolicyResource): PolicyMemo {
+  let m = memo.policies.get(pol);
+  if (!m) {
+    m = { rules: new Map() };
+    memo.policies.set(pol, m);
+  }
+  return m;
+}
+
+/** Policies in compile order (by "<ns>/<name>"). */
+export function sortPolicies(policies: Iterable<NetworkPolicyResource>): NetworkPolicyResource[] {
+  return [...policies].sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
+}
+
+/**
+ * The compile proper, shared by the full compile and the incremental one (IncrementalPolicy):
+ * `local` are this node's policy pods sorted by key, `policies` sorted by sortPolicies, and the
+ * registry's PeerSource says who is in each selector peer.
+ */
+export function compileWith(
+  local: readonly PolicyPod[],
+  policies: readonly NetworkPolicyResource[],
+  reg: SetRegistry,
+  sctp: boolean,
+  memo?: CompileMemo,
+): PolicyIR {
   const problems: PolicyProblem[] = [];
-  const local = pods.filter((p) => p.node === s.nodeName);
   // Per local pod and direction: the policies isolating it and the rules they allow.
   const acc = new Map<
     string,
     { pod: PolicyPod; dirs: Partial<Record<Direction, { policies: string[]; rules: string[] }>> }
   >();
-  const policies = [...s.policies].sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
   let localPolicies = 0;
 
   for (const pol of policies) {
     const ns = pol.metadata.namespace ?? "default";
+    const pm = memo ? policyMemo(memo, pol) : undefined;
     let selected: PolicyPod[];
     let types: Direction[];
     try {
-      types = policyTypes(pol);
-      selected = local.filter(
-        (p) => p.namespace === ns && selectorMatches(pol.spec.podSelector ?? {}, p.labels),
-      );
+      if (pm?.local === local) {
+        if (pm.selectError !== undefined) throw pm.selectError;
+        types = pm.types!;
+        selected = pm.selected!;
+      } else {
+        try {
+          types = policyTypes(pol);
+          selected = local.filter(
+            (p) => p.namespace === ns && selectorMatches(pol.spec.podSelector ?? {}, p.labels),
+          );
+          if (pm) Object.assign(pm, { local, types, selected, selectError: undefined });
+        } catch (e) {
+          if (pm) Object.assign(pm, { local, types: undefined, selected: undefined, selectError: e });
+          throw e;
+        }
+      }
     } catch (e) {
       problems.push({ object: keyOf(pol), code: "policy-invalid", message: messageOf(e) });
       continue;
@@ -163,6 +238,32 @@ export function compilePolicy(s: PolicySnapshot): PolicyIR {
       reported.add(code);
       problems.push({ object: keyOf(pol), code, message });
     };
+    // Rules of one direction (and for ingress, one set of named ports on the pod): from the memo
+    // when this policy object was compiled before, replaying the sets it registers and its reports.
+    const rulesOf = (key: string, build: (r: Report) => string[]): string[] => {
+      if (!pm) return build(report);
+      const m = pm.rules.get(key);
+      if (!m) {
+        const rec: RuleMemo = { reports: [], sets: [] };
+        try {
+          rec.rules = reg.recording(rec.sets, () =>
+            build((code, message) => {
+              rec.reports.push([code, message]);
+              report(code, message);
+            }),
+          );
+        } catch (e) {
+          rec.error = e;
+        }
+        pm.rules.set(key, rec);
+        if (rec.error !== undefined) throw rec.error;
+        return rec.rules!;
+      }
+      reg.replay(m.sets);
+      for (const [code, message] of m.reports) report(code, message);
+      if (m.error !== undefined) throw m.error;
+      return m.rules!;
+    };
     for (const pod of selected) {
       const entry = acc.get(pod.key) ?? { pod, dirs: {} };
       acc.set(pod.key, entry);
@@ -171,8 +272,11 @@ export function compilePolicy(s: PolicySnapshot): PolicyIR {
         entry.dirs[dir] = d;
         d.policies.push(pol.metadata.name);
         try {
-          if (dir === "egress" && !egress) egress = egressRules(pol, reg, sctp, report);
-          const rules = dir === "ingress" ? ingressRules(pol, pod, reg, sctp, report) : (egress ?? []);
+          if (dir === "egress" && !egress) egress = rulesOf("e", (r) => egressRules(pol, reg, sctp, r));
+          const rules =
+            dir === "ingress"
+              ? rulesOf(`i${JSON.stringify(pod.ports)}`, (r) => ingressRules(pol, pod, reg, sctp, r))
+              : (egress ?? []);
           for (const r of rules) if (!d.rules.includes(r)) d.rules.push(r);
         } catch (e) {
           // The pod stays isolated by this policy; only its allows are missing.
@@ -275,7 +379,7 @@ export function compilePolicy(s: PolicySnapshot): PolicyIR {
     counters,
     pods: views,
     problems,
-    policies: { total: s.policies.length, local: localPolicies },
+    policies: { total: policies.length, local: localPolicies },
   };
 }
 

@@ -26,34 +26,40 @@ export interface PolicyPod {
 export function policyPods(pods: readonly PodResource[]): PolicyPod[] {
   const out: PolicyPod[] = [];
   for (const p of pods) {
-    const phase = p.status?.phase;
-    if (phase === "Succeeded" || phase === "Failed" || p.spec?.hostNetwork) continue;
-    const ips: { 4: string[]; 6: string[] } = { 4: [], 6: [] };
-    for (const { ip } of p.status?.podIPs ?? []) {
-      try {
-        const parsed = parseIp(ip);
-        const text = formatIp(parsed);
-        if (!ips[parsed.family].includes(text)) ips[parsed.family].push(text);
-      } catch {}
-    }
-    if (ips[4].length + ips[6].length === 0) continue;
-    const namespace = p.metadata.namespace ?? "default";
-    const ports = (p.spec?.containers ?? []).flatMap((c) =>
-      (c.ports ?? []).flatMap((cp) =>
-        cp.name ? [{ name: cp.name, protocol: cp.protocol ?? "TCP", port: cp.containerPort }] : [],
-      ),
-    );
-    out.push({
-      namespace,
-      name: p.metadata.name,
-      key: `${namespace}/${p.metadata.name}`,
-      labels: p.metadata.labels ?? {},
-      node: p.spec?.nodeName,
-      ips,
-      ports,
-    });
+    const pp = policyPod(p);
+    if (pp) out.push(pp);
   }
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** One pod as policy sees it, or undefined when policy ignores it (see policyPods). */
+export function policyPod(p: PodResource): PolicyPod | undefined {
+  const phase = p.status?.phase;
+  if (phase === "Succeeded" || phase === "Failed" || p.spec?.hostNetwork) return undefined;
+  const ips: { 4: string[]; 6: string[] } = { 4: [], 6: [] };
+  for (const { ip } of p.status?.podIPs ?? []) {
+    try {
+      const parsed = parseIp(ip);
+      const text = formatIp(parsed);
+      if (!ips[parsed.family].includes(text)) ips[parsed.family].push(text);
+    } catch {}
+  }
+  if (ips[4].length + ips[6].length === 0) return undefined;
+  const namespace = p.metadata.namespace ?? "default";
+  const ports = (p.spec?.containers ?? []).flatMap((c) =>
+    (c.ports ?? []).flatMap((cp) =>
+      cp.name ? [{ name: cp.name, protocol: cp.protocol ?? "TCP", port: cp.containerPort }] : [],
+    ),
+  );
+  return {
+    namespace,
+    name: p.metadata.name,
+    key: `${namespace}/${p.metadata.name}`,
+    labels: p.metadata.labels ?? {},
+    node: p.spec?.nodeName,
+    ips,
+    ports,
+  };
 }
 
 /**

@@ -49,13 +49,59 @@ export function peerKeyText(p: PeerKey): string {
 const ipKw = (f: IpFamily) => (f === 4 ? "ip" : "ip6");
 const addrType = (f: IpFamily) => (f === 4 ? "ipv4_addr" : "ipv6_addr");
 
+/** A set a rule names, and how to build it (replayed by later compiles of the same policy). */
+export interface SetThunk {
+  name: string;
+  make: () => NftSetIR;
+}
+
+/** Whether a pod is one of the pods a selector peer means (any node). */
+export function peerSelects(
+  p: PeerKey,
+  pod: PolicyPod,
+  nsLabels: (namespace: string) => Record<string, string> | undefined,
+): boolean {
+  if (p.namespace !== undefined && pod.namespace !== p.namespace) return false;
+  if (p.namespaceSelector && !selectorMatches(p.namespaceSelector, nsLabels(pod.namespace))) return false;
+  return selectorMatches(p.podSelector, pod.labels);
+}
+
+/** A `pods4-…` set's elements: the pods' IPs of one family, unique, sorted. */
+export function podSetElements(pods: Iterable<PolicyPod>, f: IpFamily): string[] {
+  const els = new Set<string>();
+  for (const pod of pods) for (const ip of pod.ips[f]) els.add(ip);
+  return [...els].sort();
+}
+
+/** An `nport4-…` set's elements: (ip . proto . port) of the pods having that named port, sorted. */
+export function namedPortElements(
+  pods: Iterable<PolicyPod>,
+  protocol: Protocol,
+  portName: string,
+  f: IpFamily,
+): string[] {
+  const els = new Set<string>();
+  for (const pod of pods) {
+    for (const port of pod.ports) {
+      if (port.name !== portName || port.protocol !== protocol) continue;
+      for (const ip of pod.ips[f]) els.add(`${ip} . ${nftProto(protocol)} . ${port.port}`);
+    }
+  }
+  return [...els].sort();
+}
+
 /**
- * The named sets one compile needs, created on first use and shared by every rule, policy and pod
- * that names the same thing: pod-IP sets per selector peer and family, ipBlock interval sets, and
- * (ip . proto . port) sets for named ports on egress.
+ * Where the elements of selector-peer sets come from: evaluated from scratch per compile
+ * (FullPeerSource, the reference) or kept up to date between compiles (IncrementalPolicy).
+ * `text` is peerKeyText(p). The arrays returned are not modified by the caller.
  */
-export class SetRegistry {
-  readonly sets = new Map<string, NftSetIR>();
+export interface PeerSource {
+  podSetElements(p: PeerKey, text: string, f: IpFamily): string[];
+  namedPortElements(p: PeerKey, text: string, protocol: Protocol, portName: string, f: IpFamily): string[];
+}
+
+/** Every peer evaluated against every pod, once per compile. */
+export class FullPeerSource implements PeerSource {
   private readonly members = new Map<string, PolicyPod[]>();
 
   constructor(
@@ -63,52 +109,106 @@ export class SetRegistry {
     private readonly nsLabels: ReadonlyMap<string, Record<string, string>>,
   ) {}
 
-  /** The pods a selector peer means (any node). */
-  peerPods(p: PeerKey): PolicyPod[] {
-    const k = peerKeyText(p);
-    let m = this.members.get(k);
+  private peerPods(p: PeerKey, text: string): PolicyPod[] {
+    let m = this.members.get(text);
     if (!m) {
-      m = this.pods.filter((pod) => {
-        if (p.namespace !== undefined && pod.namespace !== p.namespace) return false;
-        if (p.namespaceSelector && !selectorMatches(p.namespaceSelector, this.nsLabels.get(pod.namespace))) {
-          return false;
-        }
-        return selectorMatches(p.podSelector, pod.labels);
-      });
-      this.members.set(k, m);
+      m = this.pods.filter((pod) => peerSelects(p, pod, (ns) => this.nsLabels.get(ns)));
+      this.members.set(text, m);
     }
     return m;
   }
 
+  podSetElements(p: PeerKey, text: string, f: IpFamily): string[] {
+    return podSetElements(this.peerPods(p, text), f);
+  }
+
+  namedPortElements(p: PeerKey, text: string, protocol: Protocol, portName: string, f: IpFamily): string[] {
+    return namedPortElements(this.peerPods(p, text), protocol, portName, f);
+  }
+}
+
+/**
+ * The named sets one compile needs, created on first use and shared by every rule, policy and pod
+ * that names the same thing: pod-IP sets per selector peer and family, ipBlock interval sets, and
+ * (ip . proto . port) sets for named ports on egress.
+ */
+export class SetRegistry {
+  readonly sets = new Map<string, NftSetIR>();
+  /** Set names by what defines them: each distinct set is hashed once per compile. */
+  private readonly names = new Map<string, string>();
+
+  constructor(private readonly source: PeerSource) {}
+
+  private nameOf(prefix: string, text: string): string {
+    const k = `${prefix}|${text}`;
+    let n = this.names.get(k);
+    if (n === undefined) {
+      n = `${prefix}-${shortHash(text)}`;
+      this.names.set(k, n);
+    }
+    return n;
+  }
+
+  private rec: SetThunk[] | undefined;
+
+  /** Runs fn, appending every set it names to `into` (for replay in a later compile). */
+  recording<T>(into: SetThunk[], fn: () => T): T {
+    const outer = this.rec;
+    this.rec = into;
+    try {
+      return fn();
+    } finally {
+      this.rec = outer;
+      outer?.push(...into);
+    }
+  }
+
+  /** Registers the sets a recorded build named (their elements as the source has them now). */
+  replay(thunks: readonly SetThunk[]): void {
+    for (const t of thunks) this.ensure(t);
+    this.rec?.push(...thunks);
+  }
+
+  private ensure(t: SetThunk): void {
+    if (!this.sets.has(t.name)) this.sets.set(t.name, t.make());
+  }
+
+  private use(t: SetThunk): string {
+    this.ensure(t);
+    this.rec?.push(t);
+    return t.name;
+  }
+
   /** `pods4-<hash>`: the peer's pod IPs of one family. */
   podSet(p: PeerKey, f: IpFamily): string {
-    const name = `pods${f}-${shortHash(peerKeyText(p))}`;
-    if (!this.sets.has(name)) {
-      const elements = [...new Set(this.peerPods(p).flatMap((pod) => pod.ips[f]))].sort();
-      this.sets.set(name, { name, kind: "set", decl: setDecl(addrType(f)), elements });
-    }
-    return name;
+    const text = peerKeyText(p);
+    const name = this.nameOf(`pods${f}`, text);
+    const source = this.source;
+    return this.use({
+      name,
+      make: () => ({
+        name,
+        kind: "set",
+        decl: setDecl(addrType(f)),
+        elements: source.podSetElements(p, text, f),
+      }),
+    });
   }
 
   /** `nport4-<hash>`: (ip . proto . port) of the peer's pods that have this named port. */
   namedPortSet(p: PeerKey, protocol: Protocol, portName: string, f: IpFamily): string {
-    const name = `nport${f}-${shortHash(`${peerKeyText(p)}|${protocol}|${portName}`)}`;
-    if (!this.sets.has(name)) {
-      const els = new Set<string>();
-      for (const pod of this.peerPods(p)) {
-        for (const port of pod.ports) {
-          if (port.name !== portName || port.protocol !== protocol) continue;
-          for (const ip of pod.ips[f]) els.add(`${ip} . ${nftProto(protocol)} . ${port.port}`);
-        }
-      }
-      this.sets.set(name, {
+    const text = peerKeyText(p);
+    const name = this.nameOf(`nport${f}`, `${text}|${protocol}|${portName}`);
+    const source = this.source;
+    return this.use({
+      name,
+      make: () => ({
         name,
         kind: "set",
         decl: setDecl(`${addrType(f)} . inet_proto . inet_service`),
-        elements: [...els].sort(),
-      });
-    }
-    return name;
+        elements: source.namedPortElements(p, text, protocol, portName, f),
+      }),
+    });
   }
 
   /**
@@ -131,15 +231,13 @@ export class SetRegistry {
 
   private intervalSet(prefix: string, cidrs: string[], f: IpFamily): string {
     const name = `${prefix}-${shortHash(cidrs.join(","))}`;
-    if (!this.sets.has(name)) {
-      this.sets.set(name, {
-        name,
-        kind: "set",
-        decl: setDecl(addrType(f), { interval: true }),
-        elements: cidrs,
-      });
-    }
-    return name;
+    const ir: NftSetIR = {
+      name,
+      kind: "set",
+      decl: setDecl(addrType(f), { interval: true }),
+      elements: cidrs,
+    };
+    return this.use({ name, make: () => ir });
   }
 }
 

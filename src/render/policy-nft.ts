@@ -114,6 +114,8 @@ export function renderPolicyDelta(old: PolicyState, next: PolicyIR): PolicyDelta
       adds.push(`add ${s.kind} ${T} ${s.name} { ${s.decl} }`);
       changes++;
     }
+    // The incremental compile keeps an unchanged set's element array: nothing to diff.
+    if (o && o.elements === s.elements) continue;
     const have = new Set(o?.elements ?? []);
     const want = new Set(s.elements);
     const gone = (o?.elements ?? []).filter((e) => !want.has(e));

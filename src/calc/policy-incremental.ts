@@ -1,0 +1,195 @@
+import type { IpFamily } from "../model/ip.ts";
+import {
+  NAMESPACE_NAME_LABEL,
+  type NamespaceResource,
+  type NetworkPolicyResource,
+  type PodResource,
+  type Protocol,
+} from "../model/k8s-resources.ts";
+import { type CompileMemo, compileWith, type PolicyIR, sortPolicies } from "./policy-ir.ts";
+import { type PolicyPod, policyPod } from "./policy-pods.ts";
+import {
+  namedPortElements,
+  type PeerKey,
+  type PeerSource,
+  peerSelects,
+  podSetElements,
+  SetRegistry,
+} from "./policy-sets.ts";
+
+/** A selector peer some compile used: its member pods and the element arrays of its sets. */
+interface PeerEntry {
+  key: PeerKey;
+  /** Index keys of the member pods. */
+  members: Set<string>;
+  /** Element arrays by "p<f>" / "n<f>|<proto>|<name>"; cleared when membership or a member changes. */
+  sets: Map<string, string[]>;
+}
+
+const samePod = (a: PolicyPod, b: PolicyPod): boolean =>
+  a.key === b.key &&
+  a.node === b.node &&
+  JSON.stringify([a.labels, a.ips, a.ports]) === JSON.stringify([b.labels, b.ips, b.ports]);
+
+/**
+ * compilePolicy kept up to date between compiles (decision 0009): the same IR as a full compile
+ * of the same objects (test/unit/policy-incremental.test.ts checks it after every step of random
+ * change sequences), at a cost that follows the change instead of the cluster:
+ * - every selector peer a compile used keeps its member pods and its sets' element arrays;
+ * - a changed pod is re-tested against those peers only (O(#peers)), and only the sets of peers
+ *   it enters, leaves or belongs to are rebuilt;
+ * - a changed Namespace re-tests its own pods against the peers with a namespaceSelector;
+ * - a changed policy only invalidates the sorted policy list: a peer first named by it is
+ *   evaluated against all pods on first use, and peers no compile uses any more are dropped;
+ * - unchanged sets keep the same element arrays, so the delta renderer skips them by identity.
+ * The per-policy pass over this node's pods (at most ~110) still runs on every compile.
+ */
+export class IncrementalPolicy {
+  private readonly pods = new Map<string, PolicyPod>();
+  private readonly byNamespace = new Map<string, Set<string>>();
+  private readonly local = new Map<string, PolicyPod>();
+  private localSorted: PolicyPod[] | undefined;
+  private readonly nsLabels = new Map<string, Record<string, string>>();
+  private readonly implicitNs = new Map<string, Record<string, string>>();
+  private readonly policies = new Map<string, NetworkPolicyResource>();
+  private policiesSorted: NetworkPolicyResource[] | undefined;
+  private readonly peers = new Map<string, PeerEntry>();
+  /** Peers the running compile named; the others are dropped after it. */
+  private used = new Set<string>();
+  private readonly memo: CompileMemo = { policies: new WeakMap() };
+  private readonly source: PeerSource = {
+    podSetElements: (p, text, f) => this.elements(p, text, `p${f}`, (pods) => podSetElements(pods, f)),
+    namedPortElements: (p, text, protocol: Protocol, name: string, f: IpFamily) =>
+      this.elements(p, text, `n${f}|${protocol}|${name}`, (pods) =>
+        namedPortElements(pods, protocol, name, f),
+      ),
+  };
+  private readonly labelsOf = (ns: string): Record<string, string> => {
+    const l = this.nsLabels.get(ns);
+    if (l) return l;
+    let i = this.implicitNs.get(ns);
+    if (!i) {
+      i = { [NAMESPACE_NAME_LABEL]: ns };
+      this.implicitNs.set(ns, i);
+    }
+    return i;
+  };
+
+  constructor(
+    readonly nodeName: string,
+    readonly sctp = true,
+  ) {}
+
+  /** Upserts (or with undefined removes) the pod mirrored under `key`. */
+  setPod(key: string, raw: PodResource | undefined): void {
+    const next = raw ? policyPod(raw) : undefined;
+    const prev = this.pods.get(key);
+    if (!prev && !next) return;
+    if (prev && next && samePod(prev, next)) return;
+    if (prev) {
+      this.pods.delete(key);
+      this.byNamespace.get(prev.namespace)?.delete(key);
+    }
+    if (next) {
+      this.pods.set(key, next);
+      let s = this.byNamespace.get(next.namespace);
+      if (!s) {
+        s = new Set();
+        this.byNamespace.set(next.namespace, s);
+      }
+      s.add(key);
+    }
+    if (prev?.node === this.nodeName || next?.node === this.nodeName) {
+      this.local.delete(key);
+      if (next?.node === this.nodeName) this.local.set(key, next);
+      this.localSorted = undefined;
+    }
+    for (const e of this.peers.values()) {
+      const was = e.members.has(key);
+      const is = next !== undefined && peerSelects(e.key, next, this.labelsOf);
+      if (is) e.members.add(key);
+      else if (was) e.members.delete(key);
+      if (was || is) e.sets.clear();
+    }
+  }
+
+  /** Upserts (or removes) a Namespace: its pods are re-tested against namespaceSelector peers. */
+  setNamespace(name: string, raw: NamespaceResource | undefined): void {
+    const labels = raw ? { ...raw.metadata.labels, [NAMESPACE_NAME_LABEL]: raw.metadata.name } : undefined;
+    const prev = this.nsLabels.get(name);
+    if (JSON.stringify(prev) === JSON.stringify(labels)) return;
+    if (labels) this.nsLabels.set(name, labels);
+    else this.nsLabels.delete(name);
+    const keys = this.byNamespace.get(name);
+    if (!keys) return;
+    for (const e of this.peers.values()) {
+      if (!e.key.namespaceSelector) continue;
+      for (const k of keys) {
+        const was = e.members.has(k);
+        const is = peerSelects(e.key, this.pods.get(k)!, this.labelsOf);
+        if (was === is) continue;
+        if (is) e.members.add(k);
+        else e.members.delete(k);
+        e.sets.clear();
+      }
+    }
+  }
+
+  /** Upserts (or removes) a NetworkPolicy. */
+  setPolicy(key: string, raw: NetworkPolicyResource | undefined): void {
+    if (this.policies.get(key) === raw) return;
+    if (raw) this.policies.set(key, raw);
+    else this.policies.delete(key);
+    this.policiesSorted = undefined;
+  }
+
+  /** The IR of everything set so far; equal to compilePolicy of the same objects. */
+  compile(): PolicyIR {
+    this.localSorted ??= [...this.local.values()].sort((a, b) =>
+      a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
+    );
+    this.policiesSorted ??= sortPolicies(this.policies.values());
+    this.used = new Set();
+    const ir = compileWith(
+      this.localSorted,
+      this.policiesSorted,
+      new SetRegistry(this.source),
+      this.sctp,
+      this.memo,
+    );
+    for (const text of this.peers.keys()) if (!this.used.has(text)) this.peers.delete(text);
+    return ir;
+  }
+
+  /** Selector peers currently indexed (for tests and metrics). */
+  get peerCount(): number {
+    return this.peers.size;
+  }
+
+  private elements(
+    p: PeerKey,
+    text: string,
+    which: string,
+    build: (pods: Iterable<PolicyPod>) => string[],
+  ): string[] {
+    this.used.add(text);
+    let e = this.peers.get(text);
+    if (!e) {
+      e = { key: p, members: new Set(), sets: new Map() };
+      for (const [k, pod] of this.pods) if (peerSelects(p, pod, this.labelsOf)) e.members.add(k);
+      this.peers.set(text, e);
+    }
+    let els = e.sets.get(which);
+    if (!els) {
+      const members = e.members;
+      const pods = this.pods;
+      els = build(
+        (function* () {
+          for (const k of members) yield pods.get(k)!;
+        })(),
+      );
+      e.sets.set(which, els);
+    }
+    return els;
+  }
+}
