@@ -281,6 +281,10 @@ export class PolicyManager {
     const ready = this.waiters.filter((w) => w.seq <= seq);
     this.waiters = this.waiters.filter((w) => w.seq > seq);
     for (const w of ready) w.resolve();
+    // Reading the kernel back (first apply, resyncs) parses megabytes of `nft -j` JSON at cluster
+    // scale; a full collection right after, off the waiters' path, hands that memory back instead
+    // of letting the heap keep its high-water mark (bench:policy measures the agent's RSS).
+    if (fromKernel) this.setT(() => Bun.gc(true), 0);
   }
 
   private failed(e: unknown): void {
