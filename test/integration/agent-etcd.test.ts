@@ -305,6 +305,15 @@ describe.skipIf(skip)("tartan agent with etcd, the plugin's nodeBlocks IPAM", ()
   }, 60_000);
 
   test("with the agent down and the blocks full, ADD fails with a clear error", async () => {
+    // Stop n1 only once it has caught up with its own new block (a blackhole route per local
+    // block): otherwise the restart test below would see that pending write as a restart's write.
+    const status = (await (await fetch("http://agent/v1/status", { unix: sock("n1") })).json()) as {
+      blocks: string[];
+    };
+    await until("n1's blackholes for all its blocks", async () => {
+      const r = await h1.exec(["ip", "route", "show", "type", "blackhole", "proto", "201"]);
+      return status.blocks.every((b) => r.stdout.includes(b)) ? true : undefined;
+    });
     await stopPid(agentPids.get("n1")!);
     expect(agentLog("n1")).toContain("kernel state is left in place");
     const c = await add("n1", h1, "pod-c");
