@@ -6,19 +6,35 @@ import type { CniDeps } from "./cni/cni-deps.ts";
 import { findPluginInPath } from "./cni/plugin-finder.ts";
 import { runCni } from "./cni/run-cni.ts";
 import { runIpamPlugin } from "./cni/run-ipam-plugin.ts";
-import { LinuxDataplane } from "./dataplane/linux/linux-dataplane.ts";
 import { LinuxHostFacts } from "./dataplane/linux/linux-host-facts.ts";
-import { LinuxNft } from "./dataplane/linux/linux-nft.ts";
 import { NetlinkDataplane } from "./dataplane/linux/netlink-dataplane.ts";
+import type { NftTable } from "./dataplane/nft-table.ts";
 import { openSqliteIpamStore } from "./datastore/local/sqlite-ipam-store.ts";
 import { makeLogger } from "./exec/json-logger.ts";
 import { run } from "./exec/run.ts";
+
+/**
+ * The nft driver, loaded when first used: most ADDs and DELs never run nft (the ipMasq chain is
+ * written once per network), and every module loaded at start-up costs each plugin call.
+ */
+function lazyNft(): NftTable {
+  let driver: Promise<NftTable> | undefined;
+  const nft = () => {
+    driver ??= import("./dataplane/linux/linux-nft.ts").then(({ LinuxNft }) => new LinuxNft());
+    return driver;
+  };
+  return {
+    apply: async (netns, script) => (await nft()).apply(netns, script),
+    list: async (netns, family, table) => (await nft()).list(netns, family, table),
+    listJson: async (netns, family, table) => (await nft()).listJson?.(netns, family, table),
+  };
+}
 
 function cniDeps(env: Record<string, string | undefined>, component: string): CniDeps {
   return {
     // rtnetlink through bun:ffi: the ADD's two `ip -batch` spawns (~2 ms each) become syscalls.
     dataplane: new NetlinkDataplane(),
-    nft: new LinuxNft(),
+    nft: lazyNft(),
     host: new LinuxHostFacts(),
     openStore: (dir) => openSqliteIpamStore(dir),
     execPlugin: (binary, childEnv, stdin) => run([binary], { env: childEnv, stdin, allowFailure: true }),
@@ -49,11 +65,14 @@ function cniDeps(env: Record<string, string | undefined>, component: string): Cn
 
 /** The agent's real adapters; loaded only for `tartan agent`, never on the plugin path. */
 async function agentWiring(env: Record<string, string | undefined>): Promise<AgentWiring> {
-  const [{ openDatastore }, { KernelReconciler }, { CalcKernelPort }] = await Promise.all([
-    import("./datastore/open-datastore.ts"),
-    import("./agent/kernel-reconciler.ts"),
-    import("./agent/calc-kernel-port.ts"),
-  ]);
+  const [{ openDatastore }, { KernelReconciler }, { CalcKernelPort }, { LinuxDataplane }, { LinuxNft }] =
+    await Promise.all([
+      import("./datastore/open-datastore.ts"),
+      import("./agent/kernel-reconciler.ts"),
+      import("./agent/calc-kernel-port.ts"),
+      import("./dataplane/linux/linux-dataplane.ts"),
+      import("./dataplane/linux/linux-nft.ts"),
+    ]);
   return {
     openDatastore,
     openIpamStore: (dir) => openSqliteIpamStore(dir),

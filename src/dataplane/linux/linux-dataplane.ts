@@ -1,10 +1,10 @@
-import { readFileSync, writeFileSync } from "node:fs";
 import { TartanError } from "../../errors/tartan-error.ts";
 import { type RunOptions, run } from "../../exec/run.ts";
 import type { Dataplane, NetnsRef } from "../dataplane.ts";
 import type { AddrInfo, FdbInfo, KernelOp, LinkInfo, NeighInfo, RouteInfo } from "../kernel-op.ts";
 import { kernelOpError } from "../kernel-op-error.ts";
 import { sysctlKey } from "../sysctl-key.ts";
+import { readHostSysctl, writeHostSysctl } from "./host-sysctl.ts";
 import { ipTarget } from "./ip-target.ts";
 import { isNetnsPath } from "./is-netns-path.ts";
 import { parseBatchFailure } from "./parse-batch-failure.ts";
@@ -113,16 +113,8 @@ export class LinuxDataplane implements Dataplane {
   }
 
   async sysctlGet(netns: NetnsRef, key: string): Promise<string | undefined> {
+    if (netns === null) return readHostSysctl(key);
     const k = sysctlKey(key);
-    if (netns === null) {
-      // /proc/sys/net shows the namespace of the reading process, which here is the target.
-      try {
-        return readFileSync(`/proc/sys/${k}`, "utf8").trim();
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-        throw new TartanError("sysctl-failed", `reading /proc/sys/${k}: ${String(e)}`);
-      }
-    }
     const res = await run(["sysctl", "-n", k], { netns, allowFailure: true });
     if (res.code === 0) return res.stdout.trim();
     if (/No such file/.test(res.stderr)) return undefined;
@@ -130,20 +122,9 @@ export class LinuxDataplane implements Dataplane {
   }
 
   async sysctlSet(netns: NetnsRef, key: string, value: string): Promise<void> {
+    if (netns === null) return writeHostSysctl(key, value);
     const k = sysctlKey(key);
     if (/[\n=]/.test(value)) throw new TartanError("sysctl-failed", `sysctl ${k}: invalid value "${value}"`);
-    if (netns === null) {
-      try {
-        writeFileSync(`/proc/sys/${k}`, value);
-        return;
-      } catch (e) {
-        throw new TartanError(
-          "sysctl-failed",
-          `writing ${value} to /proc/sys/${k}: ${String(e)}`,
-          "is the key right and are we root?",
-        );
-      }
-    }
     const res = await run(["sysctl", "-q", "-w", `${k}=${value}`], { netns, allowFailure: true });
     if (res.code !== 0) {
       throw new TartanError(
