@@ -28,7 +28,15 @@ export class LinuxHostFacts implements HostFacts {
     return undefined;
   }
 
+  private key: string | undefined;
+
+  /** Read once per process: ADD asks twice (before and after recording, see cni/masquerade.ts). */
   setupKey(): string {
+    this.key ??= this.readSetupKey();
+    return this.key;
+  }
+
+  private readSetupKey(): string {
     let boot = "";
     try {
       boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
