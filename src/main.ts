@@ -108,25 +108,41 @@ async function main(): Promise<number> {
     await Bun.write(Bun.stdout, out.stdout);
     return out.exitCode;
   }
-  // The lab sits above the CLI layer (it drives agents and the plugin), so main.ts routes to it.
-  if (process.argv[2] === "lab") {
-    const { runLabCli } = await import("./lab/run-lab-cli.ts");
-    return await runLabCli(process.argv.slice(3));
-  }
-  if (process.argv[2] === "agent") {
-    const { agentCommand } = await import("./cli/agent-command.ts");
-    return await agentCommand(process.argv.slice(3), await agentWiring(env));
-  }
-  // The CLI (and its YAML printer) loads only when asked for: the plugin path stays lean.
-  const { runCli } = await import("./cli/run-cli.ts");
-  return await runCli(process.argv.slice(2));
+  // The CLI (its command table, the lab's commands, the YAML printer) loads only when asked
+  // for: the plugin path stays lean. The lab sits above the CLI layer, so the table is put
+  // together here, where both are visible.
+  const [{ runCommandTable }, { CLI_COMMANDS }, { LAB_COMMANDS }] = await Promise.all([
+    import("./cli/run-command-table.ts"),
+    import("./cli/commands/cli-commands.ts"),
+    import("./lab/commands/lab-commands.ts"),
+  ]);
+  return await runCommandTable([...CLI_COMMANDS, ...LAB_COMMANDS], process.argv.slice(2), {
+    io: {
+      out: (t) => process.stdout.write(t),
+      err: (t) => process.stderr.write(t),
+      stdin: () => Bun.stdin.text(),
+    },
+    env,
+    agentWiring: () => agentWiring(env),
+  });
+}
+
+/**
+ * One line for the user (message and hint), never a stack: a stack is for developers, who get
+ * it with TARTAN_DEBUG=1.
+ */
+function fatalLine(e: unknown, env: Record<string, string | undefined>): string {
+  if (env.TARTAN_DEBUG === "1" && e instanceof Error && e.stack) return `tartan: ${e.stack}\n`;
+  const message = e instanceof Error ? e.message : String(e);
+  const hint = (e as { hint?: unknown })?.hint;
+  return `tartan: ${message.split("\n")[0]}${typeof hint === "string" && hint ? ` (${hint})` : ""}\n`;
 }
 
 main().then(
   (code) => process.exit(code),
   async (e) => {
     // Awaited: process.exit right after an unawaited write can lose the message.
-    await Bun.write(Bun.stderr, `tartan: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    await Bun.write(Bun.stderr, fatalLine(e, process.env));
     process.exit(1);
   },
 );

@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { parseAgentConfig } from "../agent/agent-config.ts";
 import type { DatastoreConfig } from "../datastore/open-datastore.ts";
 import { TartanError } from "../errors/tartan-error.ts";
+import { type LabDatastoreFields, labRoot, pickLab, readLab } from "./labs-up.ts";
 
 /** Where `tartan apply|get|delete|label` read and write objects. */
 export type DatastoreTarget =
@@ -15,17 +16,6 @@ export interface TargetOptions {
   lab?: string;
 }
 
-// The lab's state directory (src/lab/lab-paths.ts owns the layout; the CLI layer sits below the
-// lab and cannot import it, so it reads the one file it needs, the way kubectl reads a kubeconfig).
-export const LAB_ROOT_DEFAULT = "/run/tartan-lab";
-
-/** The fields of /run/tartan-lab/<lab>/lab.json this reads (a subset of the lab's LabState). */
-export interface LabDatastoreFields {
-  name: string;
-  fabric: { netns: string };
-  etcd?: { endpoint: string };
-}
-
 const NO_DATASTORE_HINT =
   "start a lab (tartan lab up), or name a datastore: --datastore etcd=http://HOST:2379, " +
   "--datastore local=/var/lib/tartan/datastore.db, or --config /path/to/agent.yaml";
@@ -35,10 +25,7 @@ const NO_DATASTORE_HINT =
  * the lab named by --lab, else the one lab that is up. Several labs up and no --lab is an error
  * (acting on the wrong cluster would be worse than asking).
  */
-export function datastoreTarget(
-  o: TargetOptions,
-  labRoot = process.env.TARTAN_LAB_ROOT || LAB_ROOT_DEFAULT,
-): DatastoreTarget {
+export function datastoreTarget(o: TargetOptions, root = labRoot()): DatastoreTarget {
   const given = [o.datastore && "--datastore", o.config && "--config", o.lab && "--lab"].filter(Boolean);
   if (given.length > 1)
     throw new TartanError("cli-usage", `${given.join(" and ")} cannot be combined`, "pick one");
@@ -53,28 +40,12 @@ export function datastoreTarget(
     }
     return { type: "direct", config: parseAgentConfig(text, o.config).datastore, source: o.config };
   }
-  if (o.lab) {
-    const lab = readLab(labRoot, o.lab);
+  const name = pickLab(o.lab, root);
+  if (name !== undefined) {
+    const lab = readLab(root, name);
     if (!lab)
-      throw new TartanError(
-        "lab-not-up",
-        `lab "${o.lab}" is not up`,
-        `start it: tartan lab up --name ${o.lab}`,
-      );
+      throw new TartanError("lab-not-up", `lab "${name}" is not up`, `start it: tartan lab up --lab ${name}`);
     return labTarget(lab);
-  }
-  let names: string[] = [];
-  try {
-    names = readdirSync(labRoot).sort();
-  } catch {}
-  const labs = names.map((n) => readLab(labRoot, n)).filter((l): l is LabDatastoreFields => l !== undefined);
-  if (labs.length === 1) return labTarget(labs[0]!);
-  if (labs.length > 1) {
-    throw new TartanError(
-      "cli-usage",
-      `${labs.length} labs are up (${labs.map((l) => l.name).join(", ")}): which one?`,
-      "pick one with --lab NAME",
-    );
   }
   throw new TartanError(
     "no-datastore",
@@ -99,21 +70,12 @@ export function parseDatastoreOption(text: string): DatastoreConfig {
   );
 }
 
-function readLab(root: string, name: string): LabDatastoreFields | undefined {
-  if (!/^[a-z0-9]{1,16}$/.test(name)) return undefined;
-  try {
-    return JSON.parse(readFileSync(`${root}/${name}/lab.json`, "utf8")) as LabDatastoreFields;
-  } catch {
-    return undefined;
-  }
-}
-
 function labTarget(lab: LabDatastoreFields): DatastoreTarget {
   if (!lab.etcd?.endpoint) {
     throw new TartanError(
       "lab-no-datastore",
       `lab "${lab.name}" has no etcd`,
-      `recreate it: tartan lab down --name ${lab.name}; tartan lab up --name ${lab.name}`,
+      `recreate it: tartan lab down --lab ${lab.name}; tartan lab up --lab ${lab.name}`,
     );
   }
   return { type: "lab", lab: lab.name, netns: lab.fabric.netns, endpoint: lab.etcd.endpoint };

@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { parseAgentConfig } from "../agent/agent-config.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import {
@@ -9,15 +8,12 @@ import {
   DEFAULT_AGENT_SOCKET,
   type PolicyDropRow,
 } from "../model/agent-api.ts";
-import { datastoreTarget, LAB_ROOT_DEFAULT } from "./datastore-target.ts";
-import { formatTable, type OutputFormat, report } from "./report.ts";
-
-export const POLICY_HELP = `  tartan policy drops|status [--node N] [--lab NAME | --socket PATH] [-o table|json|yaml]
-                                             per pod and direction: packets dropped by policy and
-                                             the policies isolating it (drops), or isolated pods
-                                             and policies that cannot be enforced (status); asks
-                                             the node agents of the lab that is up, or --socket
-`;
+import { defineCommand, type OptionSpec } from "./command.ts";
+import type { CommandArgs } from "./command-args.ts";
+import { LAB_OPTION } from "./common-options.ts";
+import { labRoot, pickLab, readLab } from "./labs-up.ts";
+import { formatTable } from "./report.ts";
+import { requireRoot } from "./require-root.ts";
 
 interface AgentRef {
   node: string;
@@ -27,15 +23,15 @@ interface AgentRef {
 /** The agents to ask: --socket, else the nodes of the lab (the one up, or --lab), else this host's agent. */
 function agents(o: { socket?: string; lab?: string; node?: string }): AgentRef[] {
   if (o.socket) return [{ node: o.node ?? "-", socket: o.socket }];
-  let lab: string | undefined;
-  try {
-    const t = datastoreTarget(o.lab ? { lab: o.lab } : {});
-    if (t.type === "lab") lab = t.lab;
-  } catch (e) {
-    if (o.lab) throw e;
-  }
+  const root = labRoot();
+  const lab = pickLab(o.lab, root);
+  // Agent sockets and the lab's state are root's: say so before "not up" or EACCES.
+  requireRoot(
+    lab ? `tartan policy (asking the agents of lab "${lab}")` : "tartan policy (asking this host's agent)",
+  );
   if (!lab) return [{ node: o.node ?? "-", socket: DEFAULT_AGENT_SOCKET }];
-  const root = process.env.TARTAN_LAB_ROOT || LAB_ROOT_DEFAULT;
+  if (!readLab(root, lab))
+    throw new TartanError("lab-not-up", `lab "${lab}" is not up`, `start it: tartan lab up --lab ${lab}`);
   const state = JSON.parse(readFileSync(`${root}/${lab}/lab.json`, "utf8")) as {
     nodes: { name: string; dir: string; agentConfigFile?: string }[];
   };
@@ -100,90 +96,81 @@ export interface PolicyStatus {
   }[];
 }
 
-const parseOptions = (args: string[]) =>
-  parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      node: { type: "string" },
-      lab: { type: "string" },
-      socket: { type: "string" },
-      output: { type: "string", short: "o", default: "table" },
-    },
-  });
+const POLICY_OPTIONS: readonly OptionSpec[] = [
+  { name: "node", value: "NODE", description: "only this node's agent" },
+  LAB_OPTION,
+  { name: "socket", value: "PATH", description: "ask the agent at this socket", complete: "file" },
+];
 
-/** `tartan policy drops|status`: asks each agent over its socket and prints what they answer. */
-export async function policyCommand(args: string[], out: (t: string) => void): Promise<number> {
-  let parsed: ReturnType<typeof parseOptions>;
-  try {
-    parsed = parseOptions(args);
-  } catch (e) {
-    throw new TartanError(
-      "cli-usage",
-      (e as Error).message,
-      "tartan policy drops|status [--node N] [-o json]",
-    );
-  }
-  const { values, positionals } = parsed;
-  const format = values.output as OutputFormat;
-  if (!["table", "json", "yaml"].includes(format)) {
-    throw new TartanError("cli-usage", `unknown output format "${format}"`, "use -o table, json or yaml");
-  }
-  const sub = positionals[0];
-  const refs = agents(values);
-  if (sub === "drops") {
+const POLICY_DESCRIPTION =
+  "Asks the node agents of the lab that is up (or --lab NAME), or the agent at --socket, or this\nhost's agent.";
+
+const agentsOf = (args: CommandArgs) =>
+  agents({ node: args.get("node"), lab: args.get("lab"), socket: args.get("socket") });
+
+/** `tartan policy drops`: per pod and direction, packets dropped by policy and who isolates it. */
+export const policyDropsCommand = defineCommand<PolicyDrops>({
+  path: ["policy", "drops"],
+  summary: "per pod and direction: packets dropped by policy and the policies isolating it",
+  description: POLICY_DESCRIPTION,
+  options: POLICY_OPTIONS,
+  examples: ["tartan policy drops", "tartan policy drops --node node-2 -o json"],
+  run: async (args) => {
     const data: PolicyDrops = { drops: [] };
-    for (const a of refs) {
+    for (const a of agentsOf(args)) {
       const r = await ask<{ drops: PolicyDropRow[] }>(a, AGENT_POLICY_DROPS_PATH);
       data.drops.push(...r.drops.map((d) => ({ node: a.node, ...d })));
     }
-    out(
-      report(data, format, (d: PolicyDrops) =>
-        formatTable(
-          ["NODE", "NAMESPACE", "POD", "DIRECTION", "DROPPED", "BYTES", "ISOLATED BY"],
-          d.drops.map((r) => [
-            r.node,
-            r.namespace,
-            r.pod,
-            r.direction,
-            String(r.packets),
-            String(r.bytes),
-            r.policies.join(","),
-          ]),
-        ),
-      ),
-    );
-    return 0;
-  }
-  if (sub === "status") {
+    return data;
+  },
+  render: (d) =>
+    formatTable(
+      ["NODE", "NAMESPACE", "POD", "DIRECTION", "DROPPED", "BYTES", "ISOLATED BY"],
+      d.drops.map((r) => [
+        r.node,
+        r.namespace,
+        r.pod,
+        r.direction,
+        String(r.packets),
+        String(r.bytes),
+        r.policies.join(","),
+      ]),
+    ),
+});
+
+/** `tartan policy status`: isolated pods and policies that cannot be enforced, per node. */
+export const policyStatusCommand = defineCommand<PolicyStatus>({
+  path: ["policy", "status"],
+  summary: "isolated pods, and policies that cannot be enforced as written",
+  description: POLICY_DESCRIPTION,
+  options: POLICY_OPTIONS,
+  examples: ["tartan policy status", "tartan policy status --lab lab2 -o yaml"],
+  run: async (args) => {
     const data: PolicyStatus = { nodes: [] };
-    for (const a of refs)
+    for (const a of agentsOf(args))
       data.nodes.push({
         node: a.node,
         ...(await ask<Omit<PolicyStatus["nodes"][0], "node">>(a, AGENT_POLICY_PATH)),
       });
-    out(
-      report(data, format, (d: PolicyStatus) => {
-        const pods = formatTable(
-          ["NODE", "NAMESPACE", "POD", "IPS", "INGRESS ISOLATED BY", "EGRESS ISOLATED BY"],
-          d.nodes.flatMap((n) =>
-            n.pods.map((p) => [
-              n.node,
-              p.namespace,
-              p.name,
-              p.ips.join(","),
-              p.ingress?.policies.join(",") ?? "-",
-              p.egress?.policies.join(",") ?? "-",
-            ]),
-          ),
-        );
-        const problems = d.nodes.flatMap((n) =>
-          n.problems.map((p) => `  ${n.node}: ${p.object}: ${p.code}: ${p.message}\n`),
-        );
-        return problems.length ? `${pods}\nnot enforced as written:\n${problems.join("")}` : pods;
-      }),
+    return data;
+  },
+  render: (d) => {
+    const pods = formatTable(
+      ["NODE", "NAMESPACE", "POD", "IPS", "INGRESS ISOLATED BY", "EGRESS ISOLATED BY"],
+      d.nodes.flatMap((n) =>
+        n.pods.map((p) => [
+          n.node,
+          p.namespace,
+          p.name,
+          p.ips.join(","),
+          p.ingress?.policies.join(",") ?? "-",
+          p.egress?.policies.join(",") ?? "-",
+        ]),
+      ),
     );
-    return 0;
-  }
-  throw new TartanError("cli-usage", `unknown policy command "${sub ?? ""}"`, "tartan policy drops|status");
-}
+    const problems = d.nodes.flatMap((n) =>
+      n.problems.map((p) => `  ${n.node}: ${p.object}: ${p.code}: ${p.message}\n`),
+    );
+    return problems.length ? `${pods}\nnot enforced as written:\n${problems.join("")}` : pods;
+  },
+});

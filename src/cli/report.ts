@@ -1,8 +1,9 @@
 import { stringify } from "yaml";
+import type { OutputFormat } from "./common-options.ts";
 
-export type OutputFormat = "table" | "json" | "yaml";
+export type { OutputFormat } from "./common-options.ts";
 
-/** Commands return data; this prints it in the format the user asked for. */
+/** Commands return data; this prints it in the format the user asked for (wide is a table). */
 export function report(data: unknown, format: OutputFormat, table: (d: never) => string): string {
   if (format === "json") return `${JSON.stringify(data, null, 2)}\n`;
   if (format === "yaml") return stringify(data);

@@ -1,5 +1,5 @@
+import type { PodRef } from "../cli/pod-ref.ts";
 import { runAttached } from "../exec/run-attached.ts";
-import type { PodRef } from "./pod-ref.ts";
 import { requireLabState } from "./require-lab-state.ts";
 
 /**

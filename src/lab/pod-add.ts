@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import type { PodRef } from "../cli/pod-ref.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import { run } from "../exec/run.ts";
 import { callCni } from "./cni-call.ts";
@@ -8,7 +9,6 @@ import { labPodManifest } from "./lab-pod-manifest.ts";
 import type { LabPodPort } from "./lab-pod-ports.ts";
 import type { LabPod } from "./lab-state.ts";
 import { podNetnsName } from "./pod-netns-name.ts";
-import type { PodRef } from "./pod-ref.ts";
 import { podRm } from "./pod-rm.ts";
 import { processStartTime } from "./process-start-time.ts";
 import { requireLabState } from "./require-lab-state.ts";

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { PodRef } from "./pod-ref.ts";
+import type { PodRef } from "../cli/pod-ref.ts";
 
 /**
  * The pod's namespace: tl-<lab>-p-<ns>-<pod> when that is short and unambiguous, else a readable

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
+import type { PodRef } from "../cli/pod-ref.ts";
 import { run } from "../exec/run.ts";
 import { callCni } from "./cni-call.ts";
 import { killNetnsResidents } from "./kill-netns-residents.ts";
 import { labObjectsCli } from "./lab-objects-cli.ts";
 import { labPodManifest } from "./lab-pod-manifest.ts";
-import type { PodRef } from "./pod-ref.ts";
 import { processStartTime } from "./process-start-time.ts";
 import { requireLabState } from "./require-lab-state.ts";
 import { stopLabProcess } from "./stop-lab-process.ts";

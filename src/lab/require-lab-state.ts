@@ -1,7 +1,7 @@
+import type { PodRef } from "../cli/pod-ref.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import { type LabPaths, labPaths } from "./lab-paths.ts";
 import type { LabPod, LabState } from "./lab-state.ts";
-import type { PodRef } from "./pod-ref.ts";
 import { readLabState } from "./read-lab-state.ts";
 
 export interface LabContext {

@@ -7,13 +7,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { applyObjects } from "../../src/cli/apply-objects.ts";
+import { CLI_COMMANDS } from "../../src/cli/commands/cli-commands.ts";
 import { datastoreTarget, parseDatastoreOption } from "../../src/cli/datastore-target.ts";
 import { deleteObjects } from "../../src/cli/delete-objects.ts";
 import { getObjects } from "../../src/cli/get-objects.ts";
 import { labelObject, parseLabelChange } from "../../src/cli/label-object.ts";
-import { objectsCommand } from "../../src/cli/objects-command.ts";
 import { parseManifests } from "../../src/cli/parse-manifests.ts";
 import { resourceKind } from "../../src/cli/resource-kind.ts";
+import { runCommandTable } from "../../src/cli/run-command-table.ts";
 import type { Datastore } from "../../src/datastore/datastore.ts";
 import { MemoryDatastore } from "../../src/datastore/memory-datastore.ts";
 import { TartanError } from "../../src/errors/tartan-error.ts";
@@ -349,23 +350,27 @@ describe("objectsCommand on a local datastore", () => {
   async function cli(args: string[], stdin = "") {
     let out = "";
     let err = "";
-    const code = await objectsCommand([...args, "--datastore", `local=${db}`], {
-      out: (t) => {
-        out += t;
+    const code = await runCommandTable(CLI_COMMANDS, [...args, "--datastore", `local=${db}`], {
+      io: {
+        out: (t) => {
+          out += t;
+        },
+        err: (t) => {
+          err += t;
+        },
+        stdin: async () => stdin,
       },
-      err: (t) => {
-        err += t;
-      },
-      stdin: async () => stdin,
+      env: {},
     });
     return { code, out, err };
   }
 
   test("an invalid third document: the apply fails with field and reason, writes nothing", async () => {
     const bad = `${MANIFEST}---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: bad, namespace: shop}\nspec:\n  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}]}]\n`;
-    const e = await rejected(cli(["apply", "-f", "-"], bad));
-    expect(e.message).toBe(
-      "stdin: document 5 (NetworkPolicy shop/bad): spec.ingress[0].from[0]: may not specify both ipBlock and another peer (podSelector or namespaceSelector)",
+    const e = await cli(["apply", "-f", "-"], bad);
+    expect(e.code).toBe(1);
+    expect(e.err).toStartWith(
+      "tartan: stdin: document 5 (NetworkPolicy shop/bad): spec.ingress[0].from[0]: may not specify both ipBlock and another peer (podSelector or namespaceSelector) (",
     );
     expect(JSON.parse((await cli(["get", "ns", "-o", "json"])).out)).toEqual({
       apiVersion: "v1",
@@ -404,11 +409,40 @@ describe("objectsCommand on a local datastore", () => {
     expect((await cli(["delete", "-f", file, "--ignore-not-found"])).code).toBe(0);
   });
 
-  test("usage errors come before any datastore is opened", async () => {
-    expect((await rejected(cli(["apply"]))).code).toBe("cli-usage");
-    expect((await rejected(cli(["get", "deployments"]))).code).toBe("cli-usage");
-    expect((await rejected(cli(["get", "pods", "x", "-A"]))).code).toBe("cli-usage");
-    expect((await rejected(cli(["get", "pods", "--bogus"]))).code).toBe("cli-usage");
-    expect((await rejected(cli(["apply", "-f", join(tmp, "missing.yaml")]))).message).toContain("ENOENT");
+  test("usage errors come before any datastore is opened: exit 2, one line naming the help", async () => {
+    for (const args of [
+      ["apply"],
+      ["get", "deployments"],
+      ["get", "pods", "x", "-A"],
+      ["get", "pods", "--bogus"],
+    ]) {
+      const r = await cli(args);
+      expect({ args, code: r.code, out: r.out }).toEqual({ args, code: 2, out: "" });
+      expect(r.err).toMatch(/^tartan: .+\n$/);
+    }
+    expect((await cli(["get", "pods", "--bogus"])).err).toBe(
+      "tartan: unknown option --bogus (see tartan get --help)\n",
+    );
+    const missing = await cli(["apply", "-f", join(tmp, "missing.yaml")]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain("ENOENT");
+  });
+
+  test("a pod is POD or NS/POD in get and label, as in the lab commands", async () => {
+    expect((await cli(["apply", "-f", file])).code).toBe(0);
+    const byRef = JSON.parse((await cli(["get", "pod", "shop/web", "-o", "json"])).out);
+    expect(byRef.metadata).toMatchObject({ namespace: "shop", name: "web" });
+    const byFlag = JSON.parse((await cli(["get", "pod", "web", "-n", "shop", "-o", "json"])).out);
+    expect(byFlag.metadata.uid).toBe(byRef.metadata.uid);
+    const l = await cli(["label", "pod", "shop/web", "tier=front"]);
+    expect(l).toEqual({ code: 0, out: "pod/shop/web labeled\n", err: "" });
+    expect(JSON.parse((await cli(["get", "po", "shop/web", "-o", "json"])).out).metadata.labels).toEqual({
+      app: "web",
+      tier: "front",
+    });
+    const clash = await cli(["get", "pod", "shop/web", "-n", "other"]);
+    expect(clash.code).toBe(2);
+    expect(clash.err).toContain("names namespace shop, but -n says other");
+    expect((await cli(["delete", "-f", file])).code).toBe(0);
   });
 });

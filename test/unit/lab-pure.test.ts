@@ -1,12 +1,11 @@
 // The lab's pure parts: underlay plan, names, argument parsing, matrix rendering. The real lab
 // (namespaces, etcd, agents, the plugin) is covered by test/e2e/lab.test.ts.
 import { describe, expect, test } from "bun:test";
+import { parsePodRef } from "../../src/cli/pod-ref.ts";
 import { formatMatrix } from "../../src/lab/format-matrix.ts";
-import { parseLabArgs } from "../../src/lab/lab-args.ts";
 import { labPaths } from "../../src/lab/lab-paths.ts";
 import { nodeNetConf } from "../../src/lab/node-netconf.ts";
 import { podNetnsName } from "../../src/lab/pod-netns-name.ts";
-import { parsePodRef } from "../../src/lab/pod-ref.ts";
 import { planUnderlay } from "../../src/lab/underlay-plan.ts";
 
 describe("planUnderlay", () => {
@@ -51,6 +50,8 @@ describe("names", () => {
     expect(parsePodRef("web", "kube-system")).toEqual({ namespace: "kube-system", name: "web" });
     expect(() => parsePodRef("Web")).toThrow();
     expect(() => parsePodRef("a/b/c")).toThrow();
+    expect(() => parsePodRef("prod/web", "dev")).toThrow("names namespace prod, but -n says dev");
+    expect(parsePodRef("prod/web", "prod")).toEqual({ namespace: "prod", name: "web" });
   });
 
   test("pod namespaces: readable when unambiguous, hashed otherwise", () => {
@@ -61,26 +62,6 @@ describe("names", () => {
     const long = podNetnsName("tl-x-", { namespace: "default", name: "x".repeat(60) });
     expect(long.length).toBeLessThanOrEqual(48);
     expect(long.startsWith("tl-x-p-")).toBe(true);
-  });
-});
-
-describe("parseLabArgs", () => {
-  test("options, flags, positionals and the command after --", () => {
-    const a = parseLabArgs(
-      ["web", "--name=lab1", "-o", "json", "--no-agents", "--", "ping", "-c", "1"],
-      ["--name", "--output"],
-      ["--no-agents"],
-    );
-    expect(a.positional).toEqual(["web"]);
-    expect(a.options.get("--name")).toBe("lab1");
-    expect(a.options.get("--output")).toBe("json");
-    expect(a.flags.has("--no-agents")).toBe(true);
-    expect(a.rest).toEqual(["ping", "-c", "1"]);
-  });
-
-  test("unknown options and missing values are errors", () => {
-    expect(() => parseLabArgs(["--nodez", "3"], ["--nodes"])).toThrow("unknown option --nodez");
-    expect(() => parseLabArgs(["--nodes"], ["--nodes"])).toThrow("needs a value");
   });
 });
 

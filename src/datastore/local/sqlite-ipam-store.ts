@@ -1,5 +1,6 @@
 import { constants, Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
+import { TartanError } from "../../errors/tartan-error.ts";
 import { addressTakenError } from "../address-taken-error.ts";
 import type { Allocation, Attachment, IpamStore, IpamTx } from "../ipam-store.ts";
 import { ensureIpamSchema } from "./ipam-schema.ts";
@@ -218,10 +219,31 @@ export class SqliteIpamStore implements IpamStore {
  * path is: mkdir (exists), open, two PRAGMAs, read user_version. Failures become TartanErrors
  * with codes ipam-store-unwritable / ipam-store-corrupt and a hint.
  */
-export function openSqliteIpamStore(dataDir: string = DEFAULT_IPAM_DATA_DIR): SqliteIpamStore {
+export function openSqliteIpamStore(
+  dataDir: string = DEFAULT_IPAM_DATA_DIR,
+  opts: { readOnly?: boolean } = {},
+): SqliteIpamStore {
   // Template, not node:path: loading node:path costs start-up time on every plugin run.
   const path = `${dataDir.replace(/\/+$/, "")}/${IPAM_DB_FILE}`;
   let db: Database | undefined;
+  if (opts.readOnly) {
+    // Readers (tartan ipam ls) never create: a mistyped directory must not become a new store.
+    if (!existsSync(path)) {
+      throw new TartanError(
+        "ipam-store-missing",
+        `no IPAM store at ${dataDir}`,
+        `check --data-dir: the IPAM config's dataDir, where ${IPAM_DB_FILE} is; the first CNI ADD creates it`,
+      );
+    }
+    try {
+      db = new Database(path, { readonly: true, strict: true });
+      ensureIpamSchema(db, path);
+      return new SqliteIpamStore(db, path);
+    } catch (e) {
+      db?.close();
+      throw sqliteStoreError(path, e);
+    }
+  }
   try {
     // 0700: the file maps pods to addresses; nobody but root needs to read it.
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });

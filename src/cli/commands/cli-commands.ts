@@ -1,0 +1,31 @@
+import type { CommandTable } from "../command.ts";
+import { policyDropsCommand, policyStatusCommand } from "../policy-command.ts";
+import { agentCommand } from "./agent-command.ts";
+import { applyCommand } from "./apply-command.ts";
+import { deleteCommand } from "./delete-command.ts";
+import { getCommand } from "./get-command.ts";
+import { ipamLsCommand } from "./ipam-ls-command.ts";
+import { labelCommand } from "./label-command.ts";
+import { versionCommand } from "./version-command.ts";
+
+/**
+ * The commands of the cli layer, in help order. main.ts appends the lab's (a layer above) and
+ * hands the whole table to runCommandTable; `help` and `completion` are made from the table.
+ */
+export const CLI_COMMANDS: CommandTable = [
+  versionCommand,
+  { path: ["ipam"], summary: "the node-local IPAM store", group: true },
+  ipamLsCommand,
+  agentCommand,
+  applyCommand,
+  deleteCommand,
+  getCommand,
+  labelCommand,
+  {
+    path: ["policy"],
+    summary: "what the agents enforce: drops and isolation per pod",
+    group: true,
+  },
+  policyDropsCommand,
+  policyStatusCommand,
+];

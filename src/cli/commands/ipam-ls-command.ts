@@ -1,0 +1,38 @@
+import { DEFAULT_IPAM_DIR } from "../../cni/cni-request.ts";
+import { openSqliteIpamStore } from "../../datastore/local/sqlite-ipam-store.ts";
+import { defineCommand } from "../command.ts";
+import { type IpamListing, ipamList } from "../ipam-list.ts";
+import { formatTable } from "../report.ts";
+
+export const ipamLsCommand = defineCommand<IpamListing>({
+  path: ["ipam", "ls"],
+  summary: "list the address reservations of a local IPAM store",
+  description: "Read-only: opens the store read-only and never creates a directory or a database.",
+  options: [
+    {
+      name: "data-dir",
+      value: "DIR",
+      description: "the IPAM store's directory (the plugin's ipam.dataDir)",
+      default: DEFAULT_IPAM_DIR,
+      complete: "dir",
+    },
+    { name: "network", value: "NAME", description: "only this network" },
+  ],
+  examples: ["tartan ipam ls", "tartan ipam ls --data-dir /run/tartan-lab/tartan/node-1/ipam -o json"],
+  run: async (args) => {
+    const dir = args.get("data-dir")!;
+    const store = openSqliteIpamStore(dir, { readOnly: true });
+    try {
+      return ipamList(store, dir, args.get("network"));
+    } finally {
+      store.close();
+    }
+  },
+  render: (d) =>
+    formatTable(
+      ["NETWORK", "ADDRESS", "CONTAINER", "IFNAME"],
+      d.networks.flatMap((n) =>
+        n.allocations.map((a) => [n.network, a.ip, a.containerId.slice(0, 12), a.ifname]),
+      ),
+    ),
+});

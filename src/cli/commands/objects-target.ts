@@ -1,0 +1,68 @@
+import type { Datastore } from "../../datastore/datastore.ts";
+import { openDatastore } from "../../datastore/open-datastore.ts";
+import { run } from "../../exec/run.ts";
+import type { CommandIo, OptionSpec } from "../command.ts";
+import { Exited } from "../command.ts";
+import type { CommandArgs } from "../command-args.ts";
+import { LAB_OPTION } from "../common-options.ts";
+import { type DatastoreTarget, datastoreTarget } from "../datastore-target.ts";
+import { requireRoot } from "../require-root.ts";
+import { selfArgv } from "../self-argv.ts";
+
+/** Where apply|delete|get|label act: a lab, a datastore, or an agent config's datastore. */
+export const TARGET_OPTIONS: readonly OptionSpec[] = [
+  LAB_OPTION,
+  {
+    name: "datastore",
+    value: "TYPE=WHERE",
+    description: "etcd=http://HOST:2379[,URL...] or local=/path/to/datastore.db",
+  },
+  { name: "config", value: "FILE", description: "use the datastore of this agent config", complete: "file" },
+];
+
+/**
+ * Runs `body` on the datastore the options name. A lab's etcd listens inside the lab's fabric
+ * namespace, so for a lab this re-runs itself in there (`nsenter --net`) with `inner` as its
+ * arguments plus `--datastore etcd=…`, and relays the output: the root namespace never needs a
+ * route into the lab.
+ */
+export async function onTarget<D>(
+  args: CommandArgs,
+  io: CommandIo,
+  inner: () => { argv: string[]; stdin?: string },
+  body: (ds: Datastore) => Promise<D>,
+): Promise<D | Exited> {
+  const target = datastoreTarget({
+    datastore: args.get("datastore"),
+    config: args.get("config"),
+    lab: args.get("lab"),
+  });
+  if (target.type === "lab") {
+    const { argv, stdin } = inner();
+    return new Exited(await inLab(target, [...argv, "-o", args.get("output") ?? "table"], stdin, io));
+  }
+  const ds = await openDatastore(target.config);
+  try {
+    return await body(ds);
+  } finally {
+    await ds.close();
+  }
+}
+
+async function inLab(
+  target: Extract<DatastoreTarget, { type: "lab" }>,
+  args: string[],
+  stdin: string | undefined,
+  io: CommandIo,
+): Promise<number> {
+  requireRoot(`reaching lab "${target.lab}" (its etcd is inside network namespace ${target.netns})`);
+  const r = await run([...selfArgv(), ...args, "--datastore", `etcd=${target.endpoint}`], {
+    netns: `/run/netns/${target.netns}`,
+    stdin: stdin ?? "",
+    allowFailure: true,
+    timeoutMs: 60_000,
+  });
+  io.out(r.stdout);
+  io.err(r.stderr);
+  return r.code;
+}

@@ -1,0 +1,65 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { TartanError } from "../errors/tartan-error.ts";
+
+// The lab's state directory (src/lab/lab-paths.ts owns the layout; the CLI layer sits below the
+// lab and cannot import it, so it reads the one file it needs, the way kubectl reads a kubeconfig).
+export const LAB_ROOT_DEFAULT = "/run/tartan-lab";
+
+export const labRoot = () => process.env.TARTAN_LAB_ROOT || LAB_ROOT_DEFAULT;
+
+/** The fields of /run/tartan-lab/<lab>/lab.json the CLI reads (a subset of the lab's LabState). */
+export interface LabDatastoreFields {
+  name: string;
+  fabric: { netns: string };
+  etcd?: { endpoint: string };
+}
+
+export function readLab(root: string, name: string): LabDatastoreFields | undefined {
+  if (!/^[a-z0-9]{1,16}$/.test(name)) return undefined;
+  try {
+    return JSON.parse(readFileSync(`${root}/${name}/lab.json`, "utf8")) as LabDatastoreFields;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The labs that are up (have a state file), by name. */
+export function labsUp(root = labRoot()): LabDatastoreFields[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(root).sort();
+  } catch {}
+  return names.map((n) => readLab(root, n)).filter((l): l is LabDatastoreFields => l !== undefined);
+}
+
+/**
+ * The lab a command acts on: --lab NAME when given, else the one lab that is up. Several labs
+ * up and none named is an error listing them (acting on the wrong cluster would be worse than
+ * asking); none up gives undefined, and the caller says what that means for it.
+ */
+export function pickLab(given: string | undefined, root = labRoot()): string | undefined {
+  if (given !== undefined) return given;
+  const labs = labsUp(root);
+  if (labs.length === 1) return labs[0]!.name;
+  if (labs.length > 1) {
+    throw new TartanError(
+      "cli-usage",
+      `${labs.length} labs are up (${labs.map((l) => l.name).join(", ")}): which one?`,
+      "pick one with --lab NAME",
+    );
+  }
+  return undefined;
+}
+
+/** pickLab, where no lab up is an error. */
+export function requireLabName(given: string | undefined, root = labRoot()): string {
+  const name = pickLab(given, root);
+  if (name === undefined) {
+    throw new TartanError(
+      "lab-not-up",
+      "no lab is up",
+      "start one: tartan lab up (or name one with --lab NAME)",
+    );
+  }
+  return name;
+}

@@ -1,0 +1,34 @@
+import { defineCommand } from "../../cli/command.ts";
+import { LAB_OPTION } from "../../cli/common-options.ts";
+import { formatTable } from "../../cli/report.ts";
+import { type LabListing, labLs } from "../lab-ls.ts";
+import { labName } from "./lab-name.ts";
+
+export const labLsCommand = defineCommand<LabListing>({
+  path: ["lab", "ls"],
+  summary: "nodes (underlay address, state) and pods (node, IPs)",
+  options: [LAB_OPTION],
+  examples: ["tartan lab ls", "tartan lab ls -o json"],
+  needsRoot: true,
+  run: async (args) => await labLs(labName(args)),
+  render: (l) =>
+    [
+      `lab ${l.name}: backend ${l.backend}, ${l.subnets} underlay subnet(s), etcd ${l.etcd.endpoint ?? "-"} ${l.etcd.running ? "running" : "STOPPED"}\n`,
+      formatTable(
+        ["NODE", "UNDERLAY", "SUBNET", "STATE", "AGENT PID"],
+        l.nodes.map((n) => [
+          n.name,
+          n.underlayAddress,
+          n.underlaySubnet,
+          n.state,
+          n.agentPid ? String(n.agentPid) : "-",
+        ]),
+      ),
+      l.pods.length
+        ? `\n${formatTable(
+            ["POD", "NODE", "IPS", "STATE", "NAMESPACE (netns)"],
+            l.pods.map((p) => [p.pod, p.node, p.ips.join(",") || "-", p.state, p.netns]),
+          )}`
+        : "\nno pods (tartan lab pod add NODE POD)\n",
+    ].join(""),
+});

@@ -1,0 +1,83 @@
+import { defineCommand } from "../../cli/command.ts";
+import { LAB_OPTION } from "../../cli/common-options.ts";
+import { formatTable } from "../../cli/report.ts";
+import {
+  DEFAULT_ROUTING_BACKEND,
+  ROUTING_BACKENDS,
+  type RoutingBackendName,
+} from "../../model/routing-backend.ts";
+import { labDown } from "../lab-down.ts";
+import type { LabState } from "../lab-state.ts";
+import { labUp } from "../lab-up.ts";
+import { makeProgress } from "../progress.ts";
+import { labFlag } from "./lab-name.ts";
+
+export const DEFAULT_LAB = "tartan";
+
+export const labUpCommand = defineCommand<LabState>({
+  path: ["lab", "up"],
+  summary: "a fabric namespace with etcd, N node namespaces with an agent each",
+  description:
+    "Fabric namespace tl-LAB-fabric (underlay bridges 198.18.0.0/24, 198.18.1.0/24), nodes\n" +
+    "tl-LAB-node-1..N with an agent each, etcd in the fabric. --ipv6: dual-stack pods (an IPv6\n" +
+    "pool fd00:10:244::/56 besides 10.244.0.0/16). Progress goes to stderr.",
+  options: [
+    {
+      ...LAB_OPTION,
+      description: "the new lab's name (1-16 lowercase letters and digits)",
+      default: DEFAULT_LAB,
+    },
+    { name: "nodes", value: "N", description: "how many nodes", default: "3" },
+    {
+      name: "backend",
+      value: "BACKEND",
+      description: "how nodes reach each other's pods",
+      default: DEFAULT_ROUTING_BACKEND,
+      values: ROUTING_BACKENDS,
+    },
+    {
+      name: "subnets",
+      value: "N",
+      description: "underlay subnets (nodes alternate between them; default 2 for cross-subnet, else 1)",
+      values: ["1", "2"],
+    },
+    { name: "ipv6", description: "dual-stack pods" },
+    {
+      name: "no-agents",
+      description: "no agents: pods on one node reach each other, no routes between nodes",
+    },
+  ],
+  examples: ["tartan lab up", "tartan lab up --lab lab2 --nodes 2 --backend host-gw", "tartan lab up --ipv6"],
+  needsRoot: true,
+  run: async (args) => {
+    const name = args.get("lab")!;
+    const backend = args.get("backend") as RoutingBackendName;
+    // A ^C halfway must not leave half a lab behind.
+    process.once("SIGINT", () => {
+      process.stderr.write("\ninterrupted: removing the partial lab\n");
+      labDown(name).finally(() => process.exit(130));
+    });
+    return await labUp(
+      {
+        name,
+        nodes: args.int("nodes", 1, 200)!,
+        backend,
+        subnets: args.int("subnets", 1, 2) ?? (backend === "cross-subnet" ? 2 : 1),
+        agents: !args.flag("no-agents"),
+        ipv6: args.flag("ipv6"),
+      },
+      makeProgress(process.stderr),
+    );
+  },
+  render: (s) => {
+    const table = formatTable(
+      ["NODE", "NAMESPACE", "UNDERLAY", "AGENT PID"],
+      s.nodes.map((n) => [n.name, n.netns, n.underlayAddress, n.agent ? String(n.agent.pid) : "-"]),
+    );
+    const flag = labFlag(s.name);
+    return (
+      `${table}\nlab "${s.name}" is up (${s.backend}, etcd ${s.etcd?.endpoint ?? "-"} in ${s.fabric.netns}).\n` +
+      `next: tartan lab pod add node-1 web${flag}; tartan lab matrix${flag}; tartan lab down${flag}\n`
+    );
+  },
+});
