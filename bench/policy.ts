@@ -101,7 +101,7 @@ async function main(): Promise<void> {
           pod,
           "--labels",
           `app=${app}`,
-          "--name",
+          "--lab",
           name,
           "-o",
           "json",
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     ) as { netns: string; ips: string[] };
   const srv = await podAdd("node-1", "bench/server", "iperf-server");
   const cli = await podAdd("node-2", "bench/client", "iperf-client");
-  const ls = JSON.parse((await run([TARTAN, "lab", "ls", "--name", name, "-o", "json"])).stdout) as {
+  const ls = JSON.parse((await run([TARTAN, "lab", "ls", "--lab", name, "-o", "json"])).stdout) as {
     dir: string;
   };
   const worker = Bun.spawn(

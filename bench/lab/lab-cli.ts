@@ -28,13 +28,13 @@ export async function labUp(
   name: string,
   o: { nodes: number; backend: string; subnets?: number },
 ): Promise<LabUpInfo> {
-  const args = ["up", "--name", name, "--nodes", String(o.nodes), "--backend", o.backend, "-o", "json"];
+  const args = ["up", "--lab", name, "--nodes", String(o.nodes), "--backend", o.backend, "-o", "json"];
   if (o.subnets) args.push("--subnets", String(o.subnets));
   return JSON.parse(await lab(args)) as LabUpInfo;
 }
 
 export async function labPodAdd(name: string, node: string, pod: string): Promise<LabPodInfo> {
-  const p = JSON.parse(await lab(["pod", "add", node, pod, "--name", name, "-o", "json"])) as {
+  const p = JSON.parse(await lab(["pod", "add", node, pod, "--lab", name, "-o", "json"])) as {
     name: string;
     node: string;
     netns: string;
@@ -44,7 +44,7 @@ export async function labPodAdd(name: string, node: string, pod: string): Promis
 }
 
 export async function labDown(name: string): Promise<{ leftovers: string[] }> {
-  const r = await run([TARTAN, "lab", "down", "--name", name, "-o", "json"], {
+  const r = await run([TARTAN, "lab", "down", "--lab", name, "-o", "json"], {
     timeoutMs: 120_000,
     allowFailure: true,
   });

@@ -108,7 +108,7 @@ function rss(pid: number): { rssMb: number; hwmMb: number } {
 }
 
 async function agentPid(): Promise<number> {
-  const ls = JSON.parse((await run([tartan, "lab", "ls", "--name", lab, "-o", "json"])).stdout) as {
+  const ls = JSON.parse((await run([tartan, "lab", "ls", "--lab", lab, "-o", "json"])).stdout) as {
     nodes: { name: string; agentPid?: number }[];
   };
   return ls.nodes.find((n) => n.name === node)!.agentPid!;
@@ -136,7 +136,7 @@ interface SyncRun {
 }
 
 async function fullSync(kind: "cold" | "warm"): Promise<SyncRun> {
-  await run([tartan, "lab", "agent", "stop", node, "--name", lab], { timeoutMs: 60_000 });
+  await run([tartan, "lab", "agent", "stop", node, "--lab", lab], { timeoutMs: 60_000 });
   if (kind === "cold") {
     // Only this lab's node namespace: the policy objects go with the table; nothing else of tartan's is in it.
     await run(["ip", "netns", "exec", nodeNetns, "nft", "delete", "table", "inet", "tartan"], {
@@ -146,7 +146,7 @@ async function fullSync(kind: "cold" | "warm"): Promise<SyncRun> {
   const logOffset = statSync(agentLog).size;
   const t0 = now();
   // Settled into a value at once: a failure is reported after the poll below, not as an unhandled rejection.
-  const start = run([tartan, "lab", "agent", "start", node, "--name", lab], { timeoutMs: 120_000 }).then(
+  const start = run([tartan, "lab", "agent", "start", node, "--lab", lab], { timeoutMs: 120_000 }).then(
     () => undefined,
     (e: unknown) => e,
   );

@@ -48,7 +48,7 @@ export async function labAgent(
     throw new TartanError(
       "lab-agent-running",
       `the agent of ${nodeName} is already running (pid ${node.agent!.pid})`,
-      `restart it: tartan lab agent restart ${nodeName} --name ${lab}`,
+      `restart it: tartan lab agent restart ${nodeName} --lab ${lab}`,
     );
   }
   const proc = await startAgent(state.tartan, node, async (p) => {

@@ -12,7 +12,7 @@ export async function labObjectsCli(state: LabState, args: string[], stdin?: str
     throw new TartanError(
       "lab-no-etcd",
       `lab "${state.name}" has no etcd recorded`,
-      `recreate it: tartan lab down --name ${state.name}; tartan lab up --name ${state.name}`,
+      `recreate it: tartan lab down --lab ${state.name}; tartan lab up --lab ${state.name}`,
     );
   }
   const r = await run(
@@ -36,7 +36,7 @@ export async function labObjectsCli(state: LabState, args: string[], stdin?: str
     throw new TartanError(
       "lab-objects-failed",
       `tartan ${args[0]} in lab "${state.name}" failed: ${r.stderr.trim().replace(/^tartan: /, "") || r.stdout.trim()}`,
-      `is the lab's etcd up? (tartan lab ls --name ${state.name})`,
+      `is the lab's etcd up? (tartan lab ls --lab ${state.name})`,
     );
   }
   return r.stdout;

@@ -53,7 +53,7 @@ export async function labUp(o: LabUpOptions, progress: Progress): Promise<LabSta
     throw new TartanError(
       "lab-exists",
       `lab "${o.name}" is already up (namespace ${paths.fabricNetns} exists)`,
-      `tear it down first: tartan lab down --name ${o.name}, or pick another --name`,
+      `tear it down first: tartan lab down --lab ${o.name}, or pick another --lab`,
     );
   }
   const plan = planUnderlay(paths.nodeNetns, o.nodes, o.subnets);
@@ -74,7 +74,7 @@ export async function labUp(o: LabUpOptions, progress: Progress): Promise<LabSta
       throw new TartanError(
         "lab-exists",
         `lab "${o.name}" already has a state file ${paths.stateFile}`,
-        `tear it down first: tartan lab down --name ${o.name}`,
+        `tear it down first: tartan lab down --lab ${o.name}`,
       );
     }
     return {

@@ -72,7 +72,7 @@ export async function nodeRm(lab: string, nodeName: string): Promise<NodeRmResul
     throw new TartanError(
       "lab-forget-node",
       `could not delete node ${nodeName} from etcd: ${out.stderr.trim() || out.stdout.trim()}`,
-      `is etcd up? (tartan lab ls --name ${lab}); then run node rm again`,
+      `is etcd up? (tartan lab ls --lab ${lab}); then run node rm again`,
     );
   }
   const datastore = JSON.parse(out.stdout) as ForgetNodeResult;

@@ -18,7 +18,7 @@ export function readLabState(paths: LabPaths): LabState | undefined {
     throw new TartanError(
       "lab-state",
       `${paths.stateFile} is not valid JSON`,
-      `remove the lab with \`tartan lab down --name ${paths.name}\``,
+      `remove the lab with \`tartan lab down --lab ${paths.name}\``,
     );
   }
 }

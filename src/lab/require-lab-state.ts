@@ -16,7 +16,7 @@ export function requireLabState(name: string): LabContext {
   const paths = labPaths(name);
   const state = readLabState(paths);
   if (!state) {
-    throw new TartanError("lab-not-up", `lab "${name}" is not up`, `start it: tartan lab up --name ${name}`);
+    throw new TartanError("lab-not-up", `lab "${name}" is not up`, `start it: tartan lab up --lab ${name}`);
   }
   return {
     paths,

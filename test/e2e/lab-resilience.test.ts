@@ -39,7 +39,7 @@ let labUp = false;
 const spawned = new Set<Subprocess>();
 
 async function lab(args: string[], allowFailure = false) {
-  return await run([tartan, "lab", ...args, "--name", name], { allowFailure, timeoutMs: 120_000 });
+  return await run([tartan, "lab", ...args, "--lab", name], { allowFailure, timeoutMs: 120_000 });
 }
 
 const state = (): LabState =>

@@ -44,7 +44,7 @@ function recordedProcesses(s: LabState): { pid: number; startTime: string }[] {
 }
 
 async function downAndCheck(name: string, procs: { pid: number; startTime: string }[]): Promise<void> {
-  const r = await lab(["down", "--name", name]);
+  const r = await lab(["down", "--lab", name]);
   labs.delete(name);
   expect(r.code).toBe(0);
   const left = readdirSync("/run/netns").filter((n) => n.startsWith(`tl-${name}-`));
@@ -52,14 +52,14 @@ async function downAndCheck(name: string, procs: { pid: number; startTime: strin
   expect(procs.filter((p) => processStartTime(p.pid) === p.startTime)).toEqual([]);
   expect(existsSync(`/run/tartan-lab/${name}`)).toBe(false);
   // A second down finds nothing and still succeeds.
-  expect((await lab(["down", "--name", name])).code).toBe(0);
+  expect((await lab(["down", "--lab", name])).code).toBe(0);
 }
 
 /** The matrix, retried while agents converge (routes and VXLAN peers appear within seconds). */
 async function matrixUntilGreen(name: string, timeoutMs = 60_000): Promise<LabMatrix> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const r = await lab(["matrix", "--name", name, "-o", "json", "--timeout-ms", "1500"], true);
+    const r = await lab(["matrix", "--lab", name, "-o", "json", "--timeout-ms", "1500"], true);
     const m = JSON.parse(r.stdout) as LabMatrix;
     if (m.ok || Date.now() > deadline) return m;
     await Bun.sleep(1000);
@@ -67,13 +67,13 @@ async function matrixUntilGreen(name: string, timeoutMs = 60_000): Promise<LabMa
 }
 
 function syncDown(): void {
-  for (const name of labs) Bun.spawnSync([tartan, "lab", "down", "--name", name]);
+  for (const name of labs) Bun.spawnSync([tartan, "lab", "down", "--lab", name]);
   labs.clear();
 }
 process.on("exit", syncDown);
 
 afterAll(async () => {
-  for (const name of [...labs]) await lab(["down", "--name", name], true);
+  for (const name of [...labs]) await lab(["down", "--lab", name], true);
   labs.clear();
   if (bin) rmSync(bin, { recursive: true, force: true });
 });
@@ -85,7 +85,7 @@ describe.skipIf(!hasEtcd)("lab: fabric, nodes, etcd and pods (no agents)", () =>
       const name = newLab("tn");
       await lab([
         "up",
-        "--name",
+        "--lab",
         name,
         "--nodes",
         "3",
@@ -115,9 +115,9 @@ describe.skipIf(!hasEtcd)("lab: fabric, nodes, etcd and pods (no agents)", () =>
       ]);
       expect(health.stdout).toContain('"health":"true"');
 
-      const a = JSON.parse((await lab(["pod", "add", "node-1", "a", "--name", name, "-o", "json"])).stdout);
+      const a = JSON.parse((await lab(["pod", "add", "node-1", "a", "--lab", name, "-o", "json"])).stdout);
       const b = JSON.parse(
-        (await lab(["pod", "add", "node-1", "web/b", "--labels", "app=web", "--name", name, "-o", "json"]))
+        (await lab(["pod", "add", "node-1", "web/b", "--labels", "app=web", "--lab", name, "-o", "json"]))
           .stdout,
       );
       expect(a.ips[0]).toMatch(/^10\.244\.1\.\d+\/32$/);
@@ -127,11 +127,11 @@ describe.skipIf(!hasEtcd)("lab: fabric, nodes, etcd and pods (no agents)", () =>
       expect(m.cells.filter((c) => !(c.ping && c.tcp))).toEqual([]);
       expect(m.total).toBe(2);
       // exec returns the command's status; the command runs in the pod's namespace.
-      expect((await lab(["exec", "a", "--name", name, "--", "sh", "-c", "exit 3"], true)).code).toBe(3);
+      expect((await lab(["exec", "a", "--lab", name, "--", "sh", "-c", "exit 3"], true)).code).toBe(3);
       const addr = await lab([
         "exec",
         "web/b",
-        "--name",
+        "--lab",
         name,
         "--",
         "ip",
@@ -143,16 +143,16 @@ describe.skipIf(!hasEtcd)("lab: fabric, nodes, etcd and pods (no agents)", () =>
       ]);
       expect(addr.stdout).toContain(b.ips[0]);
 
-      const listing = JSON.parse((await lab(["ls", "--name", name, "-o", "json"])).stdout);
+      const listing = JSON.parse((await lab(["ls", "--lab", name, "-o", "json"])).stdout);
       expect(listing.pods.map((p: { pod: string }) => p.pod)).toEqual(["default/a", "web/b"]);
       expect(listing.etcd.running).toBe(true);
 
       // pod rm: CNI DEL releases the address, the namespace goes.
       const procs = recordedProcesses(state(name));
-      await lab(["pod", "rm", "a", "--name", name]);
+      await lab(["pod", "rm", "a", "--lab", name]);
       expect(existsSync(`/run/netns/${a.netns}`)).toBe(false);
       expect(state(name).pods.map((p) => p.name)).toEqual(["b"]);
-      expect((await lab(["pod", "rm", "a", "--name", name], true)).code).toBe(1);
+      expect((await lab(["pod", "rm", "a", "--lab", name], true)).code).toBe(1);
       await downAndCheck(name, procs);
     },
     T,
@@ -163,7 +163,7 @@ describe.skipIf(!hasEtcd)("lab: fabric, nodes, etcd and pods (no agents)", () =>
     async () => {
       const name = newLab("tf");
       // ip and sysctl live in /usr/sbin, etcd in /usr/bin: namespaces and underlay get made, etcd fails.
-      const failed = await run([tartan, "lab", "up", "--name", name, "--nodes", "2", "--no-agents"], {
+      const failed = await run([tartan, "lab", "up", "--lab", name, "--nodes", "2", "--no-agents"], {
         allowFailure: true,
         env: { ...process.env, PATH: "/usr/sbin:/sbin" },
         timeoutMs: 60_000,
@@ -173,13 +173,13 @@ describe.skipIf(!hasEtcd)("lab: fabric, nodes, etcd and pods (no agents)", () =>
       expect(readdirSync("/run/netns").filter((n) => n.startsWith(`tl-${name}-`))).toEqual([]);
       expect(existsSync(`/run/tartan-lab/${name}`)).toBe(false);
 
-      await lab(["up", "--name", name, "--nodes", "1", "--no-agents"]);
-      const again = await lab(["up", "--name", name, "--nodes", "1", "--no-agents"], true);
+      await lab(["up", "--lab", name, "--nodes", "1", "--no-agents"]);
+      const again = await lab(["up", "--lab", name, "--nodes", "1", "--no-agents"], true);
       expect(again.code).toBe(1);
       expect(again.stderr).toContain("already up");
       await downAndCheck(name, recordedProcesses(state(name)));
       // host-gw cannot span two subnets: refused before anything is created.
-      const bad = await lab(["up", "--name", name, "--backend", "host-gw", "--subnets", "2"], true);
+      const bad = await lab(["up", "--lab", name, "--backend", "host-gw", "--subnets", "2"], true);
       expect(bad.code).toBe(1);
       expect(readdirSync("/run/netns").filter((n) => n.startsWith(`tl-${name}-`))).toEqual([]);
       labs.delete(name);
@@ -200,8 +200,8 @@ describe.skipIf(!hasAgent)("lab: 3 nodes with agents, a pod on each, every pod r
       `${backend} (${subnets} underlay subnet${subnets > 1 ? "s" : ""})`,
       async () => {
         const name = newLab("t");
-        await lab(["up", "--name", name, "--nodes", "3", "--backend", backend, "--subnets", String(subnets)]);
-        await Promise.all([1, 2, 3].map((i) => lab(["pod", "add", `node-${i}`, `p${i}`, "--name", name])));
+        await lab(["up", "--lab", name, "--nodes", "3", "--backend", backend, "--subnets", String(subnets)]);
+        await Promise.all([1, 2, 3].map((i) => lab(["pod", "add", `node-${i}`, `p${i}`, "--lab", name])));
         const s = state(name);
         expect(s.nodes.every((n) => n.agent !== undefined)).toBe(true);
         expect(s.pods).toHaveLength(3);

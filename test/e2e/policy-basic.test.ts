@@ -40,7 +40,7 @@ async function tt(args: string[], stdin?: string): Promise<string> {
 }
 
 async function matrix(): Promise<LabMatrix> {
-  const r = await run([tartan, "lab", "matrix", "--name", name, "-o", "json", "--timeout-ms", "1500"], {
+  const r = await run([tartan, "lab", "matrix", "--lab", name, "-o", "json", "--timeout-ms", "1500"], {
     allowFailure: true,
     timeoutMs: 120_000,
   });
@@ -75,12 +75,12 @@ async function until(
 }
 
 function down(): void {
-  if (up) Bun.spawnSync([tartan, "lab", "down", "--name", name]);
+  if (up) Bun.spawnSync([tartan, "lab", "down", "--lab", name]);
   up = false;
 }
 process.on("exit", down);
 afterAll(async () => {
-  if (up) await run([tartan, "lab", "down", "--name", name], { allowFailure: true, timeoutMs: 120_000 });
+  if (up) await run([tartan, "lab", "down", "--lab", name], { allowFailure: true, timeoutMs: 120_000 });
   up = false;
   if (bin) rmSync(bin, { recursive: true, force: true });
 });
@@ -90,7 +90,7 @@ describe.skipIf(!hasEtcd)("NetworkPolicy on the lab", () => {
     "default-deny blocks, an allow policy opens what it names, new pods are isolated at ADD, drops are counted",
     async () => {
       up = true;
-      await tt(["lab", "up", "--name", name, "--nodes", "2"]);
+      await tt(["lab", "up", "--lab", name, "--nodes", "2"]);
       await tt([
         "lab",
         "pod",
@@ -101,11 +101,11 @@ describe.skipIf(!hasEtcd)("NetworkPolicy on the lab", () => {
         "app=web",
         "--ports",
         "http:8080/TCP",
-        "--name",
+        "--lab",
         name,
       ]);
-      await tt(["lab", "pod", "add", "node-1", "prod/other", "--name", name]);
-      await tt(["lab", "pod", "add", "node-2", "dev/client", "--name", name]);
+      await tt(["lab", "pod", "add", "node-1", "prod/other", "--lab", name]);
+      await tt(["lab", "pod", "add", "node-2", "dev/client", "--lab", name]);
       const open = {
         "dev/client -> prod/web": true,
         "prod/other -> prod/web": true,
@@ -124,7 +124,7 @@ describe.skipIf(!hasEtcd)("NetworkPolicy on the lab", () => {
       expect(await until(denied)).toEqual(denied);
 
       // A pod added under the deny is isolated when its ADD returns: the very first probe fails.
-      await tt(["lab", "pod", "add", "node-2", "prod/late", "--name", name]);
+      await tt(["lab", "pod", "add", "node-2", "prod/late", "--lab", name]);
       expect(tcp(await matrix(), "dev/client", "prod/late")).toBe(false);
 
       await tt(["apply", "--lab", name, "-f", "-"], ALLOW);
@@ -169,7 +169,7 @@ describe.skipIf(!hasEtcd)("NetworkPolicy on the lab", () => {
         );
         expect(t.stdout).not.toMatch(/policy-forward|chain ing\//);
       }
-      await tt(["lab", "down", "--name", name]);
+      await tt(["lab", "down", "--lab", name]);
       up = false;
     },
     T,

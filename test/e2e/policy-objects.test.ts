@@ -67,12 +67,12 @@ const list = async (...args: string[]) => (await getJson<{ items: Resource[] }>(
 const names = (items: Resource[]) => items.map((i) => `${i.metadata.namespace ?? ""}/${i.metadata.name}`);
 
 function down(): void {
-  if (up) Bun.spawnSync([tartan, "lab", "down", "--name", name]);
+  if (up) Bun.spawnSync([tartan, "lab", "down", "--lab", name]);
   up = false;
 }
 process.on("exit", down);
 afterAll(async () => {
-  if (up) await run([tartan, "lab", "down", "--name", name], { allowFailure: true, timeoutMs: 120_000 });
+  if (up) await run([tartan, "lab", "down", "--lab", name], { allowFailure: true, timeoutMs: 120_000 });
   up = false;
   rmSync(files, { recursive: true, force: true });
   if (bin) rmSync(bin, { recursive: true, force: true });
@@ -83,7 +83,7 @@ describe.skipIf(!hasEtcd)("policy objects on a lab", () => {
     "apply a multi-document file, get it back, all-or-nothing on an invalid document, lab pod objects, delete",
     async () => {
       up = true;
-      await ok(["lab", "up", "--name", name, "--nodes", "2"]);
+      await ok(["lab", "up", "--lab", name, "--nodes", "2"]);
       const file = join(files, "shop.yaml");
       writeFileSync(file, MANIFEST);
 
@@ -166,7 +166,7 @@ spec:
           "app=api,tier=x",
           "--ports",
           "http:8080/TCP,metrics:9100",
-          "--name",
+          "--lab",
           name,
           "-o",
           "json",
@@ -181,24 +181,24 @@ spec:
         { name: "metrics", containerPort: 9100, protocol: "TCP" },
       ]);
       // A pod in a namespace nobody declared gets its Namespace.
-      await ok(["lab", "pod", "add", "node-1", "solo/one", "--name", name]);
+      await ok(["lab", "pod", "add", "node-1", "solo/one", "--lab", name]);
       expect((await getJson("ns", "solo")).metadata.labels).toEqual({
         "kubernetes.io/metadata.name": "solo",
       });
 
       // lab label: pod and namespace labels change in the datastore (and in the lab state).
-      await ok(["lab", "label", "pod", "shop/api", "tier-", "role=backend", "--name", name]);
+      await ok(["lab", "label", "pod", "shop/api", "tier-", "role=backend", "--lab", name]);
       expect((await getJson("pod", "api", "-n", "shop")).metadata.labels).toEqual({
         app: "api",
         role: "backend",
       });
-      await ok(["lab", "label", "namespace", "shop", "env=prod", "--name", name]);
+      await ok(["lab", "label", "namespace", "shop", "env=prod", "--lab", name]);
       expect((await getJson("ns", "shop")).metadata.labels).toEqual({
         team: "a",
         "kubernetes.io/metadata.name": "shop",
         env: "prod",
       });
-      const ls = JSON.parse(await ok(["lab", "ls", "--name", name, "-o", "json"])) as {
+      const ls = JSON.parse(await ok(["lab", "ls", "--lab", name, "-o", "json"])) as {
         pods: { pod: string }[];
       };
       expect(ls.pods.map((p) => p.pod).sort()).toEqual(["shop/api", "solo/one"]);
@@ -210,7 +210,7 @@ spec:
       });
 
       // lab pod rm deletes the Pod object.
-      await ok(["lab", "pod", "rm", "shop/api", "--name", name]);
+      await ok(["lab", "pod", "rm", "shop/api", "--lab", name]);
       expect((await tt(["get", "pod", "api", "-n", "shop", "--lab", name])).code).toBe(1);
 
       // delete -f: everything of the file goes (the namespace takes what is left in it).
@@ -222,7 +222,7 @@ spec:
       expect(names(await list("ns"))).toEqual(["/backend", "/solo"]);
       expect((await tt(["delete", "-f", file, "--lab", name])).code).toBe(1);
 
-      await ok(["lab", "down", "--name", name]);
+      await ok(["lab", "down", "--lab", name]);
       up = false;
       expect(readdirSync("/run/netns").filter((n) => n.startsWith(`tl-${name}-`))).toEqual([]);
       expect(existsSync(`/run/tartan-lab/${name}`)).toBe(false);

@@ -68,7 +68,7 @@ export class NetpolLab {
   /** Lab up, the three namespaces (with an extra ns=<name> label, as older upstream harnesses), the nine pods. */
   async start(nodes = 3): Promise<void> {
     this.up = true;
-    await this.cli(["lab", "up", "--name", this.name, "--nodes", String(nodes), "--ipv6"]);
+    await this.cli(["lab", "up", "--lab", this.name, "--nodes", String(nodes), "--ipv6"]);
     await this.cli(
       ["apply", "--lab", this.name, "-f", "-"],
       yamlDocs(
@@ -99,7 +99,7 @@ export class NetpolLab {
             `pod=${pod}`,
             "--ports",
             POD_PORTS.join(","),
-            "--name",
+            "--lab",
             this.name,
           ]);
         }
@@ -110,7 +110,7 @@ export class NetpolLab {
 
   /** Pods, IPs, nodes and agent sockets from `tartan lab ls -o json`. */
   async refresh(): Promise<void> {
-    const ls = JSON.parse((await this.cli(["lab", "ls", "--name", this.name, "-o", "json"])).out) as {
+    const ls = JSON.parse((await this.cli(["lab", "ls", "--lab", this.name, "-o", "json"])).out) as {
       dir: string;
       nodes: { name: string; netns: string; agentPid?: number }[];
       pods: { pod: string; node: string; netns: string; ips: string[] }[];
@@ -192,7 +192,7 @@ export class NetpolLab {
   }
 
   async label(kind: "pod" | "namespace", name: string, changes: string[]): Promise<number> {
-    return await this.change(() => this.cli(["lab", "label", kind, name, ...changes, "--name", this.name]));
+    return await this.change(() => this.cli(["lab", "label", kind, name, ...changes, "--lab", this.name]));
   }
 
   /** One `tartan lab probe` from inside `netns` to all `hosts` at once; a result per host. */
@@ -299,13 +299,13 @@ export class NetpolLab {
 
   async down(): Promise<void> {
     if (!this.up) return;
-    await run([this.tartan, "lab", "down", "--name", this.name], { allowFailure: true, timeoutMs: 180_000 });
+    await run([this.tartan, "lab", "down", "--lab", this.name], { allowFailure: true, timeoutMs: 180_000 });
     this.up = false;
   }
 
   /** For process exit hooks: synchronous. */
   downSync(): void {
-    if (this.up) Bun.spawnSync([this.tartan, "lab", "down", "--name", this.name]);
+    if (this.up) Bun.spawnSync([this.tartan, "lab", "down", "--lab", this.name]);
     this.up = false;
   }
 }
