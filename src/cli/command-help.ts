@@ -12,7 +12,8 @@ const optionText = (o: OptionSpec) =>
 /** `tartan lab pod add NODE POD [options]`: built from the command's specs. */
 export function usageLine(c: Command<never>): string {
   const parts = ["tartan", ...c.path];
-  for (const o of c.options ?? []) if (o.required) parts.push(`--${o.name} ${o.value ?? ""}`.trimEnd());
+  for (const o of c.options ?? [])
+    if (o.required) parts.push(`${o.short ? `-${o.short}` : `--${o.name}`} ${o.value ?? ""}`.trimEnd());
   for (const a of c.args ?? []) {
     const name = a.variadic ? `${a.name}...` : a.name;
     parts.push(a.optional ? `[${name}]` : name);

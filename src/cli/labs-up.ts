@@ -58,7 +58,7 @@ export function requireLabName(given: string | undefined, root = labRoot()): str
     throw new TartanError(
       "lab-not-up",
       "no lab is up",
-      "start one: tartan lab up (or name one with --lab NAME)",
+      "start one with tartan lab up, or name one with --lab NAME",
     );
   }
   return name;
