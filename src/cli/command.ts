@@ -48,12 +48,13 @@ export interface Command<D = unknown> {
   /** Internal (run by the lab inside its namespaces): not listed in help or completion. */
   hidden?: boolean;
   run(args: CommandArgs, ctx: CommandContext): Promise<D | Exited>;
-  /** The `-o table` (and `-o wide`) form of the data. Absent: the command takes no `-o`. */
+  /**
+   * The `-o table` form of the data; `wide` is set for `-o wide`, where a renderer may add columns
+   * (else it prints the table). Absent: the command takes no `-o`.
+   */
   render?(data: D, o: { wide: boolean }): string;
   /** What json and yaml print, when it is not the data itself (`get` prints the objects). */
   json?(data: D): unknown;
-  /** `-o wide` adds columns (else it prints the same as table). */
-  wide?: boolean;
   /** The exit code after printing (non-zero for a partial result); may write warnings to err. */
   exitCode?(data: D, io: CommandIo, args: CommandArgs): number;
 }

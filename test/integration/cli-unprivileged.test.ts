@@ -17,11 +17,11 @@ afterAll(() => {
   if (bin) rmSync(bin, { recursive: true, force: true });
 });
 
-async function asNobody(args: string[]) {
+async function asNobody(args: string[], env: Record<string, string> = {}) {
   return await run([setpriv!, "--reuid=65534", "--regid=65534", "--clear-groups", `${bin}/tartan`, ...args], {
     allowFailure: true,
     timeoutMs: 30_000,
-    env: { PATH: "/usr/bin:/bin", HOME: "/" },
+    env: { PATH: "/usr/bin:/bin", HOME: "/", ...env },
   });
 }
 
@@ -68,5 +68,15 @@ describe.skipIf(!usable)("tartan as an unprivileged user", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toStartWith(`tartan: no IPAM store at ${dir} (`);
     expect(existsSync(`/tmp/tartan-no-such-${process.pid}`)).toBe(false);
+  });
+
+  test("an unexpected error: one line without a stack; the stack only with TARTAN_DEBUG=1", async () => {
+    // Port 1 is privileged: the responder's listen fails with a plain (non-Tartan) error.
+    const plain = await asNobody(["lab", "responder", "--port", "1"]);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toBe("tartan: listen EACCES: permission denied 0.0.0.0:1\n");
+    const debug = await asNobody(["lab", "responder", "--port", "1"], { TARTAN_DEBUG: "1" });
+    expect(debug.code).toBe(1);
+    expect(debug.stderr).toMatch(/^tartan: Error: listen EACCES.*\n\s+at /);
   });
 });

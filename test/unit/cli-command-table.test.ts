@@ -310,6 +310,13 @@ describe("ipam ls is read-only", () => {
     const r = await cli(TABLE, ["ipam", "ls", "--data-dir", dir, "-o", "json"]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out).networks[0].allocations[0].ip).toBe("10.1.0.2");
+    expect((await cli(TABLE, ["ipam", "ls", "--data-dir", dir])).out).toBe(
+      `NETWORK  ADDRESS   CONTAINER     IFNAME\nn1       10.1.0.2  ${"c".repeat(12)}  eth0\n`,
+    );
+    // wide: the same table with the whole container id and the range set.
+    expect((await cli(TABLE, ["ipam", "ls", "--data-dir", dir, "-o", "wide"])).out).toBe(
+      `NETWORK  ADDRESS   CONTAINER${" ".repeat(55)}  IFNAME  RANGE\nn1       10.1.0.2  ${"c".repeat(64)}  eth0    0\n`,
+    );
   });
 });
 

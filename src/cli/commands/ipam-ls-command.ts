@@ -28,11 +28,18 @@ export const ipamLsCommand = defineCommand<IpamListing>({
       store.close();
     }
   },
-  render: (d) =>
+  // wide: the whole container id and the range set each address came from.
+  render: (d, { wide }) =>
     formatTable(
-      ["NETWORK", "ADDRESS", "CONTAINER", "IFNAME"],
+      ["NETWORK", "ADDRESS", "CONTAINER", "IFNAME", ...(wide ? ["RANGE"] : [])],
       d.networks.flatMap((n) =>
-        n.allocations.map((a) => [n.network, a.ip, a.containerId.slice(0, 12), a.ifname]),
+        n.allocations.map((a) => [
+          n.network,
+          a.ip,
+          wide ? a.containerId : a.containerId.slice(0, 12),
+          a.ifname,
+          ...(wide ? [a.rangeKey] : []),
+        ]),
       ),
     ),
 });
