@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { TartanError } from "../errors/tartan-error.ts";
+import { requireRoot } from "./require-root.ts";
 
 // The lab's state directory (src/lab/lab-paths.ts owns the layout; the CLI layer sits below the
 // lab and cannot import it, so it reads the one file it needs, the way kubectl reads a kubeconfig).
@@ -14,11 +15,18 @@ export interface LabDatastoreFields {
   etcd?: { endpoint: string };
 }
 
+/** Lab state is root's (0700): a non-root reader is told so, not that no lab is up. */
+function deniedToRoot(e: unknown, path: string): void {
+  if ((e as NodeJS.ErrnoException).code === "EACCES") requireRoot(`reading ${path}`);
+}
+
 export function readLab(root: string, name: string): LabDatastoreFields | undefined {
   if (!/^[a-z0-9]{1,16}$/.test(name)) return undefined;
+  const file = `${root}/${name}/lab.json`;
   try {
-    return JSON.parse(readFileSync(`${root}/${name}/lab.json`, "utf8")) as LabDatastoreFields;
-  } catch {
+    return JSON.parse(readFileSync(file, "utf8")) as LabDatastoreFields;
+  } catch (e) {
+    deniedToRoot(e, file);
     return undefined;
   }
 }
@@ -28,7 +36,9 @@ export function labsUp(root = labRoot()): LabDatastoreFields[] {
   let names: string[] = [];
   try {
     names = readdirSync(root).sort();
-  } catch {}
+  } catch (e) {
+    deniedToRoot(e, root);
+  }
   return names.map((n) => readLab(root, n)).filter((l): l is LabDatastoreFields => l !== undefined);
 }
 

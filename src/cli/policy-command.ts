@@ -23,12 +23,10 @@ interface AgentRef {
 /** The agents to ask: --socket, else the nodes of the lab (the one up, or --lab), else this host's agent. */
 function agents(o: { socket?: string; lab?: string; node?: string }): AgentRef[] {
   if (o.socket) return [{ node: o.node ?? "-", socket: o.socket }];
+  // Agent sockets and the lab's state are root's: say so before "not up" or EACCES.
+  requireRoot("tartan policy (asking the agents, without --socket)");
   const root = labRoot();
   const lab = pickLab(o.lab, root);
-  // Agent sockets and the lab's state are root's: say so before "not up" or EACCES.
-  requireRoot(
-    lab ? `tartan policy (asking the agents of lab "${lab}")` : "tartan policy (asking this host's agent)",
-  );
   if (!lab) return [{ node: o.node ?? "-", socket: DEFAULT_AGENT_SOCKET }];
   if (!readLab(root, lab))
     throw new TartanError("lab-not-up", `lab "${lab}" is not up`, `start it: tartan lab up --lab ${lab}`);

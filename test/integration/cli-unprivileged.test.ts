@@ -3,7 +3,9 @@
 // "no lab is up"); help, version and completion work for anyone; a read-only command never
 // creates a store. Needs root to switch users; touches no network.
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { run } from "../../src/exec/run.ts";
 import { isRoot } from "../harness/netns.ts";
 import { privateTartanBin } from "../harness/tartan-binary.ts";
@@ -50,6 +52,23 @@ describe.skipIf(!usable)("tartan as an unprivileged user", () => {
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
     expect(existsSync("/run/tartan-lab/nobodylab")).toBe(false);
+  });
+
+  test("object commands looking for the lab that is up: must run as root, not 'no lab is up'", async () => {
+    // A private lab root, 0700 like the real one, with a lab in it.
+    const root = mkdtempSync(join(tmpdir(), "tartan-cli-labroot-"));
+    try {
+      mkdirSync(join(root, "one"));
+      writeFileSync(join(root, "one", "lab.json"), JSON.stringify({ name: "one", fabric: { netns: "x" } }));
+      chmodSync(root, 0o700);
+      const r = await asNobody(["get", "pods"], { TARTAN_LAB_ROOT: root });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(
+        `tartan: reading ${root} must run as root (run it with sudo: it enters network namespaces and reads root-only state)\n`,
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   test("help, version and completion work for anyone", async () => {
