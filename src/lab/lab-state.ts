@@ -1,3 +1,5 @@
+import { ROUTING_BACKENDS, type RoutingBackendName } from "../model/routing-backend.ts";
+
 /** A process the lab started and must stop: PID plus its start time, so a reused PID is never hit. */
 export interface LabProcess {
   pid: number;
@@ -7,9 +9,11 @@ export interface LabProcess {
   log: string;
 }
 
-export type LabBackend = "vxlan" | "host-gw" | "cross-subnet";
+/** @deprecated the model's RoutingBackendName; kept while run-lab-cli.ts still imports it. */
+export type LabBackend = RoutingBackendName;
 
-export const LAB_BACKENDS: readonly LabBackend[] = ["vxlan", "host-gw", "cross-subnet"];
+/** @deprecated the model's ROUTING_BACKENDS; kept while run-lab-cli.ts still imports it. */
+export const LAB_BACKENDS: readonly RoutingBackendName[] = ROUTING_BACKENDS;
 
 export interface LabBridge {
   name: string;
@@ -57,7 +61,7 @@ export interface LabPod {
 export interface LabState {
   version: 1;
   name: string;
-  backend: LabBackend;
+  backend: RoutingBackendName;
   subnets: number;
   dir: string;
   createdAt: string;
