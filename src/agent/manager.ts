@@ -35,7 +35,10 @@ export interface Manager {
   /** Programs the kernel; answers how many kernel objects changed, or undefined when it did not look. */
   apply(): Promise<{ changes?: number } | undefined>;
   resync(): void;
-  /** Stops timers and watches and waits for the manager's own running work; the kernel is left alone. */
+  /**
+   * Stops its mirrors (the agent started them), timers and watches, and waits for its own running
+   * work; the kernel is left alone.
+   */
   stop(): Promise<void>;
 }
 
