@@ -8,7 +8,7 @@ import { DEFAULT_IPAM_DIR } from "./cni-request.ts";
 import { InProcessIpam } from "./in-process-ipam.ts";
 import type { CniOutcome } from "./run-cni.ts";
 import { shapeResult } from "./shape-result.ts";
-import { toCniError } from "./to-cni-error.ts";
+import { internalStack, toCniError } from "./to-cni-error.ts";
 
 /**
  * tartan's IPAM as a standalone plugin (invoked as `tartan-ipam`), for other interface plugins to
@@ -95,7 +95,8 @@ export async function runIpamPlugin(
     }
   } catch (e) {
     const err = toCniError(e);
-    deps.log("error", err.message, { code: err.cniCode, plugin: "tartan-ipam" });
+    const stack = internalStack(err);
+    deps.log("error", err.message, { code: err.cniCode, plugin: "tartan-ipam", ...(stack ? { stack } : {}) });
     return {
       stdout: JSON.stringify({
         cniVersion: version,
