@@ -1,10 +1,10 @@
 import { CniCode, CniError } from "../errors/cni-error.ts";
 import { parseIpamConfig } from "../ipam/ipam-config.ts";
 import { isSupportedVersion, SUPPORTED_CNI_VERSIONS, versionAtLeast } from "../model/cni-version.ts";
+import { DEFAULT_IPAM_DIR } from "../model/default-paths.ts";
 import { NETWORK_NAME_RE } from "../model/net-conf.ts";
 import type { CniDeps } from "./cni-deps.ts";
 import { parseCniEnv } from "./cni-env.ts";
-import { DEFAULT_IPAM_DIR } from "./cni-request.ts";
 import { InProcessIpam } from "./in-process-ipam.ts";
 import type { CniOutcome } from "./run-cni.ts";
 import { shapeResult } from "./shape-result.ts";
