@@ -1,11 +1,11 @@
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { DEFAULT_IPAM_DIR } from "../cni/cni-request.ts";
 import type { DatastoreConfig } from "../datastore/open-datastore.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import { checkPool } from "../ipam/check-pool.ts";
 import { DEFAULT_AGENT_SOCKET } from "../model/agent-api.ts";
 import { DEFAULT_BLOCK_SIZE, DEFAULT_POOLS, type IPPoolSpec } from "../model/cluster-resources.ts";
+import { DEFAULT_IPAM_DIR } from "../model/default-paths.ts";
 import { NETWORK_NAME_RE } from "../model/net-conf.ts";
 import {
   DEFAULT_ROUTING_BACKEND,

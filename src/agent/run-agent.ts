@@ -1,8 +1,8 @@
-import { stableMac } from "../cni/mac-address.ts";
 import type { Dataplane } from "../dataplane/dataplane.ts";
 import type { Datastore } from "../datastore/datastore.ts";
 import type { IpamStore } from "../datastore/ipam-store.ts";
 import type { DatastoreConfig } from "../datastore/open-datastore.ts";
+import { stableMac } from "../model/mac-address.ts";
 import { Agent } from "./agent.ts";
 import { agentApi, metricsApi } from "./agent-api.ts";
 import type { AgentConfig } from "./agent-config.ts";

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parseAgentConfig } from "../agent/agent-config.ts";
+import { isErrorCode } from "../errors/error-code.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import {
   AGENT_POLICY_DROPS_PATH,
@@ -76,7 +77,11 @@ async function ask<T>(a: AgentRef, path: string): Promise<T> {
         return { code: "agent-error", message: text };
       }
     })();
-    throw new TartanError(body.code, `node ${a.node}: ${body.message}`, body.hint);
+    throw new TartanError(
+      isErrorCode(body.code) ? body.code : "agent-error",
+      `node ${a.node}: ${body.message}`,
+      body.hint,
+    );
   }
   return JSON.parse(text) as T;
 }

@@ -5,8 +5,6 @@ import type { Allocation, Attachment, IpamStore, IpamTx } from "../ipam-store.ts
 import { ensureIpamSchema } from "./ipam-schema.ts";
 import { sqliteStoreError } from "./sqlite-store-error.ts";
 
-/** Where the plugin keeps its database when the IPAM config names no dataDir. */
-export const DEFAULT_IPAM_DATA_DIR = "/var/lib/cni/tartan";
 export const IPAM_DB_FILE = "tartan-ipam.db";
 
 /**
@@ -218,7 +216,7 @@ export class SqliteIpamStore implements IpamStore {
  * path is: mkdir (exists), open, two PRAGMAs, read user_version. Failures become TartanErrors
  * with codes ipam-store-unwritable / ipam-store-corrupt and a hint.
  */
-export function openSqliteIpamStore(dataDir: string = DEFAULT_IPAM_DATA_DIR): SqliteIpamStore {
+export function openSqliteIpamStore(dataDir: string): SqliteIpamStore {
   // Template, not node:path: loading node:path costs start-up time on every plugin run.
   const path = `${dataDir.replace(/\/+$/, "")}/${IPAM_DB_FILE}`;
   let db: Database | undefined;
