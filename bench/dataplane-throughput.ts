@@ -20,13 +20,14 @@
 import { existsSync } from "node:fs";
 import { cpus, loadavg, release } from "node:os";
 import { run } from "../src/exec/run.ts";
+import { ROUTING_BACKENDS, type RoutingBackendName } from "../src/model/routing-backend.ts";
 import { cleanupAllNetns, isRoot } from "../test/harness/netns.ts";
 import { cleanupAll, cleanupOnSignals, trackLab, untrackLab } from "./lab/cleanup.ts";
 import { labDown, labName, labPodAdd, labUp, TARTAN } from "./lab/lab-cli.ts";
 import { type IperfServer, iperfClient, startIperfServer } from "./throughput/iperf.ts";
 import { buildDirectVeth, buildReference, type RefPod } from "./throughput/reference-world.ts";
 
-type Backend = "vxlan" | "host-gw" | "cross-subnet";
+type Backend = RoutingBackendName;
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => {
   const i = argv.indexOf(name);
@@ -34,7 +35,7 @@ const opt = (name: string, dflt: string): string => {
 };
 const rounds = Number(opt("--rounds", "5"));
 const seconds = Number(opt("--seconds", "5"));
-const backends = opt("--backends", "vxlan,host-gw,cross-subnet").split(",") as Backend[];
+const backends = opt("--backends", ROUTING_BACKENDS.join(",")).split(",") as Backend[];
 const json = argv.includes("--json");
 const TARGET = 0.95;
 const log = (m: string): void => void process.stderr.write(`dataplane-throughput: ${m}\n`);

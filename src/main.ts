@@ -65,23 +65,40 @@ function cniDeps(env: Record<string, string | undefined>, component: string): Cn
 
 /** The agent's real adapters; loaded only for `tartan agent`, never on the plugin path. */
 async function agentWiring(env: Record<string, string | undefined>): Promise<AgentWiring> {
-  const [{ openDatastore }, { KernelReconciler }, { CalcKernelPort }, { LinuxDataplane }, { LinuxNft }] =
-    await Promise.all([
-      import("./datastore/open-datastore.ts"),
-      import("./agent/kernel-reconciler.ts"),
-      import("./agent/calc-kernel-port.ts"),
-      import("./dataplane/linux/linux-dataplane.ts"),
-      import("./dataplane/linux/linux-nft.ts"),
-    ]);
+  const [
+    { openDatastore },
+    { KernelReconciler },
+    { CalcKernelPort },
+    { routingManager },
+    { policyManager },
+    { LinuxDataplane },
+    { LinuxNft },
+  ] = await Promise.all([
+    import("./datastore/open-datastore.ts"),
+    import("./agent/kernel-reconciler.ts"),
+    import("./agent/calc-kernel-port.ts"),
+    import("./agent/routing-manager.ts"),
+    import("./agent/policy-manager-adapter.ts"),
+    import("./dataplane/linux/linux-dataplane.ts"),
+    import("./dataplane/linux/linux-nft.ts"),
+  ]);
   return {
     openDatastore,
     openIpamStore: (dir) => openSqliteIpamStore(dir),
     dataplane: () => new LinuxDataplane(),
-    kernel: async (dp, log) => new CalcKernelPort(new KernelReconciler(dp), log),
-    policy: async () => {
-      const { kernelTracksSctp } = await import("./dataplane/linux/sctp-support.ts");
-      return { nft: new LinuxNft(), sctp: kernelTracksSctp() };
-    },
+    // The agent's managers, in order: one line each (decision 0010). The routing backend is the
+    // config's; calc/backends/ holds them.
+    managers: async (config, dp, log) => [
+      routingManager(new CalcKernelPort(new KernelReconciler(dp), log)),
+      ...(config.networkPolicy
+        ? [
+            policyManager({
+              nft: new LinuxNft(),
+              sctp: (await import("./dataplane/linux/sctp-support.ts")).kernelTracksSctp(),
+            }),
+          ]
+        : []),
+    ],
     log: makeLogger(env, "agent", "info"),
   };
 }
@@ -124,6 +141,7 @@ async function main(): Promise<number> {
     },
     env,
     agentWiring: () => agentWiring(env),
+    openIpamStoreReadOnly: (dir) => openSqliteIpamStore(dir, { readOnly: true }),
   });
 }
 

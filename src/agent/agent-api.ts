@@ -1,4 +1,5 @@
 import type { PolicyIR } from "../calc/policy-ir.ts";
+import type { ErrorCode } from "../errors/error-code.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import {
   AGENT_BLOCKS_PATH,
@@ -16,7 +17,7 @@ const SYNC_WAIT_MS = 3000;
 const json = (status: number, body: unknown): Response =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
-const failure = (status: number, code: string, message: string, hint?: string): Response =>
+const failure = (status: number, code: ErrorCode, message: string, hint?: string): Response =>
   json(status, { code, message, ...(hint ? { hint } : {}) } satisfies AgentErrorBody);
 
 function parseBlockRequest(body: unknown): BlockRequest {

@@ -1,14 +1,17 @@
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { DEFAULT_IPAM_DIR } from "../cni/cni-request.ts";
 import type { DatastoreConfig } from "../datastore/open-datastore.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import { checkPool } from "../ipam/check-pool.ts";
 import { DEFAULT_AGENT_SOCKET } from "../model/agent-api.ts";
 import { DEFAULT_BLOCK_SIZE, DEFAULT_POOLS, type IPPoolSpec } from "../model/cluster-resources.ts";
+import { DEFAULT_IPAM_DIR } from "../model/default-paths.ts";
 import { NETWORK_NAME_RE } from "../model/net-conf.ts";
-
-export type Backend = "vxlan" | "host-gw" | "cross-subnet";
+import {
+  DEFAULT_ROUTING_BACKEND,
+  ROUTING_BACKENDS,
+  type RoutingBackendName,
+} from "../model/routing-backend.ts";
 
 export interface AgentPool extends IPPoolSpec {
   /** The IPPool's name in the datastore. */
@@ -19,7 +22,7 @@ export interface AgentPool extends IPPoolSpec {
 export interface AgentConfig {
   nodeName: string;
   datastore: DatastoreConfig;
-  backend: Backend;
+  backend: RoutingBackendName;
   /** The interface whose address peers reach this node at; its subnet and MTU are read from it. */
   underlayInterface: string;
   pools: AgentPool[];
@@ -55,7 +58,7 @@ const schema = z
         })
         .strict(),
     ]),
-    backend: z.enum(["vxlan", "host-gw", "cross-subnet"]).default("vxlan"),
+    backend: z.enum(ROUTING_BACKENDS).default(DEFAULT_ROUTING_BACKEND),
     underlayInterface: z.string().min(1).max(15),
     pools: z
       .array(

@@ -1,4 +1,3 @@
-import type { NftTable } from "../dataplane/nft-table.ts";
 import type { Datastore } from "../datastore/datastore.ts";
 import type { IpamStore } from "../datastore/ipam-store.ts";
 import {
@@ -11,53 +10,48 @@ import type { Resource } from "../model/resource.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import { type AgentLog, errorFields } from "./agent-log.ts";
 import { AgentMetrics } from "./agent-metrics.ts";
+import { type AgentTimers, realTimers } from "./agent-timers.ts";
 import { backoffMs } from "./backoff.ts";
 import { CoalescingTrigger } from "./coalescing-trigger.ts";
-import type { ClusterSnapshot, KernelPort, Underlay } from "./kernel-port.ts";
+import type { Underlay } from "./kernel-port.ts";
 import { KindMirror } from "./kind-mirror.ts";
+import type { Manager, ManagerContext, ManagerFactory } from "./manager.ts";
 import { NodeBlocks } from "./node-blocks.ts";
-import { PolicyManager } from "./policy-manager.ts";
+import type { PolicyManager } from "./policy-manager.ts";
+import { PolicyManagerAdapter } from "./policy-manager-adapter.ts";
 import { registerNode } from "./register-node.ts";
 
-export interface AgentTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(t: unknown): void;
-  setInterval(fn: () => void, ms: number): unknown;
-  clearInterval(t: unknown): void;
-}
+export type { AgentTimers } from "./agent-timers.ts";
 
 export interface AgentDeps {
   config: AgentConfig;
   ds: Datastore;
   store: IpamStore;
-  kernel: KernelPort;
   underlay: Underlay;
   /** MAC of this node's VXLAN device, published in its Node for the peers' FDB entries. */
   vtepMac: string;
   log: AgentLog;
-  /** NetworkPolicy enforcement (decision 0009); absent: the agent enforces no policy. */
-  policy?: { nft: NftTable; sctp: boolean };
+  /**
+   * What programs the kernel, in order (decision 0010): built by the wiring, e.g. routing
+   * (routing-manager.ts) and NetworkPolicy (policy-manager-adapter.ts).
+   */
+  managers: readonly ManagerFactory[];
   now?: () => number;
   timers?: AgentTimers;
 }
-
-const realTimers: AgentTimers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
-  setInterval: (fn, ms) => setInterval(fn, ms),
-  clearInterval: (t) => clearInterval(t as ReturnType<typeof setInterval>),
-};
 
 const specChanged = (a: Resource | undefined, b: Resource | undefined): boolean =>
   JSON.stringify(a?.spec) !== JSON.stringify(b?.spec);
 
 /**
  * The node agent: registers the node, claims its blocks, mirrors Nodes and IPAMBlocks (list +
- * watch), and keeps the kernel at the state calc derives from them. The rules (felix's):
- * - nothing is written to the kernel before the first full sync (both kinds listed, own node
- *   registered, own blocks claimed): a half-known cluster would make the reconciler delete routes
- *   to peers it has not seen yet;
- * - watch events only mark work (cheap, synchronous setDesired) and trigger a coalesced apply;
+ * watch), and has its managers (routing, policy; built by the wiring) keep the kernel at the
+ * state calc derives from the datastore. The rules (felix's):
+ * - nothing is written to the kernel before the first full sync (the agent's kinds and every
+ *   manager's listed, own node registered, own blocks claimed): a half-known cluster would make
+ *   the reconciler delete routes to peers it has not seen yet;
+ * - watch events only mark work (each manager's cheap, synchronous onUpdate) and trigger a
+ *   coalesced apply, one trigger per manager, so one manager never waits for another's apply;
  * - a periodic resync re-applies so drift (someone deleting our routes) is repaired;
  * - while the datastore is away the kernel stays as it is; the mirrors re-list when it is back;
  * - stop() leaves the kernel alone: a restarted agent diffs against it instead of flushing.
@@ -67,11 +61,13 @@ export class Agent {
   readonly nodes: KindMirror<NodeResource>;
   readonly blocks: KindMirror<IPAMBlockResource>;
   readonly nodeBlocks: NodeBlocks;
-  /** Pods, Namespaces and NetworkPolicies mirrored and enforced; undefined when policy is off. */
-  readonly policy: PolicyManager | undefined;
+  /** The managers, in the wiring's order, each with its own coalescing trigger. */
+  readonly managers: readonly Manager[];
   /** True from the end of the first full sync on. */
   synced = false;
-  private readonly applier: CoalescingTrigger;
+  private readonly appliers: CoalescingTrigger[];
+  /** Copies the node's blocks from the IPAMBlock mirror into the local IPAM store (coalesced). */
+  private readonly localBlocks: CoalescingTrigger;
   private readonly timers: AgentTimers;
   private readonly now: () => number;
   private readonly intervals: unknown[] = [];
@@ -82,20 +78,23 @@ export class Agent {
   constructor(private readonly d: AgentDeps) {
     this.timers = d.timers ?? realTimers;
     this.now = d.now ?? Date.now;
-    const mirrorOpts = (what: string) => ({
-      onChange: () => this.changed(),
+    const mirrorOptions = (what: string) => ({
       onError: (e: unknown, phase: "list" | "watch") => {
         this.metrics.datastoreError(`${phase}-${what}`);
         d.log("warn", `datastore ${phase} of ${what} failed; keeping the kernel as it is and retrying`, {
           ...errorFields(e),
         });
       },
-      relevant: specChanged,
       setTimeout: this.timers.setTimeout,
       clearTimeout: this.timers.clearTimeout,
     });
-    this.nodes = new KindMirror<NodeResource>(d.ds, KINDS.node, mirrorOpts("nodes"));
-    this.blocks = new KindMirror<IPAMBlockResource>(d.ds, KINDS.ipamBlock, mirrorOpts("blocks"));
+    const own = (kind: string, what: string) => ({
+      ...mirrorOptions(what),
+      onChange: () => this.changed(kind),
+      relevant: specChanged,
+    });
+    this.nodes = new KindMirror<NodeResource>(d.ds, KINDS.node, own(KINDS.node, "nodes"));
+    this.blocks = new KindMirror<IPAMBlockResource>(d.ds, KINDS.ipamBlock, own(KINDS.ipamBlock, "blocks"));
     this.nodeBlocks = new NodeBlocks({
       ds: d.ds,
       store: d.store,
@@ -108,24 +107,34 @@ export class Agent {
       metrics: this.metrics,
       log: d.log,
     });
-    this.policy = d.policy
-      ? new PolicyManager({
-          ds: d.ds,
-          nodeName: d.config.nodeName,
-          nft: d.policy.nft,
-          sctp: d.policy.sctp,
-          log: d.log,
-          mirrorOptions: {
-            onError: mirrorOpts("policy objects").onError,
-            setTimeout: this.timers.setTimeout,
-            clearTimeout: this.timers.clearTimeout,
-          },
-          setTimeout: this.timers.setTimeout,
-        })
-      : undefined;
-    this.applier = new CoalescingTrigger(
-      () => this.applyNow(),
-      (e) => d.log("error", "kernel apply failed; the next trigger or resync retries", errorFields(e)),
+    const ctx: ManagerContext = {
+      config: d.config,
+      ds: d.ds,
+      underlay: d.underlay,
+      log: d.log,
+      metrics: this.metrics,
+      nodes: this.nodes,
+      blocks: this.blocks,
+      mirrorOptions,
+      timers: this.timers,
+    };
+    this.managers = d.managers.map((build) => build(ctx));
+    this.appliers = this.managers.map(
+      (m) =>
+        new CoalescingTrigger(
+          () => this.applyManager(m),
+          (e) =>
+            d.log("error", "kernel apply failed; the next trigger or resync retries", {
+              manager: m.name,
+              ...errorFields(e),
+            }),
+        ),
+    );
+    this.localBlocks = new CoalescingTrigger(
+      async () => {
+        if (this.synced && !this.stopped) this.nodeBlocks.syncLocal();
+      },
+      (e) => d.log("error", "local block list update failed; the next change retries", errorFields(e)),
     );
     this.spec = {
       underlayAddress: d.underlay.address,
@@ -151,9 +160,9 @@ export class Agent {
     await Promise.all([
       this.nodes.start(),
       this.blocks.start(),
-      ...(this.policy?.mirrors ?? []).map((m) => m.start()),
+      ...this.managers.flatMap((m) => m.mirrors.map((x) => x.start())),
     ]);
-    while (!(this.nodes.synced && this.blocks.synced && (this.policy?.synced ?? true))) {
+    while (!(this.nodes.synced && this.blocks.synced && this.managers.every((m) => m.inSync))) {
       if (this.stopped) return;
       await new Promise((r) => this.timers.setTimeout(() => r(undefined), 50));
     }
@@ -166,8 +175,7 @@ export class Agent {
       nodes: this.nodes.items.size,
       blocks: this.nodeBlocks.owned().map((b) => b.spec.cidr),
     });
-    this.applier.trigger();
-    this.policy?.start();
+    for (const a of this.appliers) a.trigger();
     const every = (seconds: number, fn: () => void) =>
       this.intervals.push(this.timers.setInterval(fn, Math.max(50, seconds * 1000)));
     every(config.resyncSeconds, () => this.resync());
@@ -192,8 +200,9 @@ export class Agent {
   resync(): void {
     if (!this.synced) return;
     this.metrics.resyncs++;
-    this.applier.trigger();
-    this.policy?.resync();
+    for (const m of this.managers) m.resync();
+    this.localBlocks.trigger();
+    for (const a of this.appliers) a.trigger();
   }
 
   /** Writes the heartbeat into the Node's status (CAS; a conflict is retried by registerNode). */
@@ -229,22 +238,15 @@ export class Agent {
     return this.d.log;
   }
 
-  /** Resolves when no apply is running or pending. */
-  idle(): Promise<void> {
-    return this.applier.idle();
+  /** NetworkPolicy enforcement (the socket API's pod joins and `tartan policy`); undefined when off. */
+  get policy(): PolicyManager | undefined {
+    for (const m of this.managers) if (m instanceof PolicyManagerAdapter) return m.policy;
+    return undefined;
   }
 
-  /** The cluster as the agent knows it now (what calc gets). */
-  snapshot(): ClusterSnapshot {
-    const c = this.d.config;
-    return {
-      nodeName: c.nodeName,
-      backend: c.backend,
-      vxlan: c.vxlan,
-      underlay: this.d.underlay,
-      nodes: [...this.nodes.items.values()],
-      blocks: [...this.blocks.items.values()],
-    };
+  /** Resolves when no apply of any manager is running or pending. */
+  async idle(): Promise<void> {
+    await Promise.all([this.localBlocks.idle(), ...this.appliers.map((a) => a.idle())]);
   }
 
   /** Stops watches and timers and waits for a running apply; the kernel is left as it is. */
@@ -253,40 +255,24 @@ export class Agent {
     for (const t of this.intervals.splice(0)) this.timers.clearInterval(t);
     this.nodes.stop();
     this.blocks.stop();
-    this.applier.stop();
-    this.policy?.stop();
-    await this.applier.idle();
-    await this.policy?.idle();
+    this.localBlocks.stop();
+    for (const a of this.appliers) a.stop();
+    await Promise.all(this.managers.map((m) => m.stop()));
+    await this.idle();
   }
 
-  private changed(): void {
+  private changed(kind: string): void {
     this.metrics.nodes = this.nodes.items.size;
     this.metrics.clusterBlocks = this.blocks.items.size;
-    if (this.synced) this.applier.trigger();
+    for (const m of this.managers) m.onUpdate({ kind });
+    if (!this.synced) return;
+    if (kind === KINDS.ipamBlock) this.localBlocks.trigger();
+    for (const a of this.appliers) a.trigger();
   }
 
-  private async applyNow(): Promise<void> {
+  private async applyManager(m: Manager): Promise<void> {
     if (!this.synced || this.stopped) return;
-    this.nodeBlocks.syncLocal();
-    this.metrics.nodes = this.nodes.items.size;
-    this.metrics.clusterBlocks = this.blocks.items.size;
-    this.d.kernel.setDesired(this.snapshot());
-    const t0 = performance.now();
-    try {
-      const r = await this.d.kernel.apply();
-      if (r?.changes) {
-        this.metrics.kernelChanges += r.changes;
-        this.d.log("info", "kernel updated", { changes: r.changes });
-      }
-    } catch (e) {
-      this.metrics.applyErrors++;
-      throw e;
-    } finally {
-      const s = (performance.now() - t0) / 1000;
-      this.metrics.applies++;
-      this.metrics.applySecondsSum += s;
-      this.metrics.lastApplySeconds = s;
-    }
+    await m.apply();
   }
 
   private register(): Promise<NodeResource> {

@@ -1,11 +1,11 @@
 import type { IPAMBlockResource, NodeResource } from "../model/cluster-resources.ts";
-import type { Backend } from "./agent-config.ts";
+import type { RoutingBackendName } from "../model/routing-backend.ts";
 
 /** Everything the kernel side may derive its desired state from, as of one moment. */
 export interface ClusterSnapshot {
   /** This node's name (its own Node is among `nodes`). */
   nodeName: string;
-  backend: Backend;
+  backend: RoutingBackendName;
   vxlan: { vni: number; port: number };
   underlay: Underlay;
   nodes: NodeResource[];

@@ -1,3 +1,4 @@
+import type { ErrorCode } from "../errors/error-code.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import {
   AGENT_PODS_PATH,
@@ -22,7 +23,7 @@ const SYNC_WAIT_MS = 3000;
 
 const json = (status: number, body: unknown): Response =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
-const failure = (status: number, code: string, message: string, hint?: string): Response =>
+const failure = (status: number, code: ErrorCode, message: string, hint?: string): Response =>
   json(status, { code, message, ...(hint ? { hint } : {}) });
 
 const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;

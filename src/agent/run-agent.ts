@@ -1,14 +1,13 @@
-import { stableMac } from "../cni/mac-address.ts";
 import type { Dataplane } from "../dataplane/dataplane.ts";
-import type { NftTable } from "../dataplane/nft-table.ts";
 import type { Datastore } from "../datastore/datastore.ts";
 import type { IpamStore } from "../datastore/ipam-store.ts";
 import type { DatastoreConfig } from "../datastore/open-datastore.ts";
+import { stableMac } from "../model/mac-address.ts";
 import { Agent } from "./agent.ts";
 import { agentApi, metricsApi } from "./agent-api.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import { type AgentLog, errorFields } from "./agent-log.ts";
-import type { KernelPort } from "./kernel-port.ts";
+import type { ManagerFactory } from "./manager.ts";
 import { readUnderlay } from "./read-underlay.ts";
 import { type Listener, serveTcp, serveUnixSocket } from "./serve-agent.ts";
 
@@ -17,11 +16,12 @@ export interface AgentWiring {
   openDatastore(c: DatastoreConfig): Promise<Datastore>;
   openIpamStore(dir: string): IpamStore;
   dataplane(): Dataplane;
-  /** The kernel side (calc + reconciler) over the agent's dataplane. */
-  kernel(dp: Dataplane, log: AgentLog): Promise<KernelPort>;
+  /**
+   * The managers that program the kernel over the agent's dataplane, in order (decision 0010):
+   * routing (calc + reconciler, the configured backend), NetworkPolicy when the config asks for it.
+   */
+  managers(config: AgentConfig, dp: Dataplane, log: AgentLog): Promise<ManagerFactory[]>;
   log: AgentLog;
-  /** nftables for NetworkPolicy, and whether the kernel can enforce SCTP; absent: no policy. */
-  policy?(): Promise<{ nft: NftTable; sctp: boolean }>;
 }
 
 /** A running agent process: the agent, its listeners, and how to stop it all. */
@@ -55,18 +55,8 @@ export async function startAgent(config: AgentConfig, w: AgentWiring): Promise<R
     await ds.close().catch(() => {});
   };
   try {
-    const kernel = await w.kernel(dp, w.log);
-    const policy = config.networkPolicy && w.policy ? await w.policy() : undefined;
-    agent = new Agent({
-      config,
-      ds,
-      store,
-      kernel,
-      underlay,
-      vtepMac,
-      log: w.log,
-      ...(policy ? { policy } : {}),
-    });
+    const managers = await w.managers(config, dp, w.log);
+    agent = new Agent({ config, ds, store, underlay, vtepMac, log: w.log, managers });
     listeners.push(await serveUnixSocket(config.socket, agentApi(agent)));
     if (config.metricsAddress) listeners.push(serveTcp(config.metricsAddress, metricsApi(agent)));
     const a = agent;

@@ -3,10 +3,12 @@ import { TartanError } from "../errors/tartan-error.ts";
 import { type Cidr, contains, formatNetwork, parseCidr } from "../model/cidr.ts";
 import type { IPAMBlockResource, NodeResource } from "../model/cluster-resources.ts";
 import { formatIp, type Ip, parseIp } from "../model/ip.ts";
+import type { RoutingBackendName } from "../model/routing-backend.ts";
+import { isProblem, type LocalNode, type Peer } from "./backends/backend.ts";
+import { routingBackend } from "./backends/registry.ts";
+import { VXLAN_OVERHEAD } from "./backends/vxlan.ts";
 import type { DesiredFdb, DesiredNeighbour, DesiredRoute, DesiredState } from "./desired-kernel-state.ts";
-import { eui64LinkLocal } from "./eui64-link-local.ts";
-import { VXLAN_OVERHEAD } from "./pod-mtu.ts";
-import type { RoutingBackend } from "./routing-backend.ts";
+import type { RoutingProblem } from "./routing-problem.ts";
 
 /** Calico's VNI and the IANA VXLAN port (Linux's own default, 8472, predates the IANA one). */
 const DEFAULT_VNI = 4096;
@@ -18,39 +20,17 @@ export interface NodeRoutingInput {
   localNode: string;
   nodes: readonly NodeResource[];
   blocks: readonly IPAMBlockResource[];
-  backend: RoutingBackend;
+  backend: RoutingBackendName;
   /** The local underlay link (its name and MTU): host-gw routes leave through it, VXLAN sends over it. */
   underlay: { interface: string; mtu: number };
   vxlan?: { vni?: number; port?: number; device?: string };
 }
 
-export type RoutingProblemCode =
-  | "peer-not-on-subnet" // host-gw: the peer is not on the local underlay subnet
-  | "peer-no-vtep-mac" // vxlan: the peer has not published its VTEP MAC yet
-  | "local-no-vtep-mac" // vxlan: this node has no VTEP MAC, so no VXLAN at all
-  | "duplicate-vtep-mac" // two nodes claim the same VTEP MAC: the FDB cannot tell them apart
-  | "underlay-family" // the block's or the peer's address family cannot be carried
-  | "invalid-node" // the peer's underlay address or subnet does not parse
-  | "invalid-block" // the block's CIDR does not parse
-  | "block-owner-unknown"; // the block names a node that does not exist (deleted?)
-
-/** Why a peer or block got no route; the agent reports these in its status. */
-export interface RoutingProblem {
-  code: RoutingProblemCode;
-  node: string;
-  block?: string;
-  message: string;
-}
+export type { RoutingProblem, RoutingProblemCode } from "./routing-problem.ts";
 
 export interface NodeRouting {
   state: DesiredState;
   problems: RoutingProblem[];
-}
-
-interface Peer {
-  name: string;
-  address: Ip;
-  mac?: string;
 }
 
 function parseLocal(node: NodeResource): { address: Ip; subnet: Cidr } {
@@ -71,13 +51,13 @@ function parseLocal(node: NodeResource): { address: Ip; subnet: Cidr } {
 
 /**
  * The kernel state one node needs to reach every other node's pod blocks: pure, no I/O. Remote
- * blocks get a route (host-gw: via the peer's underlay address; vxlan: onlink via a next hop on
- * the VXLAN device, pinned by a permanent neighbour entry and an FDB entry); local blocks get a
- * blackhole so that their unallocated addresses are dropped here instead of leaking to the
- * default route (pods' /32 and /128 routes are more specific and win). Peers that cannot be
- * routed are refused and listed in `problems`, never half-routed. Throws when the local node is
- * absent or malformed: without it nothing is computable, and an empty state would tear down
- * every route.
+ * blocks get the route the backend gives them (backends/: host-gw via the peer's underlay
+ * address, vxlan onlink through the VXLAN device with a permanent neighbour and an FDB entry,
+ * cross-subnet one or the other by subnet); local blocks get a blackhole so that their
+ * unallocated addresses are dropped here instead of leaking to the default route (pods' /32 and
+ * /128 routes are more specific and win). Peers that cannot be routed are refused and listed in
+ * `problems`, never half-routed. Throws when the local node is absent or malformed: without it
+ * nothing is computable, and an empty state would tear down every route.
  */
 export function calcNodeRouting(input: NodeRoutingInput): NodeRouting {
   const local = input.nodes.find((n) => n.metadata.name === input.localNode);
@@ -89,14 +69,14 @@ export function calcNodeRouting(input: NodeRoutingInput): NodeRouting {
     );
   }
   const { address: localAddress, subnet: localSubnet } = parseLocal(local);
+  const backend = routingBackend(input.backend);
   const problems = new Map<string, RoutingProblem>();
   const problem = (p: RoutingProblem) => problems.set(`${p.code} ${p.node} ${p.block ?? ""}`, p);
 
   const deviceName = input.vxlan?.device ?? TARTAN_OWNED.vxlanDevice;
-  const usesVxlan = input.backend !== "host-gw";
   const localMac = local.spec.vtepMac?.toLowerCase();
-  const vxlanUsable = usesVxlan && localMac !== undefined && MAC.test(localMac);
-  if (usesVxlan && !vxlanUsable) {
+  const vxlanUsable = backend.usesVxlan && localMac !== undefined && MAC.test(localMac);
+  if (backend.usesVxlan && !vxlanUsable) {
     problem({
       code: "local-no-vtep-mac",
       node: input.localNode,
@@ -130,6 +110,14 @@ export function calcNodeRouting(input: NodeRoutingInput): NodeRouting {
     }
     peers.set(name, peer);
   }
+  const localNode: LocalNode = {
+    name: input.localNode,
+    address: localAddress,
+    subnet: localSubnet,
+    underlayInterface: input.underlay.interface,
+    macOwner,
+    ...(vxlanUsable ? { vxlan: { device: deviceName, mac: localMac } } : {}),
+  };
 
   const routes: DesiredRoute[] = [];
   const neighbours = new Map<string, DesiredNeighbour>();
@@ -167,74 +155,15 @@ export function calcNodeRouting(input: NodeRoutingInput): NodeRouting {
       }
       continue;
     }
-    const sameSubnet = contains(localSubnet, peer.address);
-    const direct = input.backend === "host-gw" || (input.backend === "cross-subnet" && sameSubnet);
-    const peerText = formatIp(peer.address);
-
-    if (direct) {
-      if (!sameSubnet) {
-        problem({
-          code: "peer-not-on-subnet",
-          node: owner,
-          message: `node ${owner} (${peerText}) is not on this node's underlay subnet ${formatNetwork(localSubnet)}: host-gw cannot route its blocks (use cross-subnet or vxlan)`,
-        });
-        continue;
-      }
-      if (family !== peer.address.family) {
-        problem({
-          code: "underlay-family",
-          node: owner,
-          block: dst,
-          message: `block ${dst} is IPv${family} but node ${owner}'s underlay address ${peerText} is not: host-gw needs a next hop of the block's family`,
-        });
-        continue;
-      }
-      routes.push({ dst, family, type: "unicast", via: peerText, dev: input.underlay.interface });
+    const r = backend.peerRoute(localNode, peer, { dst, family });
+    if (r === undefined) continue;
+    if (isProblem(r)) {
+      problem(r);
       continue;
     }
-
-    if (!vxlanUsable) continue; // reported once as local-no-vtep-mac
-    if (peer.mac === undefined) {
-      problem({
-        code: "peer-no-vtep-mac",
-        node: owner,
-        message: `node ${owner} has not published a valid vtepMac yet`,
-      });
-      continue;
-    }
-    if (macOwner.get(peer.mac) !== owner) {
-      problem({
-        code: "duplicate-vtep-mac",
-        node: owner,
-        message: `node ${owner}'s vtepMac ${peer.mac} is already node ${macOwner.get(peer.mac)}'s`,
-      });
-      continue;
-    }
-    if (peer.address.family !== localAddress.family) {
-      problem({
-        code: "underlay-family",
-        node: owner,
-        message: `node ${owner}'s underlay address ${peerText} is not of this node's underlay family (IPv${localAddress.family})`,
-      });
-      continue;
-    }
-    // IPv4: the peer's underlay address (unique per peer, onlink on the VXLAN device). IPv6: the
-    // link-local address the remote VXLAN device derives from its MAC.
-    let via: string;
-    if (family === 6) via = eui64LinkLocal(peer.mac);
-    else if (peer.address.family === 4) via = peerText;
-    else {
-      problem({
-        code: "underlay-family",
-        node: owner,
-        block: dst,
-        message: `block ${dst} is IPv4 but the underlay is IPv6: no IPv4 next hop for node ${owner}`,
-      });
-      continue;
-    }
-    routes.push({ dst, family, type: "unicast", via, dev: deviceName, onlink: true });
-    neighbours.set(via, { ip: via, mac: peer.mac });
-    fdb.set(peer.mac, { mac: peer.mac, dst: peerText });
+    routes.push(r.route);
+    if (r.neighbour) neighbours.set(r.neighbour.ip, r.neighbour);
+    if (r.fdb) fdb.set(r.fdb.mac, r.fdb);
   }
 
   const state: DesiredState = {

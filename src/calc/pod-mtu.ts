@@ -1,17 +1,11 @@
-import type { RoutingBackend } from "./routing-backend.ts";
+import type { RoutingBackendName } from "../model/routing-backend.ts";
+import { routingBackend } from "./backends/registry.ts";
 
 /**
- * Bytes VXLAN adds to every packet: outer Ethernet 14 + outer IP (20 for IPv4, 40 for IPv6) +
- * UDP 8 + VXLAN 8. The inner frame must fit the underlay MTU with them.
+ * The MTU pods get on a node: the underlay MTU less what the backend's encapsulation takes
+ * (backends/: VXLAN's 50 bytes over IPv4, 70 over IPv6; nothing for host-gw). The agent's VXLAN
+ * device and the lab's CNI configs use the same numbers.
  */
-export const VXLAN_OVERHEAD = { 4: 50, 6: 70 } as const;
-
-/**
- * The MTU pods (and the VXLAN device) get on a node: the underlay MTU, less the VXLAN overhead
- * when any peer may be reached through VXLAN. cross-subnet counts as VXLAN because a pod does
- * not know which peer its traffic goes to; a lower MTU everywhere beats fragmenting or black
- * holing large packets towards some nodes.
- */
-export function podMtu(underlayMtu: number, backend: RoutingBackend, underlayFamily: 4 | 6 = 4): number {
-  return backend === "host-gw" ? underlayMtu : underlayMtu - VXLAN_OVERHEAD[underlayFamily];
+export function podMtu(underlayMtu: number, backend: RoutingBackendName, underlayFamily: 4 | 6 = 4): number {
+  return underlayMtu - routingBackend(backend).mtuOverhead(underlayFamily);
 }

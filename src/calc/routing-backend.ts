@@ -1,7 +1,7 @@
+import type { RoutingBackendName } from "../model/routing-backend.ts";
+
 /**
- * How a node reaches the pod blocks of the others: `vxlan` encapsulates everything (works over
- * any routed underlay), `host-gw` routes blocks straight to the peer's underlay address (needs
- * the peers on the same L2 subnet, no overhead), `cross-subnet` is host-gw inside the local
- * underlay subnet and vxlan across subnets (Calico's CrossSubnet, Flannel's DirectRouting).
+ * A routing backend's name (the names are declared once, in model/routing-backend.ts; the
+ * backends themselves are in calc/backends/). Kept for the callers that import it from here.
  */
-export type RoutingBackend = "vxlan" | "host-gw" | "cross-subnet";
+export type RoutingBackend = RoutingBackendName;

@@ -1,4 +1,5 @@
 import type { AgentWiring } from "../agent/run-agent.ts";
+import type { IpamStore } from "../datastore/ipam-store.ts";
 import type { CommandArgs } from "./command-args.ts";
 import type { ArgSpec, OptionSpec } from "./option-spec.ts";
 
@@ -16,6 +17,8 @@ export interface CommandContext {
   env: Record<string, string | undefined>;
   /** The agent's real adapters (loaded only by `tartan agent`). */
   agentWiring?: () => Promise<AgentWiring>;
+  /** Opens a node-local IPAM store read-only: "no IPAM store at DIR" rather than creating one. */
+  openIpamStoreReadOnly?: (dir: string) => IpamStore;
 }
 
 /**

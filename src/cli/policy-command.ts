@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parseAgentConfig } from "../agent/agent-config.ts";
+import { isErrorCode } from "../errors/error-code.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import {
   AGENT_POLICY_DROPS_PATH,
@@ -70,7 +71,11 @@ async function ask<T>(a: AgentRef, path: string): Promise<T> {
         return { code: "agent-error", message: text };
       }
     })();
-    throw new TartanError(body.code, `node ${a.node}: ${body.message}`, body.hint);
+    throw new TartanError(
+      isErrorCode(body.code) ? body.code : "agent-error",
+      `node ${a.node}: ${body.message}`,
+      body.hint,
+    );
   }
   return JSON.parse(text) as T;
 }

@@ -1,7 +1,7 @@
 import type { KernelOp } from "../dataplane/kernel-op.ts";
 import { parseCidr } from "../model/cidr.ts";
 import { formatIp } from "../model/ip.ts";
-import { stableMac } from "./mac-address.ts";
+import { stableMac } from "../model/mac-address.ts";
 import type { PodPlan, PodWiring } from "./pod-plan.ts";
 
 export interface BridgeOptions {

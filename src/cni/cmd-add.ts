@@ -1,5 +1,6 @@
 import { CniCode, CniError } from "../errors/cni-error.ts";
 import type { CniInterface, CniResult } from "../model/cni-result.ts";
+import { randomMac } from "../model/mac-address.ts";
 import { agentPodTarget } from "./agent-pod-target.ts";
 import { applySysctls } from "./apply-sysctls.ts";
 import { planBridge } from "./bridge-mode.ts";
@@ -9,7 +10,6 @@ import type { CniRequest } from "./cni-request.ts";
 import { ipamFor, stateDirOf } from "./cni-request.ts";
 import { hostVethName } from "./host-veth-name.ts";
 import { joinPod } from "./join-pod.ts";
-import { randomMac } from "./mac-address.ts";
 import { ensureMasquerade } from "./masquerade.ts";
 import { mergePrevResult } from "./merge-prev-result.ts";
 import type { PodPlan, PodWiring } from "./pod-plan.ts";

@@ -1,6 +1,7 @@
 import type { IpamStore } from "../datastore/ipam-store.ts";
 import { parseIpamConfig } from "../ipam/ipam-config.ts";
 import { ipamConfigError } from "../ipam/ipam-config-error.ts";
+import { DEFAULT_IPAM_DIR, DEFAULT_STATE_DIR } from "../model/default-paths.ts";
 import type { NetConf } from "../model/net-conf.ts";
 import type { CniDeps } from "./cni-deps.ts";
 import type { CniEnv } from "./cni-env.ts";
@@ -9,9 +10,6 @@ import { InProcessIpam } from "./in-process-ipam.ts";
 import type { IpamBackend } from "./ipam-backend.ts";
 
 export const IN_PROCESS_IPAM_TYPE = "tartan-ipam";
-export const DEFAULT_IPAM_DIR = "/var/lib/tartan/ipam";
-/** Where attachment records live when IPAM is delegated to another plugin. */
-export const DEFAULT_STATE_DIR = "/var/lib/tartan/state";
 
 /** One parsed invocation: what every verb handler receives. */
 export interface CniRequest {

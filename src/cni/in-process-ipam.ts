@@ -1,3 +1,4 @@
+import { AgentClient, agentUnreachableHint } from "../api/agent-client.ts";
 import type { IpamStore, IpamTx } from "../datastore/ipam-store.ts";
 import { CniCode, CniError } from "../errors/cni-error.ts";
 import { type AddressAssignment, allocate } from "../ipam/allocate.ts";
@@ -13,7 +14,6 @@ import type { CniDns, CniResult } from "../model/cni-result.ts";
 import type { AttachmentKey } from "../model/net-conf.ts";
 import type { IpamBackend } from "./ipam-backend.ts";
 import { parseIpamRoutes } from "./ipam-routes.ts";
-import { pingAgent } from "./ping-agent.ts";
 import { type RequestBlock, requestBlock } from "./request-block.ts";
 
 /**
@@ -118,13 +118,13 @@ export class InProcessIpam implements IpamBackend {
     const full = usage.filter((u) => u.exhausted);
     if (this.config.nodeBlocks && (full.length || usage.length === 0)) {
       // Full blocks are fine while the agent can claim another one.
-      if (await pingAgent(this.agentSocket)) return;
+      if (await new AgentClient(this.agentSocket).healthy()) return;
       throw new CniError(
         CniCode.notAvailable,
         `network "${this.config.network}": this node's IPAM blocks are ${usage.length ? "full" : "not claimed yet"} ` +
           `and the tartan agent does not answer at ${this.agentSocket}`,
         "",
-        "start the tartan agent (`tartan agent --config FILE`)",
+        agentUnreachableHint(this.agentSocket),
       );
     }
     if (full.length) {
@@ -132,7 +132,7 @@ export class InProcessIpam implements IpamBackend {
         CniCode.notAvailable,
         `network "${this.config.network}" has no free address in ${full.map((u) => u.ranges.join(",")).join("; ")}`,
         "",
-        "add a range to ipam.ranges or remove unused pods (tartan ipam check lists leaks)",
+        `add a range to ipam.ranges or remove unused pods (\`tartan ipam ls --network ${this.config.network}\` lists the reservations)`,
       );
     }
   }

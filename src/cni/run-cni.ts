@@ -14,7 +14,7 @@ import { cmdStatus } from "./cmd-status.ts";
 import type { CniDeps } from "./cni-deps.ts";
 import { parseCniEnv } from "./cni-env.ts";
 import { shapeResult } from "./shape-result.ts";
-import { toCniError } from "./to-cni-error.ts";
+import { internalStack, toCniError } from "./to-cni-error.ts";
 
 /** What the process prints on stdout and its exit status. */
 export interface CniOutcome {
@@ -115,10 +115,12 @@ export async function runCni(
   } catch (e) {
     const err = toCniError(e);
     const details = [err.hint, err.details].filter(Boolean).join("; ");
+    const stack = internalStack(err);
     deps.log("error", err.message, {
       code: err.cniCode,
       command: rawEnv.CNI_COMMAND,
       container: rawEnv.CNI_CONTAINERID,
+      ...(stack ? { stack } : {}),
     });
     return {
       stdout: JSON.stringify({ cniVersion: version, code: err.cniCode, msg: err.message, details }),

@@ -1,14 +1,14 @@
 import { CniCode, CniError } from "../errors/cni-error.ts";
 import { parseIpamConfig } from "../ipam/ipam-config.ts";
 import { isSupportedVersion, SUPPORTED_CNI_VERSIONS, versionAtLeast } from "../model/cni-version.ts";
+import { DEFAULT_IPAM_DIR } from "../model/default-paths.ts";
 import { NETWORK_NAME_RE } from "../model/net-conf.ts";
 import type { CniDeps } from "./cni-deps.ts";
 import { parseCniEnv } from "./cni-env.ts";
-import { DEFAULT_IPAM_DIR } from "./cni-request.ts";
 import { InProcessIpam } from "./in-process-ipam.ts";
 import type { CniOutcome } from "./run-cni.ts";
 import { shapeResult } from "./shape-result.ts";
-import { toCniError } from "./to-cni-error.ts";
+import { internalStack, toCniError } from "./to-cni-error.ts";
 
 /**
  * tartan's IPAM as a standalone plugin (invoked as `tartan-ipam`), for other interface plugins to
@@ -95,7 +95,8 @@ export async function runIpamPlugin(
     }
   } catch (e) {
     const err = toCniError(e);
-    deps.log("error", err.message, { code: err.cniCode, plugin: "tartan-ipam" });
+    const stack = internalStack(err);
+    deps.log("error", err.message, { code: err.cniCode, plugin: "tartan-ipam", ...(stack ? { stack } : {}) });
     return {
       stdout: JSON.stringify({
         cniVersion: version,

@@ -8,6 +8,7 @@ export function addressTakenError(network: string, ip: string): TartanError {
   return new TartanError(
     "ipam-ip-in-use",
     `address ${ip} of network "${network}" is already reserved`,
-    "another attachment holds it; release it (CNI DEL) or run `tartan ipam check` to find leaks",
+    `another attachment holds it: \`tartan ipam ls --network ${network} --data-dir DIR\` (DIR: the ipam.dataDir) shows ` +
+      "which container; release it with CNI DEL, or let CNI GC remove attachments of containers that are gone",
   );
 }

@@ -1,11 +1,7 @@
+import type { DatastoreErrorCode } from "../errors/codes/datastore.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 
-export type DatastoreErrorCode =
-  | "datastore-conflict"
-  | "datastore-not-found"
-  | "datastore-unavailable"
-  | "datastore-invalid"
-  | "datastore-compacted";
+export type { DatastoreErrorCode };
 
 const HINTS: Record<DatastoreErrorCode, string> = {
   "datastore-conflict": "someone else changed it first: read it again and retry",

@@ -34,7 +34,7 @@ export class CniError extends TartanError {
     hint?: string,
     options?: { cause?: unknown },
   ) {
-    super(`cni-${cniCode}`, msg, hint, options);
+    super("cni-error", msg, hint, options);
     this.name = "CniError";
   }
 }

@@ -1,10 +1,13 @@
+import type { ErrorCode } from "./error-code.ts";
+
 /**
- * The one error type of tartan: a stable code (for scripts and docs), a message that says what
- * was wrong, and a hint that says what to do about it.
+ * The one error type of tartan: a stable code from the typed union ErrorCode (for scripts, docs
+ * and the CNI mapping; no free string compiles), a message that says what was wrong, and a hint
+ * that says what to do about it.
  */
 export class TartanError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly hint?: string,
     options?: { cause?: unknown },

@@ -121,7 +121,8 @@ export function allocate(tx: IpamTx, req: AllocateRequest): AddressAssignment[] 
         throw new TartanError(
           "ipam-ip-in-use",
           `requested address ${text} of network "${req.network}" is already reserved by another attachment`,
-          "pick another address, or release the holder (CNI DEL; `tartan ipam check` shows who holds it)",
+          `pick another address, or release the holder (CNI DEL); \`tartan ipam ls --network ${req.network}\` ` +
+            "(with --data-dir DIR when ipam.dataDir is set) shows who holds it",
         );
       }
       tx.reserve({ ...owner, ip: text, rangeKey: want.range.key });

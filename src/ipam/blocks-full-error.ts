@@ -16,7 +16,8 @@ export class BlocksFullError extends TartanError {
       family
         ? `network "${network}": this node's IPv${family} blocks have no free address`
         : `network "${network}": this node has no IPAM block yet`,
-      "the tartan agent claims blocks for the node; check that it runs (`tartan agent`) and its log",
+      "the tartan agent claims blocks for the node; check that it runs (`tartan agent --config FILE`, " +
+        "`tartan policy status --socket PATH` asks it) and read its log",
     );
     this.name = "BlocksFullError";
   }

@@ -6,7 +6,8 @@ export function exhaustedError(network: string, set: RangeSet): TartanError {
   return new TartanError(
     "ipam-exhausted",
     `network "${network}": no free IPv${set.family} address in range set ${set.index} (${describeRangeSet(set)})`,
-    "run `tartan ipam check` to find leaked reservations (CNI GC releases them), or add a range to the set " +
-      "or widen its subnet",
+    `\`tartan ipam ls --network ${network}\` (with --data-dir DIR when ipam.dataDir is set) lists the ` +
+      "reservations: those of containers that are gone are leaks, which CNI GC releases; or add a range to " +
+      "the set or widen its subnet",
   );
 }

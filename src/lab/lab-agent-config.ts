@@ -1,10 +1,10 @@
-import type { LabBackend } from "./lab-state.ts";
+import type { RoutingBackendName } from "../model/routing-backend.ts";
 
 export interface LabAgentConfigInput {
   nodeName: string;
   nodeDir: string;
   etcdEndpoint: string;
-  backend: LabBackend;
+  backend: RoutingBackendName;
   network: string;
   podCidr: string;
   /** Dual-stack: the IPv6 pool too. */

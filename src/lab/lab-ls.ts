@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { AGENT_HEALTH_PATH } from "../model/agent-api.ts";
+import { AgentClient } from "../api/agent-client.ts";
 import type { LabNode } from "./lab-state.ts";
 import { processStartTime } from "./process-start-time.ts";
 import { requireLabState } from "./require-lab-state.ts";
@@ -33,16 +33,7 @@ async function nodeState(n: LabNode): Promise<string> {
   if (!existsSync(`/run/netns/${n.netns}`)) return "namespace missing";
   if (!n.agent) return "no agent";
   if (processStartTime(n.agent.pid) !== n.agent.startTime) return "agent stopped";
-  try {
-    const res = await fetch(`http://tartan-agent${AGENT_HEALTH_PATH}`, {
-      unix: `${n.dir}/agent.sock`,
-      signal: AbortSignal.timeout(1000),
-    });
-    await res.text();
-    return res.ok ? "ready" : "agent not ready";
-  } catch {
-    return "agent not ready";
-  }
+  return (await new AgentClient(`${n.dir}/agent.sock`).healthy(1000)) ? "ready" : "agent not ready";
 }
 
 /** `tartan lab ls`: the lab's nodes (underlay address, agent state) and pods (node, addresses). */

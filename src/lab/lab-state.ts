@@ -1,3 +1,5 @@
+import type { RoutingBackendName } from "../model/routing-backend.ts";
+
 /** A process the lab started and must stop: PID plus its start time, so a reused PID is never hit. */
 export interface LabProcess {
   pid: number;
@@ -6,10 +8,6 @@ export interface LabProcess {
   argv: string[];
   log: string;
 }
-
-export type LabBackend = "vxlan" | "host-gw" | "cross-subnet";
-
-export const LAB_BACKENDS: readonly LabBackend[] = ["vxlan", "host-gw", "cross-subnet"];
 
 export interface LabBridge {
   name: string;
@@ -57,7 +55,7 @@ export interface LabPod {
 export interface LabState {
   version: 1;
   name: string;
-  backend: LabBackend;
+  backend: RoutingBackendName;
   subnets: number;
   dir: string;
   createdAt: string;

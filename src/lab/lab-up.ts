@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { TartanError } from "../errors/tartan-error.ts";
 import { run } from "../exec/run.ts";
+import type { RoutingBackendName } from "../model/routing-backend.ts";
 import { labAgentConfig } from "./lab-agent-config.ts";
 import { labDown } from "./lab-down.ts";
 import { labPaths } from "./lab-paths.ts";
-import type { LabBackend, LabNode, LabState } from "./lab-state.ts";
+import type { LabNode, LabState } from "./lab-state.ts";
 import { nodeNetConf } from "./node-netconf.ts";
 import type { Progress } from "./progress.ts";
 import { startAgent } from "./start-agent.ts";
@@ -16,7 +17,7 @@ import { updateLabState } from "./update-lab-state.ts";
 export interface LabUpOptions {
   name: string;
   nodes: number;
-  backend: LabBackend;
+  backend: RoutingBackendName;
   subnets: number;
   /** Start an agent on every node (default); without, nodes have pods but no routes to each other. */
   agents?: boolean;

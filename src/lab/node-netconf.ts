@@ -1,17 +1,14 @@
-import type { LabBackend } from "./lab-state.ts";
+import { podMtu } from "../calc/pod-mtu.ts";
+import type { RoutingBackendName } from "../model/routing-backend.ts";
+import { LAB_UNDERLAY_MTU } from "./underlay-plan.ts";
 
 export interface NodeNetConfInput {
   network: string;
-  backend: LabBackend;
+  backend: RoutingBackendName;
   nodeIndex: number;
   nodeDir: string;
   /** With an agent: addresses from the node's blocks; without: a fixed per-node /24. */
   withAgent: boolean;
-}
-
-/** The pod MTU: VXLAN encapsulation costs 50 bytes of the underlay's 1500. */
-export function podMtu(backend: LabBackend): number {
-  return backend === "host-gw" ? 1500 : 1450;
 }
 
 /**
@@ -29,7 +26,8 @@ export function nodeNetConf(i: NodeNetConfInput): Record<string, unknown> {
     name: i.network,
     type: "tartan",
     mode: "routed",
-    mtu: podMtu(i.backend),
+    // The agent's calculation (the backend's encapsulation overhead; the lab's underlay is IPv4).
+    mtu: podMtu(LAB_UNDERLAY_MTU, i.backend, 4),
     ipam,
     dataDir: `${i.nodeDir}/state`,
   };

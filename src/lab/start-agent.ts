@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
+import { AgentClient } from "../api/agent-client.ts";
 import { TartanError } from "../errors/tartan-error.ts";
-import { AGENT_HEALTH_PATH } from "../model/agent-api.ts";
 import type { LabNode, LabProcess } from "./lab-state.ts";
 import { processStartTime } from "./process-start-time.ts";
 import { startInNetns } from "./start-in-netns.ts";
@@ -29,17 +29,13 @@ export async function startAgent(
   const log = `${node.dir}/agent.log`;
   const proc = await startInNetns(node.netns, [tartan, "agent", "--config", node.agentConfigFile!], log);
   await onStarted(proc);
+  const agent = new AgentClient(`${node.dir}/agent.sock`);
   const outcome = await waitUntil(
     `agent on ${node.name} ready`,
     timeoutMs,
     async () => {
       if (processStartTime(proc.pid) !== proc.startTime) return "exited";
-      const res = await fetch(`http://tartan-agent${AGENT_HEALTH_PATH}`, {
-        unix: `${node.dir}/agent.sock`,
-        signal: AbortSignal.timeout(2000),
-      });
-      await res.text();
-      return res.ok ? "ready" : undefined;
+      return (await agent.healthy()) ? "ready" : undefined;
     },
     `see ${log}`,
     200,

@@ -28,6 +28,9 @@ export interface UnderlayPlan {
  * its `eth0` a veth whose other end is a port of that bridge. All inside 198.18.0.0/15 (RFC 2544
  * benchmarking space), and all inside the lab's namespaces.
  */
+/** The MTU of the lab's underlay (bridges and node veths): pod MTUs are derived from it. */
+export const LAB_UNDERLAY_MTU = 1500;
+
 export function planUnderlay(nodeNetns: (i: number) => string, nodes: number, subnets: number): UnderlayPlan {
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 200) throw new RangeError("nodes must be 1..200");
   if (!Number.isInteger(subnets) || subnets < 1 || subnets > 2)
@@ -39,7 +42,7 @@ export function planUnderlay(nodeNetns: (i: number) => string, nodes: number, su
     bridges.push(b);
     fabricLines.push(
       `link add ${b.name} type bridge`,
-      `link set ${b.name} mtu 1500 up`,
+      `link set ${b.name} mtu ${LAB_UNDERLAY_MTU} up`,
       `addr add ${b.gateway}/24 dev ${b.name}`,
     );
   }
@@ -50,7 +53,7 @@ export function planUnderlay(nodeNetns: (i: number) => string, nodes: number, su
     const netns = nodeNetns(i);
     const fabricPort = `nd${i}`;
     const portLines = [
-      `link add ${fabricPort} mtu 1500 type veth peer name eth0 netns ${netns}`,
+      `link add ${fabricPort} mtu ${LAB_UNDERLAY_MTU} type veth peer name eth0 netns ${netns}`,
       `link set ${fabricPort} master ${b.name} up`,
     ];
     fabricLines.push(...portLines);

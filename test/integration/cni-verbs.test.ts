@@ -563,6 +563,19 @@ describe.skipIf(!isRoot)("tartan binary: every verb, version, mode, family (inte
     }, 60_000);
   }
 
+  test("error: node blocks and no agent at the socket → code 11 (try again later), nothing left", async () => {
+    const socket = join(dir, "agent.sock"); // nothing listens there
+    const config = conf({});
+    config.ipam = { type: "tartan-ipam", nodeBlocks: true, agentSocket: socket, dataDir: join(dir, "ipam") };
+    const c = await pod();
+    const r = await cni("ADD", config, { netns: c.path });
+    expect(expectErr(r, 11)).toContain(`the tartan agent does not answer at ${socket}`);
+    expect(String(r.json?.details)).toContain("tartan policy status");
+    expect(await hostVeths()).toEqual([]);
+    expect(await linkOf(c, "eth0")).toBeUndefined();
+    expectOk(await cni("DEL", config, { netns: c.path }));
+  }, 60_000);
+
   test("error: exhausted /30 → second ADD fails with a clear error and leaves nothing", async () => {
     const config = conf({ ranges: [[{ subnet: "10.236.0.0/30" }]], routes: [{ dst: "0.0.0.0/0" }] });
     const c1 = await pod();

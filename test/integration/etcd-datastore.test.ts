@@ -69,6 +69,30 @@ describe.skipIf(skip !== undefined)("etcd datastore outages", () => {
     }
   });
 
+  test("an endpoint where nothing listens: 'the datastore at URL is unreachable', no raw gRPC words", async () => {
+    // Port 1 on this test's own loopback (the stage runs in a private namespace): nothing listens.
+    const url = "http://127.0.0.1:1";
+    const ds = new EtcdDatastore({ endpoints: [url], prefix: freshPrefix(), timeoutMs: 1000 });
+    try {
+      for (const op of [
+        () => ds.list(KINDS.node),
+        () => ds.get(KINDS.node, "a"),
+        () => ds.create(node("a")),
+      ]) {
+        const e = (await op().then(
+          () => undefined,
+          (x: unknown) => x,
+        )) as { code?: string; message?: string; hint?: string } | undefined;
+        expect(e?.code).toBe("datastore-unavailable");
+        expect(e?.message).toStartWith(`the datastore at ${url} is unreachable: connection refused`);
+        expect(e?.message).not.toContain("UNAVAILABLE");
+        expect(e?.hint).toContain("--datastore");
+      }
+    } finally {
+      await ds.close();
+    }
+  });
+
   test("calls fail fast with datastore-unavailable while etcd is down and work once it is back", async () => {
     const ds = new EtcdDatastore({ endpoints: [etcd!.endpoint], prefix: freshPrefix(), timeoutMs: 1000 });
     try {

@@ -4,6 +4,7 @@ import { agentApi, metricsApi } from "../../src/agent/agent-api.ts";
 import { parseAgentConfig } from "../../src/agent/agent-config.ts";
 import { CoalescingTrigger } from "../../src/agent/coalescing-trigger.ts";
 import { registerNode } from "../../src/agent/register-node.ts";
+import { routingManager } from "../../src/agent/routing-manager.ts";
 import type { ListResult } from "../../src/datastore/datastore.ts";
 import { MemoryDatastore } from "../../src/datastore/memory-datastore.ts";
 import { MemoryIpamStore } from "../../src/datastore/memory-ipam-store.ts";
@@ -33,10 +34,33 @@ async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 30
 /** A memory datastore whose list() can be held back, to catch writes before the first sync. */
 class GatedDatastore extends MemoryDatastore {
   gate: Promise<void> | undefined;
+  private reachedGate!: () => void;
+  /** Resolves once a list() is held at the gate. */
+  readonly reached = new Promise<void>((r) => {
+    this.reachedGate = r;
+  });
   override async list(kind: string, namespace?: string): Promise<ListResult> {
-    if (this.gate) await this.gate;
+    if (this.gate) {
+      this.reachedGate();
+      await this.gate;
+    }
     return super.list(kind, namespace);
   }
+}
+
+/** Resolves with the next watch event of `kind` (delivered after those of watchers made before). */
+function nextEvent(ds: MemoryDatastore, kind: string, revision: string): Promise<void> {
+  return new Promise((resolve) => {
+    const h = ds.watch(
+      kind,
+      revision,
+      () => {
+        h.close();
+        resolve();
+      },
+      () => {},
+    );
+  });
 }
 
 const config = (node: string, over: Record<string, unknown> = {}) =>
@@ -72,7 +96,7 @@ function makeAgent(
     config: config(node, opts.over),
     ds,
     store,
-    kernel,
+    managers: [routingManager(kernel)],
     underlay: {
       interface: "eth0",
       address: opts.address ?? "198.18.0.2",
@@ -256,7 +280,7 @@ describe("agent", () => {
     });
     const { agent, kernel } = makeAgent(ds, "a");
     const started = agent.start();
-    await sleep(50);
+    await ds.reached;
     agent.resync();
     await agent.idle();
     expect(kernel.applies).toBe(0);
@@ -291,8 +315,9 @@ describe("agent", () => {
     expect(kernel.applies - before).toBeLessThanOrEqual(2);
     // Heartbeats (status-only changes) trigger nothing.
     const applies = kernel.applies;
+    const delivered = nextEvent(ds, KINDS.node, (await ds.list(KINDS.node)).revision);
     await agent.heartbeat();
-    await sleep(20);
+    await delivered; // the agent's own watcher, made earlier, has seen the heartbeat by now
     await agent.idle();
     expect(kernel.applies).toBe(applies);
   });
@@ -300,15 +325,22 @@ describe("agent", () => {
   test("coalescing trigger: triggers during a run cause exactly one more run", async () => {
     let runs = 0;
     let release!: () => void;
+    let running!: () => void;
+    const firstRun = new Promise<void>((r) => {
+      running = r;
+    });
     const t = new CoalescingTrigger(
       async () => {
         runs++;
-        if (runs === 1) await new Promise<void>((r) => (release = r));
+        if (runs === 1) {
+          running();
+          await new Promise<void>((r) => (release = r));
+        }
       },
       () => {},
     );
     t.trigger();
-    await sleep(5);
+    await firstRun;
     for (let i = 0; i < 10; i++) t.trigger();
     release();
     await t.idle();

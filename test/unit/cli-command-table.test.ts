@@ -15,6 +15,7 @@ import { completionScript } from "../../src/cli/completion-script.ts";
 import { pickLab, requireLabName } from "../../src/cli/labs-up.ts";
 import { requireRoot } from "../../src/cli/require-root.ts";
 import { commandExists, runCommandTable } from "../../src/cli/run-command-table.ts";
+import { openSqliteIpamStore } from "../../src/datastore/local/sqlite-ipam-store.ts";
 import { TartanError } from "../../src/errors/tartan-error.ts";
 import { run } from "../../src/exec/run.ts";
 import { LAB_COMMANDS } from "../../src/lab/commands/lab-commands.ts";
@@ -51,6 +52,7 @@ async function cli(table: CommandTable, argv: string[], env: Record<string, stri
       stdin: async () => "",
     },
     env,
+    openIpamStoreReadOnly: (dir) => openSqliteIpamStore(dir, { readOnly: true }),
   });
   return { code, out, err };
 }
@@ -294,7 +296,6 @@ describe("ipam ls is read-only", () => {
   });
 
   test("an existing store is listed", async () => {
-    const { openSqliteIpamStore } = await import("../../src/datastore/local/sqlite-ipam-store.ts");
     const dir = join(tmp, "ipam");
     const store = openSqliteIpamStore(dir);
     store.transaction((tx) =>

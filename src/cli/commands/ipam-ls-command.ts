@@ -1,5 +1,4 @@
-import { DEFAULT_IPAM_DIR } from "../../cni/cni-request.ts";
-import { openSqliteIpamStore } from "../../datastore/local/sqlite-ipam-store.ts";
+import { DEFAULT_IPAM_DIR } from "../../model/default-paths.ts";
 import { defineCommand } from "../command.ts";
 import { type IpamListing, ipamList } from "../ipam-list.ts";
 import { formatTable } from "../report.ts";
@@ -19,9 +18,11 @@ export const ipamLsCommand = defineCommand<IpamListing>({
     { name: "network", value: "NAME", description: "only this network" },
   ],
   examples: ["tartan ipam ls", "tartan ipam ls --data-dir /run/tartan-lab/tartan/node-1/ipam -o json"],
-  run: async (args) => {
+  run: async (args, ctx) => {
     const dir = args.get("data-dir")!;
-    const store = openSqliteIpamStore(dir, { readOnly: true });
+    if (!ctx.openIpamStoreReadOnly)
+      throw new Error("tartan ipam ls: no IPAM store opener (main.ts passes it)");
+    const store = ctx.openIpamStoreReadOnly(dir);
     try {
       return ipamList(store, dir, args.get("network"));
     } finally {

@@ -6,8 +6,6 @@ import type { Allocation, Attachment, IpamStore, IpamTx } from "../ipam-store.ts
 import { ensureIpamSchema } from "./ipam-schema.ts";
 import { sqliteStoreError } from "./sqlite-store-error.ts";
 
-/** Where the plugin keeps its database when the IPAM config names no dataDir. */
-export const DEFAULT_IPAM_DATA_DIR = "/var/lib/cni/tartan";
 export const IPAM_DB_FILE = "tartan-ipam.db";
 
 /**
@@ -215,14 +213,11 @@ export class SqliteIpamStore implements IpamStore {
 }
 
 /**
- * Opens (creating when missing) `<dataDir>/tartan-ipam.db`. Runs on every CNI ADD, so the common
+ * Opens (creating when missing, unless readOnly) `<dataDir>/tartan-ipam.db`. Runs on every CNI ADD, so the common
  * path is: mkdir (exists), open, two PRAGMAs, read user_version. Failures become TartanErrors
  * with codes ipam-store-unwritable / ipam-store-corrupt and a hint.
  */
-export function openSqliteIpamStore(
-  dataDir: string = DEFAULT_IPAM_DATA_DIR,
-  opts: { readOnly?: boolean } = {},
-): SqliteIpamStore {
+export function openSqliteIpamStore(dataDir: string, opts: { readOnly?: boolean } = {}): SqliteIpamStore {
   // Template, not node:path: loading node:path costs start-up time on every plugin run.
   const path = `${dataDir.replace(/\/+$/, "")}/${IPAM_DB_FILE}`;
   let db: Database | undefined;

@@ -17,8 +17,8 @@ export function sqliteStoreError(path: string, e: unknown): unknown {
       return new TartanError(
         "ipam-store-corrupt",
         `IPAM database ${path} is corrupt or not a SQLite file: ${e.message}`,
-        "stop the agent, move the file (and its -wal/-shm) aside, then run `tartan ipam check --rebuild` " +
-          "or let GC re-learn running pods",
+        "move the file (and its -wal/-shm) aside: tartan then starts an empty store, which no longer knows " +
+          "the addresses of running pods, so re-create this node's pods (drain it) before new ones start",
         opts,
       );
     case "SQLITE_BUSY":

@@ -1,0 +1,3 @@
+/** Codes of the pure desired-state calculations (node routing). */
+export const CALC_ERROR_CODES = ["invalid-local-node", "local-node-missing"] as const;
+export type CalcErrorCode = (typeof CALC_ERROR_CODES)[number];

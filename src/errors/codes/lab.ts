@@ -1,0 +1,27 @@
+/** Codes of the local lab (`tartan lab …`), including the CLI's lab lookups. */
+export const LAB_ERROR_CODES = [
+  "lab-usage",
+  "lab-name",
+  "lab-exists",
+  "lab-not-up",
+  "lab-state",
+  "lab-locked",
+  "lab-no-binary",
+  "lab-no-datastore",
+  "lab-no-etcd",
+  "lab-etcd-running",
+  "lab-etcd-exited",
+  "lab-no-agent",
+  "lab-agent-running",
+  "lab-agent-exited",
+  "lab-no-node",
+  "lab-node-exists",
+  "lab-forget-node",
+  "lab-no-pod",
+  "lab-pod-exists",
+  "lab-cni-failed",
+  "lab-objects-failed",
+  "lab-probe",
+  "lab-timeout",
+] as const;
+export type LabErrorCode = (typeof LAB_ERROR_CODES)[number];
