@@ -1,11 +1,10 @@
 import { readFileSync } from "node:fs";
 import { parseAgentConfig } from "../agent/agent-config.ts";
-import { isErrorCode } from "../errors/error-code.ts";
+import { AgentClient } from "../api/agent-client.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import {
   AGENT_POLICY_DROPS_PATH,
   AGENT_POLICY_PATH,
-  type AgentErrorBody,
   DEFAULT_AGENT_SOCKET,
   type PolicyDropRow,
 } from "../model/agent-api.ts";
@@ -51,34 +50,9 @@ function agents(o: { socket?: string; lab?: string; node?: string }): AgentRef[]
   });
 }
 
-async function ask<T>(a: AgentRef, path: string): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(`http://tartan-agent${path}`, { unix: a.socket, signal: AbortSignal.timeout(5000) });
-  } catch (e) {
-    throw new TartanError(
-      "agent-unreachable",
-      `the agent of node ${a.node} does not answer at ${a.socket} (${e instanceof Error ? e.message : e})`,
-      "is it running? (tartan lab ls, or the agent's service)",
-    );
-  }
-  const text = await res.text();
-  if (!res.ok) {
-    const body = (() => {
-      try {
-        return JSON.parse(text) as AgentErrorBody;
-      } catch {
-        return { code: "agent-error", message: text };
-      }
-    })();
-    throw new TartanError(
-      isErrorCode(body.code) ? body.code : "agent-error",
-      `node ${a.node}: ${body.message}`,
-      body.hint,
-    );
-  }
-  return JSON.parse(text) as T;
-}
+/** One agent's answer through the one socket client (bounded timeout, typed errors). */
+const ask = <T>(a: AgentRef, path: string): Promise<T> =>
+  new AgentClient(a.socket).get<T>(path, `asking the agent of node ${a.node}`);
 
 export interface PolicyDrops {
   drops: (PolicyDropRow & { node: string })[];
