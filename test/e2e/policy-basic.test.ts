@@ -7,6 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { run } from "../../src/exec/run.ts";
 import type { LabMatrix } from "../../src/lab/lab-matrix.ts";
+import { eventually } from "../harness/eventually.ts";
 import { isRoot } from "../harness/netns.ts";
 import { privateTartanBin } from "../harness/tartan-binary.ts";
 
@@ -60,18 +61,21 @@ async function until(
   expect_: Record<string, boolean>,
   timeoutMs = 30_000,
 ): Promise<Record<string, boolean | "mixed">> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  const observe = async () => {
     const m = await matrix();
-    const got = Object.fromEntries(
+    return Object.fromEntries(
       Object.keys(expect_).map((k) => {
         const [from, to] = k.split(" -> ") as [string, string];
         return [k, tcp(m, from, to)];
       }),
     );
-    if (Object.keys(expect_).every((k) => got[k] === expect_[k]) || Date.now() > deadline) return got;
-    await Bun.sleep(500);
-  }
+  };
+  return await eventually("the expected matrix", observe, {
+    timeoutMs,
+    intervalMs: 500,
+    until: (got) => Object.keys(expect_).every((k) => got[k] === expect_[k]),
+    onTimeout: "last",
+  });
 }
 
 function down(): void {

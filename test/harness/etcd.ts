@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run } from "../../src/exec/run.ts";
+import { eventually, GiveUp } from "./eventually.ts";
 
 export interface EtcdServer {
   /** The client URL, http://127.0.0.1:PORT. */
@@ -76,15 +77,6 @@ const alive = (pid: number): boolean => {
   }
 };
 
-async function waitFor(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return true;
-    await Bun.sleep(50);
-  }
-  return false;
-}
-
 export async function startEtcd(): Promise<EtcdServer> {
   if (etcdSkipReason) throw new Error(`startEtcd refused: ${etcdSkipReason}`);
   const dataDir = mkdtempSync(join(tmpdir(), "tt-t-etcd-"));
@@ -127,19 +119,29 @@ export async function startEtcd(): Promise<EtcdServer> {
       "--initial-cluster",
       `default=${peer}`,
     ]);
-    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "", 2000);
+    await eventually(
+      "etcd's pid file",
+      () => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "",
+      {
+        timeoutMs: 2000,
+        onTimeout: "last",
+      },
+    );
     pid = Number(readFileSync(pidFile, "utf8").trim());
     running.set(pid, dataDir);
-    const healthy = await waitFor(async () => {
-      if (!alive(pid!)) throw new Error(`etcd exited at start-up:\n${readLog()}`);
-      try {
-        const r = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(500) });
-        return ((await r.json()) as { health?: string }).health === "true";
-      } catch {
-        return false;
-      }
-    }, 15_000);
-    if (!healthy) throw new Error(`etcd did not become healthy in 15 s:\n${readLog()}`);
+    try {
+      await eventually(
+        "etcd healthy",
+        async () => {
+          if (!alive(pid!)) throw new GiveUp("etcd exited at start-up");
+          const r = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(500) });
+          return ((await r.json()) as { health?: string }).health === "true";
+        },
+        { timeoutMs: 15_000 },
+      );
+    } catch (e) {
+      throw new Error(`${(e as Error).message}:\n${readLog()}`);
+    }
   };
 
   const readLog = () => (existsSync(logFile) ? readFileSync(logFile, "utf8").slice(-3000) : "");
@@ -151,11 +153,12 @@ export async function startEtcd(): Promise<EtcdServer> {
     try {
       process.kill(p, "SIGTERM");
     } catch {}
-    if (!(await waitFor(() => !alive(p), 5000))) {
+    const gone = () => !alive(p);
+    if (!(await eventually(`etcd ${p} gone after SIGTERM`, gone, { timeoutMs: 5000, onTimeout: "last" }))) {
       try {
         process.kill(p, "SIGKILL");
       } catch {}
-      await waitFor(() => !alive(p), 5000);
+      await eventually(`etcd ${p} gone after SIGKILL`, gone, { timeoutMs: 5000, onTimeout: "last" });
     }
     running.delete(p);
   };

@@ -17,21 +17,13 @@ import { type IPAMBlockResource, type IPPoolResource, KINDS } from "../../src/mo
 import { TARTAN_API_VERSION } from "../../src/model/resource.ts";
 import { invokePlugin } from "../harness/cni-invoke.ts";
 import { type EtcdServer, etcdSkipReason, startEtcd } from "../harness/etcd.ts";
+import { eventually, GiveUp } from "../harness/eventually.ts";
 import { cleanupAllNetns, createNetns, isRoot, type TestNetns } from "../harness/netns.ts";
 import { privateTartanBin } from "../harness/tartan-binary.ts";
 
 const skip = !isRoot || etcdSkipReason !== undefined;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+/** What the agents and etcd are given to settle (routes, applies, health). */
+const SETTLE = { timeoutMs: 20_000, intervalMs: 100 };
 
 const alive = (pid: number): boolean => {
   try {
@@ -51,13 +43,12 @@ async function stopPid(pid: number): Promise<void> {
   try {
     process.kill(pid, "SIGTERM");
   } catch {}
-  const end = Date.now() + 8000;
-  while (alive(pid) && Date.now() < end) await sleep(50);
-  if (alive(pid)) {
+  const gone = () => !alive(pid);
+  if (!(await eventually(`pid ${pid} gone after SIGTERM`, gone, { timeoutMs: 8000, onTimeout: "last" }))) {
     try {
       process.kill(pid, "SIGKILL");
     } catch {}
-    while (alive(pid)) await sleep(20);
+    await eventually(`pid ${pid} gone after SIGKILL`, gone, { timeoutMs: 10_000, intervalMs: 20 });
   }
   pids.delete(pid);
 }
@@ -150,11 +141,14 @@ describe.skipIf(skip)("tartan agent with etcd, the plugin's nodeBlocks IPAM", ()
     );
     pids.add(pid);
     agentPids.set(node, pid);
-    await until(`agent ${node} synced`, async () => {
-      if (!alive(pid)) throw new Error(`agent ${node} exited:\n${agentLog(node)}`);
-      const r = await fetch("http://agent/v1/healthz", { unix: sock(node) });
-      return r.ok ? true : undefined;
-    }).catch((e) => {
+    await eventually(
+      `agent ${node} synced`,
+      async () => {
+        if (!alive(pid)) throw new GiveUp(`agent ${node} exited`);
+        return (await fetch("http://agent/v1/healthz", { unix: sock(node) })).ok;
+      },
+      SETTLE,
+    ).catch((e) => {
       throw new Error(`${e.message}\n${agentLog(node)}`);
     });
   }
@@ -242,10 +236,14 @@ describe.skipIf(skip)("tartan agent with etcd, the plugin's nodeBlocks IPAM", ()
       { logFile: join(dir, "etcd.log") },
     );
     pids.add(etcdPid);
-    await until("etcd health", async () => {
-      const r = await h2.exec(["curl", "-sf", `${ENDPOINT}/health`], { allowFailure: true });
-      return r.stdout.includes('"health":"true"') ? true : undefined;
-    });
+    await eventually(
+      "etcd health",
+      async () => {
+        const r = await h2.exec(["curl", "-sf", `${ENDPOINT}/health`], { allowFailure: true });
+        return r.stdout.includes('"health":"true"');
+      },
+      SETTLE,
+    );
     await startAgent("n1", h1);
     await startAgent("n2", h2);
   }, 120_000);
@@ -268,10 +266,14 @@ describe.skipIf(skip)("tartan agent with etcd, the plugin's nodeBlocks IPAM", ()
     expect(s2.blocks).toHaveLength(1);
     expect(s1.blocks[0]).not.toBe(s2.blocks[0]);
     // n1 routes n2's block over tartan.vxlan (written by the agent after its sync).
-    await until("n1's route to n2's block", async () => {
-      const r = await h1.exec(["ip", "route", "show", s2.blocks[0]!]);
-      return r.stdout.includes("tartan.vxlan") ? true : undefined;
-    });
+    await eventually(
+      "n1's route to n2's block",
+      async () => {
+        const r = await h1.exec(["ip", "route", "show", s2.blocks[0]!]);
+        return r.stdout.includes("tartan.vxlan");
+      },
+      SETTLE,
+    );
     const m = await h1.exec(["curl", "-sf", "http://127.0.0.1:9641/metrics"]);
     expect(m.stdout).toContain("tartan_agent_synced 1");
   }, 30_000);
@@ -298,10 +300,14 @@ describe.skipIf(skip)("tartan agent with etcd, the plugin's nodeBlocks IPAM", ()
     expect(after.blocks).toHaveLength(2);
     // n2 learns of n1's new block and routes it.
     const newBlock = after.blocks.find((x) => x !== first.blocks[0])!;
-    await until("n2's route to n1's new block", async () => {
-      const r = await h2.exec(["ip", "route", "show", newBlock]);
-      return r.stdout.includes("tartan.vxlan") ? true : undefined;
-    });
+    await eventually(
+      "n2's route to n1's new block",
+      async () => {
+        const r = await h2.exec(["ip", "route", "show", newBlock]);
+        return r.stdout.includes("tartan.vxlan");
+      },
+      SETTLE,
+    );
   }, 60_000);
 
   test("with the agent down and the blocks full, ADD fails with a clear error", async () => {
@@ -310,10 +316,14 @@ describe.skipIf(skip)("tartan agent with etcd, the plugin's nodeBlocks IPAM", ()
     const status = (await (await fetch("http://agent/v1/status", { unix: sock("n1") })).json()) as {
       blocks: string[];
     };
-    await until("n1's blackholes for all its blocks", async () => {
-      const r = await h1.exec(["ip", "route", "show", "type", "blackhole", "proto", "201"]);
-      return status.blocks.every((b) => r.stdout.includes(b)) ? true : undefined;
-    });
+    await eventually(
+      "n1's blackholes for all its blocks",
+      async () => {
+        const r = await h1.exec(["ip", "route", "show", "type", "blackhole", "proto", "201"]);
+        return status.blocks.every((b) => r.stdout.includes(b));
+      },
+      SETTLE,
+    );
     await stopPid(agentPids.get("n1")!);
     expect(agentLog("n1")).toContain("kernel state is left in place");
     const c = await add("n1", h1, "pod-c");
@@ -326,8 +336,10 @@ describe.skipIf(skip)("tartan agent with etcd, the plugin's nodeBlocks IPAM", ()
     const routesBefore = (await h1.exec(["ip", "route", "show", "proto", "201"])).stdout;
     await startAgent("n1", h1);
     // Let it apply at least twice (first sync, then a 1 s resync).
-    await until("two applies", async () =>
-      (await metric("n1", "tartan_agent_applies_total")) >= 2 ? true : undefined,
+    await eventually(
+      "two applies",
+      async () => (await metric("n1", "tartan_agent_applies_total")) >= 2,
+      SETTLE,
     );
     expect(await metric("n1", "tartan_agent_kernel_changes_total")).toBe(0);
     expect(await metric("n1", "tartan_agent_block_claims_total")).toBe(0);

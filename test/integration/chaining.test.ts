@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run } from "../../src/exec/run.ts";
 import { type Conflist, invokeConflist, type JsonObject } from "../harness/cni-invoke.ts";
+import { eventually } from "../harness/eventually.ts";
 import { cleanupAllNetns, createNetns, isRoot, type TestNetns } from "../harness/netns.ts";
 import { REFERENCE_PLUGIN_DIR, TARTAN_BINARY } from "../harness/podman.ts";
 
@@ -222,14 +223,19 @@ async function hostVethOf(h: TestNetns): Promise<string> {
   return veth;
 }
 
+/** What a TCP server at ip:port answers; retried while the listener starts (it is spawned async). */
 async function fetchFrom(from: TestNetns, ip: string, port: number): Promise<string> {
-  let out = "";
-  for (let i = 0; i < 20 && !out.trim(); i++) {
-    out = (await from.exec(["busybox", "nc", "-w", "2", ip, String(port)], { allowFailure: true, stdin: "" }))
-      .stdout;
-    if (!out.trim()) await Bun.sleep(150);
-  }
-  return out.trim();
+  const answer = async () =>
+    (
+      await from.exec(["busybox", "nc", "-w", "2", ip, String(port)], { allowFailure: true, stdin: "" })
+    ).stdout.trim();
+  return await eventually(`an answer from ${ip}:${port}`, answer, {
+    // Was 20 tries 150 ms apart; a refused connect returns at once, so that is ~3-5 s.
+    timeoutMs: 5000,
+    intervalMs: 150,
+    until: (out) => out !== "",
+    onTimeout: "last",
+  });
 }
 
 chainSuite("bridge");
