@@ -48,6 +48,16 @@ export async function deleteNetns(name: string): Promise<void> {
   if (existsSync(`/run/netns/${name}`)) await run(["ip", "netns", "del", name], { allowFailure: true });
 }
 
+/** Runs `fn` in a fresh namespace and removes it afterwards, also when `fn` fails. */
+export async function withNetns<T>(label: string, fn: (ns: TestNetns) => Promise<T>): Promise<T> {
+  const ns = await createNetns(label);
+  try {
+    return await fn(ns);
+  } finally {
+    await deleteNetns(ns.name);
+  }
+}
+
 /** Removes every namespace this process created and has not removed yet. */
 export async function cleanupAllNetns(): Promise<void> {
   for (const name of [...created]) await deleteNetns(name);
