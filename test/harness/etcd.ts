@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run } from "../../src/exec/run.ts";
 import { eventually, GiveUp } from "./eventually.ts";
+import { processAlive, stopProcess } from "./stop-process.ts";
 
 export interface EtcdServer {
   /** The client URL, http://127.0.0.1:PORT. */
@@ -67,16 +68,6 @@ function freePort(): number {
   return port;
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    // A zombie still answers kill 0: look at its state.
-    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-};
-
 export async function startEtcd(): Promise<EtcdServer> {
   if (etcdSkipReason) throw new Error(`startEtcd refused: ${etcdSkipReason}`);
   const dataDir = mkdtempSync(join(tmpdir(), "tt-t-etcd-"));
@@ -133,7 +124,7 @@ export async function startEtcd(): Promise<EtcdServer> {
       await eventually(
         "etcd healthy",
         async () => {
-          if (!alive(pid!)) throw new GiveUp("etcd exited at start-up");
+          if (!processAlive(pid!)) throw new GiveUp("etcd exited at start-up");
           const r = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(500) });
           return ((await r.json()) as { health?: string }).health === "true";
         },
@@ -150,16 +141,7 @@ export async function startEtcd(): Promise<EtcdServer> {
     if (pid === undefined) return;
     const p = pid;
     pid = undefined;
-    try {
-      process.kill(p, "SIGTERM");
-    } catch {}
-    const gone = () => !alive(p);
-    if (!(await eventually(`etcd ${p} gone after SIGTERM`, gone, { timeoutMs: 5000, onTimeout: "last" }))) {
-      try {
-        process.kill(p, "SIGKILL");
-      } catch {}
-      await eventually(`etcd ${p} gone after SIGKILL`, gone, { timeoutMs: 5000, onTimeout: "last" });
-    }
+    await stopProcess(p, 5000);
     running.delete(p);
   };
 

@@ -19,20 +19,12 @@ import { invokePlugin } from "../harness/cni-invoke.ts";
 import { type EtcdServer, etcdSkipReason, startEtcd } from "../harness/etcd.ts";
 import { eventually, GiveUp } from "../harness/eventually.ts";
 import { cleanupAllNetns, createNetns, isRoot, type TestNetns } from "../harness/netns.ts";
+import { processAlive, stopProcess } from "../harness/stop-process.ts";
 import { privateTartanBin } from "../harness/tartan-binary.ts";
 
 const skip = !isRoot || etcdSkipReason !== undefined;
 /** What the agents and etcd are given to settle (routes, applies, health). */
 const SETTLE = { timeoutMs: 20_000, intervalMs: 100 };
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-};
 
 const pids = new Set<number>();
 
@@ -40,16 +32,7 @@ const firstIp = (result: Record<string, unknown> | undefined): string =>
   ((result?.ips ?? []) as { address: string }[])[0]?.address ?? "(no address)";
 
 async function stopPid(pid: number): Promise<void> {
-  try {
-    process.kill(pid, "SIGTERM");
-  } catch {}
-  const gone = () => !alive(pid);
-  if (!(await eventually(`pid ${pid} gone after SIGTERM`, gone, { timeoutMs: 8000, onTimeout: "last" }))) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {}
-    await eventually(`pid ${pid} gone after SIGKILL`, gone, { timeoutMs: 10_000, intervalMs: 20 });
-  }
+  await stopProcess(pid, 8000);
   pids.delete(pid);
 }
 
@@ -144,7 +127,7 @@ describe.skipIf(skip)("tartan agent with etcd, the plugin's nodeBlocks IPAM", ()
     await eventually(
       `agent ${node} synced`,
       async () => {
-        if (!alive(pid)) throw new GiveUp(`agent ${node} exited`);
+        if (!processAlive(pid)) throw new GiveUp(`agent ${node} exited`);
         return (await fetch("http://agent/v1/healthz", { unix: sock(node) })).ok;
       },
       SETTLE,
