@@ -13,8 +13,8 @@ import { EtcdDatastore } from "../../src/datastore/etcd/etcd-datastore.ts";
 import { run } from "../../src/exec/run.ts";
 import { spawnDetached } from "../../src/exec/spawn-detached.ts";
 import { claimBlock } from "../../src/ipam/claim-block.ts";
-import { type IPAMBlockResource, type IPPoolResource, KINDS } from "../../src/model/cluster-resources.ts";
-import { TARTAN_API_VERSION } from "../../src/model/resource.ts";
+import { type IPAMBlockResource, KINDS } from "../../src/model/cluster-resources.ts";
+import { ipPool } from "../harness/cluster-objects.ts";
 import { invokePlugin } from "../harness/cni-invoke.ts";
 import { type EtcdServer, etcdSkipReason, startEtcd } from "../harness/etcd.ts";
 import { eventually, GiveUp } from "../harness/eventually.ts";
@@ -48,12 +48,7 @@ describe.skipIf(skip)("block claims on a real etcd", () => {
   });
 
   test("16 concurrent claimers of the last free block: exactly one wins", async () => {
-    const pool: IPPoolResource = {
-      apiVersion: TARTAN_API_VERSION,
-      kind: KINDS.ipPool,
-      metadata: { name: "race" },
-      spec: { cidr: "10.240.0.0/24", blockSize: 26 },
-    };
+    const pool = ipPool("race", "10.240.0.0/24", 26);
     const open = () => {
       const c = new EtcdDatastore({ endpoints: [etcd.endpoint], prefix: "/race" });
       clients.push(c);
