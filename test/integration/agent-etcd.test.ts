@@ -10,7 +10,6 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EtcdDatastore } from "../../src/datastore/etcd/etcd-datastore.ts";
-import { run } from "../../src/exec/run.ts";
 import { spawnDetached } from "../../src/exec/spawn-detached.ts";
 import { claimBlock } from "../../src/ipam/claim-block.ts";
 import { type IPAMBlockResource, KINDS } from "../../src/model/cluster-resources.ts";
@@ -18,7 +17,7 @@ import { ipPool } from "../harness/cluster-objects.ts";
 import { invokePlugin } from "../harness/cni-invoke.ts";
 import { type EtcdServer, etcdSkipReason, startEtcd } from "../harness/etcd.ts";
 import { eventually, GiveUp } from "../harness/eventually.ts";
-import { cleanupAllNetns, createNetns, isRoot, type TestNetns } from "../harness/netns.ts";
+import { cleanupAllNetns, createNetns, isRoot, type TestNetns, vethBetween } from "../harness/netns.ts";
 import { processAlive, stopProcess } from "../harness/stop-process.ts";
 import { privateTartanBin } from "../harness/tartan-binary.ts";
 
@@ -177,25 +176,7 @@ describe.skipIf(skip)("tartan agent with etcd, the plugin's nodeBlocks IPAM", ()
     dir = mkdtempSync(join(tmpdir(), "tt-t-agent-"));
     h1 = await createNetns("h1");
     h2 = await createNetns("h2");
-    await run([
-      "ip",
-      "-n",
-      h1.name,
-      "link",
-      "add",
-      "eth0",
-      "type",
-      "veth",
-      "peer",
-      "name",
-      "eth0",
-      "netns",
-      h2.name,
-    ]);
-    await run(["ip", "-n", h1.name, "addr", "add", "198.18.0.1/24", "dev", "eth0"]);
-    await run(["ip", "-n", h2.name, "addr", "add", "198.18.0.2/24", "dev", "eth0"]);
-    await run(["ip", "-n", h1.name, "link", "set", "eth0", "up"]);
-    await run(["ip", "-n", h2.name, "link", "set", "eth0", "up"]);
+    await vethBetween("eth0", { ns: h1, cidr: "198.18.0.1/24" }, { ns: h2, cidr: "198.18.0.2/24" });
     etcdPid = await spawnDetached(
       [
         "ip",

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { run } from "../../src/exec/run.ts";
 import { type Conflist, invokeConflist, type JsonObject } from "../harness/cni-invoke.ts";
 import { eventually } from "../harness/eventually.ts";
-import { cleanupAllNetns, createNetns, isRoot, type TestNetns } from "../harness/netns.ts";
+import { cleanupAllNetns, createNetns, isRoot, type TestNetns, vethBetween } from "../harness/netns.ts";
 import { REFERENCE_PLUGIN_DIR, TARTAN_BINARY } from "../harness/podman.ts";
 
 const hasTools = existsSync(`${REFERENCE_PLUGIN_DIR}/portmap`) && Bun.which("iptables") !== null;
@@ -78,25 +78,7 @@ function chainSuite(kind: "tartan" | "bridge") {
       x = await createNetns("x");
       // A real node forwards; a fresh namespace does not.
       await h.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
-      await run([
-        "ip",
-        "-n",
-        h.name,
-        "link",
-        "add",
-        "up0",
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "up0",
-        "netns",
-        x.name,
-      ]);
-      await h.exec(["ip", "addr", "add", `${HOST_IP}/30`, "dev", "up0"]);
-      await x.exec(["ip", "addr", "add", "10.213.63.2/30", "dev", "up0"]);
-      await h.exec(["ip", "link", "set", "up0", "up"]);
-      await x.exec(["ip", "link", "set", "up0", "up"]);
+      await vethBetween("up0", { ns: h, cidr: `${HOST_IP}/30` }, { ns: x, cidr: "10.213.63.2/30" });
       conflist = {
         cniVersion: CNI_VERSION,
         name: `chain-${kind}`,
