@@ -16,3 +16,14 @@ const HINTS: Record<DatastoreErrorCode, string> = {
 export function datastoreError(code: DatastoreErrorCode, message: string, cause?: unknown): TartanError {
   return new TartanError(code, message, HINTS[code], cause === undefined ? undefined : { cause });
 }
+
+/**
+ * The error a watch gets when the revision it would resume from is older than the oldest event
+ * the store still keeps (the in-memory and SQLite stores word it the same way).
+ */
+export function compactedError(revision: number, oldestKept: number): TartanError {
+  return datastoreError(
+    "datastore-compacted",
+    `revision ${revision} was compacted (oldest kept: ${oldestKept})`,
+  );
+}

@@ -1,6 +1,6 @@
 import type { Resource } from "../model/resource.ts";
 import type { Datastore, ListResult, WatchEvent, WatchEventType, WatchHandle } from "./datastore.ts";
-import { datastoreError } from "./datastore-error.ts";
+import { compactedError, datastoreError } from "./datastore-error.ts";
 import { prepareWrite } from "./prepare-write.ts";
 import { storeKey } from "./store-key.ts";
 import { checkKind, checkName } from "./validate-resource.ts";
@@ -137,12 +137,7 @@ export class MemoryDatastore implements Datastore {
     if (w.last < this.compacted) {
       w.closed = true;
       this.watchers.delete(w);
-      w.onError?.(
-        datastoreError(
-          "datastore-compacted",
-          `revision ${w.last} was compacted (oldest kept: ${this.compacted})`,
-        ),
-      );
+      w.onError?.(compactedError(w.last, this.compacted));
       return;
     }
     for (const e of this.log) {

@@ -15,6 +15,7 @@ import type { LabMatrix } from "../../src/lab/lab-matrix.ts";
 import type { LabState } from "../../src/lab/lab-state.ts";
 import type { NodeRmResult } from "../../src/lab/node-rm.ts";
 import { processStartTime } from "../../src/lab/process-start-time.ts";
+import { eventually } from "../harness/eventually.ts";
 import { isRoot } from "../harness/netns.ts";
 import { privateTartanBin } from "../harness/tartan-binary.ts";
 
@@ -70,22 +71,12 @@ const broken = (m: LabMatrix) => m.cells.filter((c) => !(c.ping && c.tcp));
 
 /** The matrix, retried until every cell is ✓ or the time is up (then the last one). */
 async function matrixUntilGreen(timeoutMs: number): Promise<LabMatrix> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const m = await matrix();
-    if (m.ok || Date.now() > deadline) return m;
-    await Bun.sleep(500);
-  }
-}
-
-async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await Bun.sleep(100);
-  }
+  return await eventually("a green matrix", () => matrix(), {
+    timeoutMs,
+    intervalMs: 500,
+    until: (m) => m.ok,
+    onTimeout: "last",
+  });
 }
 
 function spawn(argv: string[]): Subprocess<"ignore", "pipe", "pipe"> {
@@ -215,17 +206,20 @@ describe.skipIf(!hasAgent)("lab resilience: 3 nodes (vxlan), real etcd and agent
       })();
       type Status = { sent: number; received: number; maxRttMs: number; maxGapMs: number; error?: string };
       const last = (): Status | undefined => (lines.length ? JSON.parse(lines.at(-1)!) : undefined);
-      const before = await until("the TCP exchange running", 15_000, async () =>
-        (last()?.received ?? 0) >= 5 ? last() : undefined,
+      const before = await eventually(
+        "the TCP exchange running",
+        () => ((last()?.received ?? 0) >= 5 ? last() : undefined),
+        { timeoutMs: 15_000, intervalMs: 100, found: true },
       );
       expect(before.error).toBeUndefined();
 
       // The kernel's own work on fresh links settles first: a veth's IPv6 link-local address
       // finishing duplicate address detection adds a local route, which is nobody's write.
-      await until("no tentative IPv6 address left on node-1", 10_000, async () =>
-        (await run(["ip", "-n", n1.netns, "-6", "addr", "show", "tentative"])).stdout.trim() === ""
-          ? true
-          : undefined,
+      await eventually(
+        "no tentative IPv6 address left on node-1",
+        async () =>
+          (await run(["ip", "-n", n1.netns, "-6", "addr", "show", "tentative"])).stdout.trim() === "",
+        { timeoutMs: 10_000, intervalMs: 100 },
       );
       // Everything the kernel of node-1 reports from here on.
       const ipMon = spawn(["ip", "-n", n1.netns, "monitor", "route", "neigh", "link"]);
@@ -244,10 +238,14 @@ describe.skipIf(!hasAgent)("lab resilience: 3 nodes (vxlan), real etcd and agent
       expect(newAgent.pid).not.toBe(oldAgent.pid);
       // Synced (health answered before `restart` returned), and its first apply has run.
       expect((await agentGet("node-1", "/v1/healthz")).status).toBe(200);
-      const m = await until("the restarted agent's first apply", 10_000, async () => {
-        const body = (await agentGet("node-1", "/metrics")).body;
-        return (metric(body, "tartan_agent_applies_total") ?? 0) >= 1 ? body : undefined;
-      });
+      const m = await eventually(
+        "the restarted agent's first apply",
+        async () => {
+          const body = (await agentGet("node-1", "/metrics")).body;
+          return (metric(body, "tartan_agent_applies_total") ?? 0) >= 1 ? body : undefined;
+        },
+        { timeoutMs: 10_000, intervalMs: 100, found: true },
+      );
       expect(metric(m, "tartan_agent_synced")).toBe(1);
       expect(metric(m, "tartan_agent_apply_errors_total")).toBe(0);
       expect(metric(m, "tartan_agent_kernel_changes_total")).toBe(0);
@@ -333,12 +331,15 @@ describe.skipIf(!hasAgent)("lab resilience: 3 nodes (vxlan), real etcd and agent
       // agent could not write to its Pod during the outage, are written now.
       let m = await matrixUntilGreen(20_000);
       expect(broken(m)).toEqual([]);
-      await until("node-2's agent writing the IPs of default/d", 20_000, async () =>
-        readFileSync(node("node-2").agent!.log, "utf8")
-          .split("\n")
-          .some((l) => l.includes("pod IPs written after the datastore came back") && l.includes("default/d"))
-          ? true
-          : undefined,
+      await eventually(
+        "node-2's agent writing the IPs of default/d",
+        () =>
+          readFileSync(node("node-2").agent!.log, "utf8")
+            .split("\n")
+            .some(
+              (l) => l.includes("pod IPs written after the datastore came back") && l.includes("default/d"),
+            ),
+        { timeoutMs: 20_000, intervalMs: 100 },
       );
       // A change made after the outage propagates: node-4 joins, its block and VTEP reach every
       // node's kernel through the agents' watches, and its pod reaches every other and back.
@@ -395,9 +396,10 @@ describe.skipIf(!hasAgent)("lab resilience: 3 nodes (vxlan), real etcd and agent
       expect(state().nodes.map((n) => n.name)).toEqual(others.map((n) => n.name));
 
       for (const o of others) {
-        const left = await until(`${o.name} forgetting node-3`, 10_000, async () => {
-          const l = await leftovers(o.netns);
-          return l.length === 0 ? l : undefined;
+        const left = await eventually(`${o.name} forgetting node-3`, () => leftovers(o.netns), {
+          timeoutMs: 10_000,
+          intervalMs: 100,
+          until: (l) => l.length === 0,
         });
         expect(left).toEqual([]);
       }

@@ -8,6 +8,7 @@ import { run } from "../../src/exec/run.ts";
 import type { LabMatrix } from "../../src/lab/lab-matrix.ts";
 import type { LabState } from "../../src/lab/lab-state.ts";
 import { processStartTime } from "../../src/lab/process-start-time.ts";
+import { eventually } from "../harness/eventually.ts";
 import { isRoot } from "../harness/netns.ts";
 import { privateTartanBin } from "../harness/tartan-binary.ts";
 
@@ -57,13 +58,17 @@ async function downAndCheck(name: string, procs: { pid: number; startTime: strin
 
 /** The matrix, retried while agents converge (routes and VXLAN peers appear within seconds). */
 async function matrixUntilGreen(name: string, timeoutMs = 60_000): Promise<LabMatrix> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  const once = async () => {
     const r = await lab(["matrix", "--lab", name, "-o", "json", "--timeout-ms", "1500"], true);
     const m = JSON.parse(r.stdout) as LabMatrix;
-    if (m.ok || Date.now() > deadline) return m;
-    await Bun.sleep(1000);
-  }
+    return m;
+  };
+  return await eventually("a green matrix", once, {
+    timeoutMs,
+    intervalMs: 1000,
+    until: (m) => m.ok,
+    onTimeout: "last",
+  });
 }
 
 function syncDown(): void {

@@ -13,6 +13,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { run } from "../../src/exec/run.ts";
+import type { PolicyDropRow } from "../../src/model/agent-api.ts";
 import { isRoot } from "../harness/netns.ts";
 import {
   CASES,
@@ -179,16 +180,7 @@ describe.skipIf(!hasEtcd)("beyond the upstream suite", () => {
     "drops are visible: the ingress drop counter of a denied pod grows, `tartan policy drops` shows it",
     async () => {
       const t0 = performance.now();
-      type Drops = {
-        drops: {
-          node: string;
-          namespace: string;
-          pod: string;
-          direction: string;
-          packets: number;
-          policies: string[];
-        }[];
-      };
+      type Drops = { drops: (PolicyDropRow & { node: string })[] };
       const xa = lab.pod("x/a");
       const count = async () => {
         const d = JSON.parse(

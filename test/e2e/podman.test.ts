@@ -7,6 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { run } from "../../src/exec/run.ts";
 import type { JsonObject } from "../harness/cni-invoke.ts";
+import { eventually } from "../harness/eventually.ts";
 import { isRoot } from "../harness/netns.ts";
 import {
   createPodmanEnv,
@@ -61,13 +62,17 @@ async function serveTcp(env: PodmanEnv, name: string, reply: string): Promise<vo
 
 async function tcpFetch(env: PodmanEnv, from: string, ip: string): Promise<string> {
   // The listener starts asynchronously; retry briefly instead of sleeping a fixed time.
-  let out = "";
-  for (let i = 0; i < 20 && !out.trim(); i++) {
-    const r = await env.execIn(from, ["sh", "-c", `nc -w 2 ${ip} 5000 </dev/null`], { allowFailure: true });
-    out = r.stdout;
-    if (!out.trim()) await Bun.sleep(150);
-  }
-  return out.trim();
+  const answer = async () =>
+    (
+      await env.execIn(from, ["sh", "-c", `nc -w 2 ${ip} 5000 </dev/null`], { allowFailure: true })
+    ).stdout.trim();
+  return await eventually(`an answer from ${ip}:5000`, answer, {
+    // Was 20 tries 150 ms apart; a podman exec takes a few hundred ms, so that is ~5-10 s.
+    timeoutMs: 10_000,
+    intervalMs: 150,
+    until: (out) => out !== "",
+    onTimeout: "last",
+  });
 }
 
 const inRange = (ip: string) => {

@@ -3,20 +3,15 @@
 // and across nodes), an allow policy opens exactly what it names, a pod added under the deny is
 // isolated the moment its ADD returns (fail-closed ADD), drops are counted per pod, and removing
 // the policies restores everything. The lab is removed afterwards (also on failure or a crash).
-import { afterAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { describe, expect, test } from "bun:test";
 import { run } from "../../src/exec/run.ts";
 import type { LabMatrix } from "../../src/lab/lab-matrix.ts";
-import { isRoot } from "../harness/netns.ts";
-import { privateTartanBin } from "../harness/tartan-binary.ts";
+import type { PolicyDropRow } from "../../src/model/agent-api.ts";
+import { eventually } from "../harness/eventually.ts";
+import { labFixture } from "../harness/lab-fixture.ts";
 
 const T = 300_000;
-const bin = isRoot ? await privateTartanBin("tartan-policy-e2e-") : "";
-const tartan = `${bin}/tartan`;
-const hasEtcd =
-  isRoot && (await run(["etcd", "--version"], { allowFailure: true }).catch(() => null))?.code === 0;
-const name = `pb${Math.random().toString(36).slice(2, 8)}`;
-let up = false;
+const { tartan, hasEtcd, name } = await labFixture("pb", "tartan-policy-e2e-");
 
 const DENY = `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -60,36 +55,27 @@ async function until(
   expect_: Record<string, boolean>,
   timeoutMs = 30_000,
 ): Promise<Record<string, boolean | "mixed">> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  const observe = async () => {
     const m = await matrix();
-    const got = Object.fromEntries(
+    return Object.fromEntries(
       Object.keys(expect_).map((k) => {
         const [from, to] = k.split(" -> ") as [string, string];
         return [k, tcp(m, from, to)];
       }),
     );
-    if (Object.keys(expect_).every((k) => got[k] === expect_[k]) || Date.now() > deadline) return got;
-    await Bun.sleep(500);
-  }
+  };
+  return await eventually("the expected matrix", observe, {
+    timeoutMs,
+    intervalMs: 500,
+    until: (got) => Object.keys(expect_).every((k) => got[k] === expect_[k]),
+    onTimeout: "last",
+  });
 }
-
-function down(): void {
-  if (up) Bun.spawnSync([tartan, "lab", "down", "--lab", name]);
-  up = false;
-}
-process.on("exit", down);
-afterAll(async () => {
-  if (up) await run([tartan, "lab", "down", "--lab", name], { allowFailure: true, timeoutMs: 120_000 });
-  up = false;
-  if (bin) rmSync(bin, { recursive: true, force: true });
-});
 
 describe.skipIf(!hasEtcd)("NetworkPolicy on the lab", () => {
   test(
     "default-deny blocks, an allow policy opens what it names, new pods are isolated at ADD, drops are counted",
     async () => {
-      up = true;
       await tt(["lab", "up", "--lab", name, "--nodes", "2"]);
       await tt([
         "lab",
@@ -138,14 +124,7 @@ describe.skipIf(!hasEtcd)("NetworkPolicy on the lab", () => {
       expect(await until(allowed)).toEqual(allowed);
 
       const drops = JSON.parse(await tt(["policy", "drops", "--lab", name, "-o", "json"])) as {
-        drops: {
-          node: string;
-          namespace: string;
-          pod: string;
-          direction: string;
-          packets: number;
-          policies: string[];
-        }[];
+        drops: (PolicyDropRow & { node: string })[];
       };
       const web = drops.drops.find((d) => d.pod === "web" && d.direction === "ingress")!;
       expect(web.node).toBe("node-1");
@@ -170,7 +149,6 @@ describe.skipIf(!hasEtcd)("NetworkPolicy on the lab", () => {
         expect(t.stdout).not.toMatch(/policy-forward|chain ing\//);
       }
       await tt(["lab", "down", "--lab", name]);
-      up = false;
     },
     T,
   );

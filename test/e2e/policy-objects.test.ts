@@ -10,17 +10,11 @@ import { parse as parseYaml } from "yaml";
 import { run } from "../../src/exec/run.ts";
 import type { NetworkPolicyResource, PodResource } from "../../src/model/k8s-resources.ts";
 import type { Resource } from "../../src/model/resource.ts";
-import { isRoot } from "../harness/netns.ts";
-import { privateTartanBin } from "../harness/tartan-binary.ts";
+import { labFixture } from "../harness/lab-fixture.ts";
 
 const T = 240_000;
-const bin = isRoot ? await privateTartanBin("tartan-objects-test-") : "";
-const tartan = `${bin}/tartan`;
-const hasEtcd =
-  isRoot && (await run(["etcd", "--version"], { allowFailure: true }).catch(() => null))?.code === 0;
-const name = `po${Math.random().toString(36).slice(2, 8)}`;
+const { tartan, hasEtcd, name } = await labFixture("po", "tartan-objects-test-");
 const files = mkdtempSync(join(tmpdir(), "tartan-objects-"));
-let up = false;
 
 const MANIFEST = `apiVersion: v1
 kind: Namespace
@@ -66,23 +60,12 @@ const getJson = async <R = Resource>(...args: string[]) =>
 const list = async (...args: string[]) => (await getJson<{ items: Resource[] }>(...args)).items;
 const names = (items: Resource[]) => items.map((i) => `${i.metadata.namespace ?? ""}/${i.metadata.name}`);
 
-function down(): void {
-  if (up) Bun.spawnSync([tartan, "lab", "down", "--lab", name]);
-  up = false;
-}
-process.on("exit", down);
-afterAll(async () => {
-  if (up) await run([tartan, "lab", "down", "--lab", name], { allowFailure: true, timeoutMs: 120_000 });
-  up = false;
-  rmSync(files, { recursive: true, force: true });
-  if (bin) rmSync(bin, { recursive: true, force: true });
-});
+afterAll(() => rmSync(files, { recursive: true, force: true }));
 
 describe.skipIf(!hasEtcd)("policy objects on a lab", () => {
   test(
     "apply a multi-document file, get it back, all-or-nothing on an invalid document, lab pod objects, delete",
     async () => {
-      up = true;
       await ok(["lab", "up", "--lab", name, "--nodes", "2"]);
       const file = join(files, "shop.yaml");
       writeFileSync(file, MANIFEST);
@@ -223,7 +206,6 @@ spec:
       expect((await tt(["delete", "-f", file, "--lab", name])).code).toBe(1);
 
       await ok(["lab", "down", "--lab", name]);
-      up = false;
       expect(readdirSync("/run/netns").filter((n) => n.startsWith(`tl-${name}-`))).toEqual([]);
       expect(existsSync(`/run/tartan-lab/${name}`)).toBe(false);
     },

@@ -6,6 +6,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run } from "../../src/exec/run.ts";
+import { eventually, GiveUp } from "./eventually.ts";
+import { processAlive, stopProcess } from "./stop-process.ts";
 
 export interface EtcdServer {
   /** The client URL, http://127.0.0.1:PORT. */
@@ -66,25 +68,6 @@ function freePort(): number {
   return port;
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    // A zombie still answers kill 0: look at its state.
-    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-};
-
-async function waitFor(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return true;
-    await Bun.sleep(50);
-  }
-  return false;
-}
-
 export async function startEtcd(): Promise<EtcdServer> {
   if (etcdSkipReason) throw new Error(`startEtcd refused: ${etcdSkipReason}`);
   const dataDir = mkdtempSync(join(tmpdir(), "tt-t-etcd-"));
@@ -127,19 +110,29 @@ export async function startEtcd(): Promise<EtcdServer> {
       "--initial-cluster",
       `default=${peer}`,
     ]);
-    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "", 2000);
+    await eventually(
+      "etcd's pid file",
+      () => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "",
+      {
+        timeoutMs: 2000,
+        onTimeout: "last",
+      },
+    );
     pid = Number(readFileSync(pidFile, "utf8").trim());
     running.set(pid, dataDir);
-    const healthy = await waitFor(async () => {
-      if (!alive(pid!)) throw new Error(`etcd exited at start-up:\n${readLog()}`);
-      try {
-        const r = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(500) });
-        return ((await r.json()) as { health?: string }).health === "true";
-      } catch {
-        return false;
-      }
-    }, 15_000);
-    if (!healthy) throw new Error(`etcd did not become healthy in 15 s:\n${readLog()}`);
+    try {
+      await eventually(
+        "etcd healthy",
+        async () => {
+          if (!processAlive(pid!)) throw new GiveUp("etcd exited at start-up");
+          const r = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(500) });
+          return ((await r.json()) as { health?: string }).health === "true";
+        },
+        { timeoutMs: 15_000 },
+      );
+    } catch (e) {
+      throw new Error(`${(e as Error).message}:\n${readLog()}`);
+    }
   };
 
   const readLog = () => (existsSync(logFile) ? readFileSync(logFile, "utf8").slice(-3000) : "");
@@ -148,15 +141,7 @@ export async function startEtcd(): Promise<EtcdServer> {
     if (pid === undefined) return;
     const p = pid;
     pid = undefined;
-    try {
-      process.kill(p, "SIGTERM");
-    } catch {}
-    if (!(await waitFor(() => !alive(p), 5000))) {
-      try {
-        process.kill(p, "SIGKILL");
-      } catch {}
-      await waitFor(() => !alive(p), 5000);
-    }
+    await stopProcess(p, 5000);
     running.delete(p);
   };
 

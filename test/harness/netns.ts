@@ -48,6 +48,48 @@ export async function deleteNetns(name: string): Promise<void> {
   if (existsSync(`/run/netns/${name}`)) await run(["ip", "netns", "del", name], { allowFailure: true });
 }
 
+/** Runs `fn` in a fresh namespace and removes it afterwards, also when `fn` fails. */
+export async function withNetns<T>(label: string, fn: (ns: TestNetns) => Promise<T>): Promise<T> {
+  const ns = await createNetns(label);
+  try {
+    return await fn(ns);
+  } finally {
+    await deleteNetns(ns.name);
+  }
+}
+
+export interface VethEnd {
+  ns: TestNetns;
+  /** The address (CIDR) of this end, which is then set up; without one the end stays bare and down. */
+  cidr?: string;
+}
+
+/** Joins two test namespaces by a veth named `name` at both ends (an underlay, an uplink). */
+export async function vethBetween(name: string, a: VethEnd, b: VethEnd, mtu?: number): Promise<void> {
+  const mtuArgs = mtu === undefined ? [] : ["mtu", String(mtu)];
+  await run([
+    "ip",
+    "-n",
+    a.ns.name,
+    "link",
+    "add",
+    name,
+    ...mtuArgs,
+    "type",
+    "veth",
+    "peer",
+    "name",
+    name,
+    "netns",
+    b.ns.name,
+  ]);
+  for (const end of [a, b]) {
+    if (end.cidr === undefined) continue;
+    await end.ns.exec(["ip", "addr", "add", end.cidr, "dev", name]);
+    await end.ns.exec(["ip", "link", "set", name, "up"]);
+  }
+}
+
 /** Removes every namespace this process created and has not removed yet. */
 export async function cleanupAllNetns(): Promise<void> {
   for (const name of [...created]) await deleteNetns(name);

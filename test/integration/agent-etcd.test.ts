@@ -10,37 +10,20 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EtcdDatastore } from "../../src/datastore/etcd/etcd-datastore.ts";
-import { run } from "../../src/exec/run.ts";
 import { spawnDetached } from "../../src/exec/spawn-detached.ts";
 import { claimBlock } from "../../src/ipam/claim-block.ts";
-import { type IPAMBlockResource, type IPPoolResource, KINDS } from "../../src/model/cluster-resources.ts";
-import { TARTAN_API_VERSION } from "../../src/model/resource.ts";
+import { type IPAMBlockResource, KINDS } from "../../src/model/cluster-resources.ts";
+import { ipPool } from "../harness/cluster-objects.ts";
 import { invokePlugin } from "../harness/cni-invoke.ts";
 import { type EtcdServer, etcdSkipReason, startEtcd } from "../harness/etcd.ts";
-import { cleanupAllNetns, createNetns, isRoot, type TestNetns } from "../harness/netns.ts";
+import { eventually, GiveUp } from "../harness/eventually.ts";
+import { cleanupAllNetns, createNetns, isRoot, type TestNetns, vethBetween } from "../harness/netns.ts";
+import { processAlive, stopProcess } from "../harness/stop-process.ts";
 import { privateTartanBin } from "../harness/tartan-binary.ts";
 
 const skip = !isRoot || etcdSkipReason !== undefined;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-};
+/** What the agents and etcd are given to settle (routes, applies, health). */
+const SETTLE = { timeoutMs: 20_000, intervalMs: 100 };
 
 const pids = new Set<number>();
 
@@ -48,17 +31,7 @@ const firstIp = (result: Record<string, unknown> | undefined): string =>
   ((result?.ips ?? []) as { address: string }[])[0]?.address ?? "(no address)";
 
 async function stopPid(pid: number): Promise<void> {
-  try {
-    process.kill(pid, "SIGTERM");
-  } catch {}
-  const end = Date.now() + 8000;
-  while (alive(pid) && Date.now() < end) await sleep(50);
-  if (alive(pid)) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {}
-    while (alive(pid)) await sleep(20);
-  }
+  await stopProcess(pid, 8000);
   pids.delete(pid);
 }
 
@@ -74,12 +47,7 @@ describe.skipIf(skip)("block claims on a real etcd", () => {
   });
 
   test("16 concurrent claimers of the last free block: exactly one wins", async () => {
-    const pool: IPPoolResource = {
-      apiVersion: TARTAN_API_VERSION,
-      kind: KINDS.ipPool,
-      metadata: { name: "race" },
-      spec: { cidr: "10.240.0.0/24", blockSize: 26 },
-    };
+    const pool = ipPool("race", "10.240.0.0/24", 26);
     const open = () => {
       const c = new EtcdDatastore({ endpoints: [etcd.endpoint], prefix: "/race" });
       clients.push(c);
@@ -150,11 +118,14 @@ describe.skipIf(skip)("tartan agent with etcd, the plugin's nodeBlocks IPAM", ()
     );
     pids.add(pid);
     agentPids.set(node, pid);
-    await until(`agent ${node} synced`, async () => {
-      if (!alive(pid)) throw new Error(`agent ${node} exited:\n${agentLog(node)}`);
-      const r = await fetch("http://agent/v1/healthz", { unix: sock(node) });
-      return r.ok ? true : undefined;
-    }).catch((e) => {
+    await eventually(
+      `agent ${node} synced`,
+      async () => {
+        if (!processAlive(pid)) throw new GiveUp(`agent ${node} exited`);
+        return (await fetch("http://agent/v1/healthz", { unix: sock(node) })).ok;
+      },
+      SETTLE,
+    ).catch((e) => {
       throw new Error(`${e.message}\n${agentLog(node)}`);
     });
   }
@@ -205,25 +176,7 @@ describe.skipIf(skip)("tartan agent with etcd, the plugin's nodeBlocks IPAM", ()
     dir = mkdtempSync(join(tmpdir(), "tt-t-agent-"));
     h1 = await createNetns("h1");
     h2 = await createNetns("h2");
-    await run([
-      "ip",
-      "-n",
-      h1.name,
-      "link",
-      "add",
-      "eth0",
-      "type",
-      "veth",
-      "peer",
-      "name",
-      "eth0",
-      "netns",
-      h2.name,
-    ]);
-    await run(["ip", "-n", h1.name, "addr", "add", "198.18.0.1/24", "dev", "eth0"]);
-    await run(["ip", "-n", h2.name, "addr", "add", "198.18.0.2/24", "dev", "eth0"]);
-    await run(["ip", "-n", h1.name, "link", "set", "eth0", "up"]);
-    await run(["ip", "-n", h2.name, "link", "set", "eth0", "up"]);
+    await vethBetween("eth0", { ns: h1, cidr: "198.18.0.1/24" }, { ns: h2, cidr: "198.18.0.2/24" });
     etcdPid = await spawnDetached(
       [
         "ip",
@@ -242,10 +195,14 @@ describe.skipIf(skip)("tartan agent with etcd, the plugin's nodeBlocks IPAM", ()
       { logFile: join(dir, "etcd.log") },
     );
     pids.add(etcdPid);
-    await until("etcd health", async () => {
-      const r = await h2.exec(["curl", "-sf", `${ENDPOINT}/health`], { allowFailure: true });
-      return r.stdout.includes('"health":"true"') ? true : undefined;
-    });
+    await eventually(
+      "etcd health",
+      async () => {
+        const r = await h2.exec(["curl", "-sf", `${ENDPOINT}/health`], { allowFailure: true });
+        return r.stdout.includes('"health":"true"');
+      },
+      SETTLE,
+    );
     await startAgent("n1", h1);
     await startAgent("n2", h2);
   }, 120_000);
@@ -268,10 +225,14 @@ describe.skipIf(skip)("tartan agent with etcd, the plugin's nodeBlocks IPAM", ()
     expect(s2.blocks).toHaveLength(1);
     expect(s1.blocks[0]).not.toBe(s2.blocks[0]);
     // n1 routes n2's block over tartan.vxlan (written by the agent after its sync).
-    await until("n1's route to n2's block", async () => {
-      const r = await h1.exec(["ip", "route", "show", s2.blocks[0]!]);
-      return r.stdout.includes("tartan.vxlan") ? true : undefined;
-    });
+    await eventually(
+      "n1's route to n2's block",
+      async () => {
+        const r = await h1.exec(["ip", "route", "show", s2.blocks[0]!]);
+        return r.stdout.includes("tartan.vxlan");
+      },
+      SETTLE,
+    );
     const m = await h1.exec(["curl", "-sf", "http://127.0.0.1:9641/metrics"]);
     expect(m.stdout).toContain("tartan_agent_synced 1");
   }, 30_000);
@@ -298,10 +259,14 @@ describe.skipIf(skip)("tartan agent with etcd, the plugin's nodeBlocks IPAM", ()
     expect(after.blocks).toHaveLength(2);
     // n2 learns of n1's new block and routes it.
     const newBlock = after.blocks.find((x) => x !== first.blocks[0])!;
-    await until("n2's route to n1's new block", async () => {
-      const r = await h2.exec(["ip", "route", "show", newBlock]);
-      return r.stdout.includes("tartan.vxlan") ? true : undefined;
-    });
+    await eventually(
+      "n2's route to n1's new block",
+      async () => {
+        const r = await h2.exec(["ip", "route", "show", newBlock]);
+        return r.stdout.includes("tartan.vxlan");
+      },
+      SETTLE,
+    );
   }, 60_000);
 
   test("with the agent down and the blocks full, ADD fails with a clear error", async () => {
@@ -310,10 +275,14 @@ describe.skipIf(skip)("tartan agent with etcd, the plugin's nodeBlocks IPAM", ()
     const status = (await (await fetch("http://agent/v1/status", { unix: sock("n1") })).json()) as {
       blocks: string[];
     };
-    await until("n1's blackholes for all its blocks", async () => {
-      const r = await h1.exec(["ip", "route", "show", "type", "blackhole", "proto", "201"]);
-      return status.blocks.every((b) => r.stdout.includes(b)) ? true : undefined;
-    });
+    await eventually(
+      "n1's blackholes for all its blocks",
+      async () => {
+        const r = await h1.exec(["ip", "route", "show", "type", "blackhole", "proto", "201"]);
+        return status.blocks.every((b) => r.stdout.includes(b));
+      },
+      SETTLE,
+    );
     await stopPid(agentPids.get("n1")!);
     expect(agentLog("n1")).toContain("kernel state is left in place");
     const c = await add("n1", h1, "pod-c");
@@ -327,8 +296,10 @@ describe.skipIf(skip)("tartan agent with etcd, the plugin's nodeBlocks IPAM", ()
     const routesBefore = (await h1.exec(["ip", "route", "show", "proto", "201"])).stdout;
     await startAgent("n1", h1);
     // Let it apply at least twice (first sync, then a 1 s resync).
-    await until("two applies", async () =>
-      (await metric("n1", "tartan_agent_applies_total")) >= 2 ? true : undefined,
+    await eventually(
+      "two applies",
+      async () => (await metric("n1", "tartan_agent_applies_total")) >= 2,
+      SETTLE,
     );
     expect(await metric("n1", "tartan_agent_kernel_changes_total")).toBe(0);
     expect(await metric("n1", "tartan_agent_block_claims_total")).toBe(0);

@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run } from "../../src/exec/run.ts";
 import { type Conflist, invokeConflist, type JsonObject } from "../harness/cni-invoke.ts";
-import { cleanupAllNetns, createNetns, isRoot, type TestNetns } from "../harness/netns.ts";
+import { eventually } from "../harness/eventually.ts";
+import { cleanupAllNetns, createNetns, isRoot, type TestNetns, vethBetween } from "../harness/netns.ts";
 import { REFERENCE_PLUGIN_DIR, TARTAN_BINARY } from "../harness/podman.ts";
 
 const hasTools = existsSync(`${REFERENCE_PLUGIN_DIR}/portmap`) && Bun.which("iptables") !== null;
@@ -77,25 +78,7 @@ function chainSuite(kind: "tartan" | "bridge") {
       x = await createNetns("x");
       // A real node forwards; a fresh namespace does not.
       await h.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
-      await run([
-        "ip",
-        "-n",
-        h.name,
-        "link",
-        "add",
-        "up0",
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "up0",
-        "netns",
-        x.name,
-      ]);
-      await h.exec(["ip", "addr", "add", `${HOST_IP}/30`, "dev", "up0"]);
-      await x.exec(["ip", "addr", "add", "10.213.63.2/30", "dev", "up0"]);
-      await h.exec(["ip", "link", "set", "up0", "up"]);
-      await x.exec(["ip", "link", "set", "up0", "up"]);
+      await vethBetween("up0", { ns: h, cidr: `${HOST_IP}/30` }, { ns: x, cidr: "10.213.63.2/30" });
       conflist = {
         cniVersion: CNI_VERSION,
         name: `chain-${kind}`,
@@ -222,14 +205,19 @@ async function hostVethOf(h: TestNetns): Promise<string> {
   return veth;
 }
 
+/** What a TCP server at ip:port answers; retried while the listener starts (it is spawned async). */
 async function fetchFrom(from: TestNetns, ip: string, port: number): Promise<string> {
-  let out = "";
-  for (let i = 0; i < 20 && !out.trim(); i++) {
-    out = (await from.exec(["busybox", "nc", "-w", "2", ip, String(port)], { allowFailure: true, stdin: "" }))
-      .stdout;
-    if (!out.trim()) await Bun.sleep(150);
-  }
-  return out.trim();
+  const answer = async () =>
+    (
+      await from.exec(["busybox", "nc", "-w", "2", ip, String(port)], { allowFailure: true, stdin: "" })
+    ).stdout.trim();
+  return await eventually(`an answer from ${ip}:${port}`, answer, {
+    // Was 20 tries 150 ms apart; a refused connect returns at once, so that is ~3-5 s.
+    timeoutMs: 5000,
+    intervalMs: 150,
+    until: (out) => out !== "",
+    onTimeout: "last",
+  });
 }
 
 chainSuite("bridge");

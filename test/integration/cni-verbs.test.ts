@@ -10,7 +10,7 @@ import { hostVethName } from "../../src/cni/host-veth-name.ts";
 import { run } from "../../src/exec/run.ts";
 import { SUPPORTED_CNI_VERSIONS, versionAtLeast } from "../../src/model/cni-version.ts";
 import { type CniCommand, type InvokeResult, invokePlugin } from "../harness/cni-invoke.ts";
-import { createNetns, deleteNetns, isRoot, type TestNetns } from "../harness/netns.ts";
+import { createNetns, deleteNetns, isRoot, type TestNetns, vethBetween } from "../harness/netns.ts";
 import { privateTartanBin } from "../harness/tartan-binary.ts";
 
 const REFERENCE = "/usr/lib/cni";
@@ -334,25 +334,7 @@ describe.skipIf(!isRoot)("tartan binary: every verb, version, mode, family (inte
 
   test("MTU default = MTU of the host's default-route interface (1400)", async () => {
     const up = await pod("up");
-    await run([
-      "ip",
-      "-n",
-      h.name,
-      "link",
-      "add",
-      "up0",
-      "mtu",
-      "1400",
-      "type",
-      "veth",
-      "peer",
-      "name",
-      "up0",
-      "netns",
-      up.name,
-    ]);
-    await h.exec(["ip", "addr", "add", "192.0.2.2/24", "dev", "up0"]);
-    await h.exec(["ip", "link", "set", "up0", "up"]);
+    await vethBetween("up0", { ns: h, cidr: "192.0.2.2/24" }, { ns: up }, 1400);
     await h.exec(["ip", "route", "add", "default", "via", "192.0.2.1", "dev", "up0"]);
     for (const mode of ["bridge", "routed"] as const) {
       const c = await pod();

@@ -2,42 +2,18 @@
 // the "host" is a namespace of its own (never the root one), and the container is reached
 // through a symlinked path so that both targeting modes run (ip -n NAME and nsenter).
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { LinuxDataplane } from "../../src/dataplane/linux/linux-dataplane.ts";
 import { dataplaneContract } from "../contract/dataplane-contract.ts";
-import { cleanupAllNetns, createNetns, deleteNetns, isRoot } from "../harness/netns.ts";
+import { linuxDataplaneFixture } from "../harness/linux-dataplane-fixture.ts";
+import { cleanupAllNetns, isRoot, withNetns } from "../harness/netns.ts";
 
 afterAll(cleanupAllNetns);
 
-dataplaneContract(
-  "Linux (iproute2)",
-  async () => {
-    const hostNs = await createNetns("h");
-    const ctrNs = await createNetns("c");
-    const dir = mkdtempSync(join(tmpdir(), "tt-t-"));
-    const ctrPath = join(dir, "netns");
-    symlinkSync(ctrNs.path, ctrPath);
-    return {
-      dp: new LinuxDataplane(),
-      host: hostNs.path,
-      container: ctrPath,
-      missing: `/run/netns/tt-t-missing-${hostNs.name.slice(-8)}`,
-      cleanup: async () => {
-        await deleteNetns(ctrNs.name);
-        await deleteNetns(hostNs.name);
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  },
-  { skip: !isRoot },
-);
+dataplaneContract("Linux (iproute2)", () => linuxDataplaneFixture(new LinuxDataplane()), { skip: !isRoot });
 
 describe.skipIf(!isRoot)("LinuxDataplane specifics", () => {
   test("one apply is one ip -batch run: ops after a failure are not applied", async () => {
-    const ns = await createNetns("b");
-    try {
+    await withNetns("b", async (ns) => {
       const dp = new LinuxDataplane();
       await expect(
         dp.apply(ns.path, [
@@ -51,14 +27,11 @@ describe.skipIf(!isRoot)("LinuxDataplane specifics", () => {
       );
       expect((await dp.link(ns.path, "br0"))?.up).toBe(true);
       expect(await dp.link(ns.path, "br1")).toBeUndefined();
-    } finally {
-      await deleteNetns(ns.name);
-    }
+    });
   });
 
   test("addresses read back without the kernel's IPv6 link-local ones", async () => {
-    const ns = await createNetns("a");
-    try {
+    await withNetns("a", async (ns) => {
       const dp = new LinuxDataplane();
       await dp.apply(ns.path, [
         { op: "bridge-add", name: "br0" },
@@ -69,9 +42,7 @@ describe.skipIf(!isRoot)("LinuxDataplane specifics", () => {
       const addrs = await dp.addrs(ns.path, "br0");
       expect(addrs).toEqual([{ dev: "br0", cidr: "fd01::1/64", family: 6, scope: "global" }]);
       expect(raw.stdout).toContain("fd01::1/64");
-    } finally {
-      await deleteNetns(ns.name);
-    }
+    });
   });
 });
 

@@ -2,15 +2,14 @@
 // namespaces, set up exactly as for the iproute2 driver: the "host" is a namespace of its own
 // (never the root one) and the container is reached through a symlinked path.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readlinkSync } from "node:fs";
 import type { NetnsRef } from "../../src/dataplane/dataplane.ts";
 import type { KernelOp } from "../../src/dataplane/kernel-op.ts";
 import { LinuxDataplane } from "../../src/dataplane/linux/linux-dataplane.ts";
 import { NetlinkDataplane } from "../../src/dataplane/linux/netlink-dataplane.ts";
 import { dataplaneContract } from "../contract/dataplane-contract.ts";
-import { cleanupAllNetns, createNetns, deleteNetns, isRoot } from "../harness/netns.ts";
+import { linuxDataplaneFixture } from "../harness/linux-dataplane-fixture.ts";
+import { cleanupAllNetns, createNetns, deleteNetns, isRoot, withNetns } from "../harness/netns.ts";
 
 /** The op kinds of every apply that went to iproute2 during the contract run. */
 const fellBack: string[][] = [];
@@ -26,24 +25,7 @@ afterAll(cleanupAllNetns);
 
 dataplaneContract(
   "Linux (netlink via bun:ffi)",
-  async () => {
-    const hostNs = await createNetns("h");
-    const ctrNs = await createNetns("c");
-    const dir = mkdtempSync(join(tmpdir(), "tt-t-"));
-    const ctrPath = join(dir, "netns");
-    symlinkSync(ctrNs.path, ctrPath);
-    return {
-      dp: new NetlinkDataplane(new RecordingFallback()),
-      host: hostNs.path,
-      container: ctrPath,
-      missing: `/run/netns/tt-t-missing-${hostNs.name.slice(-8)}`,
-      cleanup: async () => {
-        await deleteNetns(ctrNs.name);
-        await deleteNetns(hostNs.name);
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  },
+  () => linuxDataplaneFixture(new NetlinkDataplane(new RecordingFallback())),
   { skip: !isRoot },
 );
 
@@ -88,8 +70,7 @@ describe.skipIf(!isRoot)("NetlinkDataplane specifics", () => {
       ],
     ];
     const messages = async (dp: LinuxDataplane | NetlinkDataplane) => {
-      const ns = await createNetns("e");
-      try {
+      await withNetns("e", async (ns) => {
         await dp.apply(ns.path, [
           { op: "bridge-add", name: "br0" },
           { op: "link-set", name: "br0", up: true },
@@ -106,9 +87,7 @@ describe.skipIf(!isRoot)("NetlinkDataplane specifics", () => {
           out.push(err);
         }
         return out;
-      } finally {
-        await deleteNetns(ns.name);
-      }
+      });
     };
     const native = new NetlinkDataplane(new NoFallback());
     expect(await messages(native)).toEqual(await messages(new LinuxDataplane()));
@@ -162,8 +141,7 @@ describe.skipIf(!isRoot)("NetlinkDataplane specifics", () => {
   });
 
   test("route mtu, prefsrc, table > 255 and proto; delete by table", async () => {
-    const ns = await createNetns("r");
-    try {
+    await withNetns("r", async (ns) => {
       const dp = new NetlinkDataplane(new NoFallback());
       await dp.apply(ns.path, [
         { op: "bridge-add", name: "br0" },
@@ -189,14 +167,11 @@ describe.skipIf(!isRoot)("NetlinkDataplane specifics", () => {
       expect(t.stdout.trim()).toBe("10.8.0.0/16 dev br0 scope link");
       await dp.apply(ns.path, [{ op: "route-del", dst: "10.8.0.0/16", family: 4, table: 1000 }]);
       expect((await ns.exec(["ip", "route", "show", "table", "1000"])).stdout.trim()).toBe("");
-    } finally {
-      await deleteNetns(ns.name);
-    }
+    });
   });
 
   test("an apply with an op kind it does not speak goes to iproute2 whole", async () => {
-    const ns = await createNetns("f");
-    try {
+    await withNetns("f", async (ns) => {
       const dp = new NetlinkDataplane();
       await dp.apply(ns.path, [
         { op: "bridge-add", name: "ul0" },
@@ -204,14 +179,11 @@ describe.skipIf(!isRoot)("NetlinkDataplane specifics", () => {
       ]);
       expect(dp.applied).toEqual({ netlink: 0, iproute2: 1 });
       expect((await dp.link(ns.path, "vx0"))?.kind).toBe("vxlan");
-    } finally {
-      await deleteNetns(ns.name);
-    }
+    });
   });
 
   test("an op with a field it does not know goes to iproute2 rather than without the field", async () => {
-    const ns = await createNetns("u");
-    try {
+    await withNetns("u", async (ns) => {
       const seen: string[] = [];
       const dp = new NetlinkDataplane(
         new (class extends LinuxDataplane {
@@ -224,14 +196,11 @@ describe.skipIf(!isRoot)("NetlinkDataplane specifics", () => {
       await dp.apply(ns.path, [future]);
       expect(seen).toEqual(["iproute2"]);
       expect(dp.applied).toEqual({ netlink: 0, iproute2: 1 });
-    } finally {
-      await deleteNetns(ns.name);
-    }
+    });
   });
 
   test("the thread is back in its own namespace after every apply, also a failed one", async () => {
-    const ns = await createNetns("n");
-    try {
+    await withNetns("n", async (ns) => {
       const self = readlinkSync("/proc/thread-self/ns/net");
       const dp = new NetlinkDataplane(new NoFallback());
       await dp.apply(ns.path, [{ op: "bridge-add", name: "br0" }]);
@@ -239,8 +208,6 @@ describe.skipIf(!isRoot)("NetlinkDataplane specifics", () => {
         /op 1 of 1 \(link-del name=nope\) failed in netns .*Cannot find device "nope"/,
       );
       expect(readlinkSync("/proc/thread-self/ns/net")).toBe(self);
-    } finally {
-      await deleteNetns(ns.name);
-    }
+    });
   });
 });

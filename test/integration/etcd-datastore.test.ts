@@ -8,6 +8,7 @@ import { openDatastore } from "../../src/datastore/open-datastore.ts";
 import { KINDS } from "../../src/model/cluster-resources.ts";
 import { codeOf, datastoreContract, node } from "../contract/datastore-contract.ts";
 import { type EtcdServer, etcdSkipReason, startEtcd } from "../harness/etcd.ts";
+import { eventually } from "../harness/eventually.ts";
 
 if (etcdSkipReason) console.warn(`etcd datastore tests skipped: ${etcdSkipReason}`);
 const skip = etcdSkipReason;
@@ -32,12 +33,6 @@ datastoreContract(
   { skip },
 );
 
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await Bun.sleep(20);
-  return cond();
-}
-
 describe.skipIf(skip !== undefined)("etcd datastore lists", () => {
   test("a list is read in pages at one revision (gRPC refuses answers above 4 MB)", async () => {
     const ds = new EtcdDatastore({ endpoints: [etcd!.endpoint], prefix: freshPrefix(), listPageSize: 4 });
@@ -49,7 +44,7 @@ describe.skipIf(skip !== undefined)("etcd datastore lists", () => {
       await ds.create(node("later"));
       const events: WatchEvent[] = [];
       const w = ds.watch(KINDS.node, all.revision, (e) => events.push(e));
-      expect(await until(() => events.length === 1, 5000)).toBe(true);
+      await eventually("1 watch event", () => events.length === 1, { timeoutMs: 5000, intervalMs: 20 });
       expect(events[0]?.object.metadata.name).toBe("later");
       w.close();
     } finally {
@@ -111,16 +106,10 @@ describe.skipIf(skip !== undefined)("etcd datastore outages", () => {
       }
       await etcd!.start();
       // gRPC reconnects within its (shortened) backoff; the first calls may still fail.
-      let got: unknown;
-      const end = Date.now() + 10_000;
-      while (Date.now() < end) {
-        try {
-          got = await ds.get(KINDS.node, "a");
-          break;
-        } catch {
-          await Bun.sleep(100);
-        }
-      }
+      const got = await eventually("a get after the restart", () => ds.get(KINDS.node, "a"), {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+      });
       expect(got).toEqual(a);
       await ds.create(node("b"));
       expect((await ds.list(KINDS.node)).items.length).toBe(2);
@@ -149,7 +138,10 @@ describe.skipIf(skip !== undefined)("etcd datastore outages", () => {
           },
         })),
       });
-      expect(await until(() => events.length >= 3, 5000)).toBe(true);
+      await eventually("at least 3 watch events", () => events.length >= 3, {
+        timeoutMs: 5000,
+        intervalMs: 20,
+      });
       await Bun.sleep(100);
       h.close();
       expect(events.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(
@@ -176,23 +168,19 @@ describe.skipIf(skip !== undefined)("etcd datastore outages", () => {
         (e) => errors.push(e),
       );
       await writer.create(node("before"));
-      expect(await until(() => events.length === 1, 5000)).toBe(true);
+      await eventually("1 watch event", () => events.length === 1, { timeoutMs: 5000, intervalMs: 20 });
       await etcd!.stop();
       await etcd!.start();
       // Written after the restart: reaches the watch once its stream has reconnected.
-      let wrote = false;
-      const end = Date.now() + 10_000;
-      while (!wrote && Date.now() < end) {
-        try {
-          await writer.create(node("after"));
-          wrote = true;
-        } catch {
-          await Bun.sleep(100);
-        }
-      }
-      expect(wrote).toBe(true);
+      await eventually("a write after the restart", () => writer.create(node("after")), {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+      });
       await writer.delete(KINDS.node, "before");
-      expect(await until(() => events.length >= 3, 10_000)).toBe(true);
+      await eventually("at least 3 watch events", () => events.length >= 3, {
+        timeoutMs: 10_000,
+        intervalMs: 20,
+      });
       await Bun.sleep(200);
       h.close();
       expect(errors).toEqual([]);
@@ -218,19 +206,21 @@ describe.skipIf(skip !== undefined)("etcd datastore outages", () => {
       // Writes while the watcher is down, then a restart: all of them arrive exactly once.
       const events: WatchEvent[] = [];
       const h = ds.watch(KINDS.node, l.revision, (e) => events.push(e));
-      expect(await until(() => events.length === 5, 5000)).toBe(true);
+      await eventually("5 watch events", () => events.length === 5, { timeoutMs: 5000, intervalMs: 20 });
       await etcd!.stop();
       await etcd!.start();
-      const end = Date.now() + 10_000;
-      for (let i = 5; i < 8 && Date.now() < end; ) {
-        try {
-          await writer.create(node(`n${i}`));
-          i++;
-        } catch {
-          await Bun.sleep(100);
-        }
-      }
-      expect(await until(() => events.length >= 8, 10_000)).toBe(true);
+      let i = 5;
+      const writeRest = async () => {
+        for (; i < 8; i++) await writer.create(node(`n${i}`));
+      };
+      await eventually("writes n5..n7 after the restart", writeRest, {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+      });
+      await eventually("at least 8 watch events", () => events.length >= 8, {
+        timeoutMs: 10_000,
+        intervalMs: 20,
+      });
       await Bun.sleep(200);
       h.close();
       expect(events.map((e) => e.object.metadata.name)).toEqual(Array.from({ length: 8 }, (_, i) => `n${i}`));

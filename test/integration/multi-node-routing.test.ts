@@ -21,13 +21,8 @@ import {
 import type { Dataplane, NetnsRef } from "../../src/dataplane/dataplane.ts";
 import type { KernelOp } from "../../src/dataplane/kernel-op.ts";
 import { LinuxDataplane } from "../../src/dataplane/linux/linux-dataplane.ts";
-import {
-  blockName,
-  type IPAMBlockResource,
-  KINDS,
-  type NodeResource,
-} from "../../src/model/cluster-resources.ts";
-import { TARTAN_API_VERSION } from "../../src/model/resource.ts";
+import type { IPAMBlockResource, NodeResource } from "../../src/model/cluster-resources.ts";
+import { clusterNode, ipamBlock } from "../harness/cluster-objects.ts";
 import { cleanupAllNetns, createNetns, isRoot, type TestNetns } from "../harness/netns.ts";
 
 const TCP_ONCE = join(import.meta.dir, "../fixtures/tcp-once.ts");
@@ -96,20 +91,11 @@ class CountingDataplane implements Dataplane {
   netnsExists = (p: string) => this.inner.netnsExists(p);
 }
 
-const nodeResource = (d: NodeDef): NodeResource => ({
-  apiVersion: TARTAN_API_VERSION,
-  kind: KINDS.node,
-  metadata: { name: d.name },
-  spec: { underlayAddress: d.address, underlaySubnet: d.subnet, vtepMac: d.mac },
-});
+const nodeResource = (d: NodeDef): NodeResource =>
+  clusterNode(d.name, { underlayAddress: d.address, underlaySubnet: d.subnet, vtepMac: d.mac });
 
 const blockResources = (d: NodeDef): IPAMBlockResource[] =>
-  d.blocks.map((cidr) => ({
-    apiVersion: TARTAN_API_VERSION,
-    kind: KINDS.ipamBlock,
-    metadata: { name: blockName(cidr) },
-    spec: { cidr, pool: "default", node: d.name },
-  }));
+  d.blocks.map((cidr) => ipamBlock(cidr, d.name, "default"));
 
 describe.skipIf(!isRoot)("multi-node routing on the kernel (vxlan, host-gw, cross-subnet)", () => {
   const linux = new LinuxDataplane();

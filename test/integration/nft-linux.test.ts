@@ -1,14 +1,13 @@
 // LinuxNft against the real nftables in a fresh tt-t-* namespace (never the root one).
 import { afterAll, describe, expect, test } from "bun:test";
 import { LinuxNft } from "../../src/dataplane/linux/linux-nft.ts";
-import { cleanupAllNetns, createNetns, deleteNetns, isRoot } from "../harness/netns.ts";
+import { cleanupAllNetns, isRoot, withNetns } from "../harness/netns.ts";
 
 afterAll(cleanupAllNetns);
 
 describe.skipIf(!isRoot)("LinuxNft", () => {
   test("applies, lists and deletes table inet tartan, leaving other tables alone", async () => {
-    const ns = await createNetns("nft");
-    try {
+    await withNetns("nft", async (ns) => {
       const nft = new LinuxNft();
       await ns.exec(["nft", "add table ip other; add chain ip other keep"]);
       await nft.apply(
@@ -32,21 +31,16 @@ describe.skipIf(!isRoot)("LinuxNft", () => {
       expect(await nft.list(ns.path, "inet", "tartan")).toBeUndefined();
       expect(await nft.listJson(ns.path, "inet", "tartan")).toBeUndefined();
       expect(await nft.list(ns.path, "ip", "other")).toContain("chain keep");
-    } finally {
-      await deleteNetns(ns.name);
-    }
+    });
   });
 
   test("a failing script is one transaction: nothing of it applies", async () => {
-    const ns = await createNetns("nft");
-    try {
+    await withNetns("nft", async (ns) => {
       const nft = new LinuxNft();
       await expect(
         nft.apply(ns.path, "add table inet tartan\ndelete table ip nosuchtable\n"),
       ).rejects.toThrow(/nft transaction failed.*No such file or directory/s);
       expect(await nft.list(ns.path, "inet", "tartan")).toBeUndefined();
-    } finally {
-      await deleteNetns(ns.name);
-    }
+    });
   });
 });

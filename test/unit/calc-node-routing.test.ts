@@ -3,28 +3,18 @@ import { eui64LinkLocal } from "../../src/calc/eui64-link-local.ts";
 import { calcNodeRouting, type NodeRoutingInput } from "../../src/calc/node-routing.ts";
 import { podMtu } from "../../src/calc/pod-mtu.ts";
 import type { RoutingBackend } from "../../src/calc/routing-backend.ts";
-import {
-  blockName,
-  type IPAMBlockResource,
-  KINDS,
-  type NodeResource,
-} from "../../src/model/cluster-resources.ts";
-import { TARTAN_API_VERSION } from "../../src/model/resource.ts";
+import type { NodeResource } from "../../src/model/cluster-resources.ts";
+import { clusterNode, ipamBlock } from "../harness/cluster-objects.ts";
 
 function node(name: string, underlayAddress: string, underlaySubnet: string, vtepMac?: string): NodeResource {
-  const spec: NodeResource["spec"] = { underlayAddress, underlaySubnet };
-  if (vtepMac !== undefined) spec.vtepMac = vtepMac;
-  return { apiVersion: TARTAN_API_VERSION, kind: KINDS.node, metadata: { name }, spec };
+  return clusterNode(name, {
+    underlayAddress,
+    underlaySubnet,
+    ...(vtepMac === undefined ? {} : { vtepMac }),
+  });
 }
 
-function block(cidr: string, nodeName: string): IPAMBlockResource {
-  return {
-    apiVersion: TARTAN_API_VERSION,
-    kind: KINDS.ipamBlock,
-    metadata: { name: blockName(cidr) },
-    spec: { cidr, pool: cidr.includes(":") ? "v6" : "v4", node: nodeName },
-  };
-}
+const block = (cidr: string, nodeName: string) => ipamBlock(cidr, nodeName, cidr.includes(":") ? "v6" : "v4");
 
 const MAC_A = "02:aa:00:00:00:01";
 const MAC_B = "02:aa:00:00:00:02";

@@ -2,22 +2,12 @@ import { describe, expect, test } from "bun:test";
 import { MemoryDatastore } from "../../src/datastore/memory-datastore.ts";
 import { claimBlock } from "../../src/ipam/claim-block.ts";
 import { forgetNode } from "../../src/ipam/forget-node.ts";
-import { type IPPoolResource, KINDS } from "../../src/model/cluster-resources.ts";
-import { TARTAN_API_VERSION } from "../../src/model/resource.ts";
+import { KINDS } from "../../src/model/cluster-resources.ts";
+import { clusterNode, ipPool } from "../harness/cluster-objects.ts";
 
-const pool: IPPoolResource = {
-  apiVersion: TARTAN_API_VERSION,
-  kind: KINDS.ipPool,
-  metadata: { name: "default" },
-  spec: { cidr: "10.244.0.0/16", blockSize: 26 },
-};
-
-const node = (name: string) => ({
-  apiVersion: TARTAN_API_VERSION,
-  kind: KINDS.node,
-  metadata: { name },
-  spec: { underlayAddress: "198.18.0.11", underlaySubnet: "198.18.0.0/24" },
-});
+const pool = ipPool("default", "10.244.0.0/16", 26);
+const node = (name: string) =>
+  clusterNode(name, { underlayAddress: "198.18.0.11", underlaySubnet: "198.18.0.0/24" });
 
 describe("forgetNode", () => {
   test("deletes the node's blocks and its Node, nobody else's; a second run finds nothing", async () => {

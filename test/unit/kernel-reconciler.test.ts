@@ -4,31 +4,11 @@ import { KernelReconciler } from "../../src/agent/kernel-reconciler.ts";
 import { calcNodeRouting, type NodeRoutingInput } from "../../src/calc/node-routing.ts";
 import type { RoutingBackend } from "../../src/calc/routing-backend.ts";
 import { FakeDataplane } from "../../src/dataplane/fake/fake-dataplane.ts";
-import {
-  blockName,
-  type IPAMBlockResource,
-  KINDS,
-  type NodeResource,
-} from "../../src/model/cluster-resources.ts";
-import { TARTAN_API_VERSION } from "../../src/model/resource.ts";
+import { clusterNode, ipamBlock } from "../harness/cluster-objects.ts";
 
-function node(name: string, underlayAddress: string, underlaySubnet: string, vtepMac: string): NodeResource {
-  return {
-    apiVersion: TARTAN_API_VERSION,
-    kind: KINDS.node,
-    metadata: { name },
-    spec: { underlayAddress, underlaySubnet, vtepMac },
-  };
-}
-
-function block(cidr: string, nodeName: string): IPAMBlockResource {
-  return {
-    apiVersion: TARTAN_API_VERSION,
-    kind: KINDS.ipamBlock,
-    metadata: { name: blockName(cidr) },
-    spec: { cidr, pool: "p", node: nodeName },
-  };
-}
+const node = (name: string, underlayAddress: string, underlaySubnet: string, vtepMac: string) =>
+  clusterNode(name, { underlayAddress, underlaySubnet, vtepMac });
+const block = (cidr: string, nodeName: string) => ipamBlock(cidr, nodeName, "p");
 
 const NODES = [
   node("a", "198.18.0.1", "198.18.0.0/24", "02:aa:00:00:00:01"),

@@ -7,6 +7,7 @@ import { SqliteDatastore } from "../../src/datastore/local/sqlite-datastore.ts";
 import { openDatastore } from "../../src/datastore/open-datastore.ts";
 import { KINDS } from "../../src/model/cluster-resources.ts";
 import { codeOf, datastoreContract, node } from "../contract/datastore-contract.ts";
+import { eventually } from "../harness/eventually.ts";
 
 datastoreContract("local (sqlite)", async () => {
   const dir = mkdtempSync(join(tmpdir(), "tt-t-ds-"));
@@ -42,8 +43,7 @@ describe("local (sqlite) datastore specifics", () => {
         const h = reader.watch(KINDS.node, l.revision, (e) => seen.push(e));
         const a = await writer.create(node("a"));
         await writer.update(a);
-        const end = Date.now() + 3000;
-        while (seen.length < 2 && Date.now() < end) await Bun.sleep(10);
+        await eventually("two watch events", () => seen.length >= 2, { timeoutMs: 3000, intervalMs: 10 });
         h.close();
         expect(seen.map((e) => e.type)).toEqual(["ADDED", "MODIFIED"]);
         // Compare-and-swap holds across connections too.
@@ -76,7 +76,7 @@ describe("local (sqlite) datastore specifics", () => {
           () => {},
           (e) => errors.push(e),
         );
-        await Bun.sleep(100);
+        await eventually("the watch's error", () => errors.length > 0, { timeoutMs: 100, intervalMs: 10 });
         h.close();
         expect(errors.map((e) => (e as { code?: string }).code)).toEqual(["datastore-compacted"]);
       } finally {

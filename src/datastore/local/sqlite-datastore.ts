@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import { TartanError } from "../../errors/tartan-error.ts";
 import type { Resource } from "../../model/resource.ts";
 import type { Datastore, ListResult, WatchEvent, WatchEventType, WatchHandle } from "../datastore.ts";
-import { datastoreError } from "../datastore-error.ts";
+import { compactedError, datastoreError } from "../datastore-error.ts";
 import { prepareWrite } from "../prepare-write.ts";
 import { storeKey } from "../store-key.ts";
 import { checkKind, checkName } from "../validate-resource.ts";
@@ -272,16 +272,11 @@ export class SqliteDatastore implements Datastore {
         .all(w.kind, w.last, POLL_BATCH) as EventRow[];
       return { rows, head: this.meta("revision") };
     })();
-    if ("compacted" in batch) {
+    if (batch.compacted !== undefined) {
       w.closed = true;
       this.watchers.delete(w);
       this.stopTimerIfIdle();
-      w.onError?.(
-        datastoreError(
-          "datastore-compacted",
-          `revision ${w.last} was compacted (oldest kept: ${batch.compacted})`,
-        ),
-      );
+      w.onError?.(compactedError(w.last, batch.compacted));
       return;
     }
     for (const r of batch.rows) {

@@ -9,6 +9,7 @@
 import { stringify } from "yaml";
 import { run } from "../../../src/exec/run.ts";
 import { responderBanner } from "../../../src/lab/responder.ts";
+import { eventually } from "../eventually.ts";
 import { ALL_PODS, type PodKey, Reachability } from "./reachability.ts";
 
 export type Protocol = "TCP" | "UDP" | "SCTP";
@@ -163,12 +164,12 @@ export class NetpolLab {
     const before = await this.appliesPerNode();
     const t0 = performance.now();
     await fn();
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const now = await this.appliesPerNode();
-      if (now.every((v, i) => v > before[i]!) || Date.now() > deadline) break;
-      await Bun.sleep(20);
-    }
+    await eventually("an apply on every node", () => this.appliesPerNode(), {
+      timeoutMs,
+      intervalMs: 20,
+      until: (now) => now.every((v, i) => v > before[i]!),
+      onTimeout: "last",
+    });
     return performance.now() - t0;
   }
 
@@ -280,11 +281,21 @@ export class NetpolLab {
     expected: Reachability,
     timeoutMs = 6000,
   ): Promise<{ reach: Reachability; cells: Map<string, ObservedCell>; rounds: number }> {
-    const deadline = Date.now() + timeoutMs;
-    for (let rounds = 1; ; rounds++) {
-      const got = await this.probeMatrix(spec);
-      if (expected.mismatches(got.reach).length === 0 || Date.now() > deadline) return { ...got, rounds };
-    }
+    let rounds = 0;
+    const got = await eventually(
+      "the expected matrix",
+      () => {
+        rounds++;
+        return this.probeMatrix(spec);
+      },
+      {
+        timeoutMs,
+        intervalMs: 0,
+        until: (g) => expected.mismatches(g.reach).length === 0,
+        onTimeout: "last",
+      },
+    );
+    return { ...got, rounds };
   }
 
   /** The node's policy ruleset (for failure reports). */
