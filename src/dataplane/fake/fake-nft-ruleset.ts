@@ -38,6 +38,7 @@ export interface FakeTable {
 /** Tables of one namespace by "family name". */
 export type FakeRuleset = Map<string, FakeTable>;
 
+/** The kernel's (or nft's) refusal of a statement; element parsing refuses with a plain Error. */
 export class NftRefusal extends Error {}
 
 const refuse = (why: string): never => {
@@ -98,12 +99,7 @@ function elementTexts(body: string): string[] {
 function addElements(t: FakeTable, name: string, body: string, create: boolean): void {
   const s = t.sets.get(name) ?? refuse(ENOENT);
   for (const text of elementTexts(body)) {
-    let el: FakeElement;
-    try {
-      el = parseElement(text, s.type, s.interval, s.kind === "map");
-    } catch (e) {
-      return refuse((e as Error).message);
-    }
+    const el = parseElement(text, s.type, s.interval, s.kind === "map");
     if (el.verdict) {
       const target = /^(?:jump|goto) (\S+)$/.exec(el.verdict)?.[1];
       if (target !== undefined && !t.chains.has(target)) refuse(ENOENT);
@@ -125,13 +121,8 @@ function addElements(t: FakeTable, name: string, body: string, create: boolean):
 function deleteElements(t: FakeTable, name: string, body: string): void {
   const s = t.sets.get(name) ?? refuse(ENOENT);
   for (const text of elementTexts(body)) {
-    let key: string;
-    try {
-      // A map element is deleted by its key alone.
-      key = parseElement(text.split(" : ")[0]!, s.type, s.interval, false).key;
-    } catch (e) {
-      return refuse((e as Error).message);
-    }
+    // A map element is deleted by its key alone.
+    const key = parseElement(text.split(" : ")[0]!, s.type, s.interval, false).key;
     if (!s.elements.delete(key)) refuse(ENOENT);
   }
 }
@@ -209,16 +200,22 @@ export function runStatement(rs: FakeRuleset, line: string): void {
     return;
   }
   m = new RegExp(`^(add|create) chain (\\w+) ([\\w.-]+) (${NAME})(?:\\s*\\{(.*)\\})?$`).exec(line);
-  if (m) return void addChain(table(rs, m[2]!, m[3]!), m[4]!, m[5], m[1] === "create");
+  if (m) {
+    addChain(table(rs, m[2]!, m[3]!), m[4]!, m[5], m[1] === "create");
+    return;
+  }
   m = new RegExp(`^(delete|flush) chain (\\w+) ([\\w.-]+) (${NAME})$`).exec(line);
   if (m) {
     const t = table(rs, m[2]!, m[3]!);
-    if (m[1] === "delete") return deleteChain(t, m[4]!);
-    (t.chains.get(m[4]!) ?? refuse(ENOENT)).rules = [];
+    if (m[1] === "delete") deleteChain(t, m[4]!);
+    else (t.chains.get(m[4]!) ?? refuse(ENOENT)).rules = [];
     return;
   }
   m = new RegExp(`^(add|create) (set|map) (\\w+) ([\\w.-]+) (${NAME})\\s*\\{(.*)\\}$`).exec(line);
-  if (m) return addSet(table(rs, m[3]!, m[4]!), m[2] as "set" | "map", m[5]!, m[6]!, m[1] === "create");
+  if (m) {
+    addSet(table(rs, m[3]!, m[4]!), m[2] as "set" | "map", m[5]!, m[6]!, m[1] === "create");
+    return;
+  }
   m = new RegExp(`^delete (set|map|counter) (\\w+) ([\\w.-]+) (${NAME})$`).exec(line);
   if (m) {
     const t = table(rs, m[2]!, m[3]!);
@@ -238,8 +235,9 @@ export function runStatement(rs: FakeRuleset, line: string): void {
   m = new RegExp(`^(add|create|delete) element (\\w+) ([\\w.-]+) (${NAME})\\s*\\{(.*)\\}$`).exec(line);
   if (m) {
     const t = table(rs, m[2]!, m[3]!);
-    if (m[1] === "delete") return deleteElements(t, m[4]!, m[5]!);
-    return addElements(t, m[4]!, m[5]!, m[1] === "create");
+    if (m[1] === "delete") deleteElements(t, m[4]!, m[5]!);
+    else addElements(t, m[4]!, m[5]!, m[1] === "create");
+    return;
   }
   m = new RegExp(`^(add|create) counter (\\w+) ([\\w.-]+) (${NAME})$`).exec(line);
   if (m) {

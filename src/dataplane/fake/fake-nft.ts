@@ -114,8 +114,9 @@ function runScript(rs: FakeRuleset, script: string): void {
         runBlockRule(rs, table, chain, line);
       }
     } catch (e) {
-      if (e instanceof NftRefusal) fail(line, e.message);
-      throw e;
+      // A refusal of the model, or a value the element parser refuses: the script fails whole.
+      if (e instanceof TartanError) throw e;
+      fail(line, e instanceof NftRefusal ? e.message : (e as Error).message);
     }
   }
 }
