@@ -4,8 +4,9 @@
 //  - incremental: IncrementalPolicy with everything loaded, then one remote pod's label flipped
 //    per trial: compile + renderPolicyDelta from the previous state (what the agent does per change);
 //  - heap: the retained heap of one IR (heapUsed after GC with the IR held, minus without).
-// Prints p50/mean per step and, with --json, one JSON object. Run the same script on two
-// checkouts in the same session to compare (ratios in docs/benchmarks.md).
+// Prints p50/mean (wall) and the median CPU time (user+system of this process, less sensitive
+// to other load on a shared machine) per step and, with --json, one JSON object. Run the same
+// script on two checkouts in the same session, alternating, to compare.
 //
 //   bun bench/policy-compile.ts [--pods 10000] [--policies 1000] [--local 100] [--trials 20] [--json]
 import { heapStats } from "bun:jsc";
@@ -36,11 +37,17 @@ const summary = (xs: number[]) => {
     max: +s.at(-1)!.toFixed(2),
   };
 };
-const time = <T>(fn: () => T): [T, number] => {
+const cpuMs: Record<string, number[]> = { compile: [], render: [], incremental: [] };
+const time = <T>(fn: () => T, step: string): [T, number] => {
+  const c = process.cpuUsage();
   const t = performance.now();
   const r = fn();
-  return [r, performance.now() - t];
+  const wall = performance.now() - t;
+  const d = process.cpuUsage(c);
+  cpuMs[step]!.push((d.user + d.system) / 1000);
+  return [r, wall];
 };
+const median = (xs: number[]) => +[...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!.toFixed(2);
 const heapUsed = (): number => {
   Bun.gc(true);
   return heapStats().heapSize;
@@ -56,8 +63,8 @@ const compileMs: number[] = [];
 const renderMs: number[] = [];
 let scriptBytes = 0;
 for (let t = 0; t < Math.max(3, Math.ceil(trials / 4)); t++) {
-  const [ir, c] = time(() => compilePolicy(snapshot));
-  const [script, r] = time(() => renderPolicyFull(ir));
+  const [ir, c] = time(() => compilePolicy(snapshot), "compile");
+  const [script, r] = time(() => renderPolicyFull(ir), "render");
   compileMs.push(c);
   renderMs.push(r);
   scriptBytes = script.length;
@@ -92,7 +99,7 @@ for (let t = 0; t < trials; t++) {
     const delta = renderPolicyDelta(state, ir);
     changes += delta.changes;
     state = policyStateOf(ir);
-  });
+  }, "incremental");
   incMs.push(ms);
 }
 const rssMb = process.memoryUsage().rss / 2 ** 20;
@@ -107,6 +114,11 @@ const result = {
   fullRenderMs: summary(renderMs),
   incrementalMs: summary(incMs),
   incrementalChangesPerTrial: changes / trials,
+  cpuMedianMs: {
+    fullCompile: median(cpuMs.compile!),
+    fullRender: median(cpuMs.render!),
+    incremental: median(cpuMs.incremental!),
+  },
   irHeapMb: +irHeapMb.toFixed(1),
   rssMb: +rssMb.toFixed(0),
 };
@@ -121,5 +133,6 @@ else {
   console.log(
     `  incremental ms   ${JSON.stringify(result.incrementalMs)} (${result.incrementalChangesPerTrial} changes/trial)`,
   );
+  console.log(`  CPU median ms    ${JSON.stringify(result.cpuMedianMs)}`);
   console.log(`  IR heap ${result.irHeapMb} MB, process RSS ${result.rssMb} MB`);
 }

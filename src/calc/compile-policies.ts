@@ -2,7 +2,7 @@ import type { NetworkPolicyResource } from "../model/k8s-resources.ts";
 import { selectorMatches } from "../model/label-selector.ts";
 import { egressRules, ingressRules, type Report } from "./policy-allow-rules.ts";
 import { type IsolatedPod, policyChains } from "./policy-chains.ts";
-import type { PolicyIR, PolicyProblem } from "./policy-ir.ts";
+import type { PolicyChain, PolicyIR, PolicyProblem } from "./policy-ir.ts";
 import type { Direction } from "./policy-names.ts";
 import type { PolicyPod } from "./policy-pods.ts";
 import { type PolicyRule, ruleKey } from "./policy-rule.ts";
@@ -10,13 +10,15 @@ import type { SetRegistry, SetThunk } from "./policy-set-registry.ts";
 import { objectKey } from "./sort-policies.ts";
 
 /**
- * What compileWith may keep between compiles of the same policy objects (the incremental
+ * What compilePolicies may keep between compiles of the same policy objects (the incremental
  * compile; a policy's rules depend only on the policy, the kernel's SCTP support and, for named
  * ingress ports, the selected pod's ports). Keyed by object identity: a changed policy is a new
  * object and starts afresh. The SetRegistry's PeerSource must stay the same across compiles.
  */
 export interface CompileMemo {
   policies: WeakMap<NetworkPolicyResource, PolicyMemo>;
+  /** The chains of the last compile (an unchanged chain is reused as the same object). */
+  chains?: Map<string, PolicyChain>;
 }
 interface PolicyMemo {
   /** The local pod list the selection was made from (same array = same pods). */
@@ -103,7 +105,7 @@ const keyOfRule = (r: PolicyRule): string => {
  * directions it isolates, its allow rules (peers → ports → rules); then the chains, maps and base
  * chain of the pods isolated (policyChains).
  */
-export function compileWith(
+export function compilePolicies(
   local: readonly PolicyPod[],
   policies: readonly NetworkPolicyResource[],
   reg: SetRegistry,
@@ -165,7 +167,8 @@ export function compileWith(
     }
   }
 
-  const { chains, counters, maps, pods } = policyChains([...isolated.values()], problems);
+  const { chains, counters, maps, pods } = policyChains([...isolated.values()], problems, memo?.chains);
+  if (memo) memo.chains = chains;
   const sets = new Map(reg.sets);
   for (const m of maps) sets.set(m.name, m);
   return {

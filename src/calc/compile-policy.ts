@@ -1,4 +1,4 @@
-import { compileWith } from "./compile-policies.ts";
+import { compilePolicies } from "./compile-policies.ts";
 import type { PolicyIR, PolicySnapshot } from "./policy-ir.ts";
 import { FullPeerSource } from "./policy-peer-source.ts";
 import { namespaceLabels, policyPods } from "./policy-pods.ts";
@@ -19,7 +19,7 @@ import { sortPolicies } from "./sort-policies.ts";
 export function compilePolicy(s: PolicySnapshot): PolicyIR {
   const pods = policyPods(s.pods);
   const source = new FullPeerSource(pods, namespaceLabels(s.namespaces, pods));
-  return compileWith(
+  return compilePolicies(
     pods.filter((p) => p.node === s.nodeName),
     sortPolicies(s.policies),
     new SetRegistry(source),

@@ -37,8 +37,9 @@ function isolationRules(dir: Direction, pod: PolicyPod, policies: string[], coun
 /**
  * The base chain on the forward hook: replies and related traffic of allowed connections pass
  * (NetworkPolicy is about connections), invalid packets drop, then egress is looked up by the
- * local source, ingress by the local destination.
+ * local source, ingress by the local destination. Always the same (one object: renderers cache by it).
  */
+const BASE_CHAIN: PolicyChain = baseChain();
 function baseChain(): PolicyChain {
   const origin = { kind: "base" } as const;
   const vmap = (dir: Direction, family: IpFamily): PolicyRule => ({
@@ -62,12 +63,29 @@ function baseChain(): PolicyChain {
 }
 
 /**
+ * Whether the previous compile's chain has this content: the same allow rule objects (memoised
+ * per policy object, so an unchanged policy gives the same ones) and the same note; the
+ * isolation rules then follow from its name and note. Reusing the object lets the renderer skip
+ * an unchanged chain by identity.
+ */
+function sameChain(old: PolicyChain, allows: readonly PolicyRule[], note: string): boolean {
+  if (old.note !== note || old.rules.length !== allows.length + 2) return false;
+  for (let i = 0; i < allows.length; i++) if (old.rules[i] !== allows[i]) return false;
+  return true;
+}
+
+/**
  * Chains step: per isolated pod and direction a chain (its allow rules, then the counted drop),
  * a counter, and its addresses in the verdict maps; a pod address already claimed by another
  * local pod is reported and left to the first. The base chain and the maps exist only when some
- * pod is isolated (a node without policy has no policy objects at all).
+ * pod is isolated (a node without policy has no policy objects at all). With `prev` (the
+ * incremental compile's last chains) an unchanged chain is the previous object.
  */
-export function policyChains(isolated: IsolatedPod[], problems: PolicyProblem[]): PolicyChains {
+export function policyChains(
+  isolated: IsolatedPod[],
+  problems: PolicyProblem[],
+  prev?: ReadonlyMap<string, PolicyChain>,
+): PolicyChains {
   const chains = new Map<string, PolicyChain>();
   const counters = new Set<string>();
   const mapElems: Record<Direction, Record<IpFamily, JumpElement[]>> = {
@@ -103,11 +121,14 @@ export function policyChains(isolated: IsolatedPod[], problems: PolicyProblem[])
       if (!d) continue;
       const name = podChainName(dir, pod.namespace, pod.name);
       const counter = dropCounterName(dir, pod.namespace, pod.name);
-      chains.set(name, {
+      const note = `by ${d.policies.join(",")}`;
+      const old = prev?.get(name);
+      chains.set(
         name,
-        rules: [...d.rules, ...isolationRules(dir, pod, d.policies, counter)],
-        note: `by ${d.policies.join(",")}`,
-      });
+        old && sameChain(old, d.rules, note)
+          ? old
+          : { name, rules: [...d.rules, ...isolationRules(dir, pod, d.policies, counter)], note },
+      );
       counters.add(counter);
       for (const { family, ip } of mine) mapElems[dir][family].push({ addr: ip, jump: name });
       view[dir] = { chain: name, counter, policies: d.policies };
@@ -124,7 +145,7 @@ export function policyChains(isolated: IsolatedPod[], problems: PolicyProblem[])
         maps.push({ name: POD_MAP[dir][family], kind: "map", type: "addr-verdict", family, elements });
       }
     }
-    chains.set(POLICY_BASE_CHAIN, baseChain());
+    chains.set(POLICY_BASE_CHAIN, BASE_CHAIN);
   }
   return { chains, counters, maps, pods: views };
 }

@@ -6,7 +6,7 @@ import {
   type PodResource,
   type Protocol,
 } from "../model/k8s-resources.ts";
-import { type CompileMemo, compileWith } from "./compile-policies.ts";
+import { type CompileMemo, compilePolicies } from "./compile-policies.ts";
 import type { PolicyIR } from "./policy-ir.ts";
 import { type PeerKey, peerSelects } from "./policy-peer-key.ts";
 import { namedPortElements, type PeerSource, podSetElements } from "./policy-peer-source.ts";
@@ -147,7 +147,7 @@ export class IncrementalPolicy {
     );
     this.policiesSorted ??= sortPolicies(this.policies.values());
     this.used = new Set();
-    const ir = compileWith(
+    const ir = compilePolicies(
       this.localSorted,
       this.policiesSorted,
       new SetRegistry(this.source),

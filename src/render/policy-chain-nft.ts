@@ -21,6 +21,26 @@ export const renderHook = (b: BaseHook): string =>
 
 const rendered = new WeakMap<PolicyChain, RenderedChain>();
 
+/**
+ * Fingerprints by chain text: the incremental compile makes new chain objects on every compile,
+ * mostly with the same content; the hash (sha256 of the JSON, kept as it was so that chains
+ * written by earlier versions compare equal) is then computed once per content. Bounded: cleared
+ * when it outgrows what any node has (chains are per local pod).
+ */
+const fingerprints = new Map<string, string>();
+const FINGERPRINT_CACHE_MAX = 4096;
+
+function fingerprintOf(hook: string, rules: string[], note: string): string {
+  const key = `${hook}\n${note}\n${rules.join("\n")}`;
+  let fp = fingerprints.get(key);
+  if (fp === undefined) {
+    if (fingerprints.size >= FINGERPRINT_CACHE_MAX) fingerprints.clear();
+    fp = shortHash(JSON.stringify([hook, rules, note]));
+    fingerprints.set(key, fp);
+  }
+  return fp;
+}
+
 /** The chain rendered (once per chain object). */
 export function renderChain(c: PolicyChain): RenderedChain {
   let r = rendered.get(c);
@@ -31,7 +51,7 @@ export function renderChain(c: PolicyChain): RenderedChain {
     const room = COMMENT_MAX - 16;
     const note = c.note ?? "";
     const short = note.length > room ? `${note.slice(0, room - 3)}...` : note;
-    const fingerprint = shortHash(JSON.stringify([hook ?? "", rules, short]));
+    const fingerprint = fingerprintOf(hook ?? "", rules, short);
     r = { ...(hook ? { hook } : {}), rules, note: short, fingerprint };
     rendered.set(c, r);
   }

@@ -102,11 +102,10 @@ export function renderPolicyDelta(old: PolicyState, next: PolicyIR): PolicyDelta
 
   const oldSets = new Map(old.sets);
   const oldChains = new Map(old.chains);
-  const nextSets = [...next.sets.values()].map((s) => ({ name: s.name, ...setState(s) }));
   const nextChains = [...next.chains.values()].map((c) => ({ c, r: renderChain(c) }));
-  const redeclSets = nextSets.filter((s) => {
+  const redeclSets = [...next.sets.values()].filter((s) => {
     const o = oldSets.get(s.name);
-    return o !== undefined && o.decl !== s.decl;
+    return o !== undefined && o.decl !== renderSetDecl(s);
   });
   const redeclChains = nextChains.filter(({ c, r }) => {
     const o = oldChains.get(c.name);
@@ -132,18 +131,19 @@ export function renderPolicyDelta(old: PolicyState, next: PolicyIR): PolicyDelta
     changes++;
   }
 
-  for (const s of nextSets) {
+  for (const s of next.sets.values()) {
     const o = oldSets.get(s.name);
     if (!o) {
-      adds.push(`add ${s.kind} ${T} ${s.name} { ${s.decl} }`);
+      adds.push(`add ${s.kind} ${T} ${s.name} { ${renderSetDecl(s)} }`);
       changes++;
     }
+    const elements = setElementTexts(s);
     // The incremental compile keeps an unchanged set's element array: nothing to diff.
-    if (o && o.elements === s.elements) continue;
+    if (o && o.elements === elements) continue;
     const have = new Set(o?.elements ?? []);
-    const want = new Set(s.elements);
+    const want = new Set(elements);
     const gone = (o?.elements ?? []).filter((e) => !want.has(e));
-    const fresh = s.elements.filter((e) => !have.has(e));
+    const fresh = elements.filter((e) => !have.has(e));
     elDel.push(
       ...elementLines(
         "delete",

@@ -38,12 +38,24 @@ function renderVerdict(v: Verdict, family: IpFamily | undefined): string {
   return `${ipKw(family)} ${addrKw(v.vmap.side)} vmap @${v.vmap.map}`;
 }
 
+/** Rendered rules: the incremental compile hands out the same rule objects while their policy is unchanged. */
+const rendered = new WeakMap<PolicyRule, string>();
+
 /**
  * One rule of the IR as nft rule text (without `add rule <table> <chain>` and without the
  * comment, which the chain renderer adds to the last rule). Order: conntrack, address, ports,
  * named-port tuple, counter, log, verdict.
  */
 export function renderRule(r: PolicyRule): string {
+  let text = rendered.get(r);
+  if (text === undefined) {
+    text = ruleText(r);
+    rendered.set(r, text);
+  }
+  return text;
+}
+
+function ruleText(r: PolicyRule): string {
   const m = r.match;
   const parts: string[] = [];
   if (m.ct) parts.push(`ct state ${m.ct.join(",")}`);

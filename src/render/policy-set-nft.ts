@@ -8,16 +8,27 @@ export function setDecl(type: string, opts: { map?: string; interval?: boolean }
   return `type ${type}${opts.map ? ` : ${opts.map}` : ""};${opts.interval ? " flags interval;" : ""}`;
 }
 
+const declOf = (type: PolicySet["type"], f: IpFamily, interval: boolean): string => {
+  switch (type) {
+    case "addr":
+      return setDecl(addrType(f), { interval });
+    case "addr-proto-port":
+      return setDecl(`${addrType(f)} . inet_proto . inet_service`);
+    case "addr-verdict":
+      return setDecl(addrType(f), { map: "verdict" });
+  }
+};
+/** Every declaration there is, by type, family and interval flag (a delta looks one up per set). */
+const DECLS = Object.fromEntries(
+  (["addr", "addr-proto-port", "addr-verdict"] as const).map((t) => [
+    t,
+    { 4: [declOf(t, 4, false), declOf(t, 4, true)], 6: [declOf(t, 6, false), declOf(t, 6, true)] },
+  ]),
+) as Record<PolicySet["type"], Record<IpFamily, [string, string]>>;
+
 /** The declaration body of a set or map of the IR, e.g. "type ipv4_addr; flags interval;". */
 export function renderSetDecl(s: PolicySet): string {
-  switch (s.type) {
-    case "addr":
-      return setDecl(addrType(s.family), { interval: s.interval });
-    case "addr-proto-port":
-      return setDecl(`${addrType(s.family)} . inet_proto . inet_service`);
-    case "addr-verdict":
-      return setDecl(addrType(s.family), { map: "verdict" });
-  }
+  return DECLS[s.type][s.family][s.type === "addr" && s.interval ? 1 : 0];
 }
 
 /** Rendered element arrays by the IR's element array: an unchanged set keeps its text array (the delta skips it by identity). */
