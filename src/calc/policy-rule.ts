@@ -81,11 +81,33 @@ export type RuleOrigin =
   | { kind: "isolation"; direction: Direction; pod: string; policies: string[] }
   | { kind: "base" };
 
-/** A text key of what a rule does (match and verdict, ports merged, no origin): equal keys are the same rule. */
+/**
+ * A text key of what a rule does (match and verdict, ports merged, no origin): equal keys are
+ * the same rule. Written out by hand: it is computed for every rule of every compile.
+ */
 export function ruleKey(r: PolicyRule): string {
-  const { ports, ...rest } = r.match;
-  const merged = ports
-    ? mergeRanges(ports.map((p) => ({ protocol: p.protocol, from: p.from, to: p.to })))
-    : null;
-  return JSON.stringify([rest, merged, r.verdict ?? null, r.counter ?? null, r.log ?? null]);
+  const m = r.match;
+  let k = `${m.family ?? ""}|${m.ct?.join(",") ?? ""}|`;
+  if (m.addr) k += `${m.addr.side}@${m.addr.set}!${m.addr.notIn ?? ""}`;
+  k += "|";
+  if (m.ports) {
+    const ports =
+      m.ports.length === 1
+        ? m.ports
+        : mergeRanges(m.ports.map((p) => ({ protocol: p.protocol, from: p.from, to: p.to })));
+    for (const p of ports) k += `${p.protocol}:${p.from}-${p.to},`;
+  }
+  k += `|${m.addrPort?.set ?? ""}|`;
+  const v = r.verdict;
+  k +=
+    v === undefined
+      ? ""
+      : typeof v === "string"
+        ? v
+        : "jump" in v
+          ? `jump ${v.jump}`
+          : `vmap ${v.vmap.side} ${v.vmap.map}`;
+  if (r.counter) k += `|counter ${r.counter}`;
+  if (r.log) k += `|log ${JSON.stringify(r.log)}`;
+  return k;
 }
