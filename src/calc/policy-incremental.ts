@@ -6,16 +6,13 @@ import {
   type PodResource,
   type Protocol,
 } from "../model/k8s-resources.ts";
-import { type CompileMemo, compileWith, type PolicyIR, sortPolicies } from "./policy-ir.ts";
+import { type CompileMemo, compilePolicies } from "./compile-policies.ts";
+import type { PolicyIR } from "./policy-ir.ts";
+import { type PeerKey, peerSelects } from "./policy-peer-key.ts";
+import { namedPortElements, type PeerSource, podSetElements } from "./policy-peer-source.ts";
 import { type PolicyPod, policyPod } from "./policy-pods.ts";
-import {
-  namedPortElements,
-  type PeerKey,
-  type PeerSource,
-  peerSelects,
-  podSetElements,
-  SetRegistry,
-} from "./policy-sets.ts";
+import { SetRegistry } from "./policy-set-registry.ts";
+import { sortPolicies } from "./sort-policies.ts";
 
 /** A selector peer some compile used: its member pods and the element arrays of its sets. */
 interface PeerEntry {
@@ -23,7 +20,7 @@ interface PeerEntry {
   /** Index keys of the member pods. */
   members: Set<string>;
   /** Element arrays by "p<f>" / "n<f>|<proto>|<name>"; cleared when membership or a member changes. */
-  sets: Map<string, string[]>;
+  sets: Map<string, unknown[]>;
 }
 
 const samePod = (a: PolicyPod, b: PolicyPod): boolean =>
@@ -150,7 +147,7 @@ export class IncrementalPolicy {
     );
     this.policiesSorted ??= sortPolicies(this.policies.values());
     this.used = new Set();
-    const ir = compileWith(
+    const ir = compilePolicies(
       this.localSorted,
       this.policiesSorted,
       new SetRegistry(this.source),
@@ -166,12 +163,12 @@ export class IncrementalPolicy {
     return this.peers.size;
   }
 
-  private elements(
+  private elements<T>(
     p: PeerKey,
     text: string,
     which: string,
-    build: (pods: Iterable<PolicyPod>) => string[],
-  ): string[] {
+    build: (pods: Iterable<PolicyPod>) => T[],
+  ): T[] {
     this.used.add(text);
     let e = this.peers.get(text);
     if (!e) {
@@ -179,7 +176,7 @@ export class IncrementalPolicy {
       for (const [k, pod] of this.pods) if (peerSelects(p, pod, this.labelsOf)) e.members.add(k);
       this.peers.set(text, e);
     }
-    let els = e.sets.get(which);
+    let els = e.sets.get(which) as T[] | undefined;
     if (!els) {
       const members = e.members;
       const pods = this.pods;

@@ -14,8 +14,9 @@ export interface NamedPort {
 }
 
 export interface SplitPorts {
-  numeric: PortRange[];
-  named: NamedPort[];
+  /** Each with its position in the rule's `ports` list (provenance). */
+  numeric: (PortRange & { index: number })[];
+  named: (NamedPort & { index: number })[];
   /** SCTP entries left out because the kernel cannot enforce them. */
   droppedSctp: boolean;
 }
@@ -33,7 +34,7 @@ const validPort = (n: unknown): n is number =>
  */
 export function splitPorts(ports: readonly NetworkPolicyPort[], sctp: boolean): SplitPorts {
   const out: SplitPorts = { numeric: [], named: [], droppedSctp: false };
-  for (const p of ports) {
+  for (const [index, p] of ports.entries()) {
     const protocol = p.protocol ?? "TCP";
     if (!PROTOCOLS.includes(protocol)) throw new Error(`unknown protocol ${JSON.stringify(p.protocol)}`);
     if (protocol === "SCTP" && !sctp) {
@@ -42,18 +43,18 @@ export function splitPorts(ports: readonly NetworkPolicyPort[], sctp: boolean): 
     }
     if (p.port === undefined) {
       if (p.endPort !== undefined) throw new Error("endPort needs a numeric port");
-      out.numeric.push({ protocol, from: 0, to: 65535 });
+      out.numeric.push({ protocol, from: 0, to: 65535, index });
     } else if (typeof p.port === "string") {
       if (p.endPort !== undefined) throw new Error(`endPort cannot be used with the named port "${p.port}"`);
       if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(p.port) || p.port.length > 15) {
         throw new Error(`invalid named port ${JSON.stringify(p.port)}`);
       }
-      out.named.push({ protocol, name: p.port });
+      out.named.push({ protocol, name: p.port, index });
     } else {
       if (!validPort(p.port)) throw new Error(`invalid port ${JSON.stringify(p.port)}`);
       const to = p.endPort ?? p.port;
       if (!validPort(to) || to < p.port) throw new Error(`invalid endPort ${p.endPort} for port ${p.port}`);
-      out.numeric.push({ protocol, from: p.port, to });
+      out.numeric.push({ protocol, from: p.port, to, index });
     }
   }
   return out;
@@ -69,35 +70,10 @@ export function mergeRanges(ranges: readonly PortRange[]): PortRange[] {
       if (cur && r.from <= cur.to + 1) cur.to = Math.max(cur.to, r.to);
       else {
         if (cur) out.push(cur);
-        cur = { ...r };
+        cur = { protocol: r.protocol, from: r.from, to: r.to };
       }
     }
     if (cur) out.push(cur);
   }
   return out;
 }
-
-const nftProto = (p: Protocol): string => p.toLowerCase();
-const portText = (r: PortRange): string => (r.from === r.to ? `${r.from}` : `${r.from}-${r.to}`);
-
-/**
- * The nft match for a list of ranges (merged first): `meta l4proto tcp th dport 80`,
- * `meta l4proto { tcp, udp }` (whole protocols), or one anonymous concatenated set
- * `meta l4proto . th dport { tcp . 80, udp . 1000-2000 }`: one lookup whatever the list's length.
- * `th dport` reads the destination port of TCP, UDP and SCTP alike.
- */
-export function renderPortMatch(ranges: readonly PortRange[]): string {
-  const merged = mergeRanges(ranges);
-  if (merged.length === 0) throw new Error("no port range to match");
-  if (merged.every((r) => r.from === 0 && r.to === 65535)) {
-    const protos = merged.map((r) => nftProto(r.protocol));
-    return protos.length === 1 ? `meta l4proto ${protos[0]}` : `meta l4proto { ${protos.join(", ")} }`;
-  }
-  if (merged.length === 1) {
-    const r = merged[0] as PortRange;
-    return `meta l4proto ${nftProto(r.protocol)} th dport ${portText(r)}`;
-  }
-  return `meta l4proto . th dport { ${merged.map((r) => `${nftProto(r.protocol)} . ${portText(r)}`).join(", ")} }`;
-}
-
-export { nftProto };

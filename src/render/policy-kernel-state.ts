@@ -1,8 +1,8 @@
 import { isPolicyObjectName } from "../calc/policy-names.ts";
-import { setDecl } from "../calc/policy-sets.ts";
 import { formatIp, parseIp } from "../model/ip.ts";
 import { TARTAN_TABLE } from "./masquerade-nft.ts";
 import type { PolicyState } from "./policy-nft.ts";
+import { setDecl } from "./policy-set-nft.ts";
 
 type Json = Record<string, unknown>;
 

@@ -1,5 +1,8 @@
-import type { NftChainIR, NftSetIR, PolicyIR } from "../calc/policy-ir.ts";
+import type { PolicyChain, PolicyIR } from "../calc/policy-ir.ts";
+import type { PolicySet } from "../calc/policy-set.ts";
 import { TARTAN_TABLE } from "./masquerade-nft.ts";
+import { renderChain } from "./policy-chain-nft.ts";
+import { renderSetDecl, setElementTexts } from "./policy-set-nft.ts";
 
 /** A chain as last written or as read from the kernel: enough to tell whether it must be rewritten. */
 export interface PolicyChainState {
@@ -9,9 +12,18 @@ export interface PolicyChainState {
   ruleCount: number;
 }
 
+/** A set or map as last written or as read from the kernel, in nft's text. */
+export interface PolicySetState {
+  kind: "set" | "map";
+  /** The declaration body, e.g. "type ipv4_addr; flags interval;" (compared with the kernel's). */
+  decl: string;
+  /** Canonical element texts, sorted as the IR sorts them. */
+  elements: string[];
+}
+
 /** The policy objects of `table inet tartan`, as the IR wants them or as the kernel has them. */
 export interface PolicyState {
-  sets: Map<string, Pick<NftSetIR, "kind" | "decl" | "elements">>;
+  sets: Map<string, PolicySetState>;
   chains: Map<string, PolicyChainState>;
   counters: Set<string>;
 }
@@ -21,12 +33,15 @@ export const EMPTY_POLICY_STATE: PolicyState = { sets: new Map(), chains: new Ma
 /** What an applied IR leaves in the kernel (the state the next delta starts from). */
 export function policyStateOf(ir: PolicyIR): PolicyState {
   return {
-    sets: new Map([...ir.sets].map(([n, s]) => [n, { kind: s.kind, decl: s.decl, elements: s.elements }])),
+    sets: new Map([...ir.sets].map(([n, s]) => [n, setState(s)])),
     chains: new Map(
-      [...ir.chains].map(([n, c]) => [
-        n,
-        { ...(c.hook ? { hook: c.hook } : {}), fingerprint: c.fingerprint, ruleCount: c.rules.length },
-      ]),
+      [...ir.chains].map(([n, c]) => {
+        const r = renderChain(c);
+        return [
+          n,
+          { ...(r.hook ? { hook: r.hook } : {}), fingerprint: r.fingerprint, ruleCount: r.rules.length },
+        ];
+      }),
     ),
     counters: new Set(ir.counters),
   };
@@ -53,11 +68,18 @@ function elementLines(verb: "add" | "delete", set: string, elements: readonly st
   return out;
 }
 
-function ruleLines(c: NftChainIR): string[] {
-  return c.rules.map((r, i) =>
-    i === c.rules.length - 1
-      ? `add rule ${T} ${c.name} ${r} comment "fp=${c.fingerprint}${c.note ? ` ${c.note}` : ""}"`
-      : `add rule ${T} ${c.name} ${r}`,
+const setState = (s: PolicySet): PolicySetState => ({
+  kind: s.kind,
+  decl: renderSetDecl(s),
+  elements: setElementTexts(s),
+});
+
+function ruleLines(c: PolicyChain): string[] {
+  const r = renderChain(c);
+  return r.rules.map((text, i) =>
+    i === r.rules.length - 1
+      ? `add rule ${T} ${c.name} ${text} comment "fp=${r.fingerprint}${r.note ? ` ${r.note}` : ""}"`
+      : `add rule ${T} ${c.name} ${text}`,
   );
 }
 
@@ -80,13 +102,14 @@ export function renderPolicyDelta(old: PolicyState, next: PolicyIR): PolicyDelta
 
   const oldSets = new Map(old.sets);
   const oldChains = new Map(old.chains);
+  const nextChains = [...next.chains.values()].map((c) => ({ c, r: renderChain(c) }));
   const redeclSets = [...next.sets.values()].filter((s) => {
     const o = oldSets.get(s.name);
-    return o !== undefined && o.decl !== s.decl;
+    return o !== undefined && o.decl !== renderSetDecl(s);
   });
-  const redeclChains = [...next.chains.values()].filter((c) => {
+  const redeclChains = nextChains.filter(({ c, r }) => {
     const o = oldChains.get(c.name);
-    return o !== undefined && (o.hook ?? "") !== (c.hook ?? "");
+    return o !== undefined && (o.hook ?? "") !== (r.hook ?? "");
   });
   const flushed = new Set<string>();
   if (redeclSets.length > 0) {
@@ -96,7 +119,7 @@ export function renderPolicyDelta(old: PolicyState, next: PolicyIR): PolicyDelta
       flushed.add(name);
     }
   }
-  for (const c of redeclChains) {
+  for (const { c } of redeclChains) {
     if (!flushed.has(c.name)) head.push(`flush chain ${T} ${c.name}`);
     head.push(`delete chain ${T} ${c.name}`);
     oldChains.delete(c.name);
@@ -111,15 +134,16 @@ export function renderPolicyDelta(old: PolicyState, next: PolicyIR): PolicyDelta
   for (const s of next.sets.values()) {
     const o = oldSets.get(s.name);
     if (!o) {
-      adds.push(`add ${s.kind} ${T} ${s.name} { ${s.decl} }`);
+      adds.push(`add ${s.kind} ${T} ${s.name} { ${renderSetDecl(s)} }`);
       changes++;
     }
+    const elements = setElementTexts(s);
     // The incremental compile keeps an unchanged set's element array: nothing to diff.
-    if (o && o.elements === s.elements) continue;
+    if (o && o.elements === elements) continue;
     const have = new Set(o?.elements ?? []);
-    const want = new Set(s.elements);
+    const want = new Set(elements);
     const gone = (o?.elements ?? []).filter((e) => !want.has(e));
-    const fresh = s.elements.filter((e) => !have.has(e));
+    const fresh = elements.filter((e) => !have.has(e));
     elDel.push(
       ...elementLines(
         "delete",
@@ -136,13 +160,13 @@ export function renderPolicyDelta(old: PolicyState, next: PolicyIR): PolicyDelta
       changes++;
     }
   }
-  for (const c of next.chains.values()) {
+  for (const { c, r } of nextChains) {
     const o = oldChains.get(c.name);
     if (!o) {
-      adds.push(c.hook ? `add chain ${T} ${c.name} { ${c.hook} }` : `add chain ${T} ${c.name}`);
+      adds.push(r.hook ? `add chain ${T} ${c.name} { ${r.hook} }` : `add chain ${T} ${c.name}`);
       rules.push(...ruleLines(c));
       changes++;
-    } else if (flushed.has(c.name) || o.fingerprint !== c.fingerprint || o.ruleCount !== c.rules.length) {
+    } else if (flushed.has(c.name) || o.fingerprint !== r.fingerprint || o.ruleCount !== r.rules.length) {
       if (!flushed.has(c.name)) rules.push(`flush chain ${T} ${c.name}`);
       rules.push(...ruleLines(c));
       changes++;

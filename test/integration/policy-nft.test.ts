@@ -4,7 +4,8 @@
 // outside, never touching the table's other chains (ipMasq).
 import { afterAll, describe, expect, test } from "bun:test";
 import { PolicyManager } from "../../src/agent/policy-manager.ts";
-import { compilePolicy, type PolicySnapshot } from "../../src/calc/policy-ir.ts";
+import { compilePolicy } from "../../src/calc/compile-policy.ts";
+import type { PolicySnapshot } from "../../src/calc/policy-ir.ts";
 import type { NetnsRef } from "../../src/dataplane/dataplane.ts";
 import { LinuxNft } from "../../src/dataplane/linux/linux-nft.ts";
 import type { NftTable } from "../../src/dataplane/nft-table.ts";

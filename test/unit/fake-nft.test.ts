@@ -11,7 +11,7 @@ add chain inet tartan forward
 `;
 
 describe("FakeNft", () => {
-  test("records scripts and models table and chain existence", async () => {
+  test("records scripts; block syntax and statements build the same model", async () => {
     const nft = new FakeNft();
     await nft.apply("/run/netns/x", SCRIPT);
     expect(nft.scripts).toEqual([{ netns: "/run/netns/x", script: SCRIPT }]);
@@ -20,13 +20,21 @@ describe("FakeNft", () => {
     expect(text).toContain("chain postrouting {");
     expect(text).toContain("chain forward {");
     expect(await nft.list(null, "inet", "tartan")).toBeUndefined();
-    expect(await nft.listJson("/run/netns/x", "inet", "tartan")).toEqual({
-      nftables: [
-        { table: { family: "inet", name: "tartan" } },
-        { chain: { family: "inet", table: "tartan", name: "postrouting" } },
-        { chain: { family: "inet", table: "tartan", name: "forward" } },
-      ],
+    expect(text).toContain("type nat hook postrouting priority 100; policy accept;");
+    expect(text).toContain("ip saddr 10.22.0.0/16 masquerade");
+    const json = (await nft.listJson("/run/netns/x", "inet", "tartan")) as { nftables: object[] };
+    expect(json.nftables).toContainEqual({
+      chain: {
+        family: "inet",
+        table: "tartan",
+        name: "postrouting",
+        type: "nat",
+        hook: "postrouting",
+        prio: 100,
+        policy: "accept",
+      },
     });
+    expect(json.nftables).toContainEqual({ chain: { family: "inet", table: "tartan", name: "forward" } });
     await nft.apply("/run/netns/x", "delete chain inet tartan forward\n");
     expect(await nft.list("/run/netns/x", "inet", "tartan")).not.toContain("forward");
     await nft.apply("/run/netns/x", "delete table inet tartan\n");

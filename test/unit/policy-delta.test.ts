@@ -3,7 +3,8 @@
 // state runs no nft at all, label changes take effect without restarts.
 import { afterEach, describe, expect, test } from "bun:test";
 import { PolicyManager } from "../../src/agent/policy-manager.ts";
-import { compilePolicy, EMPTY_POLICY_IR, type PolicySnapshot } from "../../src/calc/policy-ir.ts";
+import { compilePolicy } from "../../src/calc/compile-policy.ts";
+import { EMPTY_POLICY_IR, type PolicySnapshot } from "../../src/calc/policy-ir.ts";
 import { FakeNft } from "../../src/dataplane/fake/fake-nft.ts";
 import { MemoryDatastore } from "../../src/datastore/memory-datastore.ts";
 import type { Resource } from "../../src/model/resource.ts";

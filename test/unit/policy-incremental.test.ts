@@ -3,8 +3,9 @@
 // every step, on a small hand-made cluster and on a generated one (the benchmark's shapes).
 import { describe, expect, test } from "bun:test";
 import { benchNamespaces, benchPod, benchPolicy } from "../../bench/policy/synthetic-cluster.ts";
+import { compilePolicy } from "../../src/calc/compile-policy.ts";
 import { IncrementalPolicy } from "../../src/calc/policy-incremental.ts";
-import { compilePolicy, type PolicyIR } from "../../src/calc/policy-ir.ts";
+import type { PolicyIR } from "../../src/calc/policy-ir.ts";
 import type {
   NamespaceResource,
   NetworkPolicyPeer,

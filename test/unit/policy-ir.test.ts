@@ -1,9 +1,12 @@
 // The NetworkPolicy compiler against NETWORKPOLICY.md §2–3, rule by rule: which local pods are
 // isolated per direction, which rules their chains hold, which addresses the shared sets carry.
 import { describe, expect, test } from "bun:test";
+import { compilePolicy } from "../../src/calc/compile-policy.ts";
 import { IncrementalPolicy } from "../../src/calc/policy-incremental.ts";
-import { compilePolicy, type PolicyIR, type PolicySnapshot } from "../../src/calc/policy-ir.ts";
+import type { PolicyIR, PolicySnapshot } from "../../src/calc/policy-ir.ts";
 import type { NetworkPolicyResource, PodResource } from "../../src/model/k8s-resources.ts";
+import { renderRule } from "../../src/render/policy-rule-nft.ts";
+import { renderSetDecl, setElementTexts } from "../../src/render/policy-set-nft.ts";
 import { namespace, netpol, pod } from "../harness/k8s-objects.ts";
 
 /**
@@ -34,11 +37,19 @@ const compile = (
   return ir;
 };
 
-/** The allow rules of a pod's chain (without the counted drop at the end). */
-function allows(ir: PolicyIR, chain: string): string[] {
+// The IR is data; these tests read its rules and sets as the renderer writes them (compact and
+// exact); test/unit/policy-explain-lookup.test.ts reads the data itself.
+
+/** The rules of a chain as nft text. */
+function chainRules(ir: PolicyIR, chain: string): string[] {
   const c = ir.chains.get(chain);
   if (!c) throw new Error(`no chain ${chain}; have ${[...ir.chains.keys()].join(", ")}`);
-  return c.rules.slice(0, -2);
+  return c.rules.map(renderRule);
+}
+
+/** The allow rules of a pod's chain (without the counted drop at the end). */
+function allows(ir: PolicyIR, chain: string): string[] {
+  return chainRules(ir, chain).slice(0, -2);
 }
 
 /** The elements of the set a rule refers to with @name (the n-th reference). */
@@ -46,7 +57,7 @@ function setIn(ir: PolicyIR, rule: string, n = 0): string[] {
   const name = [...rule.matchAll(/@([\w.-]+)/g)][n]?.[1];
   const s = name ? ir.sets.get(name) : undefined;
   if (!s) throw new Error(`no set referenced in ${rule}`);
-  return s.elements;
+  return setElementTexts(s);
 }
 
 const web = pod("prod/web", ["10.0.0.1", "fd00::1"], { labels: { app: "web" } });
@@ -78,15 +89,15 @@ describe("isolation and policyTypes (§1 rules 2–3, §2 policyTypes)", () => {
   test("deny all: the chain counts, logs (rate-limited) and drops", () => {
     const ir = compile([web], [netpol("prod/deny", { policyTypes: ["Ingress", "Egress"] })]);
     const c = ir.chains.get("ing/prod/web")!;
-    expect(c.rules).toEqual([
+    expect(chainRules(ir, "ing/prod/web")).toEqual([
       'counter name "drop/ing/prod/web" limit rate 10/second burst 20 packets log prefix "tartan-drop ing prod/web " level info',
       "drop",
     ]);
     expect(c.note).toBe("by deny");
     expect(ir.counters).toEqual(new Set(["drop/ing/prod/web", "drop/egr/prod/web"]));
-    expect(ir.sets.get("ingress-pods4")!.elements).toEqual(["10.0.0.1 : jump ing/prod/web"]);
-    expect(ir.sets.get("ingress-pods6")!.elements).toEqual(["fd00::1 : jump ing/prod/web"]);
-    expect(ir.sets.get("egress-pods4")!.elements).toEqual(["10.0.0.1 : jump egr/prod/web"]);
+    expect(setElementTexts(ir.sets.get("ingress-pods4")!)).toEqual(["10.0.0.1 : jump ing/prod/web"]);
+    expect(setElementTexts(ir.sets.get("ingress-pods6")!)).toEqual(["fd00::1 : jump ing/prod/web"]);
+    expect(setElementTexts(ir.sets.get("egress-pods4")!)).toEqual(["10.0.0.1 : jump egr/prod/web"]);
   });
 
   test("ingress: [{}] allows everything; egress allows return to the ingress check", () => {
@@ -302,7 +313,9 @@ describe("ipBlock (§2 ipBlock)", () => {
     expect(rule).toMatch(/^ip saddr @blk4-\w+ ip saddr != @blkx4-\w+ accept$/);
     expect(setIn(ir, rule!, 0)).toEqual(["10.1.0.0/16"]);
     expect(setIn(ir, rule!, 1)).toEqual(["10.1.5.0/24"]);
-    expect(ir.sets.get(rule!.match(/@(blk4-\w+)/)![1]!)!.decl).toBe("type ipv4_addr; flags interval;");
+    expect(renderSetDecl(ir.sets.get(rule!.match(/@(blk4-\w+)/)![1]!)!)).toBe(
+      "type ipv4_addr; flags interval;",
+    );
   });
 
   test("nested excepts are merged (an interval set refuses overlaps); IPv6 blocks match ip6", () => {
@@ -395,7 +408,7 @@ describe("ports and protocols (§2 Ports)", () => {
       [netpol("prod/p", { ingress: [{ ports: [{ port: "http", protocol: "UDP" }, { port: "nope" }] }] })],
     );
     expect(allows(ir, "ing/prod/a")).toEqual([]);
-    expect(ir.chains.get("ing/prod/a")!.rules.at(-1)).toBe("drop");
+    expect(chainRules(ir, "ing/prod/a").at(-1)).toBe("drop");
   });
 
   test("egress named ports resolve on each destination pod: (ip . proto . port) sets; none for ipBlocks", () => {
@@ -493,7 +506,7 @@ describe("failures are reported, enforcement goes on (fail closed)", () => {
   test("two local pods claiming one IP: the first keeps it in the maps, the conflict is reported", () => {
     const twin = pod("prod/twin", ["10.0.0.1"]);
     const ir = compile([web, twin], [netpol("prod/deny", {})]);
-    expect(ir.sets.get("ingress-pods4")!.elements).toEqual(["10.0.0.1 : jump ing/prod/twin"]);
+    expect(setElementTexts(ir.sets.get("ingress-pods4")!)).toEqual(["10.0.0.1 : jump ing/prod/twin"]);
     expect(ir.problems.map((p) => p.code)).toEqual(["pod-ip-conflict"]);
   });
 
@@ -502,7 +515,10 @@ describe("failures are reported, enforcement goes on (fail closed)", () => {
     const ir = compile([long], [netpol("prod/deny", {})]);
     const name = [...ir.chains.keys()].find((n) => n.startsWith("ing/"))!;
     expect(name.length).toBeLessThanOrEqual(200);
-    const c = ir.chains.get(name)!;
-    expect(c.rules.at(-2)!.match(/log prefix "([^"]*)"/)![1]!.length).toBeLessThanOrEqual(127);
+    expect(
+      chainRules(ir, name)
+        .at(-2)!
+        .match(/log prefix "([^"]*)"/)![1]!.length,
+    ).toBeLessThanOrEqual(127);
   });
 });

@@ -1,0 +1,16 @@
+// The nftables contract against the real nft in a fresh tt-t-* namespace (never the root one).
+import { afterAll } from "bun:test";
+import { LinuxNft } from "../../src/dataplane/linux/linux-nft.ts";
+import { nftContract } from "../contract/nft-contract.ts";
+import { cleanupAllNetns, createNetns, deleteNetns, isRoot } from "../harness/netns.ts";
+
+afterAll(cleanupAllNetns);
+
+nftContract(
+  "Linux (nft)",
+  async () => {
+    const ns = await createNetns("nftc");
+    return { nft: new LinuxNft(), netns: ns.path, cleanup: () => deleteNetns(ns.name) };
+  },
+  { skip: !isRoot },
+);
