@@ -343,7 +343,7 @@ describe("datastoreTarget", () => {
   });
 });
 
-describe("objectsCommand on a local datastore", () => {
+describe("apply/get/label/delete through the command table on a local datastore", () => {
   const db = join(tmp, "ds.db");
   const file = join(tmp, "m.yaml");
   writeFileSync(file, MANIFEST);
