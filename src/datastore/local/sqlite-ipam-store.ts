@@ -213,9 +213,10 @@ export class SqliteIpamStore implements IpamStore {
 }
 
 /**
- * Opens (creating when missing, unless readOnly) `<dataDir>/tartan-ipam.db`. Runs on every CNI ADD, so the common
- * path is: mkdir (exists), open, two PRAGMAs, read user_version. Failures become TartanErrors
- * with codes ipam-store-unwritable / ipam-store-corrupt and a hint.
+ * Opens (creating when missing, unless readOnly) `<dataDir>/tartan-ipam.db`. Runs on every CNI
+ * ADD, so the common path is: mkdir (exists), open, a few PRAGMAs, read user_version. Failures
+ * become TartanErrors with codes ipam-store-unwritable / ipam-store-corrupt (ipam-store-missing
+ * when readOnly) and a hint.
  */
 export function openSqliteIpamStore(dataDir: string, opts: { readOnly?: boolean } = {}): SqliteIpamStore {
   // Template, not node:path: loading node:path costs start-up time on every plugin run.
