@@ -17,6 +17,8 @@ const LAYERS = [
   "agent",
   "cli",
   "lab",
+  "cni-wiring.ts",
+  "cni-main.ts",
   "main.ts",
 ];
 const root = resolve(import.meta.dir, "..");

@@ -20,8 +20,9 @@ ${OBJECTS_HELP}${POLICY_HELP}  tartan lab up|down|ls|matrix|pod add|pod rm|exec 
                                              machine (tartan lab --help)
   tartan --help                              this text
 
-As a CNI plugin: install this file as /opt/cni/bin/tartan (and a symlink tartan-ipam to it for
-IPAM-only delegation); the runtime runs it with CNI_COMMAND set. See README.md.
+As a CNI plugin: install dist/cni/tartan (built beside this file) as /opt/cni/bin/tartan, and a
+symlink tartan-ipam to it for IPAM-only delegation; the runtime runs it with CNI_COMMAND set.
+See README.md.
 `;
 
 function option(args: string[], ...names: string[]): string | undefined {
