@@ -40,10 +40,12 @@ function etcd3EmbeddedProtos(): BunPlugin {
   };
 }
 
-async function compile(entry: string, outfile: string): Promise<void> {
+async function compile(entry: string, outfile: string, plugin = false): Promise<void> {
   const result = await Bun.build({
     entrypoints: [entry],
-    compile: { outfile },
+    // The plugin reads no .env or bunfig.toml from the runtime's working directory: its behaviour
+    // must come from its config and CNI_* alone (and it saves the lookups at every start).
+    compile: plugin ? { outfile, autoloadDotenv: false, autoloadBunfig: false } : { outfile },
     minify: true,
     bytecode: true,
     plugins: [etcd3EmbeddedProtos()],
@@ -65,11 +67,11 @@ function linkBeside(target: string, name: string): void {
 
 const [entry, outfile] = process.argv.slice(2);
 if (entry && outfile) {
-  await compile(entry, outfile);
+  await compile(entry, outfile, entry.endsWith("cni-main.ts"));
 } else {
   await compile("src/main.ts", "dist/tartan");
   // dist/tartan still answers CNI_COMMAND (installs from before the split), as tartan-ipam too.
   linkBeside("dist/tartan", "tartan-ipam");
-  await compile("src/cni-main.ts", "dist/cni/tartan");
+  await compile("src/cni-main.ts", "dist/cni/tartan", true);
   linkBeside("dist/cni/tartan", "tartan-ipam");
 }
