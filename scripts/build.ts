@@ -69,9 +69,12 @@ const [entry, outfile] = process.argv.slice(2);
 if (entry && outfile) {
   await compile(entry, outfile, entry.endsWith("cni-main.ts"));
 } else {
-  await compile("src/main.ts", "dist/tartan");
+  // Both at once: the second executable should not double the build (CI builds on 2 cores).
+  await Promise.all([
+    compile("src/main.ts", "dist/tartan"),
+    compile("src/cni-main.ts", "dist/cni/tartan", true),
+  ]);
   // dist/tartan still answers CNI_COMMAND (installs from before the split), as tartan-ipam too.
   linkBeside("dist/tartan", "tartan-ipam");
-  await compile("src/cni-main.ts", "dist/cni/tartan", true);
   linkBeside("dist/cni/tartan", "tartan-ipam");
 }
