@@ -56,8 +56,17 @@ test("kill -9 during allocation loops leaves a sound file and only complete allo
   let killed = 0;
   for (let round = 0; round < 4; round++) {
     const procs = Array.from({ length: 8 }, (_, w) => spawnWorker(dataDir, round * 100 + w, 0));
-    // Let them get going (process start + some ADDs), then kill each at a different moment.
-    await Bun.sleep(250);
+    // Let each get going (process start + its first committed ADD, which it prints: on a loaded
+    // machine a fixed sleep ended them before they had written anything), then kill each at a
+    // different moment.
+    await Promise.all(
+      procs.map(async (p) => {
+        const reader = p.stdout.getReader();
+        const first = await Promise.race([reader.read(), Bun.sleep(30_000).then(() => undefined)]);
+        if (!first || first.done) throw new Error("a worker committed no allocation within 30 s");
+        reader.releaseLock();
+      }),
+    );
     for (const p of procs) {
       await Bun.sleep(Math.floor(Math.random() * 15));
       p.kill(9);
