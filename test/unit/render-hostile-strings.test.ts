@@ -3,49 +3,16 @@
 // must leave the nft script one statement per line, every quote closed, every name one nft
 // identifier, and must compare equal with itself after an apply (no endless rewrites).
 import { describe, expect, test } from "bun:test";
-import { compilePolicy } from "../../src/calc/compile-policy.ts";
-import type { PolicyChain, PolicyIR, PolicySet } from "../../src/calc/policy-ir.ts";
 import { podChainName } from "../../src/calc/policy-names.ts";
 import { FakeNft } from "../../src/dataplane/fake/fake-nft.ts";
 import { nftName, nftQuoted } from "../../src/render/nft-text.ts";
 import { parsePolicyState } from "../../src/render/policy-kernel-state.ts";
 import { policyStateOf, renderPolicyDelta, renderPolicyFull } from "../../src/render/policy-nft.ts";
-import { netpol, pod } from "../harness/k8s-objects.ts";
-
-const HOSTILE = 'evil"\n}\nflush ruleset\r\n# \\x\u0000\u001b[2J';
-const web = pod("prod/web", ["10.0.0.1"], { labels: { app: "web" } });
-const deny = netpol("prod/default-deny", { podSelector: {}, policyTypes: ["Ingress"] });
-
-/** The IR of a valid cluster with every string the renderer takes from the IR made hostile. */
-function hostileIr(): PolicyIR {
-  const ir = compilePolicy({ nodeName: "n1", pods: [web], namespaces: [], policies: [deny] });
-  const oldName = "ing/prod/web";
-  const chain = ir.chains.get(oldName)!;
-  expect(chain).toBeDefined();
-  const name = `ing/prod/${HOSTILE}`;
-  const counter = `drop/${name}`;
-  const rules = chain.rules.map((r) => ({
-    ...r,
-    ...(r.counter ? { counter } : {}),
-    ...(r.log ? { log: { ...r.log, prefix: `tartan-drop ing prod/${HOSTILE}` } } : {}),
-  }));
-  const hostileChain: PolicyChain = { ...chain, name, rules, note: `by ${HOSTILE}` };
-  const chains = new Map([...ir.chains].filter(([n]) => n !== oldName));
-  chains.set(name, hostileChain);
-  const sets = new Map<string, PolicySet>(
-    [...ir.sets].map(([n, s]): [string, PolicySet] =>
-      s.type === "addr-verdict"
-        ? [n, { ...s, elements: s.elements.map((e) => ({ ...e, jump: e.jump === oldName ? name : e.jump })) }]
-        : [n, s],
-    ),
-  );
-  const counters = new Set([...ir.counters].map((c) => (c === `drop/${oldName}` ? counter : c)));
-  return { ...ir, chains, sets, counters };
-}
+import { HOSTILE, hostilePolicyIr } from "../harness/hostile-policy-ir.ts";
 
 describe("hostile strings past validation, straight into the renderer", () => {
   test("the script stays one statement per line, with closed quotes and identifier names", async () => {
-    const ir = hostileIr();
+    const ir = hostilePolicyIr();
     const script = renderPolicyFull(ir);
     const lines = script.split("\n").filter((l) => l !== "");
     expect(lines.length).toBeGreaterThan(5);
