@@ -33,12 +33,20 @@ function strictCidr(v: string, field: string, errs: FieldErrors): void {
 /**
  * tartan's own cluster objects (Node, IPAMBlock, IPPool) as the agent reads them back from the
  * datastore: the fields that reach the kernel (underlay address and subnet, VTEP MAC, block CIDR,
- * owner node) must parse, names must be DNS-1123 subdomains. The agent writes nothing else; an
+ * owner node) must parse, names must be DNS-1123 subdomains (labels are not judged: see below). The agent writes nothing else; an
  * object failing this was written around tartan (see the agent's ingestion, kind-mirror.ts).
  */
 export function validateClusterObject(raw: Record<string, unknown>, errs: FieldErrors): void {
+  // Labels and annotations of these kinds are read by nothing in tartan; refusing a Node for one
+  // would drop every route to that node's blocks (and its own agent's routing), a far bigger
+  // outage than the label. Name and spec decide.
+  const m = raw.metadata;
+  const meta =
+    typeof m === "object" && m !== null && !Array.isArray(m)
+      ? { ...(m as Record<string, unknown>), labels: undefined, annotations: undefined }
+      : m;
   validateObjectMeta(
-    raw.metadata,
+    meta,
     { namespaced: false, name: k8sSyntax.dns1123Subdomain, defaultNamespace: "" },
     errs,
   );

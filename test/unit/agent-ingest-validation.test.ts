@@ -88,6 +88,12 @@ describe("storedObjectErrors: what the agent refuses", () => {
     expect(fields(obj)).toContain(field);
   });
 
+  test("a Node's or IPAMBlock's labels are read by nothing and refuse nothing (a Node refused loses its routes)", () => {
+    expect(
+      storedObjectErrors(withMeta(clusterNode("node-1", NODE_SPEC), { labels: { "a b": "x\ny" } })),
+    ).toEqual([]);
+  });
+
   test("shapes nothing can read are refused, not thrown", () => {
     expect(fields(null)).toEqual([""]);
     expect(fields({ kind: "Pod", apiVersion: "v1" }).length).toBeGreaterThan(0);
