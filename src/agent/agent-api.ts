@@ -55,6 +55,7 @@ export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
         synced: agent.synced,
         nodes: agent.nodes.items.size,
         blocks: agent.nodeBlocks.owned().map((b) => b.spec.cidr),
+        rejected: agent.rejectedObjects().map((r) => ({ kind: r.kind, object: r.key })),
         ...(agent.policy ? { policy: policySummary(agent.policy.current()) } : {}),
       });
     }

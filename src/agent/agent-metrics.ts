@@ -18,6 +18,8 @@ export class AgentMetrics {
   blockReleases = 0;
   heartbeats = 0;
   readonly datastoreErrors = new Map<string, number>();
+  /** The objects the agent's mirrors refused on ingestion (set by the agent). */
+  rejectedObjects: () => readonly { kind: string }[] = () => [];
 
   datastoreError(op: string): void {
     this.datastoreErrors.set(op, (this.datastoreErrors.get(op) ?? 0) + 1);
@@ -69,6 +71,14 @@ export class AgentMetrics {
       "counter",
       "Datastore operations that failed, by operation.",
       [...this.datastoreErrors].sort().map(([op, n]) => [`{op="${op}"}`, n]),
+    );
+    const rejected = new Map<string, number>();
+    for (const r of this.rejectedObjects()) rejected.set(r.kind, (rejected.get(r.kind) ?? 0) + 1);
+    metric(
+      "tartan_agent_rejected_objects",
+      "gauge",
+      "Datastore objects refused on ingestion (invalid; treated as absent), by kind.",
+      [...rejected].sort().map(([kind, n]) => [`{kind="${kind}"}`, n]),
     );
     return `${out.join("\n")}\n`;
   }

@@ -14,7 +14,7 @@ import { type AgentTimers, realTimers } from "./agent-timers.ts";
 import { backoffMs } from "./backoff.ts";
 import { CoalescingTrigger } from "./coalescing-trigger.ts";
 import type { Underlay } from "./kernel-port.ts";
-import { KindMirror } from "./kind-mirror.ts";
+import { KindMirror, type RejectedObject } from "./kind-mirror.ts";
 import type { Manager, ManagerContext, ManagerFactory } from "./manager.ts";
 import { NodeBlocks } from "./node-blocks.ts";
 import type { PolicyManager } from "./policy-manager.ts";
@@ -85,6 +85,13 @@ export class Agent {
           ...errorFields(e),
         });
       },
+      onRejected: (r: RejectedObject) =>
+        d.log("warn", "object rejected: treated as absent until a valid version is written", {
+          kind: r.kind,
+          object: r.key,
+          ...(r.resourceVersion !== undefined ? { resourceVersion: r.resourceVersion } : {}),
+          errors: r.errors.map((e) => (e.field ? `${e.field}: ${e.reason}` : e.reason)),
+        }),
       setTimeout: this.timers.setTimeout,
       clearTimeout: this.timers.clearTimeout,
     });
@@ -119,6 +126,7 @@ export class Agent {
       timers: this.timers,
     };
     this.managers = d.managers.map((build) => build(ctx));
+    this.metrics.rejectedObjects = () => this.rejectedObjects();
     this.appliers = this.managers.map(
       (m) =>
         new CoalescingTrigger(
@@ -236,6 +244,19 @@ export class Agent {
 
   get log(): AgentLog {
     return this.d.log;
+  }
+
+  /**
+   * Objects every mirror of the agent (its own and its managers') refused on ingestion, sorted by
+   * kind and key: reported by `tartan policy status`, /v1/status and tartan_agent_rejected_objects.
+   */
+  rejectedObjects(): RejectedObject[] {
+    const all = [this.nodes, this.blocks, ...this.managers.flatMap((m) => m.mirrors)].flatMap((m) => [
+      ...m.rejected.values(),
+    ]);
+    return all.sort((a, b) =>
+      a.kind + a.key < b.kind + b.key ? -1 : a.kind + a.key > b.kind + b.key ? 1 : 0,
+    );
   }
 
   /** NetworkPolicy enforcement (the socket API's pod joins and `tartan policy`); undefined when off. */

@@ -1,6 +1,17 @@
 import type { Datastore, WatchEvent, WatchHandle } from "../datastore/datastore.ts";
+import type { FieldError } from "../model/field-errors.ts";
 import type { Resource } from "../model/resource.ts";
+import { storedObjectErrors } from "../model/validate-stored-object.ts";
 import { backoffMs } from "./backoff.ts";
+
+/** An object the mirror refused on ingestion: it is treated as absent until a valid version comes. */
+export interface RejectedObject {
+  kind: string;
+  /** The mirror's key (see mirrorKey), exactly as stored: it may hold any character. */
+  key: string;
+  resourceVersion: string | undefined;
+  errors: readonly FieldError[];
+}
 
 export interface KindMirrorOptions {
   /** Called after the first list and after every change that matters (see `relevant`). */
@@ -16,6 +27,11 @@ export interface KindMirrorOptions {
    * mirror's readers use (watch events carry whole objects).
    */
   strip?: (o: Resource) => Resource;
+  /**
+   * Called once per rejected object version (not on every re-list or apply): the object failed
+   * validation on ingestion and is treated as absent (see KindMirror.rejected).
+   */
+  onRejected?: (r: RejectedObject) => void;
   /** Timer hook (tests run retries without waiting). */
   setTimeout?: (fn: () => void, ms: number) => unknown;
   clearTimeout?: (t: unknown) => void;
@@ -23,7 +39,10 @@ export interface KindMirrorOptions {
 
 /** The mirror's key: the name, or "<namespace>/<name>" for namespaced kinds (Pod, NetworkPolicy). */
 export function mirrorKey(o: Resource): string {
-  return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
+  // Objects are validated after they are keyed: a malformed one must still get a key.
+  const m = (o as Partial<Resource> | null)?.metadata ?? { name: "" };
+  const name = String(m.name ?? "");
+  return m.namespace ? `${String(m.namespace)}/${name}` : name;
 }
 
 /**
@@ -32,9 +51,19 @@ export function mirrorKey(o: Resource): string {
  * the adapter's own retries) the mirror keeps what it has, since the kernel was programmed from it
  * and stays right for everything that did not change, and lists again with backoff until that
  * works. `synced` is true from the first successful list on.
+ *
+ * Every object is validated on ingestion (list, watch, observe) with the model's rules
+ * (storedObjectErrors: the API server's for Kubernetes kinds, tartan's for its own): this is the
+ * one place where datastore strings enter the agent, so nothing downstream (calc, the nft and
+ * `ip -batch` renderers) sees a name, label, address or CIDR that did not pass. An object that
+ * fails is kept out of `items` (treated as absent: a valid earlier version is dropped too, since
+ * the datastore no longer holds it), listed in `rejected`, reported once per version through
+ * onRejected, and blocks nothing else.
  */
 export class KindMirror<T extends Resource = Resource> {
   readonly items = new Map<string, T>();
+  /** Objects refused on ingestion, by key (see the class comment). */
+  readonly rejected = new Map<string, RejectedObject>();
   synced = false;
   /** True while the mirror is known to follow the datastore (false between a failure and the re-list). */
   live = false;
@@ -62,20 +91,45 @@ export class KindMirror<T extends Resource = Resource> {
 
   /** Records a write this agent made itself, before its watch event arrives. */
   observe(obj: T): void {
-    const before = this.items.get(mirrorKey(obj));
+    const key = mirrorKey(obj);
+    const before = this.items.get(key);
     if (before && Number(before.metadata.resourceVersion) > Number(obj.metadata.resourceVersion)) return;
-    this.items.set(mirrorKey(obj), this.ingest(obj));
-    this.opts.onItem?.(mirrorKey(obj));
+    const accepted = this.ingest(obj, key);
+    if (accepted) this.items.set(key, accepted);
+    else this.items.delete(key);
+    this.opts.onItem?.(key);
   }
 
   /** Records a delete this agent made itself (key: see mirrorKey). */
   forget(name: string): void {
     this.items.delete(name);
+    this.rejected.delete(name);
     this.opts.onItem?.(name);
   }
 
-  private ingest(o: Resource): T {
-    return (this.opts.strip ? this.opts.strip(o) : o) as T;
+  /** The object as the mirror keeps it, or undefined when it is rejected (recorded in `rejected`). */
+  private ingest(o: Resource, key: string): T | undefined {
+    let kept: Resource;
+    let errors: FieldError[];
+    try {
+      // Stripped first: only what the mirror's readers use is judged (a Pod's env or volumes
+      // never reach the kernel and must not get it rejected); a shape strip cannot read is rejected.
+      kept = this.opts.strip ? this.opts.strip(o) : o;
+      errors = storedObjectErrors(kept);
+    } catch (e) {
+      kept = o;
+      errors = [{ field: "", reason: `unreadable object: ${e instanceof Error ? e.message : String(e)}` }];
+    }
+    if (errors.length === 0) {
+      this.rejected.delete(key);
+      return kept as T;
+    }
+    const rv = (o as Partial<Resource> | null)?.metadata?.resourceVersion;
+    const r: RejectedObject = { kind: this.kind, key, resourceVersion: rv, errors };
+    const prev = this.rejected.get(key);
+    this.rejected.set(key, r);
+    if (!prev || prev.resourceVersion !== rv) this.opts.onRejected?.(r);
+    return undefined;
   }
 
   stop(): void {
@@ -97,7 +151,15 @@ export class KindMirror<T extends Resource = Resource> {
       if (gen !== this.generation) return;
       const before = new Map(this.items);
       this.items.clear();
-      for (const o of list.items) this.items.set(mirrorKey(o), this.ingest(o));
+      const listed = new Set<string>();
+      for (const o of list.items) {
+        const key = mirrorKey(o);
+        listed.add(key);
+        // `rejected` still holds the last list's entries: an unchanged version is not reported again.
+        const accepted = this.ingest(o, key);
+        if (accepted) this.items.set(key, accepted);
+      }
+      for (const k of [...this.rejected.keys()]) if (!listed.has(k)) this.rejected.delete(k);
       if (this.opts.onItem) {
         for (const k of before.keys()) if (!this.items.has(k)) this.opts.onItem(k);
         for (const k of this.items.keys()) this.opts.onItem(k);
@@ -149,13 +211,22 @@ export class KindMirror<T extends Resource = Resource> {
     const name = mirrorKey(ev.object);
     const before = this.items.get(name);
     if (ev.type === "DELETED") {
+      this.rejected.delete(name);
       if (!before) return;
       this.items.delete(name);
       this.opts.onItem?.(name);
       this.opts.onChange();
       return;
     }
-    const after = this.ingest(ev.object);
+    const after = this.ingest(ev.object, name);
+    if (!after) {
+      // Rejected: gone for the readers, like a delete (nothing to do when it was not there).
+      if (!before) return;
+      this.items.delete(name);
+      this.opts.onItem?.(name);
+      this.opts.onChange();
+      return;
+    }
     this.items.set(name, after);
     this.opts.onItem?.(name);
     if (this.matters(before, after)) this.opts.onChange();

@@ -14,6 +14,7 @@ import { TARTAN_TABLE } from "../render/masquerade-nft.ts";
 import { parseDropCounters } from "../render/policy-kernel-state.ts";
 import type { Agent } from "./agent.ts";
 import { errorFields } from "./agent-log.ts";
+import type { RejectedObject } from "./kind-mirror.ts";
 import { PendingPodIps } from "./pending-pod-ips.ts";
 import { clearPodIps, recordPodIps } from "./pod-ips.ts";
 
@@ -27,6 +28,9 @@ const failure = (status: number, code: ErrorCode, message: string, hint?: string
   json(status, { code, message, ...(hint ? { hint } : {}) });
 
 const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+const rejectionText = (r: RejectedObject): string =>
+  r.errors.map((e) => (e.field ? `${e.field}: ${e.reason}` : e.reason)).join("; ");
 
 /** Per agent: joins whose IPs wait for the datastore to come back. */
 const pendingOf = new WeakMap<Agent, PendingPodIps>();
@@ -107,6 +111,16 @@ export async function policyApi(agent: Agent, req: Request): Promise<Response | 
         return json(200, { ingress: false, egress: false, policies: [] } satisfies PodJoinResponse);
       policy.pods.observe(stored);
       policy.onUpdate();
+      const rejected = policy.pods.rejected.get(`${pr.namespace}/${pr.name}`);
+      if (rejected) {
+        // Fail closed: the stored Pod (written around `tartan apply`) cannot be enforced on.
+        return failure(
+          503,
+          "policy-not-applied",
+          `the Pod object ${pr.namespace}/${pr.name} in the datastore is invalid (${rejectionText(rejected)}): its policy cannot be enforced`,
+          "fix or delete the Pod object; `tartan policy status` lists rejected objects",
+        );
+      }
       const view = policy.current().pods.find((p) => p.namespace === pr.namespace && p.name === pr.name);
       const answer: PodJoinResponse = {
         ingress: Boolean(view?.ingress),
@@ -139,7 +153,15 @@ export async function policyApi(agent: Agent, req: Request): Promise<Response | 
       node: agent.nodeName,
       policies: ir.policies,
       pods: ir.pods,
-      problems: ir.problems,
+      problems: [
+        ...ir.problems,
+        ...agent.rejectedObjects().map((r) => ({
+          object: r.key,
+          kind: r.kind,
+          code: "object-rejected",
+          message: `${r.kind} rejected, treated as absent: ${rejectionText(r)}`,
+        })),
+      ],
       sets: ir.sets.size,
       setElements: [...ir.sets.values()].reduce((n, s) => n + s.elements.length, 0),
     });

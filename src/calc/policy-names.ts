@@ -17,11 +17,22 @@ const MAX_NAME = 200;
 export type Direction = "ingress" | "egress";
 export const DIR_TAG: Record<Direction, string> = { ingress: "ing", egress: "egr" };
 
-/** The pod's chain for one direction: `ing/<ns>/<pod>` (long names end with a hash). */
+/** What Kubernetes names are made of (DNS-1123): also plain characters of an nft identifier. */
+const NAME_PART = /^[a-z0-9][a-z0-9.-]*$/;
+
+/**
+ * The pod's chain for one direction: `ing/<ns>/<pod>`. Long names end with `_` and a hash ('~'
+ * is not an nft identifier character: it broke the whole transaction); a namespace or name that
+ * is not a Kubernetes name (the agent rejects those on ingestion; this is the second guard) is
+ * replaced by `_r/<hash>`. `_` appears in no Kubernetes name, so neither form can clash with one.
+ */
 export function podChainName(dir: Direction, namespace: string, name: string): string {
+  if (!NAME_PART.test(namespace) || !NAME_PART.test(name)) {
+    return `${DIR_TAG[dir]}/_r/${shortHash(`${namespace}/${name}`, 16)}`;
+  }
   const full = `${DIR_TAG[dir]}/${namespace}/${name}`;
   if (full.length <= MAX_NAME) return full;
-  return `${DIR_TAG[dir]}/${namespace}/${name.slice(0, 100)}~${shortHash(`${namespace}/${name}`, 16)}`;
+  return `${DIR_TAG[dir]}/${namespace}/${name.slice(0, 100)}_${shortHash(`${namespace}/${name}`, 16)}`;
 }
 
 /** The named counter of the pod's drops in one direction: `drop/ing/<ns>/<pod>`. */

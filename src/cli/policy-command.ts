@@ -118,6 +118,9 @@ export const policyDropsCommand = defineCommand<PolicyDrops>({
     ),
 });
 
+/** A rejected object's name may hold anything (a newline, escapes): quoted then, one line always. */
+const printable = (s: string): string => (/^[\x21-\x7e]*$/.test(s) ? s : JSON.stringify(s));
+
 /** `tartan policy status`: isolated pods and policies that cannot be enforced, per node. */
 export const policyStatusCommand = defineCommand<PolicyStatus>({
   path: ["policy", "status"],
@@ -149,7 +152,7 @@ export const policyStatusCommand = defineCommand<PolicyStatus>({
       ),
     );
     const problems = d.nodes.flatMap((n) =>
-      n.problems.map((p) => `  ${n.node}: ${p.object}: ${p.code}: ${p.message}\n`),
+      n.problems.map((p) => `  ${n.node}: ${printable(p.object)}: ${p.code}: ${p.message}\n`),
     );
     return problems.length ? `${pods}\nnot enforced as written:\n${problems.join("")}` : pods;
   },

@@ -103,7 +103,8 @@ export function validatePodStatus(raw: unknown, errs: FieldErrors): PodStatus | 
       const e = readFields.object(entry, f, errs, ["ip"]) ?? {};
       const ip = readFields.string(e.ip, `${f}.ip`, errs) ?? "";
       try {
-        if (e.ip !== undefined) parseIp(ip, `${f}.ip`);
+        // parseIp trims; a stored "10.0.0.1\n" is not an address anyone wrote through tartan.
+        if (e.ip !== undefined && (ip.trim() !== ip || !parseIp(ip, `${f}.ip`))) throw new Error();
       } catch {
         errs.add(`${f}.ip`, `invalid value ${JSON.stringify(ip)}: must be an IP address`);
       }

@@ -1,5 +1,6 @@
 import type { BaseHook, PolicyChain } from "../calc/policy-ir.ts";
 import { shortHash } from "../calc/policy-names.ts";
+import { nftQuoted } from "./nft-text.ts";
 import { renderRule } from "./policy-rule-nft.ts";
 
 /** nft comments hold at most 128 characters. */
@@ -49,7 +50,7 @@ export function renderChain(c: PolicyChain): RenderedChain {
     const rules = c.rules.map(renderRule);
     // "fp=" + 12 hex + " " comes first.
     const room = COMMENT_MAX - 16;
-    const note = c.note ?? "";
+    const note = nftQuoted(c.note ?? "", Number.POSITIVE_INFINITY);
     const short = note.length > room ? `${note.slice(0, room - 3)}...` : note;
     const fingerprint = fingerprintOf(hook ?? "", rules, short);
     r = { ...(hook ? { hook } : {}), rules, note: short, fingerprint };

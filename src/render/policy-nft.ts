@@ -1,6 +1,7 @@
 import type { PolicyChain, PolicyIR } from "../calc/policy-ir.ts";
 import type { PolicySet } from "../calc/policy-set.ts";
 import { TARTAN_TABLE } from "./masquerade-nft.ts";
+import { nftName } from "./nft-text.ts";
 import { renderChain } from "./policy-chain-nft.ts";
 import { renderSetDecl, setElementTexts } from "./policy-set-nft.ts";
 
@@ -33,17 +34,17 @@ export const EMPTY_POLICY_STATE: PolicyState = { sets: new Map(), chains: new Ma
 /** What an applied IR leaves in the kernel (the state the next delta starts from). */
 export function policyStateOf(ir: PolicyIR): PolicyState {
   return {
-    sets: new Map([...ir.sets].map(([n, s]) => [n, setState(s)])),
+    sets: new Map([...ir.sets].map(([n, s]) => [nftName(n), setState(s)])),
     chains: new Map(
       [...ir.chains].map(([n, c]) => {
         const r = renderChain(c);
         return [
-          n,
+          nftName(n),
           { ...(r.hook ? { hook: r.hook } : {}), fingerprint: r.fingerprint, ruleCount: r.rules.length },
         ];
       }),
     ),
-    counters: new Set(ir.counters),
+    counters: new Set([...ir.counters].map(nftName)),
   };
 }
 
@@ -74,12 +75,12 @@ const setState = (s: PolicySet): PolicySetState => ({
   elements: setElementTexts(s),
 });
 
-function ruleLines(c: PolicyChain): string[] {
+function ruleLines(c: PolicyChain, name: string): string[] {
   const r = renderChain(c);
   return r.rules.map((text, i) =>
     i === r.rules.length - 1
-      ? `add rule ${T} ${c.name} ${text} comment "fp=${r.fingerprint}${r.note ? ` ${r.note}` : ""}"`
-      : `add rule ${T} ${c.name} ${text}`,
+      ? `add rule ${T} ${name} ${text} comment "fp=${r.fingerprint}${r.note ? ` ${r.note}` : ""}"`
+      : `add rule ${T} ${name} ${text}`,
   );
 }
 
@@ -89,7 +90,9 @@ function ruleLines(c: PolicyChain): string[] {
  * objects added, objects no longer wanted removed (after everything referring to them is gone,
  * all within one transaction). A set or base chain whose declaration changed (only possible
  * when something outside tartan recreated it) is rebuilt. Objects not named like policy
- * objects (the ipMasq chains) are never in either state, so never touched.
+ * objects (the ipMasq chains) are never in either state, so never touched. Every name goes
+ * through nftName (render/nft-text.ts), in the states as here, so nothing but an identifier is
+ * ever written where nft expects one.
  */
 export function renderPolicyDelta(old: PolicyState, next: PolicyIR): PolicyDelta {
   const head: string[] = [];
@@ -102,13 +105,17 @@ export function renderPolicyDelta(old: PolicyState, next: PolicyIR): PolicyDelta
 
   const oldSets = new Map(old.sets);
   const oldChains = new Map(old.chains);
-  const nextChains = [...next.chains.values()].map((c) => ({ c, r: renderChain(c) }));
-  const redeclSets = [...next.sets.values()].filter((s) => {
-    const o = oldSets.get(s.name);
+  const nextChains = [...next.chains.values()].map((c) => ({ c, name: nftName(c.name), r: renderChain(c) }));
+  const nextChainNames = new Set(nextChains.map((x) => x.name));
+  const nextSets = [...next.sets.values()].map((s) => ({ s, name: nftName(s.name) }));
+  const nextSetNames = new Set(nextSets.map((x) => x.name));
+  const nextCounters = new Set([...next.counters].map(nftName));
+  const redeclSets = nextSets.filter(({ s, name }) => {
+    const o = oldSets.get(name);
     return o !== undefined && o.decl !== renderSetDecl(s);
   });
-  const redeclChains = nextChains.filter(({ c, r }) => {
-    const o = oldChains.get(c.name);
+  const redeclChains = nextChains.filter(({ name, r }) => {
+    const o = oldChains.get(name);
     return o !== undefined && (o.hook ?? "") !== (r.hook ?? "");
   });
   const flushed = new Set<string>();
@@ -119,22 +126,22 @@ export function renderPolicyDelta(old: PolicyState, next: PolicyIR): PolicyDelta
       flushed.add(name);
     }
   }
-  for (const { c } of redeclChains) {
-    if (!flushed.has(c.name)) head.push(`flush chain ${T} ${c.name}`);
-    head.push(`delete chain ${T} ${c.name}`);
-    oldChains.delete(c.name);
+  for (const { name } of redeclChains) {
+    if (!flushed.has(name)) head.push(`flush chain ${T} ${name}`);
+    head.push(`delete chain ${T} ${name}`);
+    oldChains.delete(name);
     changes++;
   }
-  for (const s of redeclSets) {
-    head.push(`delete ${oldSets.get(s.name)!.kind} ${T} ${s.name}`);
-    oldSets.delete(s.name);
+  for (const { name } of redeclSets) {
+    head.push(`delete ${oldSets.get(name)!.kind} ${T} ${name}`);
+    oldSets.delete(name);
     changes++;
   }
 
-  for (const s of next.sets.values()) {
-    const o = oldSets.get(s.name);
+  for (const { s, name } of nextSets) {
+    const o = oldSets.get(name);
     if (!o) {
-      adds.push(`add ${s.kind} ${T} ${s.name} { ${renderSetDecl(s)} }`);
+      adds.push(`add ${s.kind} ${T} ${name} { ${renderSetDecl(s)} }`);
       changes++;
     }
     const elements = setElementTexts(s);
@@ -147,38 +154,38 @@ export function renderPolicyDelta(old: PolicyState, next: PolicyIR): PolicyDelta
     elDel.push(
       ...elementLines(
         "delete",
-        s.name,
+        name,
         gone.map((e) => keyOfElement(s.kind, e)),
       ),
     );
-    elAdd.push(...elementLines("add", s.name, fresh));
+    elAdd.push(...elementLines("add", name, fresh));
     changes += gone.length + fresh.length;
   }
-  for (const c of next.counters) {
+  for (const c of nextCounters) {
     if (!old.counters.has(c)) {
       adds.push(`add counter ${T} ${c}`);
       changes++;
     }
   }
-  for (const { c, r } of nextChains) {
-    const o = oldChains.get(c.name);
+  for (const { c, name, r } of nextChains) {
+    const o = oldChains.get(name);
     if (!o) {
-      adds.push(r.hook ? `add chain ${T} ${c.name} { ${r.hook} }` : `add chain ${T} ${c.name}`);
-      rules.push(...ruleLines(c));
+      adds.push(r.hook ? `add chain ${T} ${name} { ${r.hook} }` : `add chain ${T} ${name}`);
+      rules.push(...ruleLines(c, name));
       changes++;
-    } else if (flushed.has(c.name) || o.fingerprint !== r.fingerprint || o.ruleCount !== r.rules.length) {
-      if (!flushed.has(c.name)) rules.push(`flush chain ${T} ${c.name}`);
-      rules.push(...ruleLines(c));
+    } else if (flushed.has(name) || o.fingerprint !== r.fingerprint || o.ruleCount !== r.rules.length) {
+      if (!flushed.has(name)) rules.push(`flush chain ${T} ${name}`);
+      rules.push(...ruleLines(c, name));
       changes++;
     }
   }
   // Removal order: empty the chains (their rules use sets and counters), then drop the sets and
   // maps (a map's jump elements hold their chains: the kernel refuses, EBUSY, to delete a chain
   // a verdict map still points at), then the chains, then the counters.
-  const goneChains = [...oldChains.keys()].filter((name) => !next.chains.has(name));
+  const goneChains = [...oldChains.keys()].filter((name) => !nextChainNames.has(name));
   for (const name of goneChains) if (!flushed.has(name)) removes.push(`flush chain ${T} ${name}`);
   for (const [name, s] of oldSets) {
-    if (next.sets.has(name)) continue;
+    if (nextSetNames.has(name)) continue;
     removes.push(`delete ${s.kind} ${T} ${name}`);
     changes++;
   }
@@ -187,7 +194,7 @@ export function renderPolicyDelta(old: PolicyState, next: PolicyIR): PolicyDelta
     changes++;
   }
   for (const name of old.counters) {
-    if (next.counters.has(name)) continue;
+    if (nextCounters.has(name)) continue;
     removes.push(`delete counter ${T} ${name}`);
     changes++;
   }

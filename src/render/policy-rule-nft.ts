@@ -2,6 +2,7 @@ import { mergeRanges, type PortRange } from "../calc/policy-ports.ts";
 import type { PolicyRule, PortMatch, Verdict } from "../calc/policy-rule.ts";
 import type { IpFamily } from "../model/ip.ts";
 import type { Protocol } from "../model/k8s-resources.ts";
+import { nftName, nftQuoted } from "./nft-text.ts";
 
 /** nft's limit for a log prefix (bytes, with the terminating NUL). */
 const LOG_PREFIX_MAX = 127;
@@ -33,9 +34,9 @@ export function renderPortMatch(ranges: readonly PortMatch[] | readonly PortRang
 
 function renderVerdict(v: Verdict, family: IpFamily | undefined): string {
   if (typeof v === "string") return v;
-  if ("jump" in v) return `jump ${v.jump}`;
+  if ("jump" in v) return `jump ${nftName(v.jump)}`;
   if (family === undefined) throw new Error(`a verdict map lookup needs a family (map ${v.vmap.map})`);
-  return `${ipKw(family)} ${addrKw(v.vmap.side)} vmap @${v.vmap.map}`;
+  return `${ipKw(family)} ${addrKw(v.vmap.side)} vmap @${nftName(v.vmap.map)}`;
 }
 
 /** Rendered rules: the incremental compile hands out the same rule objects while their policy is unchanged. */
@@ -61,14 +62,15 @@ function ruleText(r: PolicyRule): string {
   if (m.ct) parts.push(`ct state ${m.ct.join(",")}`);
   if (m.addr) {
     const kw = `${ipKw(m.family!)} ${addrKw(m.addr.side)}`;
-    parts.push(`${kw} @${m.addr.set}`);
-    if (m.addr.notIn) parts.push(`${kw} != @${m.addr.notIn}`);
+    parts.push(`${kw} @${nftName(m.addr.set)}`);
+    if (m.addr.notIn) parts.push(`${kw} != @${nftName(m.addr.notIn)}`);
   }
   if (m.ports?.length) parts.push(renderPortMatch(m.ports));
-  if (m.addrPort) parts.push(`${ipKw(m.family!)} daddr . meta l4proto . th dport @${m.addrPort.set}`);
-  if (r.counter) parts.push(`counter name "${r.counter}"`);
+  if (m.addrPort)
+    parts.push(`${ipKw(m.family!)} daddr . meta l4proto . th dport @${nftName(m.addrPort.set)}`);
+  if (r.counter) parts.push(`counter name "${nftName(r.counter)}"`);
   if (r.log) {
-    const prefix = r.log.prefix.replaceAll('"', "'").slice(0, LOG_PREFIX_MAX - 1);
+    const prefix = nftQuoted(r.log.prefix.replaceAll('"', "'"), LOG_PREFIX_MAX - 1);
     parts.push(
       `limit rate ${r.log.perSecond}/second burst ${r.log.burst} packets log prefix "${prefix} " level info`,
     );

@@ -1,5 +1,6 @@
 import type { PolicySet } from "../calc/policy-set.ts";
 import type { IpFamily } from "../model/ip.ts";
+import { nftName } from "./nft-text.ts";
 
 const addrType = (f: IpFamily): string => (f === 4 ? "ipv4_addr" : "ipv6_addr");
 
@@ -43,7 +44,7 @@ export function setElementTexts(s: PolicySet): string[] {
     t =
       s.type === "addr-proto-port"
         ? s.elements.map((e) => `${e.addr} . ${e.protocol.toLowerCase()} . ${e.port}`)
-        : s.elements.map((e) => `${e.addr} : jump ${e.jump}`);
+        : s.elements.map((e) => `${e.addr} : jump ${nftName(e.jump)}`);
     texts.set(s.elements, t);
   }
   return t;

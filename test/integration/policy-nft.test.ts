@@ -13,6 +13,7 @@ import { MemoryDatastore } from "../../src/datastore/memory-datastore.ts";
 import { renderMasqueradeAdd } from "../../src/render/masquerade-nft.ts";
 import { parsePolicyState } from "../../src/render/policy-kernel-state.ts";
 import { renderPolicyDelta, renderPolicyFull } from "../../src/render/policy-nft.ts";
+import { hostilePolicyIr } from "../harness/hostile-policy-ir.ts";
 import { namespace, netpol, pod } from "../harness/k8s-objects.ts";
 import { cleanupAllNetns, createNetns, deleteNetns, isRoot, type TestNetns } from "../harness/netns.ts";
 
@@ -118,6 +119,28 @@ describe.skipIf(!isRoot)("policy on the real nftables", () => {
       const left = (await nft.list(ns.path, "inet", "tartan"))!;
       expect(left).toContain("chain masq-net");
       expect(left).not.toMatch(/policy-forward|ing\/|egr\/|pods4-|drop\//);
+    } finally {
+      await deleteNetns(ns.name);
+    }
+  });
+
+  test("hostile names past validation and the longest valid names: nft accepts the script, read back it equals the IR", async () => {
+    const ns = await createNetns("pol");
+    try {
+      const nft = new LinuxNft();
+      const read = async () => parsePolicyState(await nft.listJson(ns.path, "inet", "tartan"));
+      const hostile = hostilePolicyIr();
+      await nft.apply(ns.path, renderPolicyFull(hostile));
+      expect(renderPolicyDelta(await read(), hostile)).toEqual({ script: "", changes: 0 });
+      // 63-character namespace, 253-character name: the chain name is shortened with a hash.
+      const long = pod(`${"n".repeat(63)}/${"p".repeat(253)}`, ["10.0.0.5"]);
+      const deny = netpol(`${"n".repeat(63)}/deny`, { policyTypes: ["Ingress", "Egress"] });
+      const ir = compilePolicy(snapshot({ pods: [long], policies: [deny] }));
+      await nft.apply(ns.path, renderPolicyDelta(await read(), ir).script);
+      expect(renderPolicyDelta(await read(), ir)).toEqual({ script: "", changes: 0 });
+      expect(await nft.list(ns.path, "inet", "tartan")).toContain(
+        `ing/${"n".repeat(63)}/${"p".repeat(100)}_`,
+      );
     } finally {
       await deleteNetns(ns.name);
     }

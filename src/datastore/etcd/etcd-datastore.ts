@@ -234,7 +234,16 @@ export class EtcdDatastore implements Datastore {
   }
 
   private decode(kv: IKeyValue): Resource {
-    const o = JSON.parse(kv.value.toString()) as Resource;
+    let o: Resource | undefined;
+    try {
+      o = JSON.parse(kv.value.toString()) as Resource;
+    } catch {}
+    // A value written around tartan that is no object with metadata would fail the whole list
+    // (and so the agent's mirror of its kind): it keeps only its key's identity, which the
+    // agent's ingestion validation refuses (no apiVersion, no spec) and reports.
+    if (typeof o !== "object" || o === null || typeof o.metadata !== "object" || o.metadata === null) {
+      o = this.fromKey(kv.key.toString());
+    }
     o.metadata.resourceVersion = kv.mod_revision;
     return o;
   }
