@@ -132,7 +132,9 @@ export class Agent {
     );
     this.localBlocks = new CoalescingTrigger(
       async () => {
-        if (this.synced && !this.stopped) this.nodeBlocks.syncLocal();
+        if (!this.synced || this.stopped) return;
+        await this.nodeBlocks.keepInUse(); // blocks taken from under running pods come back (0014)
+        this.nodeBlocks.syncLocal();
       },
       (e) => d.log("error", "local block list update failed; the next change retries", errorFields(e)),
     );
@@ -166,6 +168,7 @@ export class Agent {
       if (this.stopped) return;
       await new Promise((r) => this.timers.setTimeout(() => r(undefined), 50));
     }
+    await this.retrying("keep-blocks-in-use", () => this.nodeBlocks.keepInUse());
     await this.retrying("claim-blocks", () => this.nodeBlocks.ensureOnePerPool());
     if (this.stopped) return;
     this.synced = true;

@@ -3,6 +3,7 @@
 // (its blocks and Node deleted) only when it is silent on the underlay too; a partitioned node
 // that still answers keeps everything and is marked ready again when its heartbeat moves.
 import { afterEach, describe, expect, test } from "bun:test";
+import { Agent } from "../../src/agent/agent.ts";
 import { parseAgentConfig } from "../../src/agent/agent-config.ts";
 import { AgentMetrics } from "../../src/agent/agent-metrics.ts";
 import { DatastoreLease } from "../../src/agent/datastore-lease.ts";
@@ -10,6 +11,8 @@ import { KindMirror } from "../../src/agent/kind-mirror.ts";
 import { markedNotReady, NodeReclaimer, readyCondition } from "../../src/agent/node-reclaimer.ts";
 import { calcNodeRouting } from "../../src/calc/node-routing.ts";
 import { MemoryDatastore } from "../../src/datastore/memory-datastore.ts";
+import { MemoryIpamStore } from "../../src/datastore/memory-ipam-store.ts";
+import { forgetNode } from "../../src/ipam/forget-node.ts";
 import { claimBlock } from "../../src/ipam/claim-block.ts";
 import {
   type IPAMBlockResource,
@@ -17,7 +20,9 @@ import {
   type LeaseResource,
   type NodeResource,
 } from "../../src/model/cluster-resources.ts";
+import { eventually } from "../harness/eventually.ts";
 import { clusterNode, ipPool } from "../harness/cluster-objects.ts";
+import { FakeKernelPort } from "../harness/fake-kernel-port.ts";
 import { ManualTimers } from "../harness/manual-timers.ts";
 
 const NOT_READY_MS = 30_000;
@@ -201,6 +206,76 @@ describe("node reclaimer", () => {
     await run(c, 100_000, [otherName, "node-3"]);
     expect(await c.node(holder)).toBeUndefined();
     expect(await c.node("node-3")).toBeDefined();
+  });
+});
+
+describe("a node reclaimed while alive comes back without duplicate addresses", () => {
+  async function liveAgent(ds: MemoryDatastore, name: string, store = new MemoryIpamStore()) {
+    const logs: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+    const agent = new Agent({
+      config: parseAgentConfig(
+        JSON.stringify({
+          nodeName: name,
+          datastore: { type: "local", path: "/unused" },
+          underlayInterface: "eth0",
+          pools: [{ name: "p4", cidr: "10.244.0.0/24", blockSize: 26 }],
+          network: "net",
+          metricsAddress: "",
+          resyncSeconds: 3600,
+          heartbeatSeconds: 3600,
+        }),
+      ),
+      ds,
+      store,
+      managers: [],
+      underlay: { interface: "eth0", address: "198.18.0.2", subnet: "198.18.0.0/15", mtu: 1500 },
+      vtepMac: "02:00:00:00:00:01",
+      log: (level, msg, fields) => logs.push({ level, msg, fields }),
+    });
+    cleanups.push(() => agent.stop());
+    await agent.start();
+    return { agent, store, logs };
+  }
+  const owners = async (ds: MemoryDatastore) =>
+    ((await ds.list(KINDS.ipamBlock)).items as IPAMBlockResource[]).map(
+      (b) => `${b.spec.cidr} ${b.spec.node}`,
+    );
+
+  test("its agent re-claims the exact block its pods hold addresses in; its local list keeps it", async () => {
+    const ds = new MemoryDatastore();
+    const { agent, store } = await liveAgent(ds, "node-1");
+    const [block] = agent.nodeBlocks.owned();
+    expect(block?.spec.cidr).toBe("10.244.0.0/26");
+    store.transaction((tx) =>
+      tx.reserve({ network: "net", ip: "10.244.0.7", containerId: "c1", ifname: "eth0", rangeKey: "k" }),
+    );
+    await forgetNode(ds, "node-1"); // what the reclaimer does to a node it believes dead
+    await eventually("the block re-claimed for node-1", () => owners(ds), {
+      until: (o) => o.join() === "10.244.0.0/26 node-1",
+      timeoutMs: 3000,
+    });
+    expect(store.transaction((tx) => tx.nodeBlocks("net"))).toEqual(["10.244.0.0/26"]);
+    // Another node claiming now gets the next block, not the one with node-1's pods in it.
+    expect((await claimBlock(ds, ipPool("p4", "10.244.0.0/24", 26), "node-2")).spec.cidr).toBe(
+      "10.244.0.64/26",
+    );
+  });
+
+  test("a block re-owned by another node meanwhile is reported, not taken back", async () => {
+    const ds = new MemoryDatastore();
+    const { agent, store } = await liveAgent(ds, "node-1");
+    store.transaction((tx) =>
+      tx.reserve({ network: "net", ip: "10.244.0.7", containerId: "c1", ifname: "eth0", rangeKey: "k" }),
+    );
+    await agent.stop();
+    await forgetNode(ds, "node-1");
+    await claimBlock(ds, ipPool("p4", "10.244.0.0/24", 26), "node-2");
+    const again = await liveAgent(ds, "node-1", store); // the node restarts with its local store
+    expect(again.logs.find((l) => l.msg.startsWith("pods here hold addresses"))?.fields).toMatchObject({
+      block: "10.244.0.0/26",
+      owner: "node-2",
+    });
+    expect(await owners(ds)).toEqual(["10.244.0.0/26 node-2", "10.244.0.64/26 node-1"]);
   });
 });
 
