@@ -12,17 +12,16 @@ import { markedNotReady, NodeReclaimer, readyCondition } from "../../src/agent/n
 import { calcNodeRouting } from "../../src/calc/node-routing.ts";
 import { MemoryDatastore } from "../../src/datastore/memory-datastore.ts";
 import { MemoryIpamStore } from "../../src/datastore/memory-ipam-store.ts";
-import { forgetNode } from "../../src/ipam/forget-node.ts";
 import { claimBlock } from "../../src/ipam/claim-block.ts";
+import { forgetNode } from "../../src/ipam/forget-node.ts";
 import {
   type IPAMBlockResource,
   KINDS,
   type LeaseResource,
   type NodeResource,
 } from "../../src/model/cluster-resources.ts";
-import { eventually } from "../harness/eventually.ts";
 import { clusterNode, ipPool } from "../harness/cluster-objects.ts";
-import { FakeKernelPort } from "../harness/fake-kernel-port.ts";
+import { eventually } from "../harness/eventually.ts";
 import { ManualTimers } from "../harness/manual-timers.ts";
 
 const NOT_READY_MS = 30_000;
