@@ -6,9 +6,11 @@ import {
   AGENT_HEALTH_PATH,
   type AgentErrorBody,
   type BlockRequest,
+  type ClusterNodeStatus,
 } from "../model/agent-api.ts";
 import type { Agent } from "./agent.ts";
 import { errorFields } from "./agent-log.ts";
+import { markedNotReady, readyCondition } from "./node-reclaimer.ts";
 import { policyApi } from "./policy-api.ts";
 
 /** How long a block request waits for the agent's first sync before answering 503. */
@@ -55,6 +57,7 @@ export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
         nodes: agent.nodes.items.size,
         blocks: agent.nodeBlocks.owned().map((b) => b.spec.cidr),
         ...(agent.policy ? { policy: policySummary(agent.policy.current()) } : {}),
+        clusterNodes: clusterNodes(agent),
       });
     }
     if (path === AGENT_BLOCKS_PATH && req.method === "POST") {
@@ -85,6 +88,22 @@ export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
     return failure(404, "agent-not-found", `no ${req.method} ${path}`);
   };
 }
+
+/** Every Node this agent mirrors, with the reclaimer's readiness (decision 0014) and its blocks. */
+const clusterNodes = (agent: Agent): ClusterNodeStatus[] =>
+  [...agent.nodes.items.values()]
+    .map((n) => ({
+      name: n.metadata.name,
+      underlayAddress: n.spec.underlayAddress,
+      ready: !markedNotReady(n),
+      ...(readyCondition(n) ? { readyReason: readyCondition(n)!.reason } : {}),
+      ...(n.status?.heartbeat ? { heartbeat: n.status.heartbeat } : {}),
+      blocks: [...agent.blocks.items.values()]
+        .filter((b) => b.spec.node === n.metadata.name)
+        .map((b) => b.spec.cidr)
+        .sort(),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
 
 const policySummary = (ir: PolicyIR) => ({
   policies: ir.policies.total,
