@@ -6,6 +6,7 @@ import { type AgentLog, errorFields } from "./agent-log.ts";
 import type { AgentMetrics } from "./agent-metrics.ts";
 import type { AgentTimers } from "./agent-timers.ts";
 import { DatastoreLease } from "./datastore-lease.ts";
+import { forgetNodePods } from "./forget-node-pods.ts";
 import type { KindMirror } from "./kind-mirror.ts";
 import type { Manager, ManagerFactory } from "./manager.ts";
 import type { UnderlayProbe } from "./underlay-probe.ts";
@@ -71,6 +72,8 @@ export class NodeReclaimer implements Manager {
   readonly inSync = true;
   private readonly lease: DatastoreLease;
   private readonly seen = new Map<string, Seen>();
+  /** Reclaimed nodes whose Pods still carry addresses (a failed cleanup is retried every tick). */
+  private readonly podCleanup = new Set<string>();
   private interval: unknown;
   private running: Promise<void> | undefined;
   private stopped = false;
@@ -144,6 +147,13 @@ export class NodeReclaimer implements Manager {
       metrics.nodesNotReady = 0;
       return;
     }
+    if (!this.o.nodes.live) {
+      // The mirror is not following the datastore: heartbeats may be moving unseen. Judge nothing,
+      // and count afresh once it is live again.
+      this.seen.clear();
+      return;
+    }
+    for (const name of [...this.podCleanup]) await this.cleanPods(name);
     const now = this.o.now();
     for (const name of this.seen.keys()) if (!this.o.nodes.items.has(name)) this.seen.delete(name);
     let notReady = 0;
@@ -216,6 +226,22 @@ export class NodeReclaimer implements Manager {
     }
   }
 
+  /** The reclaimed node's Pods give their addresses up (forget-node-pods.ts). */
+  private async cleanPods(node: string): Promise<void> {
+    try {
+      const pods = await forgetNodePods(this.o.ds, node);
+      this.podCleanup.delete(node);
+      if (pods.length > 0)
+        this.o.log("info", "pods of the reclaimed node gave their addresses up", { node, pods });
+    } catch (e) {
+      this.o.metrics.datastoreError("node-reclaim-pods");
+      this.o.log("warn", "clearing the reclaimed node's pods failed; next tick retries", {
+        node,
+        ...errorFields(e),
+      });
+    }
+  }
+
   /** Answers whether the node was reclaimed. */
   private async reclaim(node: NodeResource, s: Seen, silentMs: number): Promise<boolean> {
     const name = node.metadata.name;
@@ -248,6 +274,8 @@ export class NodeReclaimer implements Manager {
         nodeDeleted: r.nodeDeleted,
         silentSeconds: Math.round(silentMs / 1000),
       });
+      this.podCleanup.add(name);
+      await this.cleanPods(name);
       return true;
     } catch (e) {
       this.o.metrics.datastoreError("node-reclaim");

@@ -4,11 +4,13 @@
 // that still answers keeps everything and is marked ready again when its heartbeat moves.
 import { afterEach, describe, expect, test } from "bun:test";
 import { Agent } from "../../src/agent/agent.ts";
+import { agentApi } from "../../src/agent/agent-api.ts";
 import { parseAgentConfig } from "../../src/agent/agent-config.ts";
 import { AgentMetrics } from "../../src/agent/agent-metrics.ts";
 import { DatastoreLease } from "../../src/agent/datastore-lease.ts";
 import { KindMirror } from "../../src/agent/kind-mirror.ts";
 import { markedNotReady, NodeReclaimer, readyCondition } from "../../src/agent/node-reclaimer.ts";
+import { CREATED_BY_CNI_ANNOTATION } from "../../src/agent/pod-ips.ts";
 import { calcNodeRouting } from "../../src/calc/node-routing.ts";
 import { MemoryDatastore } from "../../src/datastore/memory-datastore.ts";
 import { MemoryIpamStore } from "../../src/datastore/memory-ipam-store.ts";
@@ -20,8 +22,10 @@ import {
   type LeaseResource,
   type NodeResource,
 } from "../../src/model/cluster-resources.ts";
+import { K8S_KINDS, type PodResource } from "../../src/model/k8s-resources.ts";
 import { clusterNode, ipPool } from "../harness/cluster-objects.ts";
 import { eventually } from "../harness/eventually.ts";
+import { pod } from "../harness/k8s-objects.ts";
 import { ManualTimers } from "../harness/manual-timers.ts";
 
 const NOT_READY_MS = 30_000;
@@ -111,6 +115,11 @@ async function run(
 describe("node reclaimer", () => {
   test("a dead node is marked not ready, then its blocks and Node are removed; the others keep theirs", async () => {
     const c = await cluster(3, ["node-1"], async () => false);
+    const cniPod = pod("default/by-cni", ["10.244.0.130"], { node: "node-3" });
+    cniPod.metadata.annotations = { [CREATED_BY_CNI_ANNOTATION]: "true" };
+    await c.ds.create(cniPod);
+    await c.ds.create(pod("shop/web", ["10.244.0.131"], { node: "node-3" }));
+    await c.ds.create(pod("shop/db", ["10.244.0.70"], { node: "node-2" }));
     await run(c, 25_000, ["node-1", "node-2"]);
     expect(markedNotReady((await c.node("node-3"))!)).toBe(false);
     await run(c, 10_000, ["node-1", "node-2"]);
@@ -128,6 +137,12 @@ describe("node reclaimer", () => {
     expect(c.probed).toEqual([underlay(3)]);
     const m = c.reclaimers[0]!.metrics;
     expect([m.nodeReclaims, m.nodeReclaimedBlocks, m.nodesNotReady]).toEqual([1, 1, 0]);
+    // Its Pods give their addresses up (they return to the pool); other nodes' Pods are untouched.
+    const pods = (await c.ds.list(K8S_KINDS.pod)).items as PodResource[];
+    expect(pods.map((p) => [p.metadata.name, p.status?.phase, p.status?.podIPs?.length])).toEqual([
+      ["db", "Running", 1],
+      ["web", "Failed", 0],
+    ]);
     expect(m.render()).toContain("tartan_agent_node_reclaims_total 1");
     expect(c.logs.find((l) => l.msg.startsWith("dead node reclaimed"))?.fields).toMatchObject({
       node: "node-3",
@@ -208,6 +223,15 @@ describe("node reclaimer", () => {
   });
 });
 
+test("nothing is judged while the Node mirror does not follow the datastore", async () => {
+  const c = await cluster(2, ["node-1"], async () => false);
+  await run(c, 10_000, ["node-1"]);
+  c.reclaimers[0]!.nodes.live = false; // as after a failed watch, before the re-list
+  await run(c, 200_000, ["node-1"]);
+  expect(markedNotReady((await c.node("node-2"))!)).toBe(false);
+  expect(await c.blockOwners()).toEqual(["node-1", "node-2"]);
+});
+
 describe("a node reclaimed while alive comes back without duplicate addresses", () => {
   async function liveAgent(ds: MemoryDatastore, name: string, store = new MemoryIpamStore()) {
     const logs: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
@@ -258,6 +282,39 @@ describe("a node reclaimed while alive comes back without duplicate addresses", 
     expect((await claimBlock(ds, ipPool("p4", "10.244.0.0/24", 26), "node-2")).spec.cidr).toBe(
       "10.244.0.64/26",
     );
+  });
+
+  test("GET /v1/status lists the cluster's Nodes with the reclaimer's readiness and their blocks", async () => {
+    const ds = new MemoryDatastore();
+    const { agent } = await liveAgent(ds, "node-1");
+    await ds.create({
+      ...clusterNode("node-2", { underlayAddress: "198.18.0.3", underlaySubnet: "198.18.0.0/15" }),
+      status: {
+        heartbeat: "2026-01-01T00:00:00.000Z",
+        conditions: [
+          {
+            type: "Ready",
+            status: "Unknown",
+            reason: "HeartbeatStale",
+            lastTransitionTime: "2026-01-01T00:03:00.000Z",
+          },
+        ],
+      },
+    });
+    await eventually("node-2 mirrored", () => agent.nodes.items.has("node-2"), { timeoutMs: 3000 });
+    const res = await agentApi(agent)(new Request("http://tartan-agent/v1/status"));
+    const body = (await res.json()) as { clusterNodes: unknown };
+    expect(body.clusterNodes).toEqual([
+      expect.objectContaining({ name: "node-1", ready: true, blocks: ["10.244.0.0/26"] }),
+      {
+        name: "node-2",
+        underlayAddress: "198.18.0.3",
+        ready: false,
+        readyReason: "HeartbeatStale",
+        heartbeat: "2026-01-01T00:00:00.000Z",
+        blocks: [],
+      },
+    ]);
   });
 
   test("a block re-owned by another node meanwhile is reported, not taken back", async () => {
