@@ -9,7 +9,7 @@ import { DatastoreLease } from "./datastore-lease.ts";
 import { forgetNodePods } from "./forget-node-pods.ts";
 import type { KindMirror } from "./kind-mirror.ts";
 import type { Manager, ManagerFactory } from "./manager.ts";
-import type { UnderlayProbe } from "./underlay-probe.ts";
+import type { ProbeOutcome, UnderlayProbe } from "./underlay-probe.ts";
 
 /** The lease's name in the datastore: one reclaimer per cluster. */
 export const NODE_RECLAIMER_LEASE = "node-reclaimer";
@@ -34,8 +34,8 @@ interface Seen {
   heartbeat: string | undefined;
   /** Local time the heartbeat was first seen with this value. */
   at: number;
-  /** A spared reclaim was logged already (log once per silence, not every tick). */
-  spared?: boolean;
+  /** The probe outcome a spare was last logged for (log once per silence, not every tick). */
+  spared?: ProbeOutcome;
 }
 
 /** The Ready condition the reclaimer wrote, if any. */
@@ -246,15 +246,18 @@ export class NodeReclaimer implements Manager {
   private async reclaim(node: NodeResource, s: Seen, silentMs: number): Promise<boolean> {
     const name = node.metadata.name;
     const address = node.spec.underlayAddress;
-    if (await this.o.probe(address)) {
-      if (!s.spared) {
-        s.spared = true;
+    const outcome = await this.o.probe(address);
+    if (outcome !== "silent") {
+      if (s.spared !== outcome) {
+        s.spared = outcome;
         this.o.metrics.nodeReclaimsSpared++;
-        this.o.log("warn", "node silent in the datastore but answers on the underlay: its blocks are kept", {
-          node: name,
-          underlay: address,
-          silentSeconds: Math.round(silentMs / 1000),
-        });
+        this.o.log(
+          "warn",
+          outcome === "answers"
+            ? "node silent in the datastore but answers on the underlay: its blocks are kept"
+            : "node silent in the datastore, and the underlay probe could not run: its blocks are kept",
+          { node: name, underlay: address, probe: outcome, silentSeconds: Math.round(silentMs / 1000) },
+        );
       }
       return false;
     }

@@ -5,12 +5,15 @@ import { run } from "../exec/run.ts";
  * blocks of a node whose heartbeat stopped only when this says no, so a node that is cut off from
  * the datastore but still up (its pods running) keeps its blocks and its routes.
  */
-export type UnderlayProbe = (address: string) => Promise<boolean>;
+export type UnderlayProbe = (address: string) => Promise<ProbeOutcome>;
+
+/** Only "silent" lets a reclaim go ahead: a probe that could not run proves nothing. */
+export type ProbeOutcome = "answers" | "silent" | "probe-failed";
 
 /**
  * ICMP echo to the node's underlay address, 3 tries over about 3 s: a host that is up answers
- * even when its agent is dead (whose pods still run, so its blocks must stay). Any answer is
- * "alive"; a failure to run ping counts as alive too (never reclaim on a broken probe).
+ * even when its agent is dead (whose pods still run, so its blocks must stay). A failure to run
+ * ping (not installed, no permission) is "probe-failed", which spares the node like an answer.
  */
 export const pingProbe: UnderlayProbe = async (address) => {
   try {
@@ -18,12 +21,12 @@ export const pingProbe: UnderlayProbe = async (address) => {
       allowFailure: true,
       timeoutMs: 10_000,
     });
-    // ping: 0 = answered, 1 = no answer, 2 = other error (treated as alive: do no harm).
-    return r.code !== 1;
+    // ping: 0 = answered, 1 = no answer, 2 = other error (do no harm: spare the node).
+    return r.code === 0 ? "answers" : r.code === 1 ? "silent" : "probe-failed";
   } catch {
-    return true;
+    return "probe-failed";
   }
 };
 
 /** Trusts the datastore alone (Calico/Kubernetes style): every node whose heartbeat stopped is dead. */
-export const noProbe: UnderlayProbe = async () => false;
+export const noProbe: UnderlayProbe = async () => "silent";

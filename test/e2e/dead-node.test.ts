@@ -190,6 +190,14 @@ describe.skipIf(!fx.hasEtcd)("dead nodes: 3 nodes (vxlan), lab-tuned graces", ()
         });
       }
       expect(await metricSum("tartan_agent_node_reclaims_total", ["node-1", "node-2"])).toBe(1);
+      // Its pod's addresses left the datastore with it (policy cannot select their next owner).
+      const pods = JSON.parse(
+        (await run([fx.tartan, "get", "pods", "-A", "--lab", fx.name, "-o", "json"], { timeoutMs: 30_000 }))
+          .stdout,
+      ) as { items: { metadata: { name: string }; status?: { podIPs?: unknown[] } }[] };
+      const p3 = pods.items.find((p) => p.metadata.name === "p3");
+      expect(p3?.status?.podIPs ?? []).toEqual([]);
+      expect(pods.items.find((p) => p.metadata.name === "p1")?.status?.podIPs?.length).toBeGreaterThan(0);
       expect(await metricSum("tartan_agent_reclaimer_leader", ["node-1", "node-2"])).toBe(1);
       const ls = JSON.parse((await lab(["ls", "-o", "json"])).stdout) as LabListing;
       expect(ls.nodes.find((n) => n.name === "node-3")?.readiness).toBe("gone");

@@ -11,6 +11,7 @@ import { DatastoreLease } from "../../src/agent/datastore-lease.ts";
 import { KindMirror } from "../../src/agent/kind-mirror.ts";
 import { markedNotReady, NodeReclaimer, readyCondition } from "../../src/agent/node-reclaimer.ts";
 import { CREATED_BY_CNI_ANNOTATION } from "../../src/agent/pod-ips.ts";
+import type { UnderlayProbe } from "../../src/agent/underlay-probe.ts";
 import { calcNodeRouting } from "../../src/calc/node-routing.ts";
 import { MemoryDatastore } from "../../src/datastore/memory-datastore.ts";
 import { MemoryIpamStore } from "../../src/datastore/memory-ipam-store.ts";
@@ -47,7 +48,7 @@ async function heartbeat(ds: MemoryDatastore, name: string, at: number): Promise
 }
 
 /** A cluster of `n` nodes with one block each, and a reclaimer per listed agent on a shared clock. */
-async function cluster(n: number, agents: string[], probe: (address: string) => Promise<boolean>) {
+async function cluster(n: number, agents: string[], probe: UnderlayProbe) {
   const ds = new MemoryDatastore();
   const timers = new ManualTimers();
   const blocks: Record<string, IPAMBlockResource> = {};
@@ -114,7 +115,7 @@ async function run(
 
 describe("node reclaimer", () => {
   test("a dead node is marked not ready, then its blocks and Node are removed; the others keep theirs", async () => {
-    const c = await cluster(3, ["node-1"], async () => false);
+    const c = await cluster(3, ["node-1"], async () => "silent" as const);
     const cniPod = pod("default/by-cni", ["10.244.0.130"], { node: "node-3" });
     cniPod.metadata.annotations = { [CREATED_BY_CNI_ANNOTATION]: "true" };
     await c.ds.create(cniPod);
@@ -163,7 +164,7 @@ describe("node reclaimer", () => {
   });
 
   test("a silent node that still answers on the underlay is marked not ready but never reclaimed; its heartbeat lifts the mark", async () => {
-    const c = await cluster(2, ["node-1"], async () => true);
+    const c = await cluster(2, ["node-1"], async () => "answers" as const);
     await run(c, 200_000, ["node-1"]);
     expect(readyCondition((await c.node("node-2"))!)?.status).toBe("Unknown");
     expect(await c.blockOwners()).toEqual(["node-1", "node-2"]);
@@ -182,8 +183,16 @@ describe("node reclaimer", () => {
     expect(m.nodesNotReady).toBe(0);
   });
 
+  test("a probe that cannot run spares the node too (never reclaim on a broken probe)", async () => {
+    const c = await cluster(2, ["node-1"], async () => "probe-failed" as const);
+    await run(c, 200_000, ["node-1"]);
+    expect(await c.blockOwners()).toEqual(["node-1", "node-2"]);
+    expect(c.logs.filter((l) => l.msg.includes("probe could not run"))).toHaveLength(1);
+    expect(c.reclaimers[0]!.metrics.nodeReclaims).toBe(0);
+  });
+
   test("a heartbeat that moves resets the count: a slow but live node is never marked", async () => {
-    const c = await cluster(2, ["node-1"], async () => false);
+    const c = await cluster(2, ["node-1"], async () => "silent" as const);
     for (let i = 0; i < 10; i++) {
       await run(c, 25_000, ["node-1"]);
       await heartbeat(c.ds, "node-2", c.timers.now);
@@ -193,7 +202,7 @@ describe("node reclaimer", () => {
   });
 
   test("exactly one agent acts: the others only wait for the lease", async () => {
-    const c = await cluster(4, ["node-1", "node-2", "node-3"], async () => false);
+    const c = await cluster(4, ["node-1", "node-2", "node-3"], async () => "silent" as const);
     await run(c, 120_000, ["node-1", "node-2", "node-3"]);
     const leaders = c.reclaimers.filter((x) => x.metrics.reclaimerLeader);
     expect(leaders).toHaveLength(1);
@@ -203,7 +212,7 @@ describe("node reclaimer", () => {
   });
 
   test("the holder dies: another agent takes the lease over once it expired, and judges afresh", async () => {
-    const c = await cluster(3, ["node-1", "node-2"], async () => false);
+    const c = await cluster(3, ["node-1", "node-2"], async () => "silent" as const);
     await run(c, 10_000, ["node-1", "node-2", "node-3"]);
     const holder = ((await c.ds.get(KINDS.lease, "node-reclaimer")) as LeaseResource).spec.holder;
     const [dead, other] = holder === "node-1" ? c.reclaimers : [c.reclaimers[1]!, c.reclaimers[0]!];
@@ -224,7 +233,7 @@ describe("node reclaimer", () => {
 });
 
 test("nothing is judged while the Node mirror does not follow the datastore", async () => {
-  const c = await cluster(2, ["node-1"], async () => false);
+  const c = await cluster(2, ["node-1"], async () => "silent" as const);
   await run(c, 10_000, ["node-1"]);
   c.reclaimers[0]!.nodes.live = false; // as after a failed watch, before the re-list
   await run(c, 200_000, ["node-1"]);
