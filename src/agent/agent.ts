@@ -92,6 +92,8 @@ export class Agent {
       ...mirrorOptions(what),
       onChange: () => this.changed(kind),
       relevant: specChanged,
+      // Also the agent's own writes (observe), which fire no onChange: the gauges stay exact.
+      onItem: () => this.countItems(),
     });
     this.nodes = new KindMirror<NodeResource>(d.ds, KINDS.node, own(KINDS.node, "nodes"));
     this.blocks = new KindMirror<IPAMBlockResource>(d.ds, KINDS.ipamBlock, own(KINDS.ipamBlock, "blocks"));
@@ -264,9 +266,13 @@ export class Agent {
     await this.idle();
   }
 
+  private countItems(): void {
+    this.metrics.nodes = this.nodes?.items.size ?? 0;
+    this.metrics.clusterBlocks = this.blocks?.items.size ?? 0;
+  }
+
   private changed(kind: string): void {
-    this.metrics.nodes = this.nodes.items.size;
-    this.metrics.clusterBlocks = this.blocks.items.size;
+    this.countItems();
     for (const m of this.managers) m.onUpdate({ kind });
     if (!this.synced) return;
     if (kind === KINDS.ipamBlock) this.localBlocks.trigger();
