@@ -17,6 +17,7 @@ import { MemoryDatastore } from "../../src/datastore/memory-datastore.ts";
 import { MemoryIpamStore } from "../../src/datastore/memory-ipam-store.ts";
 import { claimBlock } from "../../src/ipam/claim-block.ts";
 import { forgetNode } from "../../src/ipam/forget-node.ts";
+import { labAgentConfig } from "../../src/lab/lab-agent-config.ts";
 import {
   type IPAMBlockResource,
   KINDS,
@@ -403,5 +404,21 @@ describe("agent config: dead-node graces", () => {
     expect(
       parseAgentConfig(`${base}nodeReclaimAfterSeconds: 0\nnodeReclaimProbe: none\n`).nodeReclaimAfterSeconds,
     ).toBe(0);
+  });
+});
+
+describe("lab: tuned graces reach every node's agent config", () => {
+  test("lab up's timings are agent config fields the agent accepts", () => {
+    const raw = labAgentConfig({
+      nodeName: "node-1",
+      nodeDir: "/run/tartan-lab/x/node-1",
+      etcdEndpoint: "http://198.18.0.1:2379",
+      backend: "vxlan",
+      network: "tartan-lab",
+      podCidr: "10.244.0.0/16",
+      tuning: { heartbeatSeconds: 1, nodeNotReadyAfterSeconds: 6, nodeReclaimAfterSeconds: 15 },
+    });
+    const c = parseAgentConfig(JSON.stringify(raw));
+    expect([c.heartbeatSeconds, c.nodeNotReadyAfterSeconds, c.nodeReclaimAfterSeconds]).toEqual([1, 6, 15]);
   });
 });
