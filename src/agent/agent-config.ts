@@ -135,7 +135,7 @@ export function parseAgentConfig(text: string, source = "agent config"): AgentCo
     new TartanError(
       "agent-config-invalid",
       `${source}: ${msg}`,
-      "see README.md, section 'tartan agent', for the fields",
+      "see docs/agent.md (the config file at its top) for the fields and their defaults",
     );
   let raw: unknown;
   try {
