@@ -15,6 +15,8 @@ async function agentWiring(env: Record<string, string | undefined>): Promise<Age
     { policyManager },
     { LinuxDataplane },
     { LinuxNft },
+    { nodeReclaimer },
+    { pingProbe, noProbe },
   ] = await Promise.all([
     import("./datastore/open-datastore.ts"),
     import("./agent/kernel-reconciler.ts"),
@@ -23,6 +25,8 @@ async function agentWiring(env: Record<string, string | undefined>): Promise<Age
     import("./agent/policy-manager-adapter.ts"),
     import("./dataplane/linux/linux-dataplane.ts"),
     import("./dataplane/linux/linux-nft.ts"),
+    import("./agent/node-reclaimer.ts"),
+    import("./agent/underlay-probe.ts"),
   ]);
   return {
     openDatastore,
@@ -40,6 +44,8 @@ async function agentWiring(env: Record<string, string | undefined>): Promise<Age
             }),
           ]
         : []),
+      // Dead nodes (decision 0014): acts only in the agent holding the reclaim lease.
+      nodeReclaimer({ probe: config.nodeReclaimProbe === "ping" ? pingProbe : noProbe }),
     ],
     log: makeLogger(env, "agent", "info"),
   };

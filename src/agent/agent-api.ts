@@ -6,9 +6,11 @@ import {
   AGENT_HEALTH_PATH,
   type AgentErrorBody,
   type BlockRequest,
+  type ClusterNodeStatus,
 } from "../model/agent-api.ts";
 import type { Agent } from "./agent.ts";
 import { errorFields } from "./agent-log.ts";
+import { markedNotReady, readyCondition } from "./node-reclaimer.ts";
 import { policyApi } from "./policy-api.ts";
 
 /** How long a block request waits for the agent's first sync before answering 503. */
@@ -35,7 +37,7 @@ function parseBlockRequest(body: unknown): BlockRequest {
  * The agent's local API (its unix socket; see model/agent-api.ts):
  *   POST /v1/blocks  {network, family?}  → 200 {blocks, claimed?} | 4xx/5xx {code, message, hint}
  *   GET  /v1/healthz                    → 200 once synced, else 503
- *   GET  /v1/status                     → sync state, Nodes known, this node's blocks, policy summary
+ *   GET  /v1/status                     → sync state, Nodes known, this node's blocks, policy summary, every Node's readiness (0014)
  *   GET  /metrics                       → the same text as the metrics listener
  *   /v1/pods, /v1/policy, /v1/policy/drops → policy-api.ts
  */
@@ -57,6 +59,7 @@ export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
         blocks: agent.nodeBlocks.owned().map((b) => b.spec.cidr),
         rejected: agent.rejectedObjects().map((r) => ({ kind: r.kind, object: r.key })),
         ...(agent.policy ? { policy: policySummary(agent.policy.current()) } : {}),
+        clusterNodes: clusterNodes(agent),
       });
     }
     if (path === AGENT_BLOCKS_PATH && req.method === "POST") {
@@ -87,6 +90,22 @@ export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
     return failure(404, "agent-not-found", `no ${req.method} ${path}`);
   };
 }
+
+/** Every Node this agent mirrors, with the reclaimer's readiness (decision 0014) and its blocks. */
+const clusterNodes = (agent: Agent): ClusterNodeStatus[] =>
+  [...agent.nodes.items.values()]
+    .map((n) => ({
+      name: n.metadata.name,
+      underlayAddress: n.spec.underlayAddress,
+      ready: !markedNotReady(n),
+      ...(readyCondition(n) ? { readyReason: readyCondition(n)!.reason } : {}),
+      ...(n.status?.heartbeat ? { heartbeat: n.status.heartbeat } : {}),
+      blocks: [...agent.blocks.items.values()]
+        .filter((b) => b.spec.node === n.metadata.name)
+        .map((b) => b.spec.cidr)
+        .sort(),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
 
 const policySummary = (ir: PolicyIR) => ({
   policies: ir.policies.total,

@@ -38,6 +38,12 @@ export interface AgentConfig {
   heartbeatSeconds: number;
   /** Enforce Kubernetes NetworkPolicy for this node's pods (nftables; decision 0009). */
   networkPolicy: boolean;
+  /** A Node whose heartbeat has not changed for this long is marked not ready (decision 0014). */
+  nodeNotReadyAfterSeconds: number;
+  /** … and after this long its blocks and Node are removed, if it is also silent on the underlay; 0: never. */
+  nodeReclaimAfterSeconds: number;
+  /** How the reclaimer checks that a silent node is really gone: ping its underlay address, or trust the datastore. */
+  nodeReclaimProbe: "ping" | "none";
 }
 
 export const DEFAULT_METRICS_ADDRESS = "127.0.0.1:9641";
@@ -90,8 +96,32 @@ const schema = z
     resyncSeconds: z.number().positive().default(60),
     heartbeatSeconds: z.number().positive().default(30),
     networkPolicy: z.boolean().default(true),
+    nodeNotReadyAfterSeconds: z.number().positive().optional(),
+    nodeReclaimAfterSeconds: z.number().min(0).optional(),
+    nodeReclaimProbe: z.enum(["ping", "none"]).default("ping"),
   })
-  .strict();
+  .strict()
+  .refine(
+    (c) => c.nodeNotReadyAfterSeconds === undefined || c.nodeNotReadyAfterSeconds > c.heartbeatSeconds,
+    {
+      path: ["nodeNotReadyAfterSeconds"],
+      message: "must be longer than heartbeatSeconds (else live nodes are marked not ready)",
+    },
+  )
+  .refine(
+    (c) =>
+      !c.nodeReclaimAfterSeconds ||
+      c.nodeReclaimAfterSeconds >= (c.nodeNotReadyAfterSeconds ?? defaultNotReady(c.heartbeatSeconds)),
+    {
+      path: ["nodeReclaimAfterSeconds"],
+      message: "must be 0 (never) or at least nodeNotReadyAfterSeconds",
+    },
+  );
+
+/** Default not-ready grace: 3 minutes, or 6 missed heartbeats when they are rarer than 30 s. */
+function defaultNotReady(heartbeatSeconds: number): number {
+  return Math.max(180, 6 * heartbeatSeconds);
+}
 
 /** A pool without a name is named after its CIDR: "pool-10-244-0-0-16". */
 const poolName = (cidr: string): string => `pool-${cidr.replace(/[.:/]/g, "-").toLowerCase()}`;
@@ -128,5 +158,13 @@ export function parseAgentConfig(text: string, source = "agent config"): AgentCo
     }
     return { name: ("name" in p && p.name) || poolName(p.cidr), ...spec };
   });
-  return { ...c, pools, datastore: c.datastore as DatastoreConfig };
+  const nodeNotReadyAfterSeconds = c.nodeNotReadyAfterSeconds ?? defaultNotReady(c.heartbeatSeconds);
+  return {
+    ...c,
+    pools,
+    datastore: c.datastore as DatastoreConfig,
+    nodeNotReadyAfterSeconds,
+    // Default: 15 minutes, or 5 times the not-ready grace when that is longer.
+    nodeReclaimAfterSeconds: c.nodeReclaimAfterSeconds ?? Math.max(900, 5 * nodeNotReadyAfterSeconds),
+  };
 }

@@ -20,6 +20,15 @@ export class AgentMetrics {
   readonly datastoreErrors = new Map<string, number>();
   /** The objects the agent's mirrors refused on ingestion (set by the agent). */
   rejectedObjects: () => readonly { kind: string }[] = () => [];
+  /** Node reclaimer (decision 0014): whether this agent holds the lease, and what it did. */
+  reclaimerLeader = false;
+  nodesNotReady = 0;
+  nodeNotReadyMarks = 0;
+  nodeReadyMarks = 0;
+  nodeReclaims = 0;
+  nodeReclaimedBlocks = 0;
+  /** Reclaims not done because the node still answered on the underlay. */
+  nodeReclaimsSpared = 0;
 
   datastoreError(op: string): void {
     this.datastoreErrors.set(op, (this.datastoreErrors.get(op) ?? 0) + 1);
@@ -79,6 +88,28 @@ export class AgentMetrics {
       "gauge",
       "Datastore objects refused on ingestion (invalid; treated as absent), by kind.",
       [...rejected].sort().map(([kind, n]) => [`{kind="${kind}"}`, n]),
+    );
+    metric("tartan_agent_reclaimer_leader", "gauge", "1 while this agent holds the node reclaimer lease.", [
+      ["", this.reclaimerLeader ? 1 : 0],
+    ]);
+    metric("tartan_agent_nodes_not_ready", "gauge", "Nodes the reclaimer marks not ready (leader only).", [
+      ["", this.nodesNotReady],
+    ]);
+    metric("tartan_agent_node_marks_total", "counter", "Node Ready conditions the reclaimer wrote.", [
+      ['{status="not-ready"}', this.nodeNotReadyMarks],
+      ['{status="ready"}', this.nodeReadyMarks],
+    ]);
+    metric("tartan_agent_node_reclaims_total", "counter", "Dead nodes whose Node and blocks were removed.", [
+      ["", this.nodeReclaims],
+    ]);
+    metric("tartan_agent_node_reclaimed_blocks_total", "counter", "Blocks released by node reclaims.", [
+      ["", this.nodeReclaimedBlocks],
+    ]);
+    metric(
+      "tartan_agent_node_reclaims_spared_total",
+      "counter",
+      "Reclaims not done: the silent node still answered on the underlay.",
+      [["", this.nodeReclaimsSpared]],
     );
     return `${out.join("\n")}\n`;
   }

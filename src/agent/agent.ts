@@ -99,6 +99,8 @@ export class Agent {
       ...mirrorOptions(what),
       onChange: () => this.changed(kind),
       relevant: specChanged,
+      // Also the agent's own writes (observe), which fire no onChange: the gauges stay exact.
+      onItem: () => this.countItems(),
     });
     this.nodes = new KindMirror<NodeResource>(d.ds, KINDS.node, own(KINDS.node, "nodes"));
     this.blocks = new KindMirror<IPAMBlockResource>(d.ds, KINDS.ipamBlock, own(KINDS.ipamBlock, "blocks"));
@@ -140,7 +142,9 @@ export class Agent {
     );
     this.localBlocks = new CoalescingTrigger(
       async () => {
-        if (this.synced && !this.stopped) this.nodeBlocks.syncLocal();
+        if (!this.synced || this.stopped) return;
+        await this.nodeBlocks.keepInUse(); // blocks taken from under running pods come back (0014)
+        this.nodeBlocks.syncLocal();
       },
       (e) => d.log("error", "local block list update failed; the next change retries", errorFields(e)),
     );
@@ -174,6 +178,7 @@ export class Agent {
       if (this.stopped) return;
       await new Promise((r) => this.timers.setTimeout(() => r(undefined), 50));
     }
+    await this.retrying("keep-blocks-in-use", () => this.nodeBlocks.keepInUse());
     await this.retrying("claim-blocks", () => this.nodeBlocks.ensureOnePerPool());
     if (this.stopped) return;
     this.synced = true;
@@ -282,9 +287,13 @@ export class Agent {
     await this.idle();
   }
 
+  private countItems(): void {
+    this.metrics.nodes = this.nodes?.items.size ?? 0;
+    this.metrics.clusterBlocks = this.blocks?.items.size ?? 0;
+  }
+
   private changed(kind: string): void {
-    this.metrics.nodes = this.nodes.items.size;
-    this.metrics.clusterBlocks = this.blocks.items.size;
+    this.countItems();
     for (const m of this.managers) m.onUpdate({ kind });
     if (!this.synced) return;
     if (kind === KINDS.ipamBlock) this.localBlocks.trigger();

@@ -7,8 +7,9 @@ import { EmptyBlockTracker } from "../ipam/empty-block-tracker.ts";
 import { nextFreeAddress } from "../ipam/next-free-address.ts";
 import { releaseBlock } from "../ipam/release-block.ts";
 import type { BlockRequest, BlockResponse } from "../model/agent-api.ts";
-import { parseCidr } from "../model/cidr.ts";
-import { type IPAMBlockResource, type IPPoolResource, KINDS } from "../model/cluster-resources.ts";
+import { contains, formatNetwork, parseCidr } from "../model/cidr.ts";
+import { blockName, type IPAMBlockResource, type IPPoolResource, KINDS } from "../model/cluster-resources.ts";
+import { parseIp } from "../model/ip.ts";
 import { TARTAN_API_VERSION } from "../model/resource.ts";
 import type { AgentPool } from "./agent-config.ts";
 import { type AgentLog, errorFields } from "./agent-log.ts";
@@ -156,6 +157,63 @@ export class NodeBlocks {
         }
       }
       throw last;
+    });
+  }
+
+  /**
+   * Re-claims the blocks this node's pods still have addresses in but the node no longer owns
+   * (decision 0014: a node reclaimed as dead while it was alive, e.g. cut off from the datastore
+   * and the underlay, comes back): the exact block is created again for this node, so no other
+   * node can hand those addresses out. A block another node owns by now is a conflict nobody can
+   * repair here: it is logged as an error (the pods keep addresses that are also handed out there).
+   */
+  keepInUse(): Promise<string[]> {
+    return this.serial(async () => {
+      const ips = this.d.store.transaction((tx) => tx.allocations(this.d.network).map((a) => a.ip));
+      const owned = this.owned().map((b) => parseCidr(b.spec.cidr));
+      const lost = new Map<string, AgentPool>();
+      for (const text of ips) {
+        const ip = parseIp(text.split("/")[0]!);
+        if (owned.some((c) => contains(c, ip))) continue;
+        const pool = this.d.pools.find((p) => contains(parseCidr(p.cidr), ip));
+        if (!pool) continue; // not from a pool (a static IP, a host-local range): not ours to claim
+        lost.set(formatNetwork({ ip, prefix: pool.blockSize }), pool);
+      }
+      const reclaimed: string[] = [];
+      for (const [cidr, pool] of lost) {
+        const other = this.d.blocks.items.get(blockName(cidr));
+        if (other && other.spec.node !== this.d.nodeName) {
+          this.d.log("error", "pods here hold addresses of a block another node owns now", {
+            block: cidr,
+            owner: other.spec.node,
+            hint: "delete and re-create this node's pods with addresses in that block (tartan ipam ls)",
+          });
+          continue;
+        }
+        try {
+          const b = (await this.d.ds.create({
+            apiVersion: TARTAN_API_VERSION,
+            kind: KINDS.ipamBlock,
+            metadata: {
+              name: blockName(cidr),
+              labels: { "tartan.dev/node": this.d.nodeName, "tartan.dev/pool": pool.name },
+            },
+            spec: { cidr, pool: pool.name, node: this.d.nodeName },
+          })) as IPAMBlockResource;
+          this.d.blocks.observe(b);
+          this.d.metrics.blockClaims++;
+          reclaimed.push(cidr);
+          this.d.log("warn", "re-claimed a block this node's pods still use", {
+            block: cidr,
+            pool: pool.name,
+          });
+        } catch (e) {
+          // Conflict: someone created it meanwhile; the mirror shows whose on the next look.
+          if (!(e instanceof TartanError && e.code === "datastore-conflict")) throw e;
+        }
+      }
+      if (reclaimed.length > 0) this.syncLocal();
+      return reclaimed;
     });
   }
 

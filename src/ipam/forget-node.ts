@@ -20,8 +20,13 @@ const gone = (e: unknown): boolean =>
  * the pool at once). The node's agent must be stopped first: a live agent registers its Node again
  * and claims new blocks. Each delete carries the resourceVersion read, so a block re-assigned to
  * another node meanwhile is left alone. Idempotent: a node already gone is not an error.
+ * `nodeResourceVersion` (the node reclaimer's): the Node is deleted only if unchanged since read.
  */
-export async function forgetNode(ds: Datastore, node: string): Promise<ForgetNodeResult> {
+export async function forgetNode(
+  ds: Datastore,
+  node: string,
+  opts: { nodeResourceVersion?: string } = {},
+): Promise<ForgetNodeResult> {
   const blocks = (await ds.list(KINDS.ipamBlock)).items as IPAMBlockResource[];
   const deleted: string[] = [];
   for (const b of blocks.filter((x) => x.spec.node === node)) {
@@ -34,7 +39,7 @@ export async function forgetNode(ds: Datastore, node: string): Promise<ForgetNod
   }
   let nodeDeleted = true;
   try {
-    await ds.delete(KINDS.node, node);
+    await ds.delete(KINDS.node, node, undefined, opts.nodeResourceVersion);
   } catch (e) {
     if (!gone(e)) throw e;
     nodeDeleted = false;

@@ -9,6 +9,15 @@ export interface LabAgentConfigInput {
   podCidr: string;
   /** Dual-stack: the IPv6 pool too. */
   podCidr6?: string;
+  /** Agent timings set at `lab up` (short dead-node graces for drills and e2e tests). */
+  tuning?: LabAgentTuning;
+}
+
+/** `lab up --heartbeat-seconds/--node-not-ready-after/--node-reclaim-after`, as agent config fields. */
+export interface LabAgentTuning {
+  heartbeatSeconds?: number;
+  nodeNotReadyAfterSeconds?: number;
+  nodeReclaimAfterSeconds?: number;
 }
 
 /**
@@ -33,5 +42,6 @@ export function labAgentConfig(i: LabAgentConfigInput): Record<string, unknown> 
     vxlan: { vni: 4096, port: 4789 },
     blockReleaseGraceSeconds: 30,
     resyncSeconds: 30,
+    ...i.tuning,
   };
 }

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { AgentClient } from "../api/agent-client.ts";
+import type { ClusterNodeStatus } from "../model/agent-api.ts";
 import type { LabNode } from "./lab-state.ts";
 import { processStartTime } from "./process-start-time.ts";
 import { requireLabState } from "./require-lab-state.ts";
@@ -18,6 +19,12 @@ export interface LabListing {
     agentPid?: number;
     /** ready | agent not ready | agent stopped | no agent | namespace missing */
     state: string;
+    /**
+     * The cluster's view, from the datastore through a live agent (decision 0014): Ready,
+     * NotReady (the reclaimer's reason), gone (no Node: reclaimed or removed), or "-" (no agent answered).
+     */
+    readiness: string;
+    blocks?: string[];
   }[];
   pods: {
     pod: string;
@@ -36,9 +43,33 @@ async function nodeState(n: LabNode): Promise<string> {
   return (await new AgentClient(`${n.dir}/agent.sock`).healthy(1000)) ? "ready" : "agent not ready";
 }
 
+/** The Nodes as the first live agent sees them in the datastore; undefined when none answers. */
+async function clusterView(nodes: LabNode[]): Promise<ClusterNodeStatus[] | undefined> {
+  for (const n of nodes) {
+    if (!n.agent || processStartTime(n.agent.pid) !== n.agent.startTime) continue;
+    try {
+      const s = await new AgentClient(`${n.dir}/agent.sock`).get<{ clusterNodes?: ClusterNodeStatus[] }>(
+        "/v1/status",
+      );
+      if (s.clusterNodes) return s.clusterNodes;
+    } catch {
+      // this agent does not answer: ask the next one
+    }
+  }
+  return undefined;
+}
+
+const readiness = (view: ClusterNodeStatus[] | undefined, name: string): string => {
+  if (!view) return "-";
+  const c = view.find((x) => x.name === name);
+  if (!c) return "gone";
+  return c.ready ? "Ready" : `NotReady (${c.readyReason ?? "unknown"})`;
+};
+
 /** `tartan lab ls`: the lab's nodes (underlay address, agent state) and pods (node, addresses). */
 export async function labLs(name: string): Promise<LabListing> {
   const { state } = requireLabState(name);
+  const view = await clusterView(state.nodes);
   const etcdRunning = state.etcd ? processStartTime(state.etcd.pid) === state.etcd.startTime : false;
   return {
     name: state.name,
@@ -54,6 +85,10 @@ export async function labLs(name: string): Promise<LabListing> {
         underlaySubnet: n.underlaySubnet,
         agentPid: n.agent?.pid,
         state: await nodeState(n),
+        readiness: readiness(view, n.name),
+        ...(view?.find((x) => x.name === n.name)
+          ? { blocks: view.find((x) => x.name === n.name)!.blocks }
+          : {}),
       })),
     ),
     pods: state.pods.map((p) => ({

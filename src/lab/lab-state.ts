@@ -1,4 +1,5 @@
 import type { RoutingBackendName } from "../model/routing-backend.ts";
+import type { LabAgentTuning } from "./lab-agent-config.ts";
 
 /** A process the lab started and must stop: PID plus its start time, so a reused PID is never hit. */
 export interface LabProcess {
@@ -69,4 +70,6 @@ export interface LabState {
   etcd?: LabProcess & { endpoint: string };
   nodes: LabNode[];
   pods: LabPod[];
+  /** Agent timings from `lab up` (nodes added later get them too). */
+  agentTuning?: LabAgentTuning;
 }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { TartanError } from "../errors/tartan-error.ts";
 import { run } from "../exec/run.ts";
 import type { RoutingBackendName } from "../model/routing-backend.ts";
-import { labAgentConfig } from "./lab-agent-config.ts";
+import { type LabAgentTuning, labAgentConfig } from "./lab-agent-config.ts";
 import { labDown } from "./lab-down.ts";
 import { labPaths } from "./lab-paths.ts";
 import type { LabNode, LabState } from "./lab-state.ts";
@@ -23,6 +23,8 @@ export interface LabUpOptions {
   agents?: boolean;
   /** Dual-stack pods: an IPv6 pool besides the IPv4 one (the underlay stays IPv4). */
   ipv6?: boolean;
+  /** Agent timings (heartbeat, dead-node graces) written into every node's agent config. */
+  agentTuning?: LabAgentTuning;
 }
 
 export const LAB_NETWORK = "tartan-lab";
@@ -92,6 +94,7 @@ export async function labUp(o: LabUpOptions, progress: Progress): Promise<LabSta
       fabric: { netns: paths.fabricNetns, bridges: plan.bridges },
       nodes,
       pods: [],
+      ...(o.agentTuning ? { agentTuning: o.agentTuning } : {}),
     };
   });
 
@@ -160,6 +163,7 @@ export async function labUp(o: LabUpOptions, progress: Progress): Promise<LabSta
                 network: LAB_NETWORK,
                 podCidr: LAB_POD_CIDR,
                 ...(o.ipv6 ? { podCidr6: LAB_POD_CIDR6 } : {}),
+                ...(o.agentTuning ? { tuning: o.agentTuning } : {}),
               });
               writeFileSync(n.agentConfigFile, `${JSON.stringify(config, null, 2)}\n`);
               await startAgent(tartan, n, async (proc) => {

@@ -68,6 +68,7 @@ export async function nodeAdd(lab: string): Promise<LabNode> {
         network: state.network,
         podCidr: state.podCidr,
         ...(state.podCidr6 ? { podCidr6: state.podCidr6 } : {}),
+        ...(state.agentTuning ? { tuning: state.agentTuning } : {}),
       });
       writeFileSync(node.agentConfigFile, `${JSON.stringify(config, null, 2)}\n`);
       await startAgent(state.tartan, node, async (p) => {

@@ -64,3 +64,14 @@ export interface PolicyDropRow {
   /** The policies isolating the pod in that direction (their allow rules did not match). */
   policies: string[];
 }
+
+/** One Node as `GET /v1/status` lists it (`clusterNodes`): what `tartan lab ls` shows. */
+export interface ClusterNodeStatus {
+  name: string;
+  underlayAddress: string;
+  /** False once the node reclaimer marked it (its heartbeat stale; decision 0014). */
+  ready: boolean;
+  readyReason?: string;
+  heartbeat?: string;
+  blocks: string[];
+}

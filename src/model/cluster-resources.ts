@@ -13,7 +13,26 @@ export interface NodeSpec {
 export interface NodeStatus {
   /** ISO time of the agent's last heartbeat. */
   heartbeat?: string;
+  /** Written by the node's own agent with every heartbeat: its own view, not the cluster's. */
   ready?: boolean;
+  /**
+   * Written by the cluster's node reclaimer (the agent holding the reclaim lease, decision 0014),
+   * never by the node itself: `Ready` is "Unknown" while the node's heartbeat is stale.
+   */
+  conditions?: NodeCondition[];
+}
+
+/** A Kubernetes-style node condition, as the reclaimer writes it. */
+export interface NodeCondition {
+  type: "Ready";
+  status: "True" | "False" | "Unknown";
+  /** CamelCase cause: "HeartbeatStale", "HeartbeatResumed". */
+  reason: string;
+  message?: string;
+  /** ISO time (the writer's clock) when status last changed. */
+  lastTransitionTime: string;
+  /** The agent that wrote the condition. */
+  by?: string;
 }
 
 export type NodeResource = Resource<NodeSpec, NodeStatus>;
@@ -41,7 +60,24 @@ export const KINDS = {
   node: "Node",
   ipPool: "IPPool",
   ipamBlock: "IPAMBlock",
+  lease: "Lease",
 } as const;
+
+/**
+ * A lease held by one agent at a time (the node reclaimer's, decision 0014): claimed with create,
+ * renewed and taken over with compare-and-swap updates.
+ */
+export interface LeaseSpec {
+  /** Node name of the agent holding the lease. */
+  holder: string;
+  /** ISO time of the holder's last renewal (its clock; others judge expiry by their own clock). */
+  renewTime: string;
+  leaseDurationSeconds: number;
+  /** How many times the lease changed hands. */
+  transitions?: number;
+}
+
+export type LeaseResource = Resource<LeaseSpec>;
 
 /** IPAMBlock name for a CIDR: "10-244-1-0-26", "fd00--1-0-122"; unique per CIDR, a valid name. */
 export function blockName(cidr: string): string {

@@ -15,12 +15,13 @@ export const labLsCommand = defineCommand<LabListing>({
     [
       `lab ${l.name}: backend ${l.backend}, ${l.subnets} underlay subnet(s), etcd ${l.etcd.endpoint ?? "-"} ${l.etcd.running ? "running" : "STOPPED"}\n`,
       formatTable(
-        ["NODE", "UNDERLAY", "SUBNET", "STATE", "AGENT PID"],
+        ["NODE", "UNDERLAY", "SUBNET", "STATE", "READINESS", "AGENT PID"],
         l.nodes.map((n) => [
           n.name,
           n.underlayAddress,
           n.underlaySubnet,
           n.state,
+          n.readiness,
           n.agentPid ? String(n.agentPid) : "-",
         ]),
       ),

@@ -1,11 +1,14 @@
 import { defineCommand } from "../../cli/command.ts";
+import type { CommandArgs } from "../../cli/command-args.ts";
 import { LAB_OPTION } from "../../cli/common-options.ts";
 import { formatTable } from "../../cli/report.ts";
+import { TartanError } from "../../errors/tartan-error.ts";
 import {
   DEFAULT_ROUTING_BACKEND,
   ROUTING_BACKENDS,
   type RoutingBackendName,
 } from "../../model/routing-backend.ts";
+import type { LabAgentTuning } from "../lab-agent-config.ts";
 import { labDown } from "../lab-down.ts";
 import type { LabState } from "../lab-state.ts";
 import { labUp } from "../lab-up.ts";
@@ -13,6 +16,35 @@ import { makeProgress } from "../progress.ts";
 import { labFlag } from "./lab-name.ts";
 
 export const DEFAULT_LAB = "tartan";
+
+/** The timing options given, as agent config fields (the agent validates their order). */
+function agentTuning(args: CommandArgs): LabAgentTuning | undefined {
+  const t: LabAgentTuning = {};
+  const heartbeat = args.int("heartbeat-seconds", 1, 3600);
+  const notReady = args.int("node-not-ready-after", 2, 86_400);
+  const reclaim = args.int("node-reclaim-after", 0, 864_000);
+  // A short grace needs heartbeats well inside it: 4 per grace unless the user chose.
+  const beat =
+    heartbeat ?? (notReady !== undefined ? Math.max(1, Math.min(30, Math.floor(notReady / 4))) : undefined);
+  if (beat !== undefined) t.heartbeatSeconds = beat;
+  if (notReady !== undefined) t.nodeNotReadyAfterSeconds = notReady;
+  if (reclaim !== undefined) t.nodeReclaimAfterSeconds = reclaim;
+  if (notReady !== undefined && notReady <= (beat ?? 30)) {
+    throw new TartanError(
+      "lab-usage",
+      `--node-not-ready-after ${notReady} must be longer than the heartbeat (${beat ?? 30} s)`,
+      "lower --heartbeat-seconds or raise --node-not-ready-after",
+    );
+  }
+  if (reclaim && reclaim < (notReady ?? 180)) {
+    throw new TartanError(
+      "lab-usage",
+      `--node-reclaim-after ${reclaim} is shorter than the not-ready grace (${notReady ?? 180} s)`,
+      "raise --node-reclaim-after, or set --node-not-ready-after below it",
+    );
+  }
+  return Object.keys(t).length > 0 ? t : undefined;
+}
 
 export const labUpCommand = defineCommand<LabState>({
   path: ["lab", "up"],
@@ -43,6 +75,21 @@ export const labUpCommand = defineCommand<LabState>({
     },
     { name: "ipv6", description: "dual-stack pods" },
     {
+      name: "heartbeat-seconds",
+      value: "S",
+      description: "how often each agent writes its Node's heartbeat (agent default 30)",
+    },
+    {
+      name: "node-not-ready-after",
+      value: "S",
+      description: "a node silent this long is marked not ready (agent default 180; decision 0014)",
+    },
+    {
+      name: "node-reclaim-after",
+      value: "S",
+      description: "… and after this long, if silent on the underlay too, its blocks are released (0: never)",
+    },
+    {
       name: "no-agents",
       description: "no agents: pods on one node reach each other, no routes between nodes",
     },
@@ -65,6 +112,7 @@ export const labUpCommand = defineCommand<LabState>({
         subnets: args.int("subnets", 1, 2) ?? (backend === "cross-subnet" ? 2 : 1),
         agents: !args.flag("no-agents"),
         ipv6: args.flag("ipv6"),
+        agentTuning: agentTuning(args),
       },
       makeProgress(process.stderr),
     );
