@@ -23,6 +23,7 @@ import { join, resolve } from "node:path";
 import { type RunResult, run } from "../../src/exec/run.ts";
 import { overlaps, parseCidr } from "../../src/model/cidr.ts";
 import type { Conflist, JsonObject } from "./cni-invoke.ts";
+import { eventually } from "./eventually.ts";
 
 export const REFERENCE_PLUGIN_DIR = "/usr/lib/cni";
 /** The CNI plugin executable, as an operator installs it (dist/tartan is the CLI and agent). */
@@ -135,7 +136,17 @@ export async function createPodmanEnv(opts: PodmanEnvOptions): Promise<PodmanEnv
         if (f.startsWith(`${ctx.name}-`)) rmSync(join(LIBCNI_CACHE, f), { force: true });
       }
     }
-    // Never recurse into a directory something is still mounted under (podman's overlay/shm).
+    // Never recurse into a directory something is still mounted under (podman's overlay/shm). On
+    // a loaded machine those mounts can outlive `podman rm` for a moment (seen in a full run at
+    // load ~15): unmount what podman still holds and give the kernel a bounded while.
+    if (mountedUnder(dir)) {
+      await podman(["unmount", "--all"], { allowFailure: true });
+      await eventually("podman's mounts gone", () => !mountedUnder(dir), {
+        timeoutMs: 10_000,
+        intervalMs: 200,
+        onTimeout: "last",
+      });
+    }
     if (!mountedUnder(dir)) rmSync(dir, { recursive: true, force: true });
   };
 
