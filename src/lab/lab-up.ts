@@ -23,6 +23,8 @@ export interface LabUpOptions {
   agents?: boolean;
   /** Dual-stack pods: an IPv6 pool besides the IPv4 one (the underlay stays IPv4). */
   ipv6?: boolean;
+  /** etcd over plain HTTP without client certificates (default: TLS + client certs, decision 0013). */
+  insecureEtcd?: boolean;
 }
 
 export const LAB_NETWORK = "tartan-lab";
@@ -126,10 +128,11 @@ export async function labUp(o: LabUpOptions, progress: Progress): Promise<LabSta
     const etcd = await progress.step(
       "etcd",
       () =>
-        startEtcd(paths, plan.bridges[0]!.gateway, tartan, async (proc) => {
+        startEtcd(paths, plan.bridges[0]!.gateway, tartan, !o.insecureEtcd, async (proc) => {
           await updateLabState(paths, (s) => ({ ...s!, etcd: proc }));
         }),
-      (e) => `${e.endpoint} in ${paths.fabricNetns}, pid ${e.pid}`,
+      (e) =>
+        `${e.endpoint} in ${paths.fabricNetns}, pid ${e.pid}${e.tls ? `, client certificates of ${e.tls.caFile}` : " (no TLS)"}`,
     );
     const withAgent = o.agents !== false;
     for (const n of nodes) {
@@ -156,6 +159,7 @@ export async function labUp(o: LabUpOptions, progress: Progress): Promise<LabSta
                 nodeName: n.name,
                 nodeDir: n.dir,
                 etcdEndpoint: etcd.endpoint,
+                ...(etcd.tls ? { etcdTls: etcd.tls } : {}),
                 backend: o.backend,
                 network: LAB_NETWORK,
                 podCidr: LAB_POD_CIDR,

@@ -43,6 +43,10 @@ export const labUpCommand = defineCommand<LabState>({
     },
     { name: "ipv6", description: "dual-stack pods" },
     {
+      name: "insecure-etcd",
+      description: "etcd over plain HTTP, no client certificates (default: TLS + client-cert auth)",
+    },
+    {
       name: "no-agents",
       description: "no agents: pods on one node reach each other, no routes between nodes",
     },
@@ -65,6 +69,7 @@ export const labUpCommand = defineCommand<LabState>({
         subnets: args.int("subnets", 1, 2) ?? (backend === "cross-subnet" ? 2 : 1),
         agents: !args.flag("no-agents"),
         ipv6: args.flag("ipv6"),
+        insecureEtcd: args.flag("insecure-etcd"),
       },
       makeProgress(process.stderr),
     );
