@@ -92,7 +92,13 @@ export async function makeLabCerts(labDir: string, lab: string, serverIps: strin
     signed(
       c.serverKeyFile,
       `tartan-lab-${lab}-etcd`,
-      [`subjectAltName=${serverIps.map((ip) => `IP:${ip}`).join(",")}`, "extendedKeyUsage=serverAuth"],
+      // clientAuth too: etcd's JSON gateway dials etcd's own gRPC port with this certificate,
+      // and with --client-cert-auth that connection must pass as a client (else every gateway
+      // request fails with "connection reset by peer").
+      [
+        `subjectAltName=${serverIps.map((ip) => `IP:${ip}`).join(",")}`,
+        "extendedKeyUsage=serverAuth,clientAuth",
+      ],
       c.serverCertFile,
     ),
     signed(c.client.keyFile, "tartan-lab", ["extendedKeyUsage=clientAuth"], c.client.certFile),

@@ -1,6 +1,5 @@
 import { Database } from "bun:sqlite";
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
-import { withPrivateUmask } from "./with-private-umask.ts";
 import { dirname } from "node:path";
 import { TartanError } from "../../errors/tartan-error.ts";
 import type { Resource } from "../../model/resource.ts";
@@ -10,6 +9,7 @@ import { prepareWrite } from "../prepare-write.ts";
 import { storeKey } from "../store-key.ts";
 import { checkKind, checkName } from "../validate-resource.ts";
 import { ensureDatastoreSchema } from "./datastore-schema.ts";
+import { withPrivateUmask } from "./with-private-umask.ts";
 
 export interface SqliteDatastoreOptions {
   /** How often watches look for other processes' writes (default 50 ms). */

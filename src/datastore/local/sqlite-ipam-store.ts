@@ -1,11 +1,11 @@
 import { constants, Database } from "bun:sqlite";
 import { existsSync, mkdirSync } from "node:fs";
-import { withPrivateUmask } from "./with-private-umask.ts";
 import { TartanError } from "../../errors/tartan-error.ts";
 import { addressTakenError } from "../address-taken-error.ts";
 import type { Allocation, Attachment, IpamStore, IpamTx } from "../ipam-store.ts";
 import { ensureIpamSchema } from "./ipam-schema.ts";
 import { sqliteStoreError } from "./sqlite-store-error.ts";
+import { withPrivateUmask } from "./with-private-umask.ts";
 
 export const IPAM_DB_FILE = "tartan-ipam.db";
 
