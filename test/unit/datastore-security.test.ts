@@ -225,6 +225,12 @@ describe("etcd adapter: TLS files and users are checked before connecting", () =
     expect(etcdError("get", https, new Error("etcdserver: user name is empty")).message).toContain(
       "requires a user",
     );
+    // https:// to a plain etcd: the handshake is cut; still unavailable (an outage looks the same).
+    const cut = grpc(
+      "Error: Client network socket disconnected before secure TLS connection was established",
+    );
+    expect(cut.code).toBe("datastore-unavailable");
+    expect(cut.message).toContain("an etcd without TLS? then use http://");
     // Unreachable stays what it was.
     expect(grpc("Error: connect ECONNREFUSED 10.0.0.1:2379").code).toBe("datastore-unavailable");
   });

@@ -12,6 +12,9 @@ function reasonOf(e: Error): string {
   }
   const last = /Last error: (?:Error: )?(.*?)(?:\. Resolution note|$)/.exec(e.message)?.[1]?.trim();
   if (last && /ECONNREFUSED/.test(last)) return "connection refused (nothing listens there)";
+  // Also what an etcd going down mid-handshake causes, so it stays "unavailable" (retried).
+  if (last && /before secure TLS connection was established/.test(last))
+    return "the connection closed during the TLS handshake (an etcd without TLS? then use http://)";
   if (last && /ETIMEDOUT|EHOSTUNREACH|ENETUNREACH/.test(last)) return `no route or no answer (${last})`;
   if (last && /ENOTFOUND|EAI_AGAIN/.test(last)) return `the host name does not resolve (${last})`;
   return last ? `no connection (${last})` : "no connection";
