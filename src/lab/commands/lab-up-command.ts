@@ -20,7 +20,9 @@ export const labUpCommand = defineCommand<LabState>({
   description:
     "Fabric namespace tl-LAB-fabric (underlay bridges 198.18.0.0/24, 198.18.1.0/24), nodes\n" +
     "tl-LAB-node-1..N with an agent each, etcd in the fabric. --ipv6: dual-stack pods (an IPv6\n" +
-    "pool fd00:10:244::/56 besides 10.244.0.0/16). Progress goes to stderr.",
+    "pool fd00:10:244::/56 besides 10.244.0.0/16). etcd takes only clients with the lab's\n" +
+    "certificate (TLS + client-cert auth; files in /run/tartan-lab/LAB/pki) unless --insecure-etcd.\n" +
+    "Progress goes to stderr.",
   options: [
     {
       ...LAB_OPTION,
