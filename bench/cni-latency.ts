@@ -1,7 +1,9 @@
 // CNI ADD/DEL latency of tartan against the reference bridge + host-local plugins (Debian's
 // containernetworking-plugins), measured in the same run with alternating rounds so that machine
 // noise hits both alike; prints p50/p99 and the ratios tartan/reference, sequentially and with
-// `--concurrency` pods at once. Exits 1 if any invocation failed.
+// `--concurrency` pods at once, for every configuration: ipMasq on and off (both sides alike) x a
+// resident pod or an empty network. First the start-up floor of each side (VERSION of both
+// plugins, an empty compiled Bun program built here). Exits 1 if any invocation failed.
 //
 // Safety: everything happens in namespaces created here (one "host" namespace in which the plugins
 // run through `ip netns exec`, and the pod namespaces), with IPAM state in a private temp dir; all
@@ -12,13 +14,14 @@ import { join, resolve } from "node:path";
 import { run } from "../src/exec/run.ts";
 import { cleanupAllNetns, createNetns, isRoot } from "../test/harness/netns.ts";
 import { parseArgs } from "./cni/args.ts";
-import { buildRow, type Report, renderTable, type Scenario } from "./cni/report.ts";
+import { buildRow, type Report, renderSummary, renderTable, type Scenario } from "./cni/report.ts";
 import { REFERENCE_CNI_DIR, referenceSide, type Side, tartanSide } from "./cni/sides.ts";
+import { buildEmptyBun, measureStartupFloor, renderFloor, type StartupFloor } from "./cni/startup-floor.ts";
 import { summarize } from "./cni/stats.ts";
 import { type Op, type Pod, type Timing, timedInvoke, timedWrapper } from "./cni/timed-invoke.ts";
 
 const repo = resolve(import.meta.dir, "..");
-const args = parseArgs(process.argv.slice(2), join(repo, "dist/tartan"));
+const args = parseArgs(process.argv.slice(2), join(repo, "dist/cni/tartan"));
 const log = (msg: string): void => void process.stderr.write(`cni-latency: ${msg}\n`);
 
 if (!isRoot) {
@@ -68,11 +71,8 @@ process.on("exit", () => rmSync(dataDir, { recursive: true, force: true }));
 
 // --- measurement ----------------------------------------------------------------------------------
 type Samples = Record<Scenario, Record<Op, Map<string, number[]>>>;
-const samples: Samples = {
-  sequential: { ADD: new Map(), DEL: new Map() },
-  concurrent: { ADD: new Map(), DEL: new Map() },
-};
-const wrapperMs: number[] = [];
+let samples: Samples;
+let wrapperMs: number[] = [];
 const failures: string[] = [];
 let nextId = 0;
 
@@ -106,28 +106,31 @@ async function concurrentRound(side: Side, pods: Pod[], host: string): Promise<v
   for (const t of dels) record("concurrent", "DEL", side, t);
 }
 
-async function main(): Promise<number> {
-  const reference = referenceSide("reference", join(dataDir, "ref"), "ttrefbr0", "10.77.0.0/16");
+/** One configuration: its own network names and IPAM directories, the same namespaces. */
+async function measure(
+  ipMasq: boolean,
+  resident: boolean,
+  n: number,
+  host: string,
+  podsOf: (label: string) => Pod[],
+): Promise<Report> {
+  samples = {
+    sequential: { ADD: new Map(), DEL: new Map() },
+    concurrent: { ADD: new Map(), DEL: new Map() },
+  };
+  wrapperMs = [];
+  const dir = join(dataDir, `c${n}`);
+  const suffix = `-c${n}`;
+  const reference = referenceSide("reference", join(dir, "ref"), "ttrefbr0", "10.77.0.0/16", ipMasq, suffix);
   const candidate = args.selfCheck
-    ? referenceSide("reference-b", join(dataDir, "ref-b"), "ttrefbr1", "10.79.0.0/16")
-    : tartanSide(resolve(args.tartan), join(dataDir, "tartan"));
+    ? referenceSide("reference-b", join(dir, "ref-b"), "ttrefbr1", "10.79.0.0/16", ipMasq, suffix)
+    : tartanSide(resolve(args.tartan), join(dir, "tartan"), ipMasq, suffix);
   const sides = [reference, candidate];
+  const what = `ipMasq ${ipMasq ? "on" : "off"}, ${resident ? "resident pod" : "empty network"}`;
 
-  // Namespaces are created before any timing: their creation is not CNI latency.
-  log(`creating the host namespace and ${2 * args.concurrency} pod namespaces`);
-  const host = (await createNetns("bhost")).name;
-  const pods = new Map<string, Pod[]>();
-  for (const s of sides) {
-    const list: Pod[] = [];
-    for (let i = 0; i < args.concurrency; i++) {
-      list.push({ containerId: "", netnsPath: (await createNetns("bpod")).path });
-    }
-    pods.set(s.label, list);
-  }
   // The resident pods are attached before and detached after everything measured, uncounted.
   const residents = new Map<string, Pod>();
-  if (args.resident) {
-    log("attaching one resident (uncounted) pod per network");
+  if (resident) {
     for (const s of sides) {
       const pod: Pod = { containerId: "", netnsPath: (await createNetns("bres")).path };
       freshIds([pod]);
@@ -138,25 +141,21 @@ async function main(): Promise<number> {
   // Alternate which side goes first, round by round, so drift and noise are shared fairly.
   const order = (i: number): Side[] => (i % 2 === 0 ? sides : [...sides].reverse());
 
-  log(`warm-up: ${args.warmup} uncounted ADD+DEL per plugin`);
+  log(
+    `${what}: warm-up, ${args.iterations} sequential ADD+DEL per plugin, ${args.rounds} rounds of ${args.concurrency}`,
+  );
   for (let i = 0; i < Math.max(1, args.warmup); i++) {
     await timedWrapper(host);
-    for (const s of order(i)) await sequentialPair(null, s, pods.get(s.label)![0]!, host);
+    for (const s of order(i)) await sequentialPair(null, s, podsOf(s.label)[0]!, host);
   }
-
-  log(`sequential: ${args.iterations} ADD+DEL per plugin`);
   for (let i = 0; i < args.iterations; i++) {
     const w = await timedWrapper(host);
     if (!w.ok) failures.push(w.error!);
     wrapperMs.push(w.ms);
-    for (const s of order(i)) await sequentialPair("sequential", s, pods.get(s.label)![0]!, host);
+    for (const s of order(i)) await sequentialPair("sequential", s, podsOf(s.label)[0]!, host);
   }
-
-  log(
-    `concurrent: ${args.rounds} rounds of ${args.concurrency} ADDs then ${args.concurrency} DELs per plugin`,
-  );
   for (let r = 0; r < args.rounds; r++) {
-    for (const s of order(r)) await concurrentRound(s, pods.get(s.label)!, host);
+    for (const s of order(r)) await concurrentRound(s, podsOf(s.label), host);
   }
 
   for (const s of sides) {
@@ -174,19 +173,68 @@ async function main(): Promise<number> {
       ),
     ),
   );
-  const report: Report = {
+  return {
     command: `npm run bench:cni${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
     date: new Date().toISOString(),
     machine: await machine(),
     candidate: candidate.label,
     reference: reference.label,
     concurrency: args.concurrency,
-    resident: args.resident,
+    resident,
+    ipMasq,
     wrapper: summarize(wrapperMs),
     rows,
     failures: { count: failures.length, first: failures.slice(0, 5) },
   };
-  console.log(args.json ? JSON.stringify(report, null, 2) : renderTable(report));
+}
+
+async function startupFloor(): Promise<StartupFloor | undefined> {
+  if (args.floorRuns === 0) return undefined;
+  log(`start-up floor: building an empty Bun program, then ${args.floorRuns} VERSION runs per program`);
+  const programs = [
+    { label: "empty compiled Bun", binary: await buildEmptyBun(dataDir) },
+    { label: "reference bridge", binary: `${REFERENCE_CNI_DIR}/bridge` },
+    { label: "tartan plugin", binary: resolve(args.tartan) },
+  ];
+  // The CLI/agent executable beside dist/cni/ too, when there is one: what the split saves.
+  const cli = resolve(args.tartan, "../../tartan");
+  if (!args.selfCheck && cli !== resolve(args.tartan) && existsSync(cli)) {
+    programs.push({ label: "tartan CLI executable", binary: cli });
+  }
+  return await measureStartupFloor(programs, args.floorRuns);
+}
+
+async function main(): Promise<number> {
+  const floor = await startupFloor();
+  if (floor && !args.json) console.log(`${renderFloor(floor)}\n`);
+
+  // Namespaces are created before any timing: their creation is not CNI latency.
+  log(`creating the host namespace and ${2 * args.concurrency} pod namespaces`);
+  const host = (await createNetns("bhost")).name;
+  const pods = new Map<string, Pod[]>();
+  for (const label of ["reference", args.selfCheck ? "reference-b" : "tartan"]) {
+    const list: Pod[] = [];
+    for (let i = 0; i < args.concurrency; i++) {
+      list.push({ containerId: "", netnsPath: (await createNetns("bpod")).path });
+    }
+    pods.set(label, list);
+  }
+  const reports: Report[] = [];
+  let n = 0;
+  for (const ipMasq of args.ipMasqs) {
+    for (const resident of args.residents) {
+      const rep = await measure(ipMasq, resident, n++, host, (label) => pods.get(label)!);
+      reports.push(rep);
+      if (!args.json) console.log(`${renderTable(rep)}\n`);
+    }
+  }
+  if (args.json) console.log(JSON.stringify({ floor, reports }, null, 2));
+  else {
+    console.log(renderSummary(reports));
+    console.log(
+      "\nThe IPAM store after many operations: `bun bench/ipam-history.ts` (10,000 ADD/DEL cycles).",
+    );
+  }
   return failures.length === 0 ? 0 : 1;
 }
 

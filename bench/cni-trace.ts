@@ -2,7 +2,7 @@
 // under `strace -f -ttt` and prints a timeline relative to the wrapper's start (plugin exec, stdin
 // read, files opened under the IPAM dataDir, every child process such as ip/nft/iptables with its
 // duration, exit), followed by `strace -f -c` syscall totals for a second ADD+DEL.
-// Usage: bun bench/cni-trace.ts [--reference] [--empty] [--tartan PATH]
+// Usage: bun bench/cni-trace.ts [--reference] [--empty] [--no-ipmasq] [--tartan PATH]
 // As in cni-latency.ts, one resident pod stays attached (steady state) unless --empty.
 // --concurrent N adds N traced ADDs (then DELs) at once, summarised per phase.
 // Same safety as cni-latency.ts: private namespaces and temp dir, removed at the end and on signals.
@@ -17,7 +17,7 @@ import { referenceSide, type Side, tartanSide } from "./cni/sides.ts";
 const argv = process.argv.slice(2);
 const useRef = argv.includes("--reference");
 const ti = argv.indexOf("--tartan");
-const tartan = resolve(ti >= 0 ? argv[ti + 1]! : join(import.meta.dir, "../dist/tartan"));
+const tartan = resolve(ti >= 0 ? argv[ti + 1]! : join(import.meta.dir, "../dist/cni/tartan"));
 const dataDir = mkdtempSync(join(tmpdir(), "tt-bench-trace-"));
 const cleanup = async (): Promise<void> => {
   await cleanupAllNetns();
@@ -28,8 +28,14 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
 }
 
 const side: Side = useRef
-  ? referenceSide("reference", join(dataDir, "ipam"), "ttrefbr0", "10.77.0.0/16")
-  : tartanSide(tartan, join(dataDir, "ipam"));
+  ? referenceSide(
+      "reference",
+      join(dataDir, "ipam"),
+      "ttrefbr0",
+      "10.77.0.0/16",
+      !argv.includes("--no-ipmasq"),
+    )
+  : tartanSide(tartan, join(dataDir, "ipam"), !argv.includes("--no-ipmasq"));
 
 async function invoke(cmd: "ADD" | "DEL", id: string, netns: string, host: string, prev?: JsonObject) {
   const config = prev ? { ...side.config, prevResult: prev } : side.config;

@@ -23,7 +23,7 @@ fi
 
 say "dependencies and build"
 bash scripts/ensure-deps.sh --build
-ok "packages present, dist/tartan up to date"
+ok "packages present, dist/tartan and dist/cni/tartan up to date"
 
 # Refuse rather than disturb: the range and the bridge must be unused on this host.
 if ip -o route show root "$SUBNET" table all | grep -q . || ip -o route show match "$SUBNET" | grep -v '^default' | grep -q .; then
@@ -64,7 +64,7 @@ trap 'exit 130' INT TERM
 
 say "install tartan into a private CNI dir ($T/bin)"
 mkdir -p "$T/bin" "$T/net" "$T/ipam" "$T/tmp" "$T/rootfs/bin"
-install -m 0755 dist/tartan "$T/bin/tartan"
+install -m 0755 dist/cni/tartan "$T/bin/tartan"   # the CNI plugin executable
 ln -s tartan "$T/bin/tartan-ipam"
 cat >"$T/containers.conf" <<EOF
 [engine]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what tartan's build, demo and tests need on Debian 12, only when it is missing; with
-# --build also (re)builds dist/tartan when it is missing or older than the sources.
+# --build also (re)builds dist/tartan and dist/cni/tartan when missing or older than the sources.
 # Idempotent; safe to run on every invocation of the README commands and in CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,8 +26,12 @@ if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.packa
 fi
 
 if [ "${1:-}" = "--build" ]; then
-  if [ ! -x dist/tartan ] || [ -n "$(find src scripts/build.ts package.json -newer dist/tartan -print -quit)" ]; then
-    echo "ensure-deps: building dist/tartan (npm run build)" >&2
+  stale=""
+  for f in dist/tartan dist/cni/tartan; do
+    if [ ! -x "$f" ] || [ -n "$(find src scripts/build.ts package.json -newer "$f" -print -quit)" ]; then stale=1; fi
+  done
+  if [ -n "$stale" ]; then
+    echo "ensure-deps: building dist/tartan and dist/cni/tartan (npm run build)" >&2
     npm run --silent build >/dev/null
   fi
 fi

@@ -1,67 +1,9 @@
-// Composition root: the only file that wires real adapters. One executable, three faces:
-// the CNI plugin (CNI_COMMAND set), the standalone IPAM plugin (invoked as tartan-ipam), the CLI.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+// Composition root of dist/tartan: the CLI, the agent and the lab; it also still answers as the
+// CNI plugin and tartan-ipam (cni-wiring.ts), though the plugin to install is dist/cni/tartan.
 import type { AgentWiring } from "./agent/run-agent.ts";
-import type { CniDeps } from "./cni/cni-deps.ts";
-import { findPluginInPath } from "./cni/plugin-finder.ts";
-import { runCni } from "./cni/run-cni.ts";
-import { runIpamPlugin } from "./cni/run-ipam-plugin.ts";
-import { LinuxHostFacts } from "./dataplane/linux/linux-host-facts.ts";
-import { NetlinkDataplane } from "./dataplane/linux/netlink-dataplane.ts";
-import type { NftTable } from "./dataplane/nft-table.ts";
+import { runCniFaces } from "./cni-wiring.ts";
 import { openSqliteIpamStore } from "./datastore/local/sqlite-ipam-store.ts";
 import { makeLogger } from "./exec/json-logger.ts";
-import { run } from "./exec/run.ts";
-
-/**
- * The nft driver, loaded when first used: most ADDs and DELs never run nft (the ipMasq chain is
- * written once per network), and every module loaded at start-up costs each plugin call.
- */
-function lazyNft(): NftTable {
-  let driver: Promise<NftTable> | undefined;
-  const nft = () => {
-    driver ??= import("./dataplane/linux/linux-nft.ts").then(({ LinuxNft }) => new LinuxNft());
-    return driver;
-  };
-  return {
-    apply: async (netns, script) => (await nft()).apply(netns, script),
-    list: async (netns, family, table) => (await nft()).list(netns, family, table),
-    listJson: async (netns, family, table) => (await nft()).listJson?.(netns, family, table),
-  };
-}
-
-function cniDeps(env: Record<string, string | undefined>, component: string): CniDeps {
-  return {
-    // rtnetlink through bun:ffi: the ADD's two `ip -batch` spawns (~2 ms each) become syscalls.
-    dataplane: new NetlinkDataplane(),
-    nft: lazyNft(),
-    host: new LinuxHostFacts(),
-    openStore: (dir) => openSqliteIpamStore(dir),
-    execPlugin: (binary, childEnv, stdin) => run([binary], { env: childEnv, stdin, allowFailure: true }),
-    findPlugin: findPluginInPath,
-    readMarker: (path) => {
-      try {
-        return readFileSync(path, "utf8");
-      } catch {
-        return undefined;
-      }
-    },
-    writeMarker: (path, content) => {
-      mkdirSync(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true, mode: 0o700 });
-      // A temp name per process: concurrent ADDs write the marker at once, and with one shared
-      // name the second rename found the first one's file gone (ENOENT) and failed its ADD.
-      const tmp = `${path}.${process.pid}.tmp`;
-      writeFileSync(tmp, content);
-      // rename is atomic: a concurrent reader sees the old marker or the new one, never half.
-      renameSync(tmp, path);
-    },
-    removeMarker: (path) => rmSync(path, { force: true }),
-    log: makeLogger(env, component),
-    // Web Crypto, not node:crypto, whose loading would add ~10 ms to every plugin start.
-    randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
-    env,
-  };
-}
 
 /** The agent's real adapters; loaded only for `tartan agent`, never on the plugin path. */
 async function agentWiring(env: Record<string, string | undefined>): Promise<AgentWiring> {
@@ -103,28 +45,11 @@ async function agentWiring(env: Record<string, string | undefined>): Promise<Age
   };
 }
 
-async function readStdin(): Promise<string> {
-  return await Bun.stdin.text();
-}
-
 async function main(): Promise<number> {
   const env = process.env as Record<string, string | undefined>;
-  const invokedAs =
-    (process.argv0 === "bun" ? (process.argv[1] ?? "") : process.argv0).split("/").pop() ?? "";
-  if (invokedAs === "tartan-ipam" || (env.CNI_COMMAND && invokedAs.endsWith("-ipam"))) {
-    const out = await runIpamPlugin(cniDeps(env, "tartan-ipam"), env, await readStdin());
-    await Bun.write(Bun.stdout, out.stdout);
-    return out.exitCode;
-  }
-  if (env.CNI_COMMAND) {
-    const out = await runCni(
-      cniDeps(env, "cni"),
-      env,
-      env.CNI_COMMAND === "VERSION" ? await readStdin().catch(() => "") : await readStdin(),
-    );
-    await Bun.write(Bun.stdout, out.stdout);
-    return out.exitCode;
-  }
+  // The CNI faces, for installs of this file as the plugin; the lean plugin is dist/cni/tartan.
+  const cniCode = await runCniFaces(env);
+  if (cniCode !== undefined) return cniCode;
   // The CLI (its command table, the lab's commands, the YAML printer) loads only when asked
   // for: the plugin path stays lean. The lab sits above the CLI layer, so the table is put
   // together here, where both are visible.

@@ -1,7 +1,7 @@
 // Command-line options of bench/cni-latency.ts.
 
 export interface BenchArgs {
-  /** Sequential ADD+DEL pairs per side. */
+  /** Sequential ADD+DEL pairs per side, per configuration. */
   iterations: number;
   /** Pods started at once in the concurrent scenario. */
   concurrency: number;
@@ -13,35 +13,49 @@ export interface BenchArgs {
   /** Run the reference plugin on both sides: the harness must then report ratios near 1.0. */
   selfCheck: boolean;
   /**
-   * Keep one uncounted pod attached to each network for the whole run (a node's steady state:
-   * pods come and go while others keep running). false measures an empty network, where every
-   * ADD is the first pod and every DEL the last (per-network setup and teardown each time).
+   * Network states measured: `true` keeps one uncounted pod attached to each network for the whole
+   * run (a node's steady state: pods come and go while others keep running); `false` is an empty
+   * network, where every ADD is the first pod and every DEL the last (per-network setup and
+   * teardown each time).
    */
-  resident: boolean;
-  /** The tartan executable (its directory is CNI_PATH, where `tartan-ipam` lives too). */
+  residents: boolean[];
+  /** ipMasq settings measured, the same on both sides. */
+  ipMasqs: boolean[];
+  /** VERSION runs per program for the start-up floor (0: skip it). */
+  floorRuns: number;
+  /** The tartan plugin executable (its directory is CNI_PATH, where `tartan-ipam` lives too). */
   tartan: string;
 }
 
-const USAGE = `usage: bun bench/cni-latency.ts [--iterations N] [--concurrency C] [--rounds R] [--warmup W]
-                                  [--json] [--self-check] [--empty] [--tartan PATH]
-  --iterations N   sequential ADD+DEL pairs per plugin (default 100)
+const USAGE = `usage: bun bench/cni-latency.ts [--iterations N | --long] [--concurrency C] [--rounds R]
+                                  [--warmup W] [--ipmasq on|off|both] [--state resident|empty|both]
+                                  [--floor-runs N] [--json] [--self-check] [--tartan PATH]
+  --iterations N   sequential ADD+DEL pairs per plugin and configuration (default 50: all four
+                   configurations in a few minutes)
+  --long           --iterations 200 (steadier p99s; ~4x as long)
   --concurrency C  pods started at once in the concurrent scenario (default 16)
   --rounds R       concurrent rounds per plugin (default: enough for >= 2N samples, at least 3)
   --warmup W       uncounted ADD+DEL pairs per plugin first (default 3)
-  --json           print the results as JSON instead of a table
-  --empty          no resident pod: every ADD is the network's first pod, every DEL its last
+  --ipmasq X       ipMasq on both sides: on, off or both (default both)
+  --state X        resident: one uncounted pod stays attached to each network; empty: every ADD
+                   is the network's first pod, every DEL its last; both (default)
+  --empty          same as --state empty
+  --floor-runs N   VERSION runs per program for the start-up floor (default 40; 0 skips it)
+  --json           print the results as JSON instead of tables
   --self-check     reference plugin on both sides (validates the harness: ratios ~1.0)
-  --tartan PATH    tartan executable (default dist/tartan)`;
+  --tartan PATH    tartan plugin executable (default dist/cni/tartan)`;
 
 export function parseArgs(argv: readonly string[], defaultTartan: string): BenchArgs {
   const a: BenchArgs = {
-    iterations: 100,
+    iterations: 50,
     concurrency: 16,
     rounds: 0,
     warmup: 3,
     json: false,
     selfCheck: false,
-    resident: true,
+    residents: [true, false],
+    ipMasqs: [true, false],
+    floorRuns: 40,
     tartan: defaultTartan,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -63,7 +77,19 @@ export function parseArgs(argv: readonly string[], defaultTartan: string): Bench
     else if (k === "--warmup") a.warmup = int(0);
     else if (k === "--json") a.json = true;
     else if (k === "--self-check") a.selfCheck = true;
-    else if (k === "--empty") a.resident = false;
+    else if (k === "--long") a.iterations = 200;
+    else if (k === "--empty") a.residents = [false];
+    else if (k === "--state") {
+      const v = val();
+      const m: Record<string, boolean[]> = { resident: [true], empty: [false], both: [true, false] };
+      if (!m[v]) fail(`--state must be resident, empty or both, got ${v}`);
+      a.residents = m[v]!;
+    } else if (k === "--ipmasq") {
+      const v = val();
+      const m: Record<string, boolean[]> = { on: [true], off: [false], both: [true, false] };
+      if (!m[v]) fail(`--ipmasq must be on, off or both, got ${v}`);
+      a.ipMasqs = m[v]!;
+    } else if (k === "--floor-runs") a.floorRuns = int(0);
     else if (k === "--tartan") a.tartan = val();
     else if (k === "-h" || k === "--help") {
       console.log(USAGE);

@@ -35,8 +35,9 @@ function parseBlockRequest(body: unknown): BlockRequest {
  * The agent's local API (its unix socket; see model/agent-api.ts):
  *   POST /v1/blocks  {network, family?}  → 200 {blocks, claimed?} | 4xx/5xx {code, message, hint}
  *   GET  /v1/healthz                    → 200 once synced, else 503
- *   GET  /v1/status                     → node, sync state, this node's blocks
+ *   GET  /v1/status                     → sync state, Nodes known, this node's blocks, policy summary
  *   GET  /metrics                       → the same text as the metrics listener
+ *   /v1/pods, /v1/policy, /v1/policy/drops → policy-api.ts
  */
 export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
   return async (req) => {

@@ -138,7 +138,7 @@ function configError(source: string, msg: string): TartanError {
   return new TartanError(
     "agent-config-invalid",
     `${source}: ${msg}`,
-    "see docs/agent.md for the fields (and docs/security.md for datastore.tls and datastore.auth)",
+    "see docs/agent.md (the config file at its top) for the fields and their defaults, and docs/security.md for datastore.tls and datastore.auth",
   );
 }
 

@@ -23,7 +23,7 @@ export interface PolicyManagerDeps {
   nodeName: string;
   nft: NftTable;
   log: AgentLog;
-  /** Whether this kernel can enforce SCTP (conntrack for SCTP); see detectSctp in main.ts. */
+  /** Whether this kernel can enforce SCTP (conntrack for SCTP): kernelTracksSctp(), wired in main.ts. */
   sctp: boolean;
   /** Mirror hooks from the agent (error reporting, timers); onChange/relevant are the manager's. */
   mirrorOptions: Omit<KindMirrorOptions, "onChange" | "relevant">;

@@ -1,4 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs";
+import { AgentClient } from "../api/agent-client.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import { AGENT_HEALTH_PATH } from "../model/agent-api.ts";
 
@@ -17,11 +18,13 @@ export async function serveUnixSocket(
 ): Promise<Listener> {
   mkdirSync(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true, mode: 0o700 });
   if (existsSync(path)) {
-    const alive = await globalThis
-      .fetch(`http://tartan-agent${AGENT_HEALTH_PATH}`, { unix: path, signal: AbortSignal.timeout(1000) })
+    // Any answer, even 503 before its first sync, means another agent owns the socket; only
+    // "nobody answers" (a stale socket file from a crash) lets this one take it over.
+    const alive = await new AgentClient(path)
+      .request({ method: "GET", path: AGENT_HEALTH_PATH, timeoutMs: 1000, doing: "probing the socket" })
       .then(
         () => true,
-        () => false,
+        (e) => !(e instanceof TartanError && e.code === "agent-unreachable"),
       );
     if (alive) {
       throw new TartanError(

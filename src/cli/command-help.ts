@@ -77,7 +77,7 @@ export function groupHelp(table: CommandTable, path: readonly string[]): string 
 
 /** `tartan`, `tartan help`, `tartan --help`: every command. */
 export function topHelp(table: CommandTable): string {
-  return `tartan — container networking for Kubernetes (CNI plugin, IPAM, agent and CLI in one executable)
+  return `tartan — container networking for Kubernetes (the node agent, the CLI and the lab)
 
 Usage: tartan COMMAND [options]
 
@@ -86,7 +86,9 @@ ${commandList(table, [])}
 
 Run 'tartan COMMAND --help' for a command's options. Exit codes: 0 ok, 1 error, 2 usage error.
 
-As a CNI plugin: install this file as /opt/cni/bin/tartan (and a symlink tartan-ipam to it for
-IPAM-only delegation); the runtime runs it with CNI_COMMAND set. See README.md.
+The CNI plugin is its own, smaller executable: install cni/tartan (dist/cni/tartan after a build)
+as /opt/cni/bin/tartan, with the symlink tartan-ipam beside it for IPAM-only delegation; the
+runtime runs it with CNI_COMMAND set. This file answers CNI_COMMAND too, but starts slower.
+See README.md.
 `;
 }

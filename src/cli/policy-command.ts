@@ -52,7 +52,10 @@ function agents(o: { socket?: string; lab?: string; node?: string }): AgentRef[]
 
 /** One agent's answer through the one socket client (bounded timeout, typed errors). */
 const ask = <T>(a: AgentRef, path: string): Promise<T> =>
-  new AgentClient(a.socket).get<T>(path, `asking the agent of node ${a.node}`);
+  new AgentClient(a.socket).get<T>(
+    path,
+    a.node === "-" ? `asking the agent at ${a.socket}` : `asking the agent of node ${a.node}`,
+  );
 
 export interface PolicyDrops {
   drops: (PolicyDropRow & { node: string })[];

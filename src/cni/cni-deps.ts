@@ -34,9 +34,9 @@ export interface CniDeps {
   log(level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
   /** Random bytes for MAC addresses. */
   randomBytes(n: number): Uint8Array;
-  /** Asks the node agent for a block (nodeBlocks IPAM); default: fetch over its unix socket. */
+  /** Asks the node agent for a block (nodeBlocks IPAM); default: AgentClient (src/api/) over its socket. */
   requestBlock?: RequestBlock;
-  /** Tells the node agent a pod joined or left (agent mode); default: fetch over its unix socket. */
+  /** Tells the node agent a pod joined or left (agent mode); default: AgentClient over its socket. */
   joinPod?: JoinPod;
   /** The process's environment (delegates get it unchanged). */
   env: Record<string, string | undefined>;

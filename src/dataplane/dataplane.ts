@@ -8,8 +8,9 @@ export type NetnsRef = string | null;
 
 /**
  * The port through which everything above programs and reads links, addresses and routes.
- * Implemented by dataplane/linux (iproute2) and dataplane/fake (in memory); the contract tests in
- * test/unit and test/integration hold both to the same behaviour.
+ * Implemented by dataplane/linux (iproute2; rtnetlink through bun:ffi for the plugin) and
+ * dataplane/fake (in memory); the contract tests in test/unit and test/integration hold them all
+ * to the same behaviour.
  */
 export interface Dataplane {
   /** Applies the ops in order and stops at the first failure, which it throws (TartanError). */

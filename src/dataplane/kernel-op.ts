@@ -1,7 +1,8 @@
 /**
  * One change to a network namespace's links, addresses or routes, as data. A list of these is
- * what callers hand to a Dataplane: the Linux driver renders them as one `ip -batch` run, the
- * fake kernel applies them to its in-memory model. Addresses and routes are CIDR text.
+ * what callers hand to a Dataplane: the iproute2 driver renders them as one `ip -batch` run, the
+ * netlink driver as rtnetlink requests (decision 0008), the fake kernel applies them to its
+ * in-memory model. Addresses and routes are CIDR text.
  */
 export type KernelOp =
   /** A veth pair; `peer` is created directly in `peerNetns` (a netns path) when given. */

@@ -7,7 +7,7 @@ import { parseRangeSet, type RangeSet, rangesOverlap } from "./range-set.ts";
 export interface IpamConfig {
   /** The CNI network name: reservations are scoped by it. */
   readonly network: string;
-  /** ipam.dataDir, when the config sets one (the store adapter has the default). */
+  /** ipam.dataDir, when the config sets one (else DEFAULT_IPAM_DIR, model/default-paths.ts). */
   readonly dataDir: string | undefined;
   /** Empty with nodeBlocks: the ranges are then the node's blocks, read at allocation time. */
   readonly rangeSets: readonly RangeSet[];

@@ -1,6 +1,7 @@
 import { dirname } from "node:path";
 import { TartanError } from "../errors/tartan-error.ts";
 import { run } from "../exec/run.ts";
+import { cniPluginExecutable } from "./tartan-executable.ts";
 
 export interface CniCall {
   command: "ADD" | "DEL" | "CHECK";
@@ -15,22 +16,24 @@ export interface CniCall {
 }
 
 /**
- * Calls the real CNI plugin the way a runtime on the node would: `dist/tartan` with CNI_* in the
+ * Calls the real CNI plugin the way a runtime on the node would: `dist/cni/tartan` (beside the
+ * lab's tartan executable; cniPluginExecutable) with CNI_* in the
  * environment and the network config on stdin, run inside the node's namespace (`ip netns exec`
  * also gives it that namespace's /sys). Returns the parsed result (ADD) or null; a plugin error
  * becomes a TartanError with the plugin's own message.
  */
 export async function callCni(c: CniCall): Promise<Record<string, unknown> | null> {
+  const plugin = cniPluginExecutable(c.tartan);
   const env = {
     ...process.env,
     CNI_COMMAND: c.command,
     CNI_CONTAINERID: c.containerId,
     CNI_NETNS: `/run/netns/${c.podNetns}`,
     CNI_IFNAME: c.ifname,
-    CNI_PATH: dirname(c.tartan),
+    CNI_PATH: dirname(plugin),
     CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${c.podNamespace};K8S_POD_NAME=${c.podName};K8S_POD_INFRA_CONTAINER_ID=${c.containerId}`,
   };
-  const out = await run(["ip", "netns", "exec", c.nodeNetns, c.tartan], {
+  const out = await run(["ip", "netns", "exec", c.nodeNetns, plugin], {
     env,
     stdin: JSON.stringify(c.netconf),
     allowFailure: true,

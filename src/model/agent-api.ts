@@ -1,6 +1,8 @@
 /**
  * The agent's local API on its root-only unix socket (HTTP/1.1): the CNI plugin asks it for a
- * block when the node's blocks are full. Shared by the plugin (client) and the agent (server).
+ * block when the node's blocks are full and reports pods joining and leaving; the CLI reads the
+ * policy state. Shared by the one client (api/agent-client.ts, used by the plugin, the CLI and
+ * the lab) and the agent (server).
  */
 export const DEFAULT_AGENT_SOCKET = "/run/tartan/agent.sock";
 

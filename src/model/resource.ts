@@ -1,6 +1,6 @@
 /**
- * Kubernetes-shaped objects: every resource tartan stores (Node, IPPool, IPAMBlock, and later Pod,
- * Namespace, NetworkPolicy) has apiVersion/kind/metadata/spec/status, so the same objects can live
+ * Kubernetes-shaped objects: every resource tartan stores (Node, IPPool, IPAMBlock, Pod, Namespace,
+ * NetworkPolicy) has apiVersion/kind/metadata/spec/status, so the same objects can live
  * in etcd, in the local store or in the Kubernetes API unchanged.
  */
 export interface ObjectMeta {

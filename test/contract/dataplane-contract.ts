@@ -1,6 +1,7 @@
 // The behaviour every Dataplane driver must share. Registered once against the fake kernel
-// (test/unit, no root) and once against LinuxDataplane in fresh tt-t-* namespaces
-// (test/integration), with the same expectations, so the fake cannot drift from the kernel.
+// (test/unit, no root) and against both Linux drivers, LinuxDataplane and NetlinkDataplane, in
+// fresh tt-t-* namespaces (test/integration), with the same expectations, so the fake cannot
+// drift from the kernel.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { Dataplane, NetnsRef } from "../../src/dataplane/dataplane.ts";
 import type { KernelOp, LinkInfo, RouteInfo } from "../../src/dataplane/kernel-op.ts";

@@ -5,6 +5,7 @@ import type { Datastore, WatchEvent } from "../../src/datastore/datastore.ts";
 import { TartanError } from "../../src/errors/tartan-error.ts";
 import { KINDS, type NodeResource } from "../../src/model/cluster-resources.ts";
 import { type Resource, TARTAN_API_VERSION } from "../../src/model/resource.ts";
+import { eventually } from "../harness/eventually.ts";
 
 export interface DatastoreFixture {
   ds: Datastore;
@@ -55,8 +56,12 @@ export async function collect(
   );
   try {
     await act();
-    const end = Date.now() + (opts.ms ?? 5000);
-    while (events.length < n && errors.length === 0 && Date.now() < end) await Bun.sleep(10);
+    await eventually("watch events", () => events.length >= n || errors.length > 0, {
+      timeoutMs: opts.ms ?? 5000,
+      intervalMs: 10,
+      // The caller's expect() on the events gives the better message.
+      onTimeout: "last",
+    });
     await Bun.sleep(opts.settleMs ?? 150);
   } finally {
     h.close();

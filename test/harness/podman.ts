@@ -25,7 +25,8 @@ import { overlaps, parseCidr } from "../../src/model/cidr.ts";
 import type { Conflist, JsonObject } from "./cni-invoke.ts";
 
 export const REFERENCE_PLUGIN_DIR = "/usr/lib/cni";
-export const TARTAN_BINARY = resolve(import.meta.dir, "../../dist/tartan");
+/** The CNI plugin executable, as an operator installs it (dist/tartan is the CLI and agent). */
+export const TARTAN_BINARY = resolve(import.meta.dir, "../../dist/cni/tartan");
 /** Applets the busybox rootfs provides. */
 const APPLETS = [
   "sh",

@@ -160,12 +160,12 @@ describe.skipIf(skip)("tartan agent with etcd, the plugin's nodeBlocks IPAM", ()
     const pod = await createNetns("pod");
     pods.push(pod);
     return invokePlugin({
-      binary: join(bin, "tartan"),
+      binary: join(bin, "cni", "tartan"),
       command: "ADD",
       containerId: id,
       netns: pod.path,
       ifname: "eth0",
-      cniPath: [bin],
+      cniPath: [join(bin, "cni")],
       config: netconf(node),
       hostNetns: ns,
     });

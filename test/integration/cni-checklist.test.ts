@@ -14,7 +14,7 @@ import {
   invokePlugin,
 } from "../harness/cni-invoke.ts";
 import { createNetns, deleteNetns, isRoot, type TestNetns } from "../harness/netns.ts";
-import { privateTartanBin } from "../harness/tartan-binary.ts";
+import { privatePluginBin } from "../harness/tartan-binary.ts";
 
 type Json = Record<string, unknown>;
 const REFERENCE = "/usr/lib/cni";
@@ -86,7 +86,7 @@ const firstIp = (r: Json) => String((r.ips as Json[])[0]!.address);
 
 describe.skipIf(!isRoot)("CNI checklist items (real binary, test namespaces)", () => {
   beforeAll(async () => {
-    bin = await privateTartanBin("tartan-chk-bin-");
+    bin = await privatePluginBin("tartan-chk-bin-");
   }, 300_000);
 
   afterAll(() => {

@@ -11,7 +11,7 @@ import { run } from "../../src/exec/run.ts";
 import { SUPPORTED_CNI_VERSIONS, versionAtLeast } from "../../src/model/cni-version.ts";
 import { type CniCommand, type InvokeResult, invokePlugin } from "../harness/cni-invoke.ts";
 import { createNetns, deleteNetns, isRoot, type TestNetns, vethBetween } from "../harness/netns.ts";
-import { privateTartanBin } from "../harness/tartan-binary.ts";
+import { privatePluginBin } from "../harness/tartan-binary.ts";
 
 const REFERENCE = "/usr/lib/cni";
 const V4 = "10.231.0.0/24";
@@ -139,7 +139,7 @@ const addr = (cidr: string) => cidr.split("/")[0]!;
 
 describe.skipIf(!isRoot)("tartan binary: every verb, version, mode, family (integration, netns)", () => {
   beforeAll(async () => {
-    bin = await privateTartanBin("tartan-verbs-bin-");
+    bin = await privatePluginBin("tartan-verbs-bin-");
   }, 300_000);
 
   afterAll(() => {

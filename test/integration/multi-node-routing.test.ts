@@ -11,7 +11,6 @@ import { KernelReconciler } from "../../src/agent/kernel-reconciler.ts";
 import type { DesiredState } from "../../src/calc/desired-kernel-state.ts";
 import { calcNodeRouting, type NodeRouting } from "../../src/calc/node-routing.ts";
 import { podMtu } from "../../src/calc/pod-mtu.ts";
-import type { RoutingBackend } from "../../src/calc/routing-backend.ts";
 import {
   planRouted,
   ROUTED_GATEWAY_V4,
@@ -22,6 +21,7 @@ import type { Dataplane, NetnsRef } from "../../src/dataplane/dataplane.ts";
 import type { KernelOp } from "../../src/dataplane/kernel-op.ts";
 import { LinuxDataplane } from "../../src/dataplane/linux/linux-dataplane.ts";
 import type { IPAMBlockResource, NodeResource } from "../../src/model/cluster-resources.ts";
+import type { RoutingBackendName } from "../../src/model/routing-backend.ts";
 import { clusterNode, ipamBlock } from "../harness/cluster-objects.ts";
 import { cleanupAllNetns, createNetns, isRoot, type TestNetns } from "../harness/netns.ts";
 
@@ -158,7 +158,7 @@ describe.skipIf(!isRoot)("multi-node routing on the kernel (vxlan, host-gw, cros
 
   afterAll(cleanupAllNetns);
 
-  const routing = (local: string, backend: RoutingBackend, defs = DEFS): NodeRouting =>
+  const routing = (local: string, backend: RoutingBackendName, defs = DEFS): NodeRouting =>
     calcNodeRouting({
       localNode: local,
       nodes: defs.map(nodeResource),
@@ -168,7 +168,7 @@ describe.skipIf(!isRoot)("multi-node routing on the kernel (vxlan, host-gw, cros
     });
 
   /** Computes and applies every node's state; returns the problems per node. */
-  const reconcileAll = async (backend: RoutingBackend) => {
+  const reconcileAll = async (backend: RoutingBackendName) => {
     const problems: Record<string, string[]> = {};
     for (const d of DEFS) {
       const r = routing(d.name, backend);

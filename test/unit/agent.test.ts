@@ -19,17 +19,8 @@ import {
   type NodeResource,
 } from "../../src/model/cluster-resources.ts";
 import { TARTAN_API_VERSION } from "../../src/model/resource.ts";
+import { eventually } from "../harness/eventually.ts";
 import { FakeKernelPort } from "../harness/fake-kernel-port.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(5);
-  }
-}
 
 /** A memory datastore whose list() can be held back, to catch writes before the first sync. */
 class GatedDatastore extends MemoryDatastore {
@@ -310,7 +301,7 @@ describe("agent", () => {
         spec: { cidr: `10.245.${i + 1}.0/26`, pool: "x", node: `n${i}` },
       });
     }
-    await until("all routes", () => kernel.kernel.size === 20);
+    await eventually("all routes", () => kernel.kernel.size === 20, { timeoutMs: 3000, intervalMs: 5 });
     await agent.idle();
     expect(kernel.applies - before).toBeLessThanOrEqual(2);
     // Heartbeats (status-only changes) trigger nothing.
@@ -390,7 +381,10 @@ describe("agent", () => {
       metadata: { name: blockName("10.244.0.192/26") },
       spec: { cidr: "10.244.0.192/26", pool: "p4", node: "b" },
     });
-    await until("re-listed with the new block", () => kernel.kernel.has("10.244.0.192/26"));
+    await eventually("re-listed with the new block", () => kernel.kernel.has("10.244.0.192/26"), {
+      timeoutMs: 3000,
+      intervalMs: 5,
+    });
     expect(agent.metrics.datastoreErrors.size).toBeGreaterThan(0);
     expect(agent.blocks.live).toBe(true);
   });

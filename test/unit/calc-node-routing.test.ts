@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { eui64LinkLocal } from "../../src/calc/eui64-link-local.ts";
 import { calcNodeRouting, type NodeRoutingInput } from "../../src/calc/node-routing.ts";
 import { podMtu } from "../../src/calc/pod-mtu.ts";
-import type { RoutingBackend } from "../../src/calc/routing-backend.ts";
 import type { NodeResource } from "../../src/model/cluster-resources.ts";
+import type { RoutingBackendName } from "../../src/model/routing-backend.ts";
 import { clusterNode, ipamBlock } from "../harness/cluster-objects.ts";
 
 function node(name: string, underlayAddress: string, underlaySubnet: string, vtepMac?: string): NodeResource {
@@ -34,7 +34,7 @@ const BLOCKS = [
   block("fd00:244::80/122", "c"),
 ];
 
-function input(backend: RoutingBackend, over: Partial<NodeRoutingInput> = {}): NodeRoutingInput {
+function input(backend: RoutingBackendName, over: Partial<NodeRoutingInput> = {}): NodeRoutingInput {
   return {
     localNode: "a",
     nodes: NODES,

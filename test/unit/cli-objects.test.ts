@@ -3,7 +3,7 @@
 // demand, cascade on namespace delete, the datastore choice (lab, --datastore, --config), and
 // the whole command against a local (SQLite) datastore. The lab path runs in test/e2e.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { applyObjects } from "../../src/cli/apply-objects.ts";
@@ -343,7 +343,7 @@ describe("datastoreTarget", () => {
   });
 });
 
-describe("objectsCommand on a local datastore", () => {
+describe("apply/get/label/delete through the command table on a local datastore", () => {
   const db = join(tmp, "ds.db");
   const file = join(tmp, "m.yaml");
   writeFileSync(file, MANIFEST);
@@ -372,11 +372,12 @@ describe("objectsCommand on a local datastore", () => {
     expect(e.err).toStartWith(
       "tartan: stdin: document 5 (NetworkPolicy shop/bad): spec.ingress[0].from[0]: may not specify both ipBlock and another peer (podSelector or namespaceSelector) (",
     );
-    expect(JSON.parse((await cli(["get", "ns", "-o", "json"])).out)).toEqual({
-      apiVersion: "v1",
-      kind: "List",
-      items: [],
-    });
+    // Nothing written, not even a database; and get, a reader, does not create one either.
+    expect(existsSync(db)).toBe(false);
+    const g = await cli(["get", "ns", "-o", "json"]);
+    expect(g.code).toBe(1);
+    expect(g.err).toStartWith(`tartan: no local datastore at ${db} (`);
+    expect(existsSync(db)).toBe(false);
   });
 
   test("apply, get in json and yaml, re-apply unchanged, delete", async () => {

@@ -2,8 +2,8 @@ import { beforeEach, describe, expect, test } from "bun:test";
 import { diffKernelState } from "../../src/agent/kernel-diff.ts";
 import { KernelReconciler } from "../../src/agent/kernel-reconciler.ts";
 import { calcNodeRouting, type NodeRoutingInput } from "../../src/calc/node-routing.ts";
-import type { RoutingBackend } from "../../src/calc/routing-backend.ts";
 import { FakeDataplane } from "../../src/dataplane/fake/fake-dataplane.ts";
+import type { RoutingBackendName } from "../../src/model/routing-backend.ts";
 import { clusterNode, ipamBlock } from "../harness/cluster-objects.ts";
 
 const node = (name: string, underlayAddress: string, underlaySubnet: string, vtepMac: string) =>
@@ -24,7 +24,7 @@ const BLOCKS = [
   block("fd00:244::80/122", "c"),
 ];
 
-function desired(backend: RoutingBackend, over: Partial<NodeRoutingInput> = {}) {
+function desired(backend: RoutingBackendName, over: Partial<NodeRoutingInput> = {}) {
   return calcNodeRouting({
     localNode: "a",
     nodes: NODES,

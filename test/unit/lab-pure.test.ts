@@ -1,4 +1,5 @@
-// The lab's pure parts: underlay plan, names, argument parsing, matrix rendering. The real lab
+// The lab's pure parts: underlay plan, names and pod references, node CNI configs, matrix
+// rendering (its commands' arguments: test/unit/cli-command-table.test.ts). The real lab
 // (namespaces, etcd, agents, the plugin) is covered by test/e2e/lab.test.ts.
 import { describe, expect, test } from "bun:test";
 import { parsePodRef } from "../../src/cli/pod-ref.ts";

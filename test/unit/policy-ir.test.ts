@@ -38,7 +38,7 @@ const compile = (
 };
 
 // The IR is data; these tests read its rules and sets as the renderer writes them (compact and
-// exact); test/unit/policy-explain-lookup.test.ts reads the data itself.
+// exact); test/unit/policy-rule-lookup.test.ts reads the data itself.
 
 /** The rules of a chain as nft text. */
 function chainRules(ir: PolicyIR, chain: string): string[] {

@@ -147,4 +147,25 @@ describe("sqlite IPAM store", () => {
     }
     expect(statSync(`${dir}/tartan-ipam.db`).size).toBe(size);
   });
+
+  // Each plugin process opens the store, writes one transaction and closes it. With PERSIST_WAL
+  // alone the log never restarted: every open recovered (scanned) the whole log and appended to it,
+  // ~10 KB per transaction for ever (bench/ipam-history.ts: ADD 6x slower after 3,000).
+  test("the WAL does not grow with the store's history of one-write connections", () => {
+    const dir = freshDir();
+    for (let i = 0; i < 100; i++) {
+      const s = openSqliteIpamStore(dir);
+      const ip = `10.0.${i >> 8}.${i & 255}`;
+      s.transaction((tx) =>
+        tx.reserve({ network: "n", ip, containerId: `c${i}`, ifname: "e", rangeKey: "r" }),
+      );
+      s.close();
+      const s2 = openSqliteIpamStore(dir);
+      s2.transaction((tx) => tx.release("n", `c${i}`, "e"));
+      s2.close();
+    }
+    expect(existsSync(`${dir}/tartan-ipam.db-wal`)).toBe(true);
+    // One transaction's frames at most (a few pages), not 200 transactions' worth (~2 MB).
+    expect(statSync(`${dir}/tartan-ipam.db-wal`).size).toBeLessThan(64 * 1024);
+  }, 30_000);
 });

@@ -48,6 +48,7 @@ export const getCommand = defineCommand<GetResult>({
           namespace: named ? named.namespace : args.get("namespace"),
           allNamespaces: args.flag("all-namespaces"),
         }),
+      { readOnly: true },
     );
   },
   json: (r) => (r.single ? r.items[0] : { apiVersion: "v1", kind: "List", items: r.items }),

@@ -1,5 +1,7 @@
+import { existsSync } from "node:fs";
 import type { Datastore } from "../../datastore/datastore.ts";
 import { openDatastore } from "../../datastore/open-datastore.ts";
+import { TartanError } from "../../errors/tartan-error.ts";
 import { run } from "../../exec/run.ts";
 import type { CommandIo, OptionSpec } from "../command.ts";
 import { Exited } from "../command.ts";
@@ -61,6 +63,7 @@ export async function onTarget<D>(
   io: CommandIo,
   inner: () => { argv: string[]; stdin?: string },
   body: (ds: Datastore) => Promise<D>,
+  opts: { readOnly?: boolean } = {},
 ): Promise<D | Exited> {
   const target = datastoreTarget({
     datastore: args.get("datastore"),
@@ -75,6 +78,15 @@ export async function onTarget<D>(
   if (target.type === "lab") {
     const { argv, stdin } = inner();
     return new Exited(await inLab(target, [...argv, "-o", args.get("output") ?? "table"], stdin, io));
+  }
+  // A command that only reads never creates a store: a mistyped path is an error, not a new,
+  // empty database that answers "No resources found".
+  if (opts.readOnly && target.config.type === "local" && !existsSync(target.config.path)) {
+    throw new TartanError(
+      "no-datastore",
+      `no local datastore at ${target.config.path}`,
+      "check the path given with --datastore local=PATH (the agent's `datastore.path`)",
+    );
   }
   const ds = await openDatastore(target.config);
   try {

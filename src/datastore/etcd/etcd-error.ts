@@ -106,7 +106,7 @@ export function etcdError(what: string, endpoints: readonly string[], e: unknown
       "datastore-unavailable",
       `the datastore at ${at} is unreachable: ${reasonOf(e)}; ${what} failed`,
       "is etcd running and listening at that address? Check the endpoints given with --datastore, or " +
-        "`datastore.endpoints` in the agent config; the agent keeps working from what it has and retries",
+        "`datastore.endpoints` in the agent config (a running agent keeps the kernel as it is and retries)",
       { cause: e },
     );
   }
