@@ -27,6 +27,7 @@ import { createNetns, isRoot } from "../test/harness/netns.ts";
 import { summarize } from "./cni/stats.ts";
 import { cleanupAll, cleanupOnSignals, stopProcess, trackLab, trackProcess } from "./lab/cleanup.ts";
 import { labName, labPodAdd, labUp, TARTAN } from "./lab/lab-cli.ts";
+import { type LabEtcdInfo, labEtcdArgv } from "./lab/lab-etcd.ts";
 
 const argv = process.argv.slice(2);
 const opt = (n: string, d: string): string => {
@@ -166,7 +167,7 @@ async function remoteNodes(
   nTrials: number,
 
   lab: string,
-  endpoint: string,
+  etcd: LabEtcdInfo,
 ): Promise<{ results: RemoteTrial[]; profiles: Record<string, number>[] }> {
   const paths = labPaths(lab);
   const p = Bun.spawn(
@@ -177,8 +178,7 @@ async function remoteNodes(
       paths.fabricNetns,
       process.execPath,
       resolve(import.meta.dir, "convergence/remote-nodes.ts"),
-      "--endpoint",
-      endpoint,
+      ...labEtcdArgv(etcd),
       "--node-netns",
       paths.nodeNetns(1),
       "--agent-log",
@@ -252,10 +252,10 @@ async function main(): Promise<void> {
   const lab = await labUp(name, { nodes: 3, backend: "vxlan" });
   const reach = skipPods ? undefined : await podReachability(name);
   log(`remote nodes ${counts.join(", ")}, burst writes, ${trials} trials each`);
-  const remote = await remoteNodes("burst", trials, name, lab.etcd.endpoint);
+  const remote = await remoteNodes("burst", trials, name, lab.etcd);
   log(`remote nodes ${counts.join(", ")}, one Datastore.create per object, ${trialsOneByOne} trials each`);
   const oneByOne =
-    trialsOneByOne > 0 ? await remoteNodes("one-by-one", trialsOneByOne, name, lab.etcd.endpoint) : undefined;
+    trialsOneByOne > 0 ? await remoteNodes("one-by-one", trialsOneByOne, name, lab.etcd) : undefined;
   log("yardstick: ip -batch of the same entries");
   const yard = await ipBatchYardstick();
 

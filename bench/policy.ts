@@ -25,6 +25,7 @@ import { run } from "../src/exec/run.ts";
 import { isRoot } from "../test/harness/netns.ts";
 import { cleanupAll, cleanupOnSignals, stopProcess, trackLab, trackProcess } from "./lab/cleanup.ts";
 import { labName, labUp, TARTAN } from "./lab/lab-cli.ts";
+import { labEtcdArgv } from "./lab/lab-etcd.ts";
 
 const argv = process.argv.slice(2);
 const json = argv.includes("--json");
@@ -125,8 +126,7 @@ async function main(): Promise<void> {
       name,
       "--lab-dir",
       ls.dir,
-      "--endpoint",
-      up.etcd.endpoint,
+      ...labEtcdArgv(up.etcd),
       "--tartan",
       TARTAN,
       "--server-netns",

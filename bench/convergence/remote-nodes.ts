@@ -6,10 +6,10 @@
 // deletes them and times the removal the same way. No traffic is sent to the fake addresses: the
 // neighbours are permanent, and nothing routes to the fake blocks.
 //
-//   bun remote-nodes.ts --endpoint URL --node-netns NS --agent-log FILE --counts 10,100,1000 --trials T
+//   bun remote-nodes.ts --endpoint URL [--etcd-ca F --etcd-cert F --etcd-key F] --node-netns NS --agent-log FILE --counts 10,100,1000 --trials T
 // Prints one JSON document on stdout; progress on stderr.
 import { readFileSync } from "node:fs";
-import { Etcd3 } from "etcd3";
+import type { Etcd3 } from "etcd3";
 import { diffKernelState } from "../../src/agent/kernel-diff.ts";
 import { calcNodeRouting } from "../../src/calc/node-routing.ts";
 import { LinuxDataplane } from "../../src/dataplane/linux/linux-dataplane.ts";
@@ -25,13 +25,13 @@ import {
   type NodeResource,
 } from "../../src/model/cluster-resources.ts";
 import { TARTAN_API_VERSION } from "../../src/model/resource.ts";
+import { labEtcd3, labEtcdConfig } from "../lab/lab-etcd.ts";
 
 const argv = process.argv.slice(2);
 const opt = (n: string, d = ""): string => {
   const i = argv.indexOf(n);
   return i >= 0 ? argv[i + 1]! : d;
 };
-const endpoint = opt("--endpoint");
 const nodeNs = opt("--node-netns");
 const agentLog = opt("--agent-log");
 const counts = opt("--counts", "10,100,1000").split(",").map(Number);
@@ -285,8 +285,9 @@ async function profile(ds: Datastore, n: number): Promise<Record<string, number>
 }
 
 async function main(): Promise<void> {
-  const ds = await openDatastore({ type: "etcd", endpoints: [endpoint] });
-  const etcd = new Etcd3({ hosts: [endpoint] });
+  const config = labEtcdConfig(argv);
+  const ds = await openDatastore(config);
+  const etcd = labEtcd3(config);
   try {
     const existing = (await ds.list(KINDS.ipamBlock)).items as IPAMBlockResource[];
     const pool = existing[0]?.spec.pool ?? "pool-10-244-0-0-16";

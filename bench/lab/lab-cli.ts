@@ -1,6 +1,7 @@
 // A benchmark drives the lab through the real executable (`dist/tartan lab …`), as a user does.
 import { resolve } from "node:path";
 import { run } from "../../src/exec/run.ts";
+import type { LabEtcdInfo } from "./lab-etcd.ts";
 
 export const TARTAN = process.env.TARTAN_BIN || resolve(import.meta.dir, "../../dist/tartan");
 
@@ -16,7 +17,7 @@ export interface LabUpInfo {
   name: string;
   backend: string;
   nodes: { name: string; netns: string; underlayAddress: string; underlaySubnet: string }[];
-  etcd: { endpoint: string };
+  etcd: LabEtcdInfo;
 }
 
 async function lab(args: string[], timeoutMs = 120_000): Promise<string> {

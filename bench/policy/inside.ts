@@ -13,13 +13,13 @@
 //  (d) the agent's VmRSS/VmHWM at each size.
 // Prints one JSON document on stdout; progress on stderr.
 import { readFileSync, statSync } from "node:fs";
-import { Etcd3 } from "etcd3";
 import { prepareWrite } from "../../src/datastore/prepare-write.ts";
 import { storeKey } from "../../src/datastore/store-key.ts";
 import { run } from "../../src/exec/run.ts";
 import type { Resource } from "../../src/model/resource.ts";
 import { summarize } from "../cni/stats.ts";
 import { cleanupAll } from "../lab/cleanup.ts";
+import { labEtcd3, labEtcdConfig } from "../lab/lab-etcd.ts";
 import { iperfClient, startIperfServer } from "../throughput/iperf.ts";
 import { benchNamespaces, benchPod, benchPolicy, iperfPolicies, nsName } from "./synthetic-cluster.ts";
 
@@ -30,7 +30,6 @@ const opt = (n: string, d = ""): string => {
 };
 const lab = opt("--lab");
 const labDir = opt("--lab-dir");
-const endpoint = opt("--endpoint");
 const tartan = opt("--tartan");
 const sizes = opt("--sizes", "1000:100,5000:500,10000:1000")
   .split(",")
@@ -50,7 +49,7 @@ const log = (m: string) => void process.stderr.write(`policy-bench: ${m}\n`);
 const now = () => performance.timeOrigin + performance.now();
 const TXN_OPS = 128;
 
-const etcd = new Etcd3({ hosts: endpoint });
+const etcd = labEtcd3(labEtcdConfig(argv));
 const key = (o: Resource) => `/tartan/${storeKey(o.kind, o.metadata.name, o.metadata.namespace)}`;
 
 async function putAll(objs: Resource[], mode: "create" | "update" = "create"): Promise<void> {

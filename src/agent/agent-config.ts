@@ -50,20 +50,40 @@ export const DEFAULT_METRICS_ADDRESS = "127.0.0.1:9641";
 
 const name = z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a DNS-1123 name (lower case)");
 
+const absPath = z.string().startsWith("/", "must be an absolute path");
+
+/** The `datastore` section: shared by the agent config and the CLI's datastore files (--config). */
+const datastoreSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("local"), path: z.string().min(1) }).strict(),
+  z
+    .object({
+      type: z.literal("etcd"),
+      endpoints: z
+        .array(z.string().regex(/^https?:\/\/[^/]+\/?$/, "must be http://HOST:PORT or https://HOST:PORT"))
+        .min(1),
+      prefix: z.string().min(1).optional(),
+      timeoutMs: z.number().int().positive().optional(),
+      tls: z
+        .object({ caFile: absPath, certFile: absPath.optional(), keyFile: absPath.optional() })
+        .strict()
+        .refine((t) => !t.certFile === !t.keyFile, "certFile and keyFile go together")
+        .optional(),
+      auth: z
+        .object({ username: z.string().min(1), passwordFile: absPath })
+        .strict()
+        .optional(),
+    })
+    .strict()
+    .refine(
+      (d) => !d.tls || d.endpoints.every((e) => e.startsWith("https://")),
+      "with tls, every endpoint must be https://",
+    ),
+]);
+
 const schema = z
   .object({
     nodeName: name,
-    datastore: z.discriminatedUnion("type", [
-      z.object({ type: z.literal("local"), path: z.string().min(1) }).strict(),
-      z
-        .object({
-          type: z.literal("etcd"),
-          endpoints: z.array(z.string().min(1)).min(1),
-          prefix: z.string().min(1).optional(),
-          timeoutMs: z.number().int().positive().optional(),
-        })
-        .strict(),
-    ]),
+    datastore: datastoreSchema,
     backend: z.enum(ROUTING_BACKENDS).default(DEFAULT_ROUTING_BACKEND),
     underlayInterface: z.string().min(1).max(15),
     pools: z
@@ -123,6 +143,38 @@ function defaultNotReady(heartbeatSeconds: number): number {
   return Math.max(180, 6 * heartbeatSeconds);
 }
 
+/**
+ * The datastore of a file given to the CLI's `--config`: an agent config (its `datastore`
+ * section is used), or a file holding only a `datastore:` section (so an operator's workstation
+ * needs no node name or pools to reach the cluster's etcd).
+ */
+export function parseDatastoreFile(text: string, source: string): DatastoreConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    throw configError(source, `not valid YAML or JSON: ${e instanceof Error ? e.message : e}`);
+  }
+  if (raw && typeof raw === "object" && "nodeName" in raw) return parseAgentConfig(text, source).datastore;
+  const r = z
+    .object({ datastore: datastoreSchema })
+    .strict()
+    .safeParse(raw ?? {});
+  if (!r.success) throw configError(source, issuesText(r.error.issues));
+  return r.data.datastore as DatastoreConfig;
+}
+
+function configError(source: string, msg: string): TartanError {
+  return new TartanError(
+    "agent-config-invalid",
+    `${source}: ${msg}`,
+    "see docs/agent.md (the config file at its top) for the fields and their defaults, and docs/security.md for datastore.tls and datastore.auth",
+  );
+}
+
+const issuesText = (issues: readonly z.ZodIssue[]) =>
+  issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`).join("; ");
+
 /** A pool without a name is named after its CIDR: "pool-10-244-0-0-16". */
 const poolName = (cidr: string): string => `pool-${cidr.replace(/[.:/]/g, "-").toLowerCase()}`;
 
@@ -131,12 +183,7 @@ const poolName = (cidr: string): string => `pool-${cidr.replace(/[.:/]/g, "-").t
  * "agent-config-invalid" naming the field, so an operator fixes the file in one go.
  */
 export function parseAgentConfig(text: string, source = "agent config"): AgentConfig {
-  const bad = (msg: string) =>
-    new TartanError(
-      "agent-config-invalid",
-      `${source}: ${msg}`,
-      "see docs/agent.md (the config file at its top) for the fields and their defaults",
-    );
+  const bad = (msg: string) => configError(source, msg);
   let raw: unknown;
   try {
     raw = parseYaml(text);
@@ -145,7 +192,7 @@ export function parseAgentConfig(text: string, source = "agent config"): AgentCo
   }
   const r = schema.safeParse(raw ?? {});
   if (!r.success) {
-    throw bad(r.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`).join("; "));
+    throw bad(issuesText(r.error.issues));
   }
   const c = r.data;
   const pools: AgentPool[] = (c.pools ?? DEFAULT_POOLS).map((p, i) => {

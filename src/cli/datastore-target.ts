@@ -1,24 +1,44 @@
 import { readFileSync } from "node:fs";
-import { parseAgentConfig } from "../agent/agent-config.ts";
-import type { DatastoreConfig } from "../datastore/open-datastore.ts";
+import { parseDatastoreFile } from "../agent/agent-config.ts";
+import type { DatastoreConfig, EtcdTlsFiles } from "../datastore/open-datastore.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import { type LabDatastoreFields, labRoot, pickLab, readLab } from "./labs-up.ts";
+
+/** The flags that give `tartan … --datastore https://…` the TLS files (and user) of an etcd. */
+export function etcdFlagsArgv(tls: EtcdTlsFiles | undefined): string[] {
+  if (!tls) return [];
+  return [
+    "--etcd-ca",
+    tls.caFile,
+    ...(tls.certFile && tls.keyFile ? ["--etcd-cert", tls.certFile, "--etcd-key", tls.keyFile] : []),
+  ];
+}
 
 /** Where `tartan apply|get|delete|label` read and write objects. */
 export type DatastoreTarget =
   | { type: "direct"; config: DatastoreConfig; source: string }
   /** A lab's etcd: it listens inside the lab's fabric namespace, reachable only from in there. */
-  | { type: "lab"; lab: string; netns: string; endpoint: string };
+  | { type: "lab"; lab: string; netns: string; endpoint: string; tls?: EtcdTlsFiles };
 
 export interface TargetOptions {
   datastore?: string;
   config?: string;
   lab?: string;
+  /** TLS and user for `--datastore` etcd endpoints (`--etcd-ca`, `--etcd-cert`, ...). */
+  etcdCa?: string;
+  etcdCert?: string;
+  etcdKey?: string;
+  etcdUser?: string;
+  etcdPasswordFile?: string;
 }
 
 const NO_DATASTORE_HINT =
-  "start a lab (tartan lab up), or name a datastore: --datastore etcd=http://HOST:2379, " +
-  "--datastore local=/var/lib/tartan/datastore.db, or --config /path/to/agent.yaml";
+  "start a lab (tartan lab up), or name a datastore: --datastore https://HOST:2379 --etcd-ca FILE " +
+  "--etcd-cert FILE --etcd-key FILE, --datastore local=/var/lib/tartan/datastore.db, or --config FILE " +
+  "(an agent config or a file with a datastore: section)";
+
+const ETCD_FLAGS = ["etcdCa", "etcdCert", "etcdKey", "etcdUser", "etcdPasswordFile"] as const;
+const flagName = (k: (typeof ETCD_FLAGS)[number]) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /**
  * Picks the datastore like kubectl picks its context: --datastore or --config when given, else
@@ -29,8 +49,20 @@ export function datastoreTarget(o: TargetOptions, root = labRoot()): DatastoreTa
   const given = [o.datastore && "--datastore", o.config && "--config", o.lab && "--lab"].filter(Boolean);
   if (given.length > 1)
     throw new TartanError("cli-usage", `${given.join(" and ")} cannot be combined`, "pick one");
+  const etcdFlags = ETCD_FLAGS.filter((k) => o[k] !== undefined);
+  if (etcdFlags.length > 0 && !o.datastore) {
+    throw new TartanError(
+      "cli-usage",
+      `${etcdFlags.map(flagName).join(", ")} go with --datastore (a --config file or a lab brings its own)`,
+      "add --datastore https://HOST:2379, or put them in the file's datastore.tls / datastore.auth",
+    );
+  }
   if (o.datastore)
-    return { type: "direct", config: parseDatastoreOption(o.datastore), source: "--datastore" };
+    return {
+      type: "direct",
+      config: withEtcdFlags(parseDatastoreOption(o.datastore), o),
+      source: "--datastore",
+    };
   if (o.config) {
     let text: string;
     try {
@@ -38,7 +70,7 @@ export function datastoreTarget(o: TargetOptions, root = labRoot()): DatastoreTa
     } catch (e) {
       throw new TartanError("cli-usage", `cannot read ${o.config}: ${(e as Error).message}`);
     }
-    return { type: "direct", config: parseAgentConfig(text, o.config).datastore, source: o.config };
+    return { type: "direct", config: parseDatastoreFile(text, o.config), source: o.config };
   }
   const name = pickLab(o.lab, root);
   if (name !== undefined) {
@@ -54,8 +86,54 @@ export function datastoreTarget(o: TargetOptions, root = labRoot()): DatastoreTa
   );
 }
 
-/** `etcd=http://h:2379[,http://h2:2379]` or `local=/path/to/db`. */
+/** The `--etcd-*` flags on an etcd `--datastore`. */
+function withEtcdFlags(config: DatastoreConfig, o: TargetOptions): DatastoreConfig {
+  const given = ETCD_FLAGS.filter((k) => o[k] !== undefined);
+  if (given.length === 0) return config;
+  if (config.type !== "etcd") {
+    throw new TartanError("cli-usage", `${given.map(flagName).join(", ")} apply to an etcd --datastore only`);
+  }
+  if ((o.etcdCert || o.etcdKey) && !o.etcdCa) {
+    throw new TartanError(
+      "cli-usage",
+      "--etcd-cert/--etcd-key need --etcd-ca (the CA of etcd's certificate)",
+    );
+  }
+  if (!o.etcdCert !== !o.etcdKey) {
+    throw new TartanError("cli-usage", "--etcd-cert and --etcd-key go together");
+  }
+  if (!o.etcdUser !== !o.etcdPasswordFile) {
+    throw new TartanError("cli-usage", "--etcd-user and --etcd-password-file go together");
+  }
+  if (o.etcdCa && !config.endpoints.every((e) => /^https:\/\//i.test(e))) {
+    throw new TartanError(
+      "cli-usage",
+      `--etcd-ca needs https:// endpoints, not ${config.endpoints.join(",")}`,
+      "write --datastore https://HOST:2379",
+    );
+  }
+  return {
+    ...config,
+    ...(o.etcdCa
+      ? {
+          tls: {
+            caFile: o.etcdCa,
+            ...(o.etcdCert && o.etcdKey ? { certFile: o.etcdCert, keyFile: o.etcdKey } : {}),
+          },
+        }
+      : {}),
+    ...(o.etcdUser && o.etcdPasswordFile
+      ? { auth: { username: o.etcdUser, passwordFile: o.etcdPasswordFile } }
+      : {}),
+  };
+}
+
+/**
+ * `https://h:2379[,https://h2:2379]` or `http://…` (etcd), `etcd=URL[,URL]`, or
+ * `local=/path/to/db`.
+ */
 export function parseDatastoreOption(text: string): DatastoreConfig {
+  if (/^https?:\/\//i.test(text)) return { type: "etcd", endpoints: text.split(",").filter(Boolean) };
   const eq = text.indexOf("=");
   const type = text.slice(0, eq);
   const value = text.slice(eq + 1);
@@ -65,7 +143,7 @@ export function parseDatastoreOption(text: string): DatastoreConfig {
   }
   throw new TartanError(
     "cli-usage",
-    `--datastore "${text}" is not etcd=URL[,URL] or local=PATH`,
+    `--datastore "${text}" is not an etcd URL (https://HOST:2379[,URL]), etcd=URL[,URL] or local=PATH`,
     NO_DATASTORE_HINT,
   );
 }
@@ -78,5 +156,11 @@ function labTarget(lab: LabDatastoreFields): DatastoreTarget {
       `recreate it: tartan lab down --lab ${lab.name}; tartan lab up --lab ${lab.name}`,
     );
   }
-  return { type: "lab", lab: lab.name, netns: lab.fabric.netns, endpoint: lab.etcd.endpoint };
+  return {
+    type: "lab",
+    lab: lab.name,
+    netns: lab.fabric.netns,
+    endpoint: lab.etcd.endpoint,
+    ...(lab.etcd.tls ? { tls: lab.etcd.tls } : {}),
+  };
 }

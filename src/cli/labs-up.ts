@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
+import type { EtcdTlsFiles } from "../datastore/open-datastore.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import { requireRoot } from "./require-root.ts";
 
@@ -12,7 +13,8 @@ export const labRoot = () => process.env.TARTAN_LAB_ROOT || LAB_ROOT_DEFAULT;
 export interface LabDatastoreFields {
   name: string;
   fabric: { netns: string };
-  etcd?: { endpoint: string };
+  /** The lab's etcd; `tls`: the lab CA and its client certificate (labs up before TLS have none). */
+  etcd?: { endpoint: string; tls?: EtcdTlsFiles };
 }
 
 /** Lab state is root's (0700): a non-root reader is told so, not that no lab is up. */

@@ -18,6 +18,9 @@ export const CNI_CODE_OF: Readonly<Record<ErrorCode, number>> = {
   "datastore-unavailable": CniCode.tryAgainLater,
   "datastore-compacted": CniCode.tryAgainLater,
   "datastore-invalid": CniCode.internal,
+  // A TLS or credential problem is configuration: a retry does not fix it.
+  "datastore-tls": CniCode.invalidConfig,
+  "datastore-auth": CniCode.invalidConfig,
   // dataplane/
   "kernel-op-failed": CniCode.kernel,
   "kernel-read-failed": CniCode.kernel,

@@ -10,6 +10,10 @@ const HINTS: Record<DatastoreErrorCode, string> = {
     "check that the datastore is running and reachable; tartan keeps working from what it has",
   "datastore-invalid": "this is a bug in the caller: the object must have a kind, a valid name and a spec",
   "datastore-compacted": "the revision is too old: list again and watch from the list's revision",
+  "datastore-tls":
+    "check the datastore's TLS files (agent config datastore.tls, or --etcd-ca/--etcd-cert/--etcd-key): see docs/security.md",
+  "datastore-auth":
+    "check the etcd user and password (datastore.auth, or --etcd-user/--etcd-password-file) and the user's role: see docs/security.md",
 };
 
 /** Every adapter fails with these codes, so callers branch on the code, never on the adapter. */

@@ -1,8 +1,7 @@
 import type { Datastore } from "./datastore.ts";
+import type { DatastoreConfig } from "./datastore-config.ts";
 
-export type DatastoreConfig =
-  | { type: "local"; path: string }
-  | { type: "etcd"; endpoints: string[]; prefix?: string; timeoutMs?: number };
+export type { DatastoreConfig, EtcdDatastoreConfig, EtcdTlsFiles, EtcdUser } from "./datastore-config.ts";
 
 /**
  * Opens the configured Datastore. The adapters are imported on demand: the etcd client

@@ -1,9 +1,12 @@
+import type { EtcdTlsFiles } from "../datastore/open-datastore.ts";
 import type { RoutingBackendName } from "../model/routing-backend.ts";
 
 export interface LabAgentConfigInput {
   nodeName: string;
   nodeDir: string;
   etcdEndpoint: string;
+  /** The lab CA and client certificate its etcd requires (absent: plain HTTP). */
+  etcdTls?: EtcdTlsFiles;
   backend: RoutingBackendName;
   network: string;
   podCidr: string;
@@ -28,7 +31,7 @@ export interface LabAgentTuning {
 export function labAgentConfig(i: LabAgentConfigInput): Record<string, unknown> {
   return {
     nodeName: i.nodeName,
-    datastore: { type: "etcd", endpoints: [i.etcdEndpoint] },
+    datastore: { type: "etcd", endpoints: [i.etcdEndpoint], ...(i.etcdTls ? { tls: i.etcdTls } : {}) },
     backend: i.backend,
     underlayInterface: "eth0",
     pools: [

@@ -29,7 +29,8 @@ export async function labEtcd(lab: string, action: "stop" | "start"): Promise<La
     );
   }
   const address = new URL(state.etcd.endpoint).hostname;
-  const etcd = await startEtcd(paths, address, state.tartan, async (p) => {
+  // As `up` started it: with TLS (the same lab certificates) when lab.json says so.
+  const etcd = await startEtcd(paths, address, state.tartan, state.etcd.tls !== undefined, async (p) => {
     await updateLabState(paths, (s) => ({ ...s!, etcd: p }));
   });
   return { started: etcd.pid, endpoint: etcd.endpoint };

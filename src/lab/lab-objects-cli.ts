@@ -1,10 +1,12 @@
+import { etcdFlagsArgv } from "../cli/datastore-target.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import { run } from "../exec/run.ts";
 import type { LabState } from "./lab-state.ts";
 
 /**
  * Runs `tartan apply|delete|get|label …` against the lab's etcd, from inside the fabric
- * namespace where etcd listens (the lab's own executable, `--datastore etcd=…`). Returns stdout;
+ * namespace where etcd listens (the lab's own executable, `--datastore URL` and the lab's client
+ * certificate). Returns stdout;
  * a failure becomes a TartanError carrying the command's own message.
  */
 export async function labObjectsCli(state: LabState, args: string[], stdin?: string): Promise<string> {
@@ -24,7 +26,8 @@ export async function labObjectsCli(state: LabState, args: string[], stdin?: str
       state.tartan,
       ...args,
       "--datastore",
-      `etcd=${state.etcd.endpoint}`,
+      state.etcd.endpoint,
+      ...etcdFlagsArgv(state.etcd.tls),
     ],
     {
       stdin: stdin ?? "",

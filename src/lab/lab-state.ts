@@ -1,3 +1,4 @@
+import type { EtcdTlsFiles } from "../datastore/open-datastore.ts";
 import type { RoutingBackendName } from "../model/routing-backend.ts";
 import type { LabAgentTuning } from "./lab-agent-config.ts";
 
@@ -67,7 +68,8 @@ export interface LabState {
   /** The CNI network name every node's plugin uses. */
   network: string;
   fabric: { netns: string; bridges: LabBridge[] };
-  etcd?: LabProcess & { endpoint: string };
+  /** `tls`: the lab CA and client certificate its etcd requires (absent: a plain-HTTP etcd). */
+  etcd?: LabProcess & { endpoint: string; tls?: Required<EtcdTlsFiles> };
   nodes: LabNode[];
   pods: LabPod[];
   /** Agent timings from `lab up` (nodes added later get them too). */

@@ -25,6 +25,8 @@ export interface LabUpOptions {
   ipv6?: boolean;
   /** Agent timings (heartbeat, dead-node graces) written into every node's agent config. */
   agentTuning?: LabAgentTuning;
+  /** etcd over plain HTTP without client certificates (default: TLS + client certs, decision 0013). */
+  insecureEtcd?: boolean;
 }
 
 export const LAB_NETWORK = "tartan-lab";
@@ -129,10 +131,11 @@ export async function labUp(o: LabUpOptions, progress: Progress): Promise<LabSta
     const etcd = await progress.step(
       "etcd",
       () =>
-        startEtcd(paths, plan.bridges[0]!.gateway, tartan, async (proc) => {
+        startEtcd(paths, plan.bridges[0]!.gateway, tartan, !o.insecureEtcd, async (proc) => {
           await updateLabState(paths, (s) => ({ ...s!, etcd: proc }));
         }),
-      (e) => `${e.endpoint} in ${paths.fabricNetns}, pid ${e.pid}`,
+      (e) =>
+        `${e.endpoint} in ${paths.fabricNetns}, pid ${e.pid}${e.tls ? `, client certificates of ${e.tls.caFile}` : " (no TLS)"}`,
     );
     const withAgent = o.agents !== false;
     for (const n of nodes) {
@@ -159,6 +162,7 @@ export async function labUp(o: LabUpOptions, progress: Progress): Promise<LabSta
                 nodeName: n.name,
                 nodeDir: n.dir,
                 etcdEndpoint: etcd.endpoint,
+                ...(etcd.tls ? { etcdTls: etcd.tls } : {}),
                 backend: o.backend,
                 network: LAB_NETWORK,
                 podCidr: LAB_POD_CIDR,

@@ -64,6 +64,7 @@ export async function nodeAdd(lab: string): Promise<LabNode> {
         nodeName: node.name,
         nodeDir: dir,
         etcdEndpoint: state.etcd.endpoint,
+        ...(state.etcd.tls ? { etcdTls: state.etcd.tls } : {}),
         backend: state.backend,
         network: state.network,
         podCidr: state.podCidr,

@@ -1,5 +1,6 @@
 import { existsSync, rmSync } from "node:fs";
-import { openDatastore } from "../datastore/open-datastore.ts";
+import { etcdFlagsArgv } from "../cli/datastore-target.ts";
+import { type EtcdTlsFiles, openDatastore } from "../datastore/open-datastore.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import { run } from "../exec/run.ts";
 import { type ForgetNodeResult, forgetNode } from "../ipam/forget-node.ts";
@@ -22,8 +23,12 @@ export interface NodeRmResult {
  * `tartan lab forget-node NODE --etcd URL` (internal, run inside the fabric namespace where etcd
  * listens): deletes the node's IPAMBlocks and its Node (ipam/forget-node.ts).
  */
-export async function runForgetNode(endpoint: string, node: string): Promise<ForgetNodeResult> {
-  const ds = await openDatastore({ type: "etcd", endpoints: [endpoint] });
+export async function runForgetNode(
+  endpoint: string,
+  node: string,
+  tls?: EtcdTlsFiles,
+): Promise<ForgetNodeResult> {
+  const ds = await openDatastore({ type: "etcd", endpoints: [endpoint], ...(tls ? { tls } : {}) });
   try {
     return await forgetNode(ds, node);
   } finally {
@@ -65,6 +70,7 @@ export async function nodeRm(lab: string, nodeName: string): Promise<NodeRmResul
       nodeName,
       "--etcd",
       endpoint,
+      ...etcdFlagsArgv(state.etcd?.tls),
     ],
     { allowFailure: true, timeoutMs: 30_000 },
   );

@@ -3,7 +3,7 @@
 // nothing to the root namespace; every test removes its lab (also on failure, also on a crash:
 // see the exit hook) and then checks that no tl-<lab>-* namespace, process or dir is left.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { run } from "../../src/exec/run.ts";
 import type { LabMatrix } from "../../src/lab/lab-matrix.ts";
 import type { LabState } from "../../src/lab/lab-state.ts";
@@ -54,6 +54,64 @@ async function downAndCheck(name: string, procs: { pid: number; startTime: strin
   expect(existsSync(`/run/tartan-lab/${name}`)).toBe(false);
   // A second down finds nothing and still succeeds.
   expect((await lab(["down", "--lab", name])).code).toBe(0);
+}
+
+/**
+ * The lab's etcd takes only clients with the lab's certificate (TLS + --client-cert-auth),
+ * checked from inside a node namespace, where an attacker on the underlay would be: the JSON
+ * gateway with curl (no certificate, plain HTTP, then the lab's certificate, which must work so
+ * that the refusals are not something else), and the CLI without a client certificate.
+ */
+async function checkEtcdAuthentication(s: LabState): Promise<void> {
+  const etcd = s.etcd!;
+  expect(etcd.endpoint).toBe("https://198.18.0.1:2379");
+  const tls = etcd.tls!;
+  const pki = `/run/tartan-lab/${s.name}/pki`;
+  expect(statSync(pki).mode & 0o777).toBe(0o700);
+  for (const f of readdirSync(pki)) expect([f, statSync(`${pki}/${f}`).mode & 0o777]).toEqual([f, 0o600]);
+  const node = s.nodes[1]!.netns;
+  const curl = (...args: string[]) =>
+    run(["ip", "netns", "exec", node, "curl", "-sS", "--max-time", "5", ...args], { allowFailure: true });
+  const range = ["-d", '{"key":"L3RhcnRhbi8=","range_end":"L3RhcnRhbjA=","count_only":true}'];
+  const noCert = await curl("--cacert", tls.caFile, ...range, `${etcd.endpoint}/v3/kv/range`);
+  expect(noCert.code).not.toBe(0);
+  expect(noCert.stdout).not.toContain("header");
+  const plain = await curl(...range, "http://198.18.0.1:2379/v3/kv/range");
+  expect(plain.code).not.toBe(0);
+  expect(plain.stdout).not.toContain("header");
+  // etcd's health endpoint (plain HTTP) is on the fabric's loopback only.
+  expect((await curl("http://198.18.0.1:2381/health")).code).not.toBe(0);
+  const withCert = await curl(
+    "--cacert",
+    tls.caFile,
+    "--cert",
+    tls.certFile,
+    "--key",
+    tls.keyFile,
+    ...range,
+    `${etcd.endpoint}/v3/kv/range`,
+  );
+  expect(withCert.stdout).toContain('"header"');
+  const cli = await run(
+    [
+      "ip",
+      "netns",
+      "exec",
+      node,
+      tartan,
+      "get",
+      "pods",
+      "-A",
+      "--datastore",
+      etcd.endpoint,
+      "--etcd-ca",
+      tls.caFile,
+    ],
+    { allowFailure: true, timeoutMs: 20_000 },
+  );
+  expect(cli.code).toBe(1);
+  expect(cli.stderr).toContain("etcd refused our client certificate");
+  expect(cli.stderr).not.toMatch(/\n\s+at /); // one coded line, no stack
 }
 
 /** The matrix, retried while agents converge (routes and VXLAN peers appear within seconds). */
@@ -107,18 +165,7 @@ describe.skipIf(!hasEtcd)("lab: fabric, nodes, etcd and pods (no agents)", () =>
       expect((await run(["ip", "route", "show", "to", "root", "198.18.0.0/15"])).stdout).toBe("");
       // The underlay: node-1 (subnet 0) reaches node-2 (subnet 1) through the fabric, and etcd.
       await run(["ip", "netns", "exec", s.nodes[0]!.netns, "ping", "-c", "1", "-W", "2", "198.18.1.12"]);
-      const health = await run([
-        "ip",
-        "netns",
-        "exec",
-        s.nodes[1]!.netns,
-        tartan,
-        "lab",
-        "probe",
-        "http",
-        `${s.etcd!.endpoint}/health`,
-      ]);
-      expect(health.stdout).toContain('"health":"true"');
+      await checkEtcdAuthentication(s);
 
       const a = JSON.parse((await lab(["pod", "add", "node-1", "a", "--lab", name, "-o", "json"])).stdout);
       const b = JSON.parse(
@@ -167,18 +214,25 @@ describe.skipIf(!hasEtcd)("lab: fabric, nodes, etcd and pods (no agents)", () =>
     "an up that fails halfway (no etcd on PATH) removes what it made; a second up of a live lab is refused",
     async () => {
       const name = newLab("tf");
-      // ip and sysctl live in /usr/sbin, etcd in /usr/bin: namespaces and underlay get made, etcd fails.
-      const failed = await run([tartan, "lab", "up", "--lab", name, "--nodes", "2", "--no-agents"], {
-        allowFailure: true,
-        env: { ...process.env, PATH: "/usr/sbin:/sbin" },
-        timeoutMs: 60_000,
-      });
+      // ip and sysctl live in /usr/sbin, etcd in /usr/bin: namespaces and underlay get made, etcd
+      // fails (without TLS: openssl, in /usr/bin too, would fail first).
+      const failed = await run(
+        [tartan, "lab", "up", "--lab", name, "--nodes", "2", "--no-agents", "--insecure-etcd"],
+        {
+          allowFailure: true,
+          env: { ...process.env, PATH: "/usr/sbin:/sbin" },
+          timeoutMs: 60_000,
+        },
+      );
       expect(failed.code).toBe(1);
       expect(failed.stderr).toContain("etcd exited");
       expect(readdirSync("/run/netns").filter((n) => n.startsWith(`tl-${name}-`))).toEqual([]);
       expect(existsSync(`/run/tartan-lab/${name}`)).toBe(false);
 
-      await lab(["up", "--lab", name, "--nodes", "1", "--no-agents"]);
+      // --insecure-etcd: the opt-out, plain HTTP and no certificates.
+      await lab(["up", "--lab", name, "--nodes", "1", "--no-agents", "--insecure-etcd"]);
+      expect(state(name).etcd).toMatchObject({ endpoint: "http://198.18.0.1:2379" });
+      expect(state(name).etcd?.tls).toBeUndefined();
       const again = await lab(["up", "--lab", name, "--nodes", "1", "--no-agents"], true);
       expect(again.code).toBe(1);
       expect(again.stderr).toContain("already up");

@@ -9,6 +9,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { type LabEtcdInfo, labEtcdArgv } from "../../bench/lab/lab-etcd.ts";
 import type { PolicyStatus } from "../../src/cli/policy-command.ts";
 import { run } from "../../src/exec/run.ts";
 import type { LabMatrix } from "../../src/lab/lab-matrix.ts";
@@ -64,7 +65,7 @@ describe.skipIf(!hasEtcd)("a poisoned object in the lab's etcd", () => {
 
       // Straight into etcd, from inside the fabric namespace: no tartan validation on the way.
       const paths = labPaths(name);
-      const state = JSON.parse(readFileSync(paths.stateFile, "utf8")) as { etcd: { endpoint: string } };
+      const state = JSON.parse(readFileSync(paths.stateFile, "utf8")) as { etcd: LabEtcdInfo };
       const poisoned = [
         pod(`prod/${EVIL_NAME}`, ["10.244.255.250"], { node: "node-1" }),
         pod("prod/labelled", ["10.244.255.251"], { node: "node-1", labels: { app: 'x"\ny' } }),
@@ -77,8 +78,8 @@ describe.skipIf(!hasEtcd)("a poisoned object in the lab's etcd", () => {
           paths.fabricNetns,
           process.execPath,
           resolve(import.meta.dir, "../harness/etcd-put-raw.ts"),
-          "--endpoint",
-          state.etcd.endpoint,
+          // The lab's etcd takes only TLS clients with its certificate (decision 0013).
+          ...labEtcdArgv(state.etcd),
         ],
         { stdin: JSON.stringify(poisoned), allowFailure: true, timeoutMs: 30_000 },
       );

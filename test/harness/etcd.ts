@@ -10,7 +10,7 @@ import { eventually, GiveUp } from "./eventually.ts";
 import { processAlive, stopProcess } from "./stop-process.ts";
 
 export interface EtcdServer {
-  /** The client URL, http://127.0.0.1:PORT. */
+  /** The client URL, http://127.0.0.1:PORT (https:// with TLS). */
   endpoint: string;
   dataDir: string;
   /** PID of the running etcd (undefined while stopped). */
@@ -68,13 +68,32 @@ function freePort(): number {
   return port;
 }
 
-export async function startEtcd(): Promise<EtcdServer> {
+export interface EtcdStartOptions {
+  /**
+   * Serve clients over TLS with these files (etcd's --trusted-ca-file, --cert-file, --key-file),
+   * and with `clientCertAuth` require a client certificate of that CA. Health is then read on a
+   * plain metrics listener on 127.0.0.1 (the private netns's loopback).
+   */
+  tls?: { caFile: string; certFile: string; keyFile: string; clientCertAuth: boolean };
+}
+
+export async function startEtcd(opts: EtcdStartOptions = {}): Promise<EtcdServer> {
   if (etcdSkipReason) throw new Error(`startEtcd refused: ${etcdSkipReason}`);
   const dataDir = mkdtempSync(join(tmpdir(), "tt-t-etcd-"));
   dataDirs.add(dataDir);
   const clientPort = freePort();
   const peerPort = freePort();
-  const endpoint = `http://127.0.0.1:${clientPort}`;
+  const endpoint = `${opts.tls ? "https" : "http"}://127.0.0.1:${clientPort}`;
+  const healthUrl = opts.tls ? `http://127.0.0.1:${freePort()}` : endpoint;
+  const tlsArgs = opts.tls
+    ? [
+        // etcd 3.4 requires client certificates whenever it has a --trusted-ca-file.
+        ...(opts.tls.clientCertAuth ? ["--client-cert-auth", `--trusted-ca-file=${opts.tls.caFile}`] : []),
+        `--cert-file=${opts.tls.certFile}`,
+        `--key-file=${opts.tls.keyFile}`,
+        `--listen-metrics-urls=${healthUrl}`,
+      ]
+    : [];
   const peer = `http://127.0.0.1:${peerPort}`;
   const logFile = join(dataDir, "etcd.log");
   const pidFile = join(dataDir, "etcd.pid");
@@ -109,6 +128,7 @@ export async function startEtcd(): Promise<EtcdServer> {
       peer,
       "--initial-cluster",
       `default=${peer}`,
+      ...tlsArgs,
     ]);
     await eventually(
       "etcd's pid file",
@@ -125,7 +145,7 @@ export async function startEtcd(): Promise<EtcdServer> {
         "etcd healthy",
         async () => {
           if (!processAlive(pid!)) throw new GiveUp("etcd exited at start-up");
-          const r = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(500) });
+          const r = await fetch(`${healthUrl}/health`, { signal: AbortSignal.timeout(500) });
           return ((await r.json()) as { health?: string }).health === "true";
         },
         { timeoutMs: 15_000 },

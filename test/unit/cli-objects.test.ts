@@ -303,7 +303,7 @@ describe("datastoreTarget", () => {
     const e = thrown(() => datastoreTarget({}, join(tmp, "none")));
     expect(e.code).toBe("no-datastore");
     expect(e.hint).toContain("tartan lab up");
-    expect(e.hint).toContain("--datastore etcd=");
+    expect(e.hint).toContain("--datastore https://HOST:2379 --etcd-ca FILE");
   });
 
   test("the one lab that is up; --lab picks among several; several without --lab is an error", () => {

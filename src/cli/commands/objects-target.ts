@@ -7,7 +7,7 @@ import type { CommandIo, OptionSpec } from "../command.ts";
 import { Exited } from "../command.ts";
 import type { CommandArgs } from "../command-args.ts";
 import { LAB_OPTION } from "../common-options.ts";
-import { type DatastoreTarget, datastoreTarget } from "../datastore-target.ts";
+import { type DatastoreTarget, datastoreTarget, etcdFlagsArgv } from "../datastore-target.ts";
 import { requireRoot } from "../require-root.ts";
 import { selfArgv } from "../self-argv.ts";
 
@@ -16,10 +16,40 @@ export const TARGET_OPTIONS: readonly OptionSpec[] = [
   LAB_OPTION,
   {
     name: "datastore",
-    value: "TYPE=WHERE",
-    description: "etcd=http://HOST:2379[,URL...] or local=/path/to/datastore.db",
+    value: "WHERE",
+    description: "an etcd: https://HOST:2379[,URL...] (or etcd=URL...), or local=/path/to/datastore.db",
   },
-  { name: "config", value: "FILE", description: "use the datastore of this agent config", complete: "file" },
+  {
+    name: "config",
+    value: "FILE",
+    description: "use the datastore of this file (an agent config, or one with only a datastore: section)",
+    complete: "file",
+  },
+  {
+    name: "etcd-ca",
+    value: "FILE",
+    description: "with --datastore https://…: the CA of etcd's certificate",
+    complete: "file",
+  },
+  {
+    name: "etcd-cert",
+    value: "FILE",
+    description: "with --datastore: our client certificate (etcd --client-cert-auth)",
+    complete: "file",
+  },
+  {
+    name: "etcd-key",
+    value: "FILE",
+    description: "with --datastore: the client certificate's key",
+    complete: "file",
+  },
+  { name: "etcd-user", value: "NAME", description: "with --datastore: an etcd user (etcd auth enabled)" },
+  {
+    name: "etcd-password-file",
+    value: "FILE",
+    description: "with --etcd-user: the file holding its password",
+    complete: "file",
+  },
 ];
 
 /**
@@ -39,6 +69,11 @@ export async function onTarget<D>(
     datastore: args.get("datastore"),
     config: args.get("config"),
     lab: args.get("lab"),
+    etcdCa: args.get("etcd-ca"),
+    etcdCert: args.get("etcd-cert"),
+    etcdKey: args.get("etcd-key"),
+    etcdUser: args.get("etcd-user"),
+    etcdPasswordFile: args.get("etcd-password-file"),
   });
   if (target.type === "lab") {
     const { argv, stdin } = inner();
@@ -68,12 +103,15 @@ async function inLab(
   io: CommandIo,
 ): Promise<number> {
   requireRoot(`reaching lab "${target.lab}" (its etcd is inside network namespace ${target.netns})`);
-  const r = await run([...selfArgv(), ...args, "--datastore", `etcd=${target.endpoint}`], {
-    netns: `/run/netns/${target.netns}`,
-    stdin: stdin ?? "",
-    allowFailure: true,
-    timeoutMs: 60_000,
-  });
+  const r = await run(
+    [...selfArgv(), ...args, "--datastore", target.endpoint, ...etcdFlagsArgv(target.tls)],
+    {
+      netns: `/run/netns/${target.netns}`,
+      stdin: stdin ?? "",
+      allowFailure: true,
+      timeoutMs: 60_000,
+    },
+  );
   io.out(r.stdout);
   io.err(r.stderr);
   return r.code;

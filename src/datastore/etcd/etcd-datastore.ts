@@ -2,14 +2,21 @@ import { ExponentialBackoff, type IBackoff, noop } from "cockatiel";
 import { Etcd3, type IKeyValue, type IWatchResponse } from "etcd3";
 import type { Resource } from "../../model/resource.ts";
 import type { Datastore, ListResult, WatchEvent, WatchHandle } from "../datastore.ts";
+import type { EtcdTlsFiles, EtcdUser } from "../datastore-config.ts";
 import { datastoreError } from "../datastore-error.ts";
 import { prepareWrite } from "../prepare-write.ts";
 import { storeKey } from "../store-key.ts";
 import { checkKind, checkName } from "../validate-resource.ts";
+import { etcdClientSecrets } from "./etcd-credentials.ts";
 import { etcdError } from "./etcd-error.ts";
+import { allowTlsToIpEndpoints } from "./tls-ip-servername.ts";
 
 export interface EtcdDatastoreOptions {
   endpoints: string[];
+  /** TLS (https:// endpoints): the CA of etcd's certificate, and our client certificate. */
+  tls?: EtcdTlsFiles;
+  /** An etcd user, for an etcd with auth enabled. */
+  auth?: EtcdUser;
   /** Key prefix of everything tartan stores (default "/tartan"). */
   prefix?: string;
   /** Deadline of one call (default 2 s): with etcd down, callers learn it fast and carry on. */
@@ -48,8 +55,11 @@ export class EtcdDatastore implements Datastore {
     this.pageSize = opts.listPageSize ?? 500;
     this.prefix = (opts.prefix ?? "/tartan").replace(/\/+$/, "");
     const timeoutMs = opts.timeoutMs ?? 2000;
+    const secrets = etcdClientSecrets({ type: "etcd", ...opts });
+    if (secrets.credentials || opts.endpoints.some((e) => /^https:/i.test(e))) allowTlsToIpEndpoints();
     this.client = new Etcd3({
       hosts: opts.endpoints,
+      ...secrets,
       dialTimeout: timeoutMs,
       // Fail fast: no client-side retries or circuit breaker (an open breaker would keep failing
       // calls after etcd is back); the agent retries at its own pace.

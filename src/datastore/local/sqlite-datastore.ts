@@ -1,5 +1,5 @@
 import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { TartanError } from "../../errors/tartan-error.ts";
 import type { Resource } from "../../model/resource.ts";
@@ -9,6 +9,7 @@ import { prepareWrite } from "../prepare-write.ts";
 import { storeKey } from "../store-key.ts";
 import { checkKind, checkName } from "../validate-resource.ts";
 import { ensureDatastoreSchema } from "./datastore-schema.ts";
+import { withPrivateUmask } from "./with-private-umask.ts";
 
 export interface SqliteDatastoreOptions {
   /** How often watches look for other processes' writes (default 50 ms). */
@@ -32,6 +33,11 @@ interface EventRow {
 }
 
 const BUSY_TIMEOUT_MS = 5000;
+/** chmod 0600 the database and its -wal/-shm files (existing ones, made before this rule). */
+function tightenModes(path: string): void {
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+}
+
 /** Events fetched per watcher per poll: bounds one tick's work after a long pause. */
 const POLL_BATCH = 1000;
 
@@ -65,8 +71,13 @@ export class SqliteDatastore implements Datastore {
   /** Opens (creating when missing) the database file and its directory. */
   static open(path: string, opts: SqliteDatastoreOptions = {}): SqliteDatastore {
     try {
-      mkdirSync(dirname(path), { recursive: true });
-      const db = new Database(path, { create: true, strict: true });
+      // The cluster's objects: 0600 file, 0700 new directories (docs/security.md). A file made
+      // by an older version is tightened too (the -wal/-shm files follow the database's mode).
+      const db = withPrivateUmask(() => {
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+        return new Database(path, { create: true, strict: true });
+      });
+      if (path !== ":memory:") tightenModes(path);
       db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       db.run("PRAGMA journal_mode = WAL");
       db.run("PRAGMA synchronous = NORMAL");

@@ -5,6 +5,7 @@ import { addressTakenError } from "../address-taken-error.ts";
 import type { Allocation, Attachment, IpamStore, IpamTx } from "../ipam-store.ts";
 import { ensureIpamSchema } from "./ipam-schema.ts";
 import { sqliteStoreError } from "./sqlite-store-error.ts";
+import { withPrivateUmask } from "./with-private-umask.ts";
 
 export const IPAM_DB_FILE = "tartan-ipam.db";
 
@@ -241,9 +242,12 @@ export function openSqliteIpamStore(dataDir: string, opts: { readOnly?: boolean 
     }
   }
   try {
-    // 0700: the file maps pods to addresses; nobody but root needs to read it.
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    db = new Database(path, { create: true, readwrite: true, strict: true });
+    // 0700 / 0600 (and -wal/-shm 0600): the file maps pods to addresses; nobody but root needs
+    // to read it, nor to write it (docs/security.md).
+    db = withPrivateUmask(() => {
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      return new Database(path, { create: true, readwrite: true, strict: true });
+    });
     // First, so that every later statement (schema check included) waits instead of failing.
     db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.run("PRAGMA synchronous = NORMAL");

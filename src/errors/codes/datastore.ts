@@ -5,5 +5,9 @@ export const DATASTORE_ERROR_CODES = [
   "datastore-unavailable",
   "datastore-invalid",
   "datastore-compacted",
+  /** TLS to the datastore failed: a CA, certificate or key file unreadable, or a handshake refused. */
+  "datastore-tls",
+  /** The datastore refused the credentials (etcd user/password) or the user's permissions. */
+  "datastore-auth",
 ] as const;
 export type DatastoreErrorCode = (typeof DATASTORE_ERROR_CODES)[number];

@@ -11,9 +11,18 @@ export const labForgetNodeCommand = defineCommand({
   summary: "internal: delete a node's Node and IPAMBlocks from etcd (run in the fabric)",
   hidden: true,
   args: [{ name: "NODE" }],
-  options: [{ name: "etcd", value: "URL", description: "the lab's etcd", required: true }],
+  options: [
+    { name: "etcd", value: "URL", description: "the lab's etcd", required: true },
+    { name: "etcd-ca", value: "FILE", description: "the lab CA" },
+    { name: "etcd-cert", value: "FILE", description: "the lab's client certificate" },
+    { name: "etcd-key", value: "FILE", description: "its key" },
+  ],
   run: async (args, { io }) => {
-    io.out(`${JSON.stringify(await runForgetNode(args.get("etcd")!, args.positionals[0]!))}\n`);
+    const ca = args.get("etcd-ca");
+    const cert = args.get("etcd-cert");
+    const key = args.get("etcd-key");
+    const tls = ca ? { caFile: ca, ...(cert && key ? { certFile: cert, keyFile: key } : {}) } : undefined;
+    io.out(`${JSON.stringify(await runForgetNode(args.get("etcd")!, args.positionals[0]!, tls))}\n`);
     return new Exited(0);
   },
 });

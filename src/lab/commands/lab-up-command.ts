@@ -52,7 +52,9 @@ export const labUpCommand = defineCommand<LabState>({
   description:
     "Fabric namespace tl-LAB-fabric (underlay bridges 198.18.0.0/24, 198.18.1.0/24), nodes\n" +
     "tl-LAB-node-1..N with an agent each, etcd in the fabric. --ipv6: dual-stack pods (an IPv6\n" +
-    "pool fd00:10:244::/56 besides 10.244.0.0/16). Progress goes to stderr.",
+    "pool fd00:10:244::/56 besides 10.244.0.0/16). etcd takes only clients with the lab's\n" +
+    "certificate (TLS + client-cert auth; files in /run/tartan-lab/LAB/pki) unless --insecure-etcd.\n" +
+    "Progress goes to stderr.",
   options: [
     {
       ...LAB_OPTION,
@@ -90,6 +92,10 @@ export const labUpCommand = defineCommand<LabState>({
       description: "… and after this long, if silent on the underlay too, its blocks are released (0: never)",
     },
     {
+      name: "insecure-etcd",
+      description: "etcd over plain HTTP, no client certificates (default: TLS + client-cert auth)",
+    },
+    {
       name: "no-agents",
       description: "no agents: pods on one node reach each other, no routes between nodes",
     },
@@ -113,6 +119,7 @@ export const labUpCommand = defineCommand<LabState>({
         agents: !args.flag("no-agents"),
         ipv6: args.flag("ipv6"),
         agentTuning: agentTuning(args),
+        insecureEtcd: args.flag("insecure-etcd"),
       },
       makeProgress(process.stderr),
     );
