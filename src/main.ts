@@ -5,6 +5,7 @@ import type { AgentWiring } from "./agent/run-agent.ts";
 import type { CniDeps } from "./cni/cni-deps.ts";
 import { findPluginInPath } from "./cni/plugin-finder.ts";
 import { runCni } from "./cni/run-cni.ts";
+import { readCniStdin } from "./cni/read-cni-stdin.ts";
 import { runIpamPlugin } from "./cni/run-ipam-plugin.ts";
 import { LinuxHostFacts } from "./dataplane/linux/linux-host-facts.ts";
 import { NetlinkDataplane } from "./dataplane/linux/netlink-dataplane.ts";
@@ -103,25 +104,20 @@ async function agentWiring(env: Record<string, string | undefined>): Promise<Age
   };
 }
 
-async function readStdin(): Promise<string> {
-  return await Bun.stdin.text();
-}
-
 async function main(): Promise<number> {
   const env = process.env as Record<string, string | undefined>;
   const invokedAs =
     (process.argv0 === "bun" ? (process.argv[1] ?? "") : process.argv0).split("/").pop() ?? "";
-  if (invokedAs === "tartan-ipam" || (env.CNI_COMMAND && invokedAs.endsWith("-ipam"))) {
-    const out = await runIpamPlugin(cniDeps(env, "tartan-ipam"), env, await readStdin());
+  // CNI_COMMAND set, even empty, means a runtime called: answer with CNI error 4, never the CLI.
+  const cniCall = env.CNI_COMMAND !== undefined;
+  const stdin = () => readCniStdin(Bun.stdin.stream());
+  if (invokedAs === "tartan-ipam" || (cniCall && invokedAs.endsWith("-ipam"))) {
+    const out = await runIpamPlugin(cniDeps(env, "tartan-ipam"), env, stdin);
     await Bun.write(Bun.stdout, out.stdout);
     return out.exitCode;
   }
-  if (env.CNI_COMMAND) {
-    const out = await runCni(
-      cniDeps(env, "cni"),
-      env,
-      env.CNI_COMMAND === "VERSION" ? await readStdin().catch(() => "") : await readStdin(),
-    );
+  if (cniCall) {
+    const out = await runCni(cniDeps(env, "cni"), env, stdin);
     await Bun.write(Bun.stdout, out.stdout);
     return out.exitCode;
   }
