@@ -4,8 +4,8 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node
 import type { AgentWiring } from "./agent/run-agent.ts";
 import type { CniDeps } from "./cni/cni-deps.ts";
 import { findPluginInPath } from "./cni/plugin-finder.ts";
-import { runCni } from "./cni/run-cni.ts";
 import { readCniStdin } from "./cni/read-cni-stdin.ts";
+import { runCni } from "./cni/run-cni.ts";
 import { runIpamPlugin } from "./cni/run-ipam-plugin.ts";
 import { LinuxHostFacts } from "./dataplane/linux/linux-host-facts.ts";
 import { NetlinkDataplane } from "./dataplane/linux/netlink-dataplane.ts";
