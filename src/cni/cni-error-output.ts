@@ -44,12 +44,16 @@ export function cniErrorOutput(
   const stack = internalStack(err);
   const msg = oneLine(err.message);
   const { text: details, dropped } = scrub([err.hint, err.details].filter(Boolean).join("; "));
-  deps.log("error", err.message, {
-    code: err.cniCode,
-    ...fields,
-    ...(stack ? { stack } : {}),
-    ...(dropped || msg !== err.message.trim() ? { fullDetails: err.details } : {}),
-  });
+  try {
+    deps.log("error", err.message, {
+      code: err.cniCode,
+      ...fields,
+      ...(stack ? { stack } : {}),
+      ...(dropped || msg !== err.message.trim() ? { fullDetails: err.details } : {}),
+    });
+  } catch {
+    // A log that cannot be written must not cost the runtime its error JSON.
+  }
   return {
     stdout: JSON.stringify({ cniVersion: version, code: err.cniCode, msg, details }),
     exitCode: 1,

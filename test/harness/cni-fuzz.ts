@@ -228,7 +228,18 @@ export function fuzzCase(bed: FuzzBed): fc.Arbitrary<FuzzCase> {
     { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)) },
     { weight: 1, arbitrary: fc.constant(`${"[".repeat(20000)}`) },
   );
-  return fc.record({ command, containerId, netns, ifname, cniArgs, cniPath, stdin }).map((r) => ({
+  // Half the cases keep a valid environment, so that the config's mutations reach the verbs
+  // instead of stopping at an environment error (4).
+  const validEnv = fc.record({
+    command: fc.constant("ADD"),
+    containerId: fc.constant("fuzzctr"),
+    netns: fc.constant(bed.pod.path),
+    ifname: fc.constantFrom("eth0", "net1"),
+    cniArgs: fc.constantFrom(undefined, "IgnoreUnknown=1;K8S_POD_NAMESPACE=a;K8S_POD_NAME=b", "IP=10.66.0.9"),
+    cniPath: fc.constant(`${bed.bin}:${REFERENCE}`),
+  });
+  const anyEnv = fc.record({ command, containerId, netns, ifname, cniArgs, cniPath });
+  return fc.tuple(fc.oneof(validEnv, anyEnv), stdin).map(([r, text]) => ({
     env: {
       CNI_COMMAND: r.command,
       CNI_CONTAINERID: r.containerId,
@@ -237,7 +248,7 @@ export function fuzzCase(bed: FuzzBed): fc.Arbitrary<FuzzCase> {
       CNI_ARGS: r.cniArgs,
       CNI_PATH: r.cniPath,
     },
-    stdin: r.stdin,
+    stdin: text,
   }));
 }
 
