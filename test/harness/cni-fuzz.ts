@@ -346,7 +346,7 @@ export async function leftovers(bed: FuzzBed): Promise<string[]> {
   return out;
 }
 
-/** The property: ADD with the generated inputs, DEL with the same; check both answers and leftovers. */
+/** The property: ADD with the generated inputs, DEL and GC with the same; check the answers and leftovers. */
 export function pluginInputProperty(
   bed: FuzzBed,
   onCase?: (add: Answer, del: Answer) => void,
@@ -357,6 +357,12 @@ export function pluginInputProperty(
     problems.push(...answerProblems("ADD", add));
     const del = await invokeRaw(bed, { ...c.env, CNI_COMMAND: "DEL" }, c.stdin);
     onCase?.(add, del);
+    const gcStdin = withValidAttachments(c.stdin);
+    if (gcStdin !== undefined) {
+      // GC with no valid attachment: whatever the DEL missed must go now.
+      const gc = await invokeRaw(bed, { ...c.env, CNI_COMMAND: "GC" }, gcStdin);
+      problems.push(...answerProblems("GC", gc));
+    }
     problems.push(...answerProblems("DEL", del));
     if (add.code === 0 && del.code !== 0) problems.push(`DEL after a successful ADD failed: ${del.stdout}`);
     const left = await leftovers(bed);
@@ -371,6 +377,18 @@ export function pluginInputProperty(
       );
     }
   });
+}
+
+/** The config with an empty `cni.dev/valid-attachments` (a GC request), when it is a JSON object. */
+function withValidAttachments(stdin: string): string | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(stdin);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+  return JSON.stringify({ ...v, "cni.dev/valid-attachments": [] });
 }
 
 /** After a failed case, so that the next one starts clean: only the bed's own namespaces. */

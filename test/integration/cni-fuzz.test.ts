@@ -71,7 +71,7 @@ describe.skipIf(!isRoot)("plugin input fuzz (real binary, private host namespace
     expect(await leftovers(bed)).toEqual([]);
   }, 60_000);
 
-  test(`${RUNS} generated ADD+DEL pairs: coded errors, no stack, nothing left`, async () => {
+  test(`${RUNS} generated ADD, DEL, GC: coded errors, no stack, nothing left`, async () => {
     await fc.assert(pluginInputProperty(bed), {
       numRuns: RUNS,
       endOnFailure: true,
