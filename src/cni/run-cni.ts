@@ -82,12 +82,19 @@ export async function runCni(
   rawEnv: Record<string, string | undefined>,
   input: CniStdin,
 ): Promise<CniOutcome> {
-  let version = LATEST;
+  // Read first, so that even an environment error answers in the config's cniVersion.
+  let stdin = "";
+  let readError: unknown;
+  try {
+    stdin = await textOf(input);
+  } catch (e) {
+    readError = e;
+  }
+  let version = versionOf(stdin);
   try {
     const env = parseCniEnv(rawEnv);
     // VERSION needs no config: a stdin that cannot be read is no reason to fail it.
-    const stdin = env.command === "VERSION" ? await textOf(input).catch(() => "") : await textOf(input);
-    version = versionOf(stdin);
+    if (readError !== undefined && env.command !== "VERSION") throw readError;
     checkDelegationDepth(rawEnv, env);
     if (env.command === "VERSION") {
       return {
