@@ -1,4 +1,5 @@
 import { CniCode, CniError } from "../errors/cni-error.ts";
+import { TartanError } from "../errors/tartan-error.ts";
 import type { CniInterface, CniResult } from "../model/cni-result.ts";
 import { randomMac } from "../model/mac-address.ts";
 import { agentPodTarget } from "./agent-pod-target.ts";
@@ -30,6 +31,8 @@ export async function cmdAdd(req: CniRequest): Promise<CniResult> {
       "the container's namespace must exist before ADD; was the container already removed?",
     );
   }
+  refuseOwnNetns(req);
+  if (conf.mode === "bridge") refuseNonBridge(req);
   const hostIfname = hostVethName(conf.name, env.containerId, env.ifname);
   if (deps.host.linkExists(hostIfname)) {
     throw new CniError(
@@ -83,6 +86,7 @@ export async function cmdAdd(req: CniRequest): Promise<CniResult> {
         // our look and our bridge-add: then its bridge is ours too.
         await deps.dataplane.apply(null, create).catch((e) => {
           if (!deps.host.linkExists(conf.bridge)) throw e;
+          refuseNonBridge(req);
         });
       }
       await deps.dataplane.apply(
@@ -151,6 +155,34 @@ export async function cmdAdd(req: CniRequest): Promise<CniResult> {
   } finally {
     store.close();
   }
+}
+
+/**
+ * A pod is never wired into the namespace the plugin runs in: its "pod" routes and addresses
+ * would land on the host. /proc/self/ns/net, /proc/1/ns/net or a bind mount of either all
+ * resolve to the same namespace inode, which is what is compared.
+ */
+export function refuseOwnNetns(req: CniRequest): void {
+  if (!req.deps.host.isOwnNetns(req.env.netns)) return;
+  throw new TartanError(
+    "cni-netns-is-host",
+    `CNI_NETNS ${req.env.netns} is the network namespace the plugin runs in, not a container's`,
+    "pass the container's own network namespace; the host's is never a pod's",
+  );
+}
+
+/**
+ * An existing interface named by `bridge` must be a bridge: before this check the gateway
+ * address went onto whatever it was (eth0) and stayed there. Checked before anything is touched.
+ */
+function refuseNonBridge(req: CniRequest): void {
+  const { deps, conf } = req;
+  if (!deps.host.linkExists(conf.bridge) || deps.host.isBridge(conf.bridge)) return;
+  throw new TartanError(
+    "cni-not-a-bridge",
+    `bridge: interface ${conf.bridge} exists and is not a bridge; tartan will not put the pods' gateway on it`,
+    'name a bridge, or a name that is free (tartan creates the bridge), in "bridge" of the network config',
+  );
 }
 
 interface PreparedAdd {

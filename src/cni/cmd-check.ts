@@ -1,5 +1,6 @@
 import { CniCode, CniError } from "../errors/cni-error.ts";
 import { formatNetwork, parseCidr } from "../model/cidr.ts";
+import { refuseOwnNetns } from "./cmd-add.ts";
 import type { CniRequest } from "./cni-request.ts";
 import { ipamFor, stateDirOf } from "./cni-request.ts";
 import { hostVethName } from "./host-veth-name.ts";
@@ -33,6 +34,7 @@ export async function cmdCheck(req: CniRequest): Promise<void> {
   if (!deps.host.pathExists(env.netns)) {
     throw new CniError(CniCode.unknownContainer, `network namespace ${env.netns} (CNI_NETNS) does not exist`);
   }
+  refuseOwnNetns(req);
   const idx = (prev.interfaces ?? []).findIndex((i) => i.name === env.ifname && i.sandbox === env.netns);
   if (idx < 0)
     throw failed(

@@ -3,6 +3,7 @@ import { CniCode, CniError } from "../errors/cni-error.ts";
 import type { CniResult } from "../model/cni-result.ts";
 import type { CniDeps } from "./cni-deps.ts";
 import type { CniCommand, CniEnv } from "./cni-env.ts";
+import { DELEGATION_DEPTH_ENV, delegationDepth } from "./delegation-depth.ts";
 import type { IpamBackend } from "./ipam-backend.ts";
 import { parseResult } from "./shape-result.ts";
 
@@ -33,6 +34,7 @@ export class DelegatedIpam implements IpamBackend {
     const childEnv: Record<string, string> = {};
     for (const [k, v] of Object.entries(this.deps.env)) if (v !== undefined) childEnv[k] = v;
     childEnv.CNI_COMMAND = command;
+    childEnv[DELEGATION_DEPTH_ENV] = String(delegationDepth(this.deps.env) + 1);
     const out = await this.deps.execPlugin(binary, childEnv, stdin);
     if (out.stderr)
       // warn: the level the plugin writes to its stderr, where the spec wants delegates' stderr.

@@ -7,7 +7,7 @@ import {
 } from "../render/masquerade-nft.ts";
 import type { CniDeps } from "./cni-deps.ts";
 
-function markerPath(stateDir: string, network: string): string {
+export function markerPath(stateDir: string, network: string): string {
   return `${stateDir}/masq-${network}.key`;
 }
 

@@ -9,18 +9,18 @@ import { type NetConf, parseNetConf } from "../model/net-conf.ts";
 import { cmdAdd } from "./cmd-add.ts";
 import { cmdCheck } from "./cmd-check.ts";
 import { cmdDel } from "./cmd-del.ts";
+import { cmdDelLenient } from "./cmd-del-lenient.ts";
 import { cmdGc } from "./cmd-gc.ts";
 import { cmdStatus } from "./cmd-status.ts";
 import type { CniDeps } from "./cni-deps.ts";
 import { parseCniEnv } from "./cni-env.ts";
+import { type CniOutcome, cniErrorOutput } from "./cni-error-output.ts";
+import { checkDelegationDepth } from "./delegation-depth.ts";
+import { MAX_STDIN_BYTES, stdinTooLarge } from "./read-cni-stdin.ts";
 import { shapeResult } from "./shape-result.ts";
-import { internalStack, toCniError } from "./to-cni-error.ts";
+import { toCniError } from "./to-cni-error.ts";
 
-/** What the process prints on stdout and its exit status. */
-export interface CniOutcome {
-  stdout: string;
-  exitCode: number;
-}
+export type { CniOutcome } from "./cni-error-output.ts";
 
 const LATEST = "1.1.0";
 
@@ -62,24 +62,56 @@ function readConfig(stdin: string): NetConf {
 }
 
 /**
+ * stdin as given (a string from tests, bounded by MAX_STDIN_BYTES here too) or read by `readCniStdin`
+ * (main.ts), which stops reading at the limit.
+ */
+export type CniStdin = string | (() => Promise<string>);
+
+async function textOf(stdin: CniStdin): Promise<string> {
+  const text = typeof stdin === "string" ? stdin : await stdin();
+  if (Buffer.byteLength(text) > MAX_STDIN_BYTES) throw stdinTooLarge();
+  return text;
+}
+
+/**
  * One CNI invocation: the spec's process contract in a function (tests call it directly with fake
  * deps; main.ts with the real ones). Never throws: errors become the spec's error JSON.
  */
 export async function runCni(
   deps: CniDeps,
   rawEnv: Record<string, string | undefined>,
-  stdin: string,
+  input: CniStdin,
 ): Promise<CniOutcome> {
+  // Read first, so that even an environment error answers in the config's cniVersion.
+  let stdin = "";
+  let readError: unknown;
+  try {
+    stdin = await textOf(input);
+  } catch (e) {
+    readError = e;
+  }
   let version = versionOf(stdin);
   try {
     const env = parseCniEnv(rawEnv);
+    // VERSION needs no config: a stdin that cannot be read is no reason to fail it.
+    if (readError !== undefined && env.command !== "VERSION") throw readError;
+    checkDelegationDepth(rawEnv, env);
     if (env.command === "VERSION") {
       return {
         stdout: JSON.stringify({ cniVersion: version, supportedVersions: [...SUPPORTED_CNI_VERSIONS] }),
         exitCode: 0,
       };
     }
-    const conf = readConfig(stdin);
+    let conf: NetConf;
+    try {
+      conf = readConfig(stdin);
+    } catch (e) {
+      if (env.command === "DEL" && toCniError(e).cniCode === CniCode.invalidConfig) {
+        await cmdDelLenient(deps, env, JSON.parse(stdin), stdin, toCniError(e).message);
+        return { stdout: "", exitCode: 0 };
+      }
+      throw e;
+    }
     version = conf.cniVersion;
     if (env.command === "CHECK" && !versionAtLeast(version, "0.4.0")) {
       throw new CniError(
@@ -100,7 +132,14 @@ export async function runCni(
         return { stdout: JSON.stringify(shapeResult(result, version)), exitCode: 0 };
       }
       case "DEL":
-        await cmdDel(req);
+        try {
+          await cmdDel(req);
+        } catch (e) {
+          // A config ADD would refuse (found deeper than parseNetConf, e.g. in the ipam ranges)
+          // must not make DEL fail forever: clean up what can be found, succeed.
+          if (toCniError(e).cniCode !== CniCode.invalidConfig) throw e;
+          await cmdDelLenient(deps, env, conf.raw, stdin, toCniError(e).message);
+        }
         return { stdout: "", exitCode: 0 };
       case "CHECK":
         await cmdCheck(req);
@@ -113,18 +152,9 @@ export async function runCni(
         return { stdout: "", exitCode: 0 };
     }
   } catch (e) {
-    const err = toCniError(e);
-    const details = [err.hint, err.details].filter(Boolean).join("; ");
-    const stack = internalStack(err);
-    deps.log("error", err.message, {
-      code: err.cniCode,
+    return cniErrorOutput(deps, e, version, {
       command: rawEnv.CNI_COMMAND,
       container: rawEnv.CNI_CONTAINERID,
-      ...(stack ? { stack } : {}),
     });
-    return {
-      stdout: JSON.stringify({ cniVersion: version, code: err.cniCode, msg: err.message, details }),
-      exitCode: 1,
-    };
   }
 }

@@ -5,10 +5,13 @@ import { DEFAULT_IPAM_DIR } from "../model/default-paths.ts";
 import { NETWORK_NAME_RE } from "../model/net-conf.ts";
 import type { CniDeps } from "./cni-deps.ts";
 import { parseCniEnv } from "./cni-env.ts";
+import { type CniOutcome, cniErrorOutput } from "./cni-error-output.ts";
+import { checkDelegationDepth } from "./delegation-depth.ts";
 import { InProcessIpam } from "./in-process-ipam.ts";
-import type { CniOutcome } from "./run-cni.ts";
+import { MAX_STDIN_BYTES, stdinTooLarge } from "./read-cni-stdin.ts";
+import type { CniStdin } from "./run-cni.ts";
 import { shapeResult } from "./shape-result.ts";
-import { internalStack, toCniError } from "./to-cni-error.ts";
+import { toCniError } from "./to-cni-error.ts";
 
 /**
  * tartan's IPAM as a standalone plugin (invoked as `tartan-ipam`), for other interface plugins to
@@ -18,14 +21,21 @@ import { internalStack, toCniError } from "./to-cni-error.ts";
 export async function runIpamPlugin(
   deps: CniDeps,
   rawEnv: Record<string, string | undefined>,
-  stdin: string,
+  input: CniStdin,
 ): Promise<CniOutcome> {
   let version = "1.1.0";
   try {
     const env = parseCniEnv(rawEnv);
+    const stdin = typeof input === "string" ? input : await input();
+    if (Buffer.byteLength(stdin) > MAX_STDIN_BYTES) throw stdinTooLarge();
+    checkDelegationDepth(rawEnv, env);
     let raw: Record<string, unknown> = {};
     try {
-      raw = stdin.trim() ? (JSON.parse(stdin) as Record<string, unknown>) : {};
+      const parsed: unknown = stdin.trim() ? JSON.parse(stdin) : {};
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        throw new Error("it is not a JSON object");
+      }
+      raw = parsed as Record<string, unknown>;
     } catch (e) {
       if (env.command !== "VERSION")
         throw new CniError(
@@ -57,7 +67,27 @@ export async function runIpamPlugin(
     }
     const ipamSection = (raw.ipam ?? {}) as Record<string, unknown>;
     const ipArg = env.args.get("IP");
-    const config = parseIpamConfig(raw, ipArg ? ipArg.split(",") : []);
+    let config: ReturnType<typeof parseIpamConfig>;
+    try {
+      config = parseIpamConfig(raw, ipArg ? ipArg.split(",") : []);
+    } catch (e) {
+      // DEL must not fail forever on a config ADD would refuse: release this container's
+      // addresses where they can be found (an absolute dataDir that exists), then succeed.
+      if (env.command !== "DEL" || toCniError(e).cniCode !== CniCode.invalidConfig) throw e;
+      const dir = ipamSection.dataDir ?? DEFAULT_IPAM_DIR;
+      if (typeof dir === "string" && dir.startsWith("/") && deps.host.pathExists(dir)) {
+        const store = deps.openStore(dir);
+        try {
+          store.transaction((tx) => tx.release(raw.name as string, env.containerId, env.ifname));
+        } finally {
+          store.close();
+        }
+      }
+      deps.log("warn", "DEL with a config ADD would refuse: released what could be found", {
+        error: toCniError(e).message,
+      });
+      return { stdout: "", exitCode: 0 };
+    }
     const store = deps.openStore(config.dataDir ?? DEFAULT_IPAM_DIR);
     try {
       const ipam = new InProcessIpam(
@@ -94,17 +124,6 @@ export async function runIpamPlugin(
       store.close();
     }
   } catch (e) {
-    const err = toCniError(e);
-    const stack = internalStack(err);
-    deps.log("error", err.message, { code: err.cniCode, plugin: "tartan-ipam", ...(stack ? { stack } : {}) });
-    return {
-      stdout: JSON.stringify({
-        cniVersion: version,
-        code: err.cniCode,
-        msg: err.message,
-        details: [err.hint, err.details].filter(Boolean).join("; "),
-      }),
-      exitCode: 1,
-    };
+    return cniErrorOutput(deps, e, version, { plugin: "tartan-ipam", command: rawEnv.CNI_COMMAND });
   }
 }

@@ -52,6 +52,10 @@ export const CNI_CODE_OF: Readonly<Record<ErrorCode, number>> = {
   "local-node-missing": CniCode.internal,
   // cni/: a CniError carries its own number and is returned as it is (see toCniError)
   "cni-error": CniCode.internal,
+  "cni-not-a-bridge": CniCode.invalidConfig,
+  "cni-netns-is-host": CniCode.invalidEnv,
+  "cni-delegation-too-deep": CniCode.invalidConfig,
+  "cni-stdin-too-large": CniCode.decodeFailure,
   // the agent, as the plugin meets it on its socket
   "agent-unreachable": CniCode.tryAgainLater,
   "agent-not-synced": CniCode.tryAgainLater,
@@ -111,9 +115,11 @@ export function toCniError(e: unknown): CniError {
     return new CniError(CNI_CODE_OF[e.code], e.message, "", e.hint, { cause: e });
   }
   const msg = e instanceof Error ? e.message : String(e);
+  // One line: some messages (a RangeError from deep JSON, a runtime's own errors) span several.
+  const first = msg.trim().split(/\r?\n/)[0] ?? "";
   return new CniError(
     CniCode.internal,
-    `internal error: ${msg}`,
+    `internal error: ${first.length > 300 ? `${first.slice(0, 300)}…` : first}`,
     "",
     "this is a bug in tartan; the plugin's log (stderr, TARTAN_LOG_FILE) has the stack trace",
     { cause: e },

@@ -4,6 +4,10 @@
  */
 export interface HostFacts {
   linkExists(name: string): boolean;
+  /** Whether an existing interface is a bridge (false when it is something else or absent). */
+  isBridge(name: string): boolean;
+  /** Whether a netns path is the namespace this process runs in (same device and inode). */
+  isOwnNetns(path: string): boolean;
   /** MTU of the interface that holds the IPv4 default route, undefined when there is none. */
   defaultRouteMtu(): number | undefined;
   /** Identifies this boot and this network namespace: setup done under another key must be redone. */

@@ -71,6 +71,10 @@ export function parseIpamConfig(netconf: unknown, cniArgsIps: readonly string[] 
   if (dataDir !== undefined && (typeof dataDir !== "string" || dataDir === "")) {
     throw ipamConfigError("ipam.dataDir", "must be a non-empty path");
   }
+  // Relative to what? The runtime's working directory, which nobody chose: refused.
+  if (typeof dataDir === "string" && !dataDir.startsWith("/")) {
+    throw ipamConfigError("ipam.dataDir", `${JSON.stringify(dataDir.slice(0, 80))} must be an absolute path`);
+  }
 
   const nodeBlocks = ipam["nodeBlocks"] ?? false;
   if (typeof nodeBlocks !== "boolean") throw ipamConfigError("ipam.nodeBlocks", "must be true or false");

@@ -1,6 +1,7 @@
 import type { CniDns } from "./cni-result.ts";
 import { checkIfname } from "./ifname.ts";
 import { InvalidValueError } from "./invalid-value.ts";
+import { shownValue } from "./shown-value.ts";
 
 export type PodMode = "bridge" | "routed";
 
@@ -35,6 +36,14 @@ export interface NetConf {
 }
 
 export const NETWORK_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/**
+ * The network name becomes the nft chain `masq-<name>`, the comment "tartan ipMasq <name>" (nft
+ * allows 128 characters) and the marker file `masq-<name>.key` (255 bytes): 100 leaves room.
+ * Before this limit, a longer name failed ADD, and every later DEL, forever.
+ */
+export const MAX_NETWORK_NAME = 100;
+/** ipam.type values that would run this plugin again as its own IPAM (endless recursion). */
+const SELF_TYPES = new Set(["tartan"]);
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -92,6 +101,19 @@ function parseAttachments(raw: Record<string, unknown>): AttachmentKey[] | undef
   });
 }
 
+/** Whether an ipam.type would run this plugin (of type `type`) again as its own IPAM. */
+export function namesPluginItself(ipamType: string, type: unknown): boolean {
+  return ipamType === type || SELF_TYPES.has(ipamType);
+}
+
+/** A data directory, when set, is a non-empty absolute path: relative to the runtime's cwd means nothing. */
+function checkDataDir(v: unknown, field: string): void {
+  if (v === undefined || v === null) return;
+  if (typeof v !== "string" || !v.startsWith("/")) {
+    throw new InvalidValueError(field, `${shownValue(v)} must be an absolute path`);
+  }
+}
+
 /** Validates the plugin's stdin object. Unknown keys are tolerated (the spec allows it). */
 export function parseNetConf(raw: unknown): NetConf {
   if (!isObject(raw)) throw new InvalidValueError("config", "must be a JSON object");
@@ -102,15 +124,21 @@ export function parseNetConf(raw: unknown): NetConf {
   if (!NETWORK_NAME_RE.test(name)) {
     throw new InvalidValueError(
       "name",
-      `"${name}" may contain only letters, digits, '_', '.', '-' and must start with a letter or digit`,
+      `${shownValue(name)} may contain only letters, digits, '_', '.', '-' and must start with a letter or digit`,
+    );
+  }
+  if (name.length > MAX_NETWORK_NAME) {
+    throw new InvalidValueError(
+      "name",
+      `${shownValue(name, 40)} is ${name.length} characters long; at most ${MAX_NETWORK_NAME} (it names nft objects and files)`,
     );
   }
   const type = str(raw, "type") ?? "";
   if (!type || /[/\\]/.test(type))
-    throw new InvalidValueError("type", `"${type}" must be a plugin name without '/' or '\\'`);
+    throw new InvalidValueError("type", `${shownValue(type)} must be a plugin name without '/' or '\\'`);
   const mode = str(raw, "mode") ?? "bridge";
   if (mode !== "bridge" && mode !== "routed") {
-    throw new InvalidValueError("mode", `"${mode}" is not supported; use "bridge" or "routed"`);
+    throw new InvalidValueError("mode", `${shownValue(mode)} is not supported; use "bridge" or "routed"`);
   }
   const bridge = checkIfname(str(raw, "bridge") ?? "tartan0", "bridge");
   let mtu: number | undefined;
@@ -127,6 +155,14 @@ export function parseNetConf(raw: unknown): NetConf {
   if (!isObject(ipam) || typeof ipam.type !== "string" || ipam.type === "" || /[/\\]/.test(ipam.type)) {
     throw new InvalidValueError("ipam.type", 'is required, e.g. {"type":"tartan-ipam", "ranges": [...]}');
   }
+  if (namesPluginItself(ipam.type, type)) {
+    throw new InvalidValueError(
+      "ipam.type",
+      `${shownValue(ipam.type)} names this plugin itself, which would call itself without end; use "tartan-ipam" or an IPAM plugin such as host-local`,
+    );
+  }
+  checkDataDir(raw.dataDir, "dataDir");
+  checkDataDir(ipam.dataDir, "ipam.dataDir");
   const rc = raw.runtimeConfig;
   if (rc !== undefined && !isObject(rc)) throw new InvalidValueError("runtimeConfig", "must be an object");
   const args = raw.args;

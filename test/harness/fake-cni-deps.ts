@@ -55,6 +55,8 @@ export class FakeCni {
   readonly logs: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
   /** Plugins "installed" along CNI_PATH: type -> handler. */
   readonly plugins = new Map<string, (call: PluginCall) => PluginOutput>();
+  /** Paths that name the plugin's own (host) namespace, like /proc/self/ns/net. */
+  readonly ownNetnsPaths = new Set(["/proc/self/ns/net"]);
   /** When set, openStore throws this (a datastore that cannot be opened). */
   storeFailure: Error | undefined;
   markerWrites = 0;
@@ -64,13 +66,17 @@ export class FakeCni {
   constructor() {
     const host: HostFacts = {
       linkExists: (name) => namespaces(this.dp).get(null)?.links.has(name) ?? false,
+      isBridge: (name) => namespaces(this.dp).get(null)?.links.get(name)?.kind === "bridge",
+      isOwnNetns: (path) => this.ownNetnsPaths.has(path),
       defaultRouteMtu: () => {
         const ns = namespaces(this.dp).get(null);
         const def = ns?.routes.find((r) => r.family === 4 && r.dst === "default" && r.table === 254);
         return def?.dev === undefined ? undefined : ns?.links.get(def.dev)?.mtu;
       },
       setupKey: () => "boot-1/net:[4026531840]",
-      pathExists: (path) => path !== "" && namespaces(this.dp).has(path),
+      pathExists: (path) =>
+        path !== "" &&
+        (namespaces(this.dp).has(path) || this.ownNetnsPaths.has(path) || this.stores.has(path)),
     };
     this.deps = {
       dataplane: this.dp,

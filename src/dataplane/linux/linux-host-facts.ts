@@ -1,10 +1,25 @@
-import { existsSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import type { HostFacts } from "../host-facts.ts";
 
 /** HostFacts from /sys/class/net, /proc/net/route and /proc/self/ns/net. */
 export class LinuxHostFacts implements HostFacts {
   linkExists(name: string): boolean {
     return existsSync(`/sys/class/net/${name}`);
+  }
+
+  isBridge(name: string): boolean {
+    // Only bridges have the bridge/ attribute directory.
+    return existsSync(`/sys/class/net/${name}/bridge`);
+  }
+
+  isOwnNetns(path: string): boolean {
+    try {
+      const own = statSync("/proc/self/ns/net");
+      const target = statSync(path);
+      return own.dev === target.dev && own.ino === target.ino;
+    } catch {
+      return false;
+    }
   }
 
   defaultRouteMtu(): number | undefined {
