@@ -31,6 +31,9 @@ export async function labUp(
 ): Promise<LabUpInfo> {
   const args = ["up", "--lab", name, "--nodes", String(o.nodes), "--backend", o.backend, "-o", "json"];
   if (o.subnets) args.push("--subnets", String(o.subnets));
+  // The lab's etcd is TLS with client certificates by default (decision 0013); this isolates
+  // what TLS costs a benchmark (TARTAN_BENCH_INSECURE_ETCD=1: plain HTTP, as before 0013).
+  if (process.env.TARTAN_BENCH_INSECURE_ETCD === "1") args.push("--insecure-etcd");
   return JSON.parse(await lab(args)) as LabUpInfo;
 }
 
