@@ -6,7 +6,6 @@
 // RawDatastore, which stores them as given, as an etcd client would.
 import { afterEach, describe, expect, test } from "bun:test";
 import { Agent } from "../../src/agent/agent.ts";
-import { parseAgentConfig } from "../../src/agent/agent-config.ts";
 import { KindMirror, type RejectedObject } from "../../src/agent/kind-mirror.ts";
 import { policyApi } from "../../src/agent/policy-api.ts";
 import { policyManager } from "../../src/agent/policy-manager-adapter.ts";
@@ -15,6 +14,7 @@ import { FakeNft } from "../../src/dataplane/fake/fake-nft.ts";
 import { MemoryIpamStore } from "../../src/datastore/memory-ipam-store.ts";
 import type { Resource } from "../../src/model/resource.ts";
 import { storedObjectErrors } from "../../src/model/validate-stored-object.ts";
+import { TEST_UNDERLAY, TEST_VTEP_MAC, testAgentConfig } from "../harness/agent-fixtures.ts";
 import { clusterNode, ipamBlock, ipPool } from "../harness/cluster-objects.ts";
 import { FakeKernelPort } from "../harness/fake-kernel-port.ts";
 import { namespace, netpol, pod } from "../harness/k8s-objects.ts";
@@ -189,23 +189,12 @@ describe("the agent with poisoned objects in its datastore", () => {
     const nft = new FakeNft();
     const kernel = new FakeKernelPort();
     const agent = new Agent({
-      config: parseAgentConfig(
-        JSON.stringify({
-          nodeName: "n1",
-          datastore: { type: "local", path: "/unused" },
-          underlayInterface: "eth0",
-          pools: [{ name: "p4", cidr: "10.244.0.0/24", blockSize: 26 }],
-          network: "net",
-          metricsAddress: "",
-          resyncSeconds: 60,
-          heartbeatSeconds: 3600,
-        }),
-      ),
+      config: testAgentConfig("n1", { resyncSeconds: 60 }),
       ds,
       store: new MemoryIpamStore(),
       managers: [routingManager(kernel), policyManager({ nft, sctp: true })],
-      underlay: { interface: "eth0", address: "198.18.0.2", subnet: "198.18.0.0/15", mtu: 1500 },
-      vtepMac: "02:00:00:00:00:01",
+      underlay: TEST_UNDERLAY,
+      vtepMac: TEST_VTEP_MAC,
       log: (level, msg, f) => logs.push({ level, msg, ...(f ? { fields: f } : {}) }),
       timers,
       now: () => timers.now,

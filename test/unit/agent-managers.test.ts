@@ -3,17 +3,16 @@
 // wait for each other. Timers are a manual clock: nothing here waits for real time to pass.
 import { afterEach, describe, expect, test } from "bun:test";
 import { Agent } from "../../src/agent/agent.ts";
-import { parseAgentConfig } from "../../src/agent/agent-config.ts";
 import type { KindMirror } from "../../src/agent/kind-mirror.ts";
 import type { Manager, ManagerEvent, ManagerFactory } from "../../src/agent/manager.ts";
 import { PolicyManager } from "../../src/agent/policy-manager.ts";
 import { policyManager } from "../../src/agent/policy-manager-adapter.ts";
 import { routingManager } from "../../src/agent/routing-manager.ts";
 import { FakeNft } from "../../src/dataplane/fake/fake-nft.ts";
-import type { ListResult } from "../../src/datastore/datastore.ts";
 import { MemoryDatastore } from "../../src/datastore/memory-datastore.ts";
 import { MemoryIpamStore } from "../../src/datastore/memory-ipam-store.ts";
 import { KINDS } from "../../src/model/cluster-resources.ts";
+import { GatedDatastore, TEST_UNDERLAY, TEST_VTEP_MAC, testAgentConfig } from "../harness/agent-fixtures.ts";
 import { FakeKernelPort } from "../harness/fake-kernel-port.ts";
 import { ManualTimers } from "../harness/manual-timers.ts";
 
@@ -59,22 +58,6 @@ class RecordingManager implements Manager {
   }
 }
 
-/** A memory datastore whose list() waits for a gate, and says when a list reached it. */
-class GatedDatastore extends MemoryDatastore {
-  gate: Promise<void> | undefined;
-  private reachedGate!: () => void;
-  readonly reached = new Promise<void>((r) => {
-    this.reachedGate = r;
-  });
-  override async list(kind: string, namespace?: string): Promise<ListResult> {
-    if (this.gate) {
-      this.reachedGate();
-      await this.gate;
-    }
-    return super.list(kind, namespace);
-  }
-}
-
 const agents: Agent[] = [];
 afterEach(async () => {
   for (const a of agents.splice(0)) await a.stop();
@@ -83,23 +66,12 @@ afterEach(async () => {
 function makeAgent(ds: MemoryDatastore, managers: ManagerFactory[], timers = new ManualTimers()) {
   const logs: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
   const agent = new Agent({
-    config: parseAgentConfig(
-      JSON.stringify({
-        nodeName: "a",
-        datastore: { type: "local", path: "/unused" },
-        underlayInterface: "eth0",
-        pools: [{ name: "p4", cidr: "10.244.0.0/24", blockSize: 26 }],
-        network: "net",
-        metricsAddress: "",
-        resyncSeconds: 60,
-        heartbeatSeconds: 3600,
-      }),
-    ),
+    config: testAgentConfig("a", { resyncSeconds: 60 }),
     ds,
     store: new MemoryIpamStore(),
     managers,
-    underlay: { interface: "eth0", address: "198.18.0.2", subnet: "198.18.0.0/15", mtu: 1500 },
-    vtepMac: "02:00:00:00:00:01",
+    underlay: TEST_UNDERLAY,
+    vtepMac: TEST_VTEP_MAC,
     log: (level, msg, fields) => logs.push({ level, msg, ...(fields ? { fields } : {}) }),
     timers,
     now: () => timers.now,

@@ -5,7 +5,6 @@ import { parseAgentConfig } from "../../src/agent/agent-config.ts";
 import { CoalescingTrigger } from "../../src/agent/coalescing-trigger.ts";
 import { registerNode } from "../../src/agent/register-node.ts";
 import { routingManager } from "../../src/agent/routing-manager.ts";
-import type { ListResult } from "../../src/datastore/datastore.ts";
 import { MemoryDatastore } from "../../src/datastore/memory-datastore.ts";
 import { MemoryIpamStore } from "../../src/datastore/memory-ipam-store.ts";
 import { TartanError } from "../../src/errors/tartan-error.ts";
@@ -19,25 +18,9 @@ import {
   type NodeResource,
 } from "../../src/model/cluster-resources.ts";
 import { TARTAN_API_VERSION } from "../../src/model/resource.ts";
+import { GatedDatastore, testAgentConfig } from "../harness/agent-fixtures.ts";
 import { eventually } from "../harness/eventually.ts";
 import { FakeKernelPort } from "../harness/fake-kernel-port.ts";
-
-/** A memory datastore whose list() can be held back, to catch writes before the first sync. */
-class GatedDatastore extends MemoryDatastore {
-  gate: Promise<void> | undefined;
-  private reachedGate!: () => void;
-  /** Resolves once a list() is held at the gate. */
-  readonly reached = new Promise<void>((r) => {
-    this.reachedGate = r;
-  });
-  override async list(kind: string, namespace?: string): Promise<ListResult> {
-    if (this.gate) {
-      this.reachedGate();
-      await this.gate;
-    }
-    return super.list(kind, namespace);
-  }
-}
 
 /** Resolves with the next watch event of `kind` (delivered after those of watchers made before). */
 function nextEvent(ds: MemoryDatastore, kind: string, revision: string): Promise<void> {
@@ -55,20 +38,7 @@ function nextEvent(ds: MemoryDatastore, kind: string, revision: string): Promise
 }
 
 const config = (node: string, over: Record<string, unknown> = {}) =>
-  parseAgentConfig(
-    JSON.stringify({
-      nodeName: node,
-      datastore: { type: "local", path: "/unused" },
-      underlayInterface: "eth0",
-      pools: [{ name: "p4", cidr: "10.244.0.0/24", blockSize: 26 }],
-      network: "net",
-      metricsAddress: "",
-      blockReleaseGraceSeconds: 60,
-      resyncSeconds: 3600,
-      heartbeatSeconds: 3600,
-      ...over,
-    }),
-  );
+  testAgentConfig(node, { blockReleaseGraceSeconds: 60, ...over });
 
 const agents: Agent[] = [];
 afterEach(async () => {

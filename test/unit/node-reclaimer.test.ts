@@ -25,6 +25,7 @@ import {
   type NodeResource,
 } from "../../src/model/cluster-resources.ts";
 import { K8S_KINDS, type PodResource } from "../../src/model/k8s-resources.ts";
+import { TEST_UNDERLAY, TEST_VTEP_MAC, testAgentConfig } from "../harness/agent-fixtures.ts";
 import { clusterNode, ipPool } from "../harness/cluster-objects.ts";
 import { eventually } from "../harness/eventually.ts";
 import { pod } from "../harness/k8s-objects.ts";
@@ -246,23 +247,12 @@ describe("a node reclaimed while alive comes back without duplicate addresses", 
   async function liveAgent(ds: MemoryDatastore, name: string, store = new MemoryIpamStore()) {
     const logs: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
     const agent = new Agent({
-      config: parseAgentConfig(
-        JSON.stringify({
-          nodeName: name,
-          datastore: { type: "local", path: "/unused" },
-          underlayInterface: "eth0",
-          pools: [{ name: "p4", cidr: "10.244.0.0/24", blockSize: 26 }],
-          network: "net",
-          metricsAddress: "",
-          resyncSeconds: 3600,
-          heartbeatSeconds: 3600,
-        }),
-      ),
+      config: testAgentConfig(name),
       ds,
       store,
       managers: [],
-      underlay: { interface: "eth0", address: "198.18.0.2", subnet: "198.18.0.0/15", mtu: 1500 },
-      vtepMac: "02:00:00:00:00:01",
+      underlay: TEST_UNDERLAY,
+      vtepMac: TEST_VTEP_MAC,
       log: (level, msg, fields) => logs.push({ level, msg, fields }),
     });
     cleanups.push(() => agent.stop());
