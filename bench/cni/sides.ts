@@ -34,6 +34,8 @@ export function referenceSide(
       type: "bridge",
       bridge,
       isGateway: true,
+      // tartan's bridge mode puts its ports in hairpin mode by default: the same on both sides.
+      hairpinMode: true,
       ipMasq,
       ipam: { type: "host-local", ranges: [[{ subnet }]], dataDir },
     },
