@@ -32,7 +32,9 @@ export async function cmdAdd(req: CniRequest): Promise<CniResult> {
     );
   }
   refuseOwnNetns(req);
-  if (conf.mode === "bridge") refuseNonBridge(req);
+  // Looked up once: the non-bridge check and the plan both need it.
+  const bridgeExists = conf.mode === "bridge" && deps.host.linkExists(conf.bridge);
+  if (bridgeExists) refuseNonBridge(req);
   const hostIfname = hostVethName(conf.name, env.containerId, env.ifname);
   if (deps.host.linkExists(hostIfname)) {
     throw new CniError(
@@ -60,7 +62,6 @@ export async function cmdAdd(req: CniRequest): Promise<CniResult> {
     try {
       const podMac = conf.mac ?? randomMac(deps.randomBytes(6));
       const hostMac = randomMac(deps.randomBytes(6));
-      const bridgeExists = conf.mode === "bridge" && deps.host.linkExists(conf.bridge);
       // Everything after the reservation is pure (MACs are chosen above), so for tartan-ipam the
       // plan and the final result are computed inside the reservation's transaction and recorded
       // with it: one commit per ADD. A delegated IPAM's record is provisional and completed below.
@@ -173,11 +174,12 @@ export function refuseOwnNetns(req: CniRequest): void {
 
 /**
  * An existing interface named by `bridge` must be a bridge: before this check the gateway
- * address went onto whatever it was (eth0) and stayed there. Checked before anything is touched.
+ * address went onto whatever it was (eth0) and stayed there. Checked before anything is touched;
+ * the caller knows the interface exists.
  */
 function refuseNonBridge(req: CniRequest): void {
   const { deps, conf } = req;
-  if (!deps.host.linkExists(conf.bridge) || deps.host.isBridge(conf.bridge)) return;
+  if (deps.host.isBridge(conf.bridge)) return;
   throw new TartanError(
     "cni-not-a-bridge",
     `bridge: interface ${conf.bridge} exists and is not a bridge; tartan will not put the pods' gateway on it`,

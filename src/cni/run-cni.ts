@@ -9,7 +9,6 @@ import { type NetConf, parseNetConf } from "../model/net-conf.ts";
 import { cmdAdd } from "./cmd-add.ts";
 import { cmdCheck } from "./cmd-check.ts";
 import { cmdDel } from "./cmd-del.ts";
-import { cmdDelLenient } from "./cmd-del-lenient.ts";
 import { cmdGc } from "./cmd-gc.ts";
 import { cmdStatus } from "./cmd-status.ts";
 import type { CniDeps } from "./cni-deps.ts";
@@ -67,10 +66,12 @@ function readConfig(stdin: string): NetConf {
  */
 export type CniStdin = string | (() => Promise<string>);
 
-async function textOf(stdin: CniStdin): Promise<string> {
-  const text = typeof stdin === "string" ? stdin : await stdin();
-  if (Buffer.byteLength(text) > MAX_STDIN_BYTES) throw stdinTooLarge();
-  return text;
+/** The network config text, refused past MAX_STDIN_BYTES (shared with tartan-ipam). */
+export async function textOf(stdin: CniStdin): Promise<string> {
+  // A reader (the executables') stops at the limit itself; a string (tests) is measured here.
+  if (typeof stdin !== "string") return await stdin();
+  if (Buffer.byteLength(stdin) > MAX_STDIN_BYTES) throw stdinTooLarge();
+  return stdin;
 }
 
 /**
@@ -107,7 +108,13 @@ export async function runCni(
       conf = readConfig(stdin);
     } catch (e) {
       if (env.command === "DEL" && toCniError(e).cniCode === CniCode.invalidConfig) {
-        await cmdDelLenient(deps, env, JSON.parse(stdin), stdin, toCniError(e).message);
+        await (await import("./cmd-del-lenient.ts")).cmdDelLenient(
+          deps,
+          env,
+          JSON.parse(stdin),
+          stdin,
+          toCniError(e).message,
+        );
         return { stdout: "", exitCode: 0 };
       }
       throw e;
@@ -138,7 +145,14 @@ export async function runCni(
           // A config ADD would refuse (found deeper than parseNetConf, e.g. in the ipam ranges)
           // must not make DEL fail forever: clean up what can be found, succeed.
           if (toCniError(e).cniCode !== CniCode.invalidConfig) throw e;
-          await cmdDelLenient(deps, env, conf.raw, stdin, toCniError(e).message);
+          // Rare (a config ADD would refuse): loaded only then, not on every plugin start.
+          await (await import("./cmd-del-lenient.ts")).cmdDelLenient(
+            deps,
+            env,
+            conf.raw,
+            stdin,
+            toCniError(e).message,
+          );
         }
         return { stdout: "", exitCode: 0 };
       case "CHECK":

@@ -8,8 +8,7 @@ import { parseCniEnv } from "./cni-env.ts";
 import { type CniOutcome, cniErrorOutput } from "./cni-error-output.ts";
 import { checkDelegationDepth } from "./delegation-depth.ts";
 import { InProcessIpam } from "./in-process-ipam.ts";
-import { MAX_STDIN_BYTES, stdinTooLarge } from "./read-cni-stdin.ts";
-import type { CniStdin } from "./run-cni.ts";
+import { type CniStdin, textOf } from "./run-cni.ts";
 import { shapeResult } from "./shape-result.ts";
 import { toCniError } from "./to-cni-error.ts";
 
@@ -26,8 +25,7 @@ export async function runIpamPlugin(
   let version = "1.1.0";
   try {
     const env = parseCniEnv(rawEnv);
-    const stdin = typeof input === "string" ? input : await input();
-    if (Buffer.byteLength(stdin) > MAX_STDIN_BYTES) throw stdinTooLarge();
+    const stdin = await textOf(input);
     checkDelegationDepth(rawEnv, env);
     let raw: Record<string, unknown> = {};
     try {
@@ -76,11 +74,18 @@ export async function runIpamPlugin(
       if (env.command !== "DEL" || toCniError(e).cniCode !== CniCode.invalidConfig) throw e;
       const dir = ipamSection.dataDir ?? DEFAULT_IPAM_DIR;
       if (typeof dir === "string" && dir.startsWith("/") && deps.host.pathExists(dir)) {
-        const store = deps.openStore(dir);
+        // Best effort, like cmdDelLenient: a store that cannot be opened must not fail this DEL.
         try {
-          store.transaction((tx) => tx.release(raw.name as string, env.containerId, env.ifname));
-        } finally {
-          store.close();
+          const store = deps.openStore(dir);
+          try {
+            store.transaction((tx) => tx.release(raw.name as string, env.containerId, env.ifname));
+          } finally {
+            store.close();
+          }
+        } catch (storeError) {
+          deps.log("warn", "DEL: could not release from the IPAM store", {
+            error: toCniError(storeError).message,
+          });
         }
       }
       deps.log("warn", "DEL with a config ADD would refuse: released what could be found", {
