@@ -68,6 +68,10 @@ export class Agent {
   private readonly appliers: CoalescingTrigger[];
   /** Copies the node's blocks from the IPAMBlock mirror into the local IPAM store (coalesced). */
   private readonly localBlocks: CoalescingTrigger;
+  /** This node's block CIDRs as the last local-block sync saw them. */
+  private ownedBlocks = new Set<string>();
+  /** A resync asks for keepInUse even when no owned block went away. */
+  private keepPending = false;
   private readonly timers: AgentTimers;
   private readonly now: () => number;
   private readonly intervals: unknown[] = [];
@@ -143,7 +147,15 @@ export class Agent {
     this.localBlocks = new CoalescingTrigger(
       async () => {
         if (!this.synced || this.stopped) return;
-        await this.nodeBlocks.keepInUse(); // blocks taken from under running pods come back (0014)
+        // Blocks taken from under running pods come back (0014). keepInUse reads every local
+        // allocation in a store transaction the plugin's ADDs wait for, so it runs only when one
+        // of this node's blocks left the mirror, and on resync; not on every block event.
+        const owned = new Set(this.nodeBlocks.owned().map((b) => b.spec.cidr));
+        if (this.keepPending || [...this.ownedBlocks].some((c) => !owned.has(c))) {
+          this.keepPending = false;
+          await this.nodeBlocks.keepInUse();
+        }
+        this.ownedBlocks = new Set(this.nodeBlocks.owned().map((b) => b.spec.cidr));
         this.nodeBlocks.syncLocal();
       },
       (e) => d.log("error", "local block list update failed; the next change retries", errorFields(e)),
@@ -182,6 +194,7 @@ export class Agent {
     await this.retrying("claim-blocks", () => this.nodeBlocks.ensureOnePerPool());
     if (this.stopped) return;
     this.synced = true;
+    this.ownedBlocks = new Set(this.nodeBlocks.owned().map((b) => b.spec.cidr));
     this.metrics.synced = true;
     for (const w of this.syncWaiters.splice(0)) w();
     log("info", "first sync done", {
@@ -214,6 +227,7 @@ export class Agent {
     if (!this.synced) return;
     this.metrics.resyncs++;
     for (const m of this.managers) m.resync();
+    this.keepPending = true;
     this.localBlocks.trigger();
     for (const a of this.appliers) a.trigger();
   }

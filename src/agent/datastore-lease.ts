@@ -1,5 +1,5 @@
 import type { Datastore } from "../datastore/datastore.ts";
-import { TartanError } from "../errors/tartan-error.ts";
+import { isConflictOrGone } from "../datastore/datastore-error.ts";
 import { KINDS, type LeaseResource } from "../model/cluster-resources.ts";
 import { TARTAN_API_VERSION } from "../model/resource.ts";
 
@@ -12,9 +12,6 @@ export interface DatastoreLeaseOptions {
   durationMs: number;
   now: () => number;
 }
-
-const isConflictOrGone = (e: unknown): boolean =>
-  e instanceof TartanError && (e.code === "datastore-conflict" || e.code === "datastore-not-found");
 
 /**
  * A lease in the datastore, so that exactly one agent does a cluster-wide duty (Kubernetes'

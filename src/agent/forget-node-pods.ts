@@ -1,10 +1,7 @@
 import type { Datastore } from "../datastore/datastore.ts";
-import { TartanError } from "../errors/tartan-error.ts";
+import { isConflictOrGone } from "../datastore/datastore-error.ts";
 import { K8S_KINDS, type PodResource } from "../model/k8s-resources.ts";
 import { CREATED_BY_CNI_ANNOTATION } from "./pod-ips.ts";
-
-const conflictOrGone = (e: unknown): boolean =>
-  e instanceof TartanError && (e.code === "datastore-conflict" || e.code === "datastore-not-found");
 
 /**
  * The Pods of a reclaimed node give up their addresses (decision 0014): those addresses return to
@@ -30,7 +27,7 @@ export async function forgetNodePods(ds: Datastore, node: string): Promise<strin
       }
       done.push(id);
     } catch (e) {
-      if (!conflictOrGone(e)) throw e;
+      if (!isConflictOrGone(e)) throw e;
     }
   }
   return done;

@@ -1,5 +1,5 @@
 import type { Datastore } from "../datastore/datastore.ts";
-import { TartanError } from "../errors/tartan-error.ts";
+import { isConflictOrGone } from "../datastore/datastore-error.ts";
 import { forgetNode } from "../ipam/forget-node.ts";
 import { KINDS, type NodeCondition, type NodeResource } from "../model/cluster-resources.ts";
 import { type AgentLog, errorFields } from "./agent-log.ts";
@@ -48,9 +48,6 @@ export const markedNotReady = (n: NodeResource): boolean => {
   return c !== undefined && c.status !== "True";
 };
 
-const isConflictOrGone = (e: unknown): boolean =>
-  e instanceof TartanError && (e.code === "datastore-conflict" || e.code === "datastore-not-found");
-
 /**
  * Notices dead nodes and gives their addresses back (decision 0014). Runs in every agent; acts in
  * the one holding the `node-reclaimer` lease. It judges heartbeats by when it saw them change on
@@ -66,6 +63,10 @@ const isConflictOrGone = (e: unknown): boolean =>
  * A Manager only to share the agent's life cycle (started after the first full sync, stopped with
  * it); it programs no kernel object.
  */
+/** The lease: long enough to survive a slow datastore round trip, short against the not-ready grace. */
+const leaseMsFor = (notReadyAfterMs: number): number =>
+  Math.min(60_000, Math.max(5_000, notReadyAfterMs / 3));
+
 export class NodeReclaimer implements Manager {
   readonly name = "node-reclaimer";
   readonly mirrors: readonly KindMirror[] = [];
@@ -79,8 +80,7 @@ export class NodeReclaimer implements Manager {
   private stopped = false;
 
   constructor(private readonly o: NodeReclaimerOptions) {
-    // Long enough to survive a slow datastore round trip, short against the not-ready grace.
-    const leaseMs = Math.min(60_000, Math.max(5_000, o.notReadyAfterMs / 3));
+    const leaseMs = leaseMsFor(o.notReadyAfterMs);
     this.lease = new DatastoreLease({
       ds: o.ds,
       name: NODE_RECLAIMER_LEASE,
@@ -92,7 +92,7 @@ export class NodeReclaimer implements Manager {
 
   /** How often the lease is renewed and the heartbeats looked at. */
   get tickMs(): number {
-    return Math.min(60_000, Math.max(5_000, this.o.notReadyAfterMs / 3)) / 3;
+    return leaseMsFor(this.o.notReadyAfterMs) / 3;
   }
 
   get leader(): boolean {

@@ -31,3 +31,11 @@ export function compactedError(revision: number, oldestKept: number): TartanErro
     `revision ${revision} was compacted (oldest kept: ${oldestKept})`,
   );
 }
+
+/**
+ * A compare-and-swap write lost: the object changed (conflict) or went away (not found) since it
+ * was read. Callers that act only on what they read treat both as "someone else got there".
+ */
+export function isConflictOrGone(e: unknown): boolean {
+  return e instanceof TartanError && (e.code === "datastore-conflict" || e.code === "datastore-not-found");
+}

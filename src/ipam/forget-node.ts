@@ -1,5 +1,5 @@
 import type { Datastore } from "../datastore/datastore.ts";
-import { TartanError } from "../errors/tartan-error.ts";
+import { isConflictOrGone } from "../datastore/datastore-error.ts";
 import { type IPAMBlockResource, KINDS } from "../model/cluster-resources.ts";
 
 export interface ForgetNodeResult {
@@ -9,9 +9,6 @@ export interface ForgetNodeResult {
   /** CIDRs of the node's IPAMBlocks that were deleted. */
   blocks: string[];
 }
-
-const gone = (e: unknown): boolean =>
-  e instanceof TartanError && (e.code === "datastore-not-found" || e.code === "datastore-conflict");
 
 /**
  * Removes a node from the cluster's datastore: its IPAMBlocks first, then its Node. Whoever
@@ -34,14 +31,14 @@ export async function forgetNode(
       await ds.delete(KINDS.ipamBlock, b.metadata.name, undefined, b.metadata.resourceVersion);
       deleted.push(b.spec.cidr);
     } catch (e) {
-      if (!gone(e)) throw e;
+      if (!isConflictOrGone(e)) throw e;
     }
   }
   let nodeDeleted = true;
   try {
     await ds.delete(KINDS.node, node, undefined, opts.nodeResourceVersion);
   } catch (e) {
-    if (!gone(e)) throw e;
+    if (!isConflictOrGone(e)) throw e;
     nodeDeleted = false;
   }
   return { node, nodeDeleted, blocks: deleted };

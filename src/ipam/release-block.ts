@@ -1,6 +1,6 @@
 import type { Datastore } from "../datastore/datastore.ts";
+import { isConflictOrGone } from "../datastore/datastore-error.ts";
 import type { IpamStore } from "../datastore/ipam-store.ts";
-import { TartanError } from "../errors/tartan-error.ts";
 import { contains, parseCidr } from "../model/cidr.ts";
 import { type IPAMBlockResource, KINDS } from "../model/cluster-resources.ts";
 import { parseIp } from "../model/ip.ts";
@@ -37,8 +37,7 @@ export async function releaseBlock(
     await ds.delete(KINDS.ipamBlock, block.metadata.name, undefined, block.metadata.resourceVersion);
     return "released";
   } catch (e) {
-    if (e instanceof TartanError && (e.code === "datastore-conflict" || e.code === "datastore-not-found"))
-      return "changed";
+    if (isConflictOrGone(e)) return "changed";
     throw e;
   }
 }
