@@ -50,6 +50,7 @@ export const CNI_CODE_OF: Readonly<Record<ErrorCode, number>> = {
   // calc/ (agent only)
   "invalid-local-node": CniCode.internal,
   "local-node-missing": CniCode.internal,
+  "explain-unknown-endpoint": CniCode.internal,
   // cni/: a CniError carries its own number and is returned as it is (see toCniError)
   "cni-error": CniCode.internal,
   "cni-not-a-bridge": CniCode.invalidConfig,
