@@ -2,7 +2,9 @@ import type { CommandTable } from "../command.ts";
 import { policyDropsCommand, policyStatusCommand } from "../policy-command.ts";
 import { agentCommand } from "./agent-command.ts";
 import { applyCommand } from "./apply-command.ts";
+import { clusterSnapshotCommand } from "./cluster-snapshot-command.ts";
 import { deleteCommand } from "./delete-command.ts";
+import { explainCommand } from "./explain-command.ts";
 import { getCommand } from "./get-command.ts";
 import { ipamLsCommand } from "./ipam-ls-command.ts";
 import { labelCommand } from "./label-command.ts";
@@ -28,4 +30,6 @@ export const CLI_COMMANDS: CommandTable = [
   },
   policyDropsCommand,
   policyStatusCommand,
+  explainCommand,
+  clusterSnapshotCommand,
 ];
