@@ -10,6 +10,7 @@ import {
 } from "../model/agent-api.ts";
 import type { Agent } from "./agent.ts";
 import { errorFields } from "./agent-log.ts";
+import { ipamApi } from "./ipam-api.ts";
 import { markedNotReady, readyCondition } from "./node-reclaimer.ts";
 import { policyApi } from "./policy-api.ts";
 
@@ -40,6 +41,7 @@ function parseBlockRequest(body: unknown): BlockRequest {
  *   GET  /v1/status                     → sync state, Nodes known, this node's blocks, policy summary, every Node's readiness (0014)
  *   GET  /metrics                       → the same text as the metrics listener
  *   /v1/pods, /v1/policy, /v1/policy/drops → policy-api.ts
+ *   /v1/ipam, /v1/ipam/release      → ipam-api.ts
  */
 export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
   return async (req) => {
@@ -52,6 +54,8 @@ export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
     if (path === "/metrics" && req.method === "GET") return metricsApi(agent)(req);
     const policyAnswer = await policyApi(agent, req);
     if (policyAnswer) return policyAnswer;
+    const ipamAnswer = await ipamApi(agent, req);
+    if (ipamAnswer) return ipamAnswer;
     if (path === "/v1/status" && req.method === "GET") {
       return json(200, {
         synced: agent.synced,

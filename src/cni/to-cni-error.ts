@@ -47,6 +47,8 @@ export const CNI_CODE_OF: Readonly<Record<ErrorCode, number>> = {
   "ipam-store-too-new": CniCode.ioFailure,
   "ipam-store-io": CniCode.ioFailure,
   "ipam-store-missing": CniCode.ioFailure,
+  "ipam-release-refused": CniCode.internal,
+  "ipam-not-reserved": CniCode.internal,
   // calc/ (agent only)
   "invalid-local-node": CniCode.internal,
   "local-node-missing": CniCode.internal,
