@@ -1,6 +1,6 @@
+import type { NodeIpamState } from "../model/agent-api.ts";
 import { contains, parseCidr } from "../model/cidr.ts";
 import type { IPAMBlockResource, NodeResource } from "../model/cluster-resources.ts";
-import type { NodeIpamState } from "../model/agent-api.ts";
 import { formatIp, parseIp } from "../model/ip.ts";
 import type { PodResource } from "../model/k8s-resources.ts";
 

@@ -1,5 +1,5 @@
-import type { IPAMBlockResource, IPPoolResource, NodeResource } from "../model/cluster-resources.ts";
 import type { NodeIpamState } from "../model/agent-api.ts";
+import type { IPAMBlockResource, IPPoolResource, NodeResource } from "../model/cluster-resources.ts";
 import { parseIp } from "../model/ip.ts";
 import { isReservedAddress, parseIpRange, rangeCapacity, rangeContains } from "./ip-range.ts";
 
