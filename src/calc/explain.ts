@@ -33,11 +33,14 @@ export interface ExplainSnapshot {
   sctp?: boolean;
 }
 
+/** ICMP (ping; ICMPv6 for IPv6): allowed only by rules that name no ports. */
+export type ExplainProtocol = Protocol | "ICMP";
+
 export interface ExplainQuery {
   /** "NS/POD" or an IP address. */
   src: string;
   dst: string;
-  protocol?: Protocol;
+  protocol?: ExplainProtocol;
   /** Destination port; absent: the destination pod's first container port, else 8080. */
   port?: number;
 }
@@ -71,7 +74,7 @@ export interface Explanation {
   verdict: "allowed" | "denied";
   src: ExplainEndpoint;
   dst: ExplainEndpoint;
-  protocol: Protocol;
+  protocol: ExplainProtocol;
   port: number;
   egress: DirectionExplanation;
   ingress: DirectionExplanation;
@@ -173,7 +176,10 @@ export class Explainer {
     if (parseIp(src.ip).family !== parseIp(dst.ip).family) src = this.endpoint(q.src, parseIp(dst.ip).family);
     const protocol = q.protocol ?? "TCP";
     const dstPod = dst.pod ? this.pods.find((p) => p.key === dst.pod) : undefined;
-    const port = q.port ?? dstPod?.ports.find((p) => p.protocol === protocol)?.port ?? DEFAULT_PORT;
+    const port =
+      protocol === "ICMP"
+        ? 0
+        : (q.port ?? dstPod?.ports.find((p) => p.protocol === protocol)?.port ?? DEFAULT_PORT);
     const packet = { src: src.ip, dst: dst.ip, protocol, port };
 
     const egress = this.direction("egress", src, packet);
@@ -215,7 +221,7 @@ export class Explainer {
   private direction(
     dir: Direction,
     end: ExplainEndpoint,
-    packet: { src: string; dst: string; protocol: Protocol; port: number },
+    packet: { src: string; dst: string; protocol: ExplainProtocol; port: number },
   ): DirectionExplanation {
     const who = dir === "egress" ? "source" : "destination";
     if (!end.pod) {

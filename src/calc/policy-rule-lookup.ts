@@ -9,7 +9,8 @@ import type { PolicyRule, RuleMatch } from "./policy-rule.ts";
 export interface PolicyPacket {
   src: string;
   dst: string;
-  protocol: Protocol;
+  /** ICMP: matches only rules without ports (NetworkPolicy ports are TCP, UDP or SCTP). */
+  protocol: Protocol | "ICMP";
   port: number;
 }
 

@@ -168,6 +168,16 @@ describe("ipam show", () => {
   });
 });
 
+interface Body {
+  code?: string;
+  hint?: string;
+  attachmentRemoved?: boolean;
+  node?: string;
+  released?: unknown[];
+  reservations?: { ip: string }[];
+  attachments?: { containerId: string; netnsExists: boolean }[];
+}
+
 describe("the agent's release endpoint", () => {
   const store = new MemoryIpamStore();
   const logs: string[] = [];
@@ -201,21 +211,24 @@ describe("the agent's release endpoint", () => {
       agent,
       new Request(`http://a${path}`, { method, ...(body ? { body: JSON.stringify(body) } : {}) }),
     );
-    return { status: r!.status, body: await r!.json() };
+    return { status: r!.status, body: (await r!.json()) as Body };
   };
 
   test("GET /v1/ipam: reservations, attachments with whether their netns exists", async () => {
     const r = await call("GET", "/v1/ipam");
     expect(r.status).toBe(200);
-    expect(r.body.reservations.map((a: { ip: string }) => a.ip).sort()).toEqual([
+    expect(r.body.reservations!.map((a: { ip: string }) => a.ip).sort()).toEqual([
       "10.0.0.2",
       "10.0.0.3",
       "10.0.0.4",
       "fd00::3",
     ]);
     expect(
-      r.body.attachments
-        .map((a: { containerId: string; netnsExists: boolean }) => [a.containerId, a.netnsExists])
+      r.body
+        .attachments!.map((a: { containerId: string; netnsExists: boolean }) => [
+          a.containerId,
+          a.netnsExists,
+        ])
         .sort(),
     ).toEqual([
       ["live", true],
