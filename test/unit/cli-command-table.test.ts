@@ -239,7 +239,7 @@ describe("one shape for every command", () => {
     expect(commandExists(TABLE, ["lab", "pod"])).toBe(true);
     expect(commandExists(TABLE, ["completion"])).toBe(true);
     expect(commandExists(TABLE, ["ipam", "ls"])).toBe(true);
-    expect(commandExists(TABLE, ["ipam", "check"])).toBe(false);
+    expect(commandExists(TABLE, ["ipam", "frobnicate"])).toBe(false);
   });
 
   test("must run as root: said before anything else", () => {
