@@ -110,7 +110,9 @@ async function runCase(c: NetpolCase): Promise<void> {
               `case ${c.id}, step "${step.what}": ${check.protocol} ${check.port} over IPv${check.family ?? 4}: tartan explain disagrees with the probes`,
               formatDiff(got.reach, explained)
                 .replace("expected (", "probed (")
-                .replace("observed:", "explain:"),
+                .replace("observed:", "explain:")
+                .replaceAll(": expected ", ": probed ")
+                .replaceAll(", got ", ", explain says "),
               ...disagree.map(
                 (m) =>
                   `  ${m.from} -> ${m.to}: ${ex!.explain({ src: lab.pod(m.from).ip4, dst: lab.pod(m.to).ip4, protocol: check.protocol, port: check.port }).summary}`,
