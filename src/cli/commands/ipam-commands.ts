@@ -179,6 +179,7 @@ export const ipamReleaseCommand = defineCommand<IpamReleaseResponse>({
     });
   },
   render: (r) =>
-    `released on ${r.node}: ${r.released.map((a) => `${a.ip} (container ${a.containerId.slice(0, 12)}, ${a.ifname})`).join(", ")}` +
+    `released on ${r.node}: ${r.released.map((a) => a.ip).join(", ")}` +
+    ` (container ${r.released[0]?.containerId.slice(0, 12)}, ${r.released[0]?.ifname})` +
     `${r.attachmentRemoved ? "; its attachment record removed" : ""}\n`,
 });
