@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { parseAgentConfig } from "../../agent/agent-config.ts";
 import { Explainer } from "../../calc/explain.ts";
 import type { Protocol } from "../../model/k8s-resources.ts";
 import { isRoutingBackend, ROUTING_BACKENDS } from "../../model/routing-backend.ts";
@@ -16,6 +18,16 @@ export function parsePortOption(text: string): { port: number; protocol: Protoco
     throw usageError(`--port "${text}" is not N[/TCP|UDP|SCTP] with N from 1 to 65535`, "tartan explain");
   }
   return { port, protocol: (m[2]?.toUpperCase() ?? "TCP") as Protocol };
+}
+
+/** The routing backend of the agent config given with --config (a datastore-only file has none). */
+function configBackend(file: string | undefined): string | undefined {
+  if (!file) return undefined;
+  try {
+    return parseAgentConfig(readFileSync(file, "utf8")).backend;
+  } catch {
+    return undefined;
+  }
 }
 
 export const explainCommand = defineCommand<ExplainResult>({
@@ -47,7 +59,7 @@ export const explainCommand = defineCommand<ExplainResult>({
     {
       name: "backend",
       value: "NAME",
-      description: "the nodes' routing backend, for the path (default: the lab's)",
+      description: "the nodes' routing backend, for the path (default: the lab's, or the --config agent's)",
       values: ROUTING_BACKENDS,
     },
     ...TARGET_OPTIONS,
@@ -61,7 +73,7 @@ export const explainCommand = defineCommand<ExplainResult>({
     const [src, dst] = args.positionals as [string, string];
     const port = args.has("port") ? parsePortOption(args.get("port")!) : undefined;
     const { snapshot, lab } = await readSnapshotTarget(args);
-    const backend = args.get("backend") ?? lab?.backend;
+    const backend = args.get("backend") ?? lab?.backend ?? configBackend(args.get("config"));
     const ex = new Explainer({
       ...snapshot,
       ...(backend && isRoutingBackend(backend) ? { backend } : {}),
