@@ -46,7 +46,7 @@ async function agentWiring(env: Record<string, string | undefined>): Promise<Age
             }),
           ]
         : []),
-      // BGP through BIRD (decision 0015): this node's bird, for the bgp backends.
+      // BGP through BIRD (decision 0017): this node's bird, for the bgp backends.
       ...(isBgpBackend(config.backend)
         ? [
             (await import("./agent/bgp-manager.ts")).bgpManager(

@@ -16,7 +16,7 @@ const READS = new Set<string>([KINDS.node, KINDS.ipamBlock, BGP_KINDS.bgpConfigu
 export const BIRD_WATCH_MS = 1000;
 
 /**
- * The `bgp` backends' manager (decision 0015): Nodes, IPAMBlocks, BGPConfiguration and BGPPeers
+ * The `bgp` backends' manager (decision 0017): Nodes, IPAMBlocks, BGPConfiguration and BGPPeers
  * → calc/bgp-model → render/bird-conf → this node's BIRD. The text is checked with `bird -p` and
  * renamed into place; a running bird is reconfigured through its control socket (`configure`:
  * sessions stay up unless their own options changed); none running → started with `-R`. A bird

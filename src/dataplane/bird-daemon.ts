@@ -1,5 +1,5 @@
 /**
- * One BIRD 2 daemon of this node, behind a small port (decision 0015): the agent's BGP manager
+ * One BIRD 2 daemon of this node, behind a small port (decision 0017): the agent's BGP manager
  * decides, the driver (linux/bird-process.ts) writes files, spawns `bird` and talks to its
  * control socket; a fake stands in for unit tests.
  */

@@ -2,7 +2,7 @@ import type { BgpModel, BgpPool, BgpSession } from "../calc/bgp-model.ts";
 
 /**
  * A BGP model as BIRD 2 configuration text, pure (reference/bgp/BGP.md (b)). Decisions that
- * matter for operations (decision 0015):
+ * matter for operations (decision 0017):
  * - each own block is a static blackhole route of protocol blocks4/blocks6, and the export to
  *   peers is keyed on those protocol names, never on a prefix set: adding a block is adding a
  *   static route, which BIRD 2.0.12 announces on `configure` (a prefix-set change it may miss);
