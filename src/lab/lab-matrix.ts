@@ -1,4 +1,4 @@
-import { type Explanation, Explainer } from "../calc/explain.ts";
+import { Explainer, type Explanation } from "../calc/explain.ts";
 import type { ClusterSnapshot } from "../cli/cluster-snapshot.ts";
 import { SNAPSHOT_COMMAND } from "../cli/snapshot-target.ts";
 import { run } from "../exec/run.ts";
