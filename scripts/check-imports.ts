@@ -16,6 +16,7 @@
 //      src/dataplane/linux/ (Linux drivers: iproute2, netlink, nft, host facts)
 //      src/dataplane/fake/  (in-memory kernel)
 //      src/datastore/etcd/, src/datastore/local/ (SQLite), src/datastore/memory-*.ts
+//      src/datastore/kubernetes/ (the Kubernetes API adapter and its fetch client, decision 0015)
 //    Everything else takes the ports (Dataplane, NftTable, HostFacts, IpamStore, Datastore).
 // 5. src/cni/ is the plugin, not a library: only src/cni/ itself and the roots import it.
 //    Constants the plugin shares with the agent and the CLI live in src/model/.
@@ -70,6 +71,7 @@ function adapterGroup(path: string): string | undefined {
     "src/dataplane/fake/",
     "src/datastore/etcd/",
     "src/datastore/local/",
+    "src/datastore/kubernetes/",
   ]) {
     if (path.startsWith(dir)) return dir;
   }
