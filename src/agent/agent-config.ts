@@ -56,6 +56,14 @@ export type IpamMode = "blocks" | "node-podcidr";
 
 export const DEFAULT_METRICS_ADDRESS = "127.0.0.1:9641";
 
+/**
+ * Whether the agent writes Pod status (podIPs, phase). Not in Kubernetes mode: there Pod status
+ * belongs to kubelet, which records the IPs the CNI ADD returned; the agent keeps the IPs it
+ * learns from the plugin locally until kubelet's write arrives (decision 0015).
+ */
+export const agentWritesPodStatus = (c: Pick<AgentConfig, "datastore">): boolean =>
+  c.datastore.type !== "kubernetes";
+
 const name = z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a DNS-1123 name (lower case)");
 
 const absPath = z.string().startsWith("/", "must be an absolute path");

@@ -167,7 +167,7 @@ describe.skipIf(skip !== undefined)("kubernetes datastore against the stand-in A
         const lost = r.find((x) => x.status === "rejected") as PromiseRejectedResult;
         expect((lost.reason as TartanError).code).toBe("datastore-conflict");
         const stored = await a.get(KINDS.ipamBlock, blockName(cidr));
-        expect((stored?.spec as { node: string }).node).toBe((won[0]!.value.spec as { node: string }).node);
+        expect((stored!.spec as { node: string }).node).toBe((won[0]!.value.spec as { node: string }).node);
       }
       // The loser's update at a stale version loses too (allocation by PUT with resourceVersion).
       const cur = (await a.get(KINDS.ipamBlock, blockName("10.244.0.0/26")))!;

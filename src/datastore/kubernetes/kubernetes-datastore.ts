@@ -1,5 +1,12 @@
 import type { Resource } from "../../model/resource.ts";
-import type { Datastore, ListResult, WatchEvent, WatchEventType, WatchHandle } from "../datastore.ts";
+import type {
+  Datastore,
+  ListResult,
+  NodeNetworkCondition,
+  WatchEvent,
+  WatchEventType,
+  WatchHandle,
+} from "../datastore.ts";
 import { datastoreError } from "../datastore-error.ts";
 import { prepareWrite } from "../prepare-write.ts";
 import { storeKey } from "../store-key.ts";
@@ -285,6 +292,37 @@ export class KubernetesDatastore implements Datastore {
     };
     void run();
     return { close: stop };
+  }
+
+  /**
+   * The Node condition NetworkUnavailable (False when the network is up), by a strategic merge
+   * patch of nodes/NAME/status: the API server merges conditions by type, so kubelet's stay.
+   */
+  async setNodeNetworkCondition(nodeName: string, c: NodeNetworkCondition): Promise<void> {
+    checkName(nodeName);
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    const condition = {
+      type: "NetworkUnavailable",
+      status: c.available ? "False" : "True",
+      reason: c.reason,
+      message: c.message,
+      lastTransitionTime: now,
+      lastHeartbeatTime: now,
+    };
+    const what = `set the NetworkUnavailable condition of Node/${nodeName}`;
+    try {
+      await this.client.request(
+        "PATCH",
+        `${resourcePath(kubeResource("Node"), undefined, nodeName)}/status`,
+        {
+          body: { status: { conditions: [condition] } },
+          contentType: "application/strategic-merge-patch+json",
+          what,
+        },
+      );
+    } catch (e) {
+      throw kubeDatastoreError(e, what);
+    }
   }
 
   async close(): Promise<void> {
