@@ -11,6 +11,7 @@ import { KindMirror } from "../../src/agent/kind-mirror.ts";
 import type { WatchEvent } from "../../src/datastore/datastore.ts";
 import { KubeClient } from "../../src/datastore/kubernetes/kube-client.ts";
 import {
+  inClusterConnection,
   type KubeConnection,
   kubeconfigConnection,
   tokenFromFile,
@@ -158,6 +159,26 @@ describe("credentials", () => {
     expect((await api.ds.list("IPAMBlock")).revision).toBe("7");
     expect(api.requests.map((r) => r.auth)).toEqual(["Bearer old", "Bearer new"]);
   }, 5000);
+
+  test("in-cluster: the service account's token and CA, the server from KUBERNETES_SERVICE_HOST/PORT", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tt-kube-"));
+    dirs.push(dir);
+    writeFileSync(join(dir, "token"), "sa-token\n");
+    writeFileSync(join(dir, "ca.crt"), "SA-CA");
+    let now = 0;
+    const c = inClusterConnection({
+      dir,
+      env: { KUBERNETES_SERVICE_HOST: "fd00::1", KUBERNETES_SERVICE_PORT: "6443" },
+      now: () => now,
+    });
+    expect(c.server).toBe("https://[fd00::1]:6443");
+    expect(c.tls).toEqual({ ca: "SA-CA" });
+    expect(c.token()).toBe("sa-token");
+    writeFileSync(join(dir, "token"), "rotated");
+    now = 60_000;
+    expect(c.token()).toBe("rotated");
+    expect(() => inClusterConnection({ dir, env: {} })).toThrow(/KUBERNETES_SERVICE_HOST is not set/);
+  });
 
   test("kubeconfig: server, CA and client certificate from data or files, token; insecure refused", () => {
     const dir = mkdtempSync(join(tmpdir(), "tt-kube-"));
