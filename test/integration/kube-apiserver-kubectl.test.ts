@@ -4,7 +4,6 @@
 // resources), delete returns; plus token authentication and the errors kubectl shows. Real etcd,
 // inside the private namespace scripts/test.sh runs this stage in (skipped anywhere else).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
 import { type EtcdServer, etcdSkipReason, startEtcd } from "../harness/etcd.ts";
 import { eventually } from "../harness/eventually.ts";
 import { type KubeApiServerFixture, startKubeApiServer } from "../harness/kube-apiserver.ts";
@@ -25,18 +24,7 @@ afterAll(async () => {
 });
 
 /** A direct API call with the admin client certificate (to check what kubectl did). */
-async function api(path: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
-  const r = await fetch(`${kube!.url}${path}`, {
-    ...init,
-    tls: {
-      ca: readFileSync(kube!.caFile, "utf8"),
-      cert: readFileSync(kube!.clientCertFile, "utf8"),
-      key: readFileSync(kube!.clientKeyFile, "utf8"),
-    },
-  } as RequestInit);
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : undefined };
-}
+const api = (path: string, init?: RequestInit) => kube!.api(path, init);
 
 const CRD = `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
