@@ -16,6 +16,7 @@
 //      src/dataplane/linux/ (Linux drivers: iproute2, netlink, nft, host facts)
 //      src/dataplane/fake/  (in-memory kernel)
 //      src/datastore/etcd/, src/datastore/local/ (SQLite), src/datastore/memory-*.ts
+//      src/datastore/kubernetes/ (the Kubernetes API adapter and its fetch client, decision 0015)
 //    Everything else takes the ports (Dataplane, NftTable, HostFacts, IpamStore, Datastore).
 //    One exception (ADAPTER_EXCEPTIONS, decision 0016): the lab's stand-in Kubernetes API server
 //    (src/lab/kube-apiserver/) stores objects in etcd with kube-apiserver's own key layout, so it
@@ -73,6 +74,7 @@ function adapterGroup(path: string): string | undefined {
     "src/dataplane/fake/",
     "src/datastore/etcd/",
     "src/datastore/local/",
+    "src/datastore/kubernetes/",
   ]) {
     if (path.startsWith(dir)) return dir;
   }
