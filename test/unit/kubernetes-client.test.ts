@@ -324,6 +324,33 @@ describe("list and watch", () => {
   });
 });
 
+describe("retries", () => {
+  test("429 and 503 are retried after Retry-After (at most twice); the third answer stands", async () => {
+    let n = 0;
+    const api = fakeApi(() => {
+      n++;
+      if (n === 1)
+        return new Response(JSON.stringify({ kind: "Status", code: 429, reason: "TooManyRequests" }), {
+          status: 429,
+          headers: { "retry-after": "0" },
+        });
+      return json(200, { metadata: { resourceVersion: "3" }, items: [] });
+    });
+    expect((await api.ds.list("IPPool")).revision).toBe("3");
+    expect(n).toBe(2);
+    let m = 0;
+    const busy = fakeApi(() => {
+      m++;
+      return new Response("{}", { status: 503, headers: { "retry-after": "0" } });
+    });
+    const code = await busy.ds.list("IPPool").then(
+      () => "",
+      (e: TartanError) => e.code,
+    );
+    expect([code, m]).toEqual(["datastore-unavailable", 3]);
+  });
+});
+
 describe("writes", () => {
   test("409 AlreadyExists and 409 Conflict are datastore-conflict; 404 on update is datastore-not-found", async () => {
     const api = fakeApi((req) =>
