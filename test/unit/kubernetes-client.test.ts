@@ -351,6 +351,20 @@ describe("retries", () => {
   });
 });
 
+describe("missing CRDs", () => {
+  test("a 404 on tartan's collections says the CRDs are not installed (unavailable: the agent retries)", async () => {
+    const api = fakeApi(() => status(404, "NotFound", "the server could not find the requested resource"));
+    const err = (await api.ds.list("IPAMBlock").catch((e) => e)) as TartanError;
+    expect(err.code).toBe("datastore-unavailable");
+    expect(err.message).toContain("does not serve ipamblocks.tartan.dev");
+    expect(err.hint).toContain("kubectl apply -f deploy/tartan.yaml");
+    const created = (await api.ds.create(block("x", "1")).catch((e) => e)) as TartanError;
+    expect(created.code).toBe("datastore-unavailable");
+    // An object that is not there is still plain not-found.
+    expect(await api.ds.get("IPAMBlock", "x")).toBeUndefined();
+  });
+});
+
 describe("writes", () => {
   test("409 AlreadyExists and 409 Conflict are datastore-conflict; 404 on update is datastore-not-found", async () => {
     const api = fakeApi((req) =>

@@ -12,8 +12,8 @@ import { prepareWrite } from "../prepare-write.ts";
 import { storeKey } from "../store-key.ts";
 import { checkKind, checkName } from "../validate-resource.ts";
 import type { KubeClient, RawWatchEvent } from "./kube-client.ts";
-import { kubeDatastoreError } from "./kube-datastore-error.ts";
-import { type KubeResource, kubeResource, resourcePath } from "./kube-resources.ts";
+import { kubeDatastoreError, missingResourceError } from "./kube-datastore-error.ts";
+import { type KubeResource, kubeResource, resourceName, resourcePath } from "./kube-resources.ts";
 import { watchStatusError } from "./kube-status-error.ts";
 import { type CoordinationLease, coordinationLeaseOf, tartanLeaseOf } from "./lease-translation.ts";
 import {
@@ -106,7 +106,8 @@ export class KubernetesDatastore implements Datastore {
       try {
         return await this.listOnce(r, path);
       } catch (e) {
-        const err = kubeDatastoreError(e, `list ${kind}`);
+        const err =
+          missingResourceError(e, `list ${kind}`, resourceName(r)) ?? kubeDatastoreError(e, `list ${kind}`);
         // A continue token expired between pages (410): the whole list again, from the top.
         if (err.code === "datastore-compacted" && attempt < 2) continue;
         throw err;
@@ -154,7 +155,9 @@ export class KubernetesDatastore implements Datastore {
       });
       return this.mustView(r, created);
     } catch (e) {
-      throw kubeDatastoreError(e, what);
+      // A 404 on the Lease's collection is a missing namespace, not a missing resource.
+      const missing = r.fixedNamespace ? undefined : missingResourceError(e, what, resourceName(r));
+      throw missing ?? kubeDatastoreError(e, what);
     }
   }
 
@@ -275,7 +278,9 @@ export class KubernetesDatastore implements Datastore {
           failures++;
         } catch (e) {
           if (ctl.signal.aborted) return;
-          const err = kubeDatastoreError(e, `watch of ${kind}`);
+          const err =
+            missingResourceError(e, `watch of ${kind}`, resourceName(r)) ??
+            kubeDatastoreError(e, `watch of ${kind}`);
           if (err.code !== "datastore-unavailable") return fail(err);
           failures++;
           failingSince ??= Date.now();
