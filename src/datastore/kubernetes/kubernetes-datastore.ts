@@ -286,12 +286,15 @@ export class KubernetesDatastore implements Datastore {
           failingSince ??= Date.now();
           if (Date.now() - failingSince >= giveUpMs) return fail(err);
         }
+        // The listener goes with the wait: a watch reconnecting for days must not pile them up.
         await new Promise<void>((res) => {
-          const t = setTimeout(res, backoff(failures - 1));
-          ctl.signal.addEventListener("abort", () => {
+          const done = () => {
             clearTimeout(t);
+            ctl.signal.removeEventListener("abort", done);
             res();
-          });
+          };
+          const t = setTimeout(done, backoff(failures - 1));
+          ctl.signal.addEventListener("abort", done, { once: true });
         });
       }
     };
