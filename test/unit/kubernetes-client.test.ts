@@ -27,6 +27,7 @@ type Handler = (req: Request, url: URL, body: unknown) => Response | Promise<Res
 
 interface FakeApi {
   ds: KubernetesDatastore;
+  client: KubeClient;
   requests: { method: string; path: string; query: URLSearchParams; body: unknown; auth: string | null }[];
 }
 
@@ -93,7 +94,7 @@ function fakeApi(handler: Handler, c?: (server: string) => KubeConnection): Fake
     watchGiveUpMs: 2000,
     watchTimeoutSeconds: () => 300,
   });
-  return { ds, requests };
+  return { ds, client, requests };
 }
 
 const block = (name: string, rv: string, node = "n1") => ({
@@ -269,6 +270,39 @@ describe("list and watch", () => {
     ]);
     expect(errors.map((e) => e.code)).toEqual(["datastore-compacted"]);
     expect(api.requests.map((r) => r.query.get("resourceVersion"))).toEqual(["5", "20", "20", "22"]);
+  });
+
+  test("a connection that goes silent past its timeout is cut and the watch resumed", async () => {
+    let watches = 0;
+    const api = fakeApi(() => {
+      watches++;
+      // The first connection sends one event, then nothing, and never ends.
+      if (watches === 1)
+        return new Response(
+          new ReadableStream({
+            start(c) {
+              c.enqueue(new TextEncoder().encode(line("ADDED", block("b1", "10"))));
+            },
+          }),
+        );
+      return stream([line("MODIFIED", block("b1", "11"))]);
+    });
+    const ds = new KubernetesDatastore({
+      client: api.client,
+      namespace: "tartan-system",
+      backoffMs: () => 5,
+      watchTimeoutSeconds: () => 0,
+      watchSilenceGraceMs: 200,
+    });
+    const events: WatchEvent[] = [];
+    const h = ds.watch("IPAMBlock", "5", (e) => events.push(e));
+    await eventually("the event after the cut", () => events.length >= 2, {
+      timeoutMs: 3000,
+      intervalMs: 10,
+    });
+    h.close();
+    expect(events.map((e) => e.revision).slice(0, 2)).toEqual(["10", "11"]);
+    expect(api.requests[1]!.query.get("resourceVersion")).toBe("10");
   });
 
   test("a watch that only fails gives up with datastore-unavailable; a 403 at once with datastore-auth", async () => {

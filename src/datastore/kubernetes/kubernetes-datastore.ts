@@ -37,6 +37,11 @@ export interface KubernetesDatastoreOptions {
   watchTimeoutSeconds?: () => number;
   /** Delay before reconnect attempt n (default jittered 100 ms doubling to 5 s). */
   backoffMs?: (attempt: number) => number;
+  /**
+   * A watch connection silent this long past its server timeout is cut and resumed (a peer that
+   * vanished without closing the connection would otherwise stall the watch for ever). Default 30 s.
+   */
+  watchSilenceGraceMs?: number;
 }
 
 interface KubeList {
@@ -251,14 +256,23 @@ export class KubernetesDatastore implements Datastore {
       let failingSince: number | undefined;
       while (!ctl.signal.aborted) {
         let events = 0;
+        const timeoutSeconds = this.o.watchTimeoutSeconds?.() ?? 300 + Math.floor(Math.random() * 300);
+        // This connection only: cut when silent past the server's timeout, or when the watch closes.
+        const conn = new AbortController();
+        const cut = () => conn.abort();
+        ctl.signal.addEventListener("abort", cut, { once: true });
+        const silenceMs = timeoutSeconds * 1000 + (this.o.watchSilenceGraceMs ?? 30_000);
+        let silence = setTimeout(cut, silenceMs);
         try {
           const query = {
             resourceVersion: last,
             allowWatchBookmarks: "true",
-            timeoutSeconds: String(this.o.watchTimeoutSeconds?.() ?? 300 + Math.floor(Math.random() * 300)),
+            timeoutSeconds: String(timeoutSeconds),
           };
-          for await (const ev of this.client.watch(path, query, ctl.signal)) {
+          for await (const ev of this.client.watch(path, query, conn.signal)) {
             if (ctl.signal.aborted) return;
+            clearTimeout(silence);
+            silence = setTimeout(cut, silenceMs);
             events++;
             failures = 0;
             failingSince = undefined;
@@ -273,7 +287,7 @@ export class KubernetesDatastore implements Datastore {
             if (out) onEvent(out);
           }
           if (ctl.signal.aborted) return;
-          // A clean end (the server's timeout): reconnect at once, unless it keeps ending empty.
+          // A clean end (the server's timeout, or cut when silent): reconnect at once, unless it keeps ending empty.
           if (events > 0) continue;
           failures++;
         } catch (e) {
@@ -285,6 +299,9 @@ export class KubernetesDatastore implements Datastore {
           failures++;
           failingSince ??= Date.now();
           if (Date.now() - failingSince >= giveUpMs) return fail(err);
+        } finally {
+          clearTimeout(silence);
+          ctl.signal.removeEventListener("abort", cut);
         }
         // The listener goes with the wait: a watch reconnecting for days must not pile them up.
         await new Promise<void>((res) => {
