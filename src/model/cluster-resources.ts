@@ -1,3 +1,4 @@
+import type { NodeBGPSpec } from "./bgp-resources.ts";
 import type { Resource } from "./resource.ts";
 
 /** A node of the cluster as its agent registers it. */
@@ -13,6 +14,8 @@ export interface NodeSpec {
    * them (ipam.mode node-podcidr); never written by tartan.
    */
   podCIDRs?: string[];
+  /** BGP settings of this node (agent config `bgp`; the `bgp` backends, decision 0017). */
+  bgp?: NodeBGPSpec;
 }
 
 export interface NodeStatus {

@@ -543,6 +543,34 @@ describe("tartan's Node on the core Node", () => {
     expect(await code(api.ds.delete("Node", "n1"))).toBe("datastore-not-found");
   });
 
+  test("spec.bgp travels as the tartan.dev/bgp annotation; the agent's labels are added, never removed", async () => {
+    let node = kubeletNode();
+    const api = fakeApi((req, _url, raw) => {
+      if (req.method === "GET") return json(200, node);
+      const p = raw as {
+        metadata: { annotations: Record<string, string | null>; labels?: Record<string, string> };
+      };
+      const a: Record<string, string> = {};
+      for (const [k, v] of Object.entries(p.metadata.annotations)) if (v !== null) a[k] = v;
+      const n = kubeletNode(a, "41");
+      node = { ...n, metadata: { ...n.metadata, labels: { ...n.metadata.labels, ...p.metadata.labels } } };
+      return json(200, node);
+    });
+    const created = await api.ds.create({
+      apiVersion: "tartan.dev/v1alpha1",
+      kind: "Node",
+      metadata: { name: "n1", labels: { rack: "a" } },
+      spec: { underlayAddress: "198.18.0.11", underlaySubnet: "198.18.0.0/15", bgp: { asNumber: 64601 } },
+    });
+    expect(node.metadata.annotations).toMatchObject({ [NODE_ANNOTATIONS.bgp]: '{"asNumber":64601}' });
+    expect(node.metadata.labels as Record<string, string>).toEqual({
+      "kubernetes.io/hostname": "n1",
+      rack: "a",
+    });
+    expect((created.spec as { bgp: unknown }).bgp).toEqual({ asNumber: 64601 });
+    expect(created.metadata.labels).toEqual({ "kubernetes.io/hostname": "n1", rack: "a" });
+  });
+
   test("watch: a Node losing its annotations is a DELETED of tartan's last view; other Nodes stay silent", async () => {
     const other = { ...kubeletNode(), metadata: { ...kubeletNode().metadata, name: "n2" } };
     let watches = 0;

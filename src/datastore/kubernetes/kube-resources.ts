@@ -47,6 +47,9 @@ export const KUBE_RESOURCES: Readonly<Record<string, KubeResource>> = {
   },
   [KINDS.ipPool]: tartan(KINDS.ipPool, "ippools"),
   [KINDS.ipamBlock]: tartan(KINDS.ipamBlock, "ipamblocks"),
+  // BGP through BIRD (decision 0017).
+  BGPConfiguration: tartan("BGPConfiguration", "bgpconfigurations"),
+  BGPPeer: tartan("BGPPeer", "bgppeers"),
   [KINDS.lease]: {
     kind: "Lease",
     apiVersion: "coordination.k8s.io/v1",

@@ -174,7 +174,13 @@ export class KubernetesDatastore implements Datastore {
       if (r.kind === "Node") {
         return this.mustView(
           r,
-          await this.patchNode(o.metadata.name, o.metadata.resourceVersion!, nodeAnnotationsOf(o), what),
+          await this.patchNode(
+            o.metadata.name,
+            o.metadata.resourceVersion!,
+            nodeAnnotationsOf(o),
+            what,
+            o.metadata.labels,
+          ),
         );
       }
       const ns = this.namespaceOf(r, o.metadata.namespace);
@@ -380,21 +386,35 @@ export class KubernetesDatastore implements Datastore {
       throw datastoreError("datastore-conflict", `${what}: Node ${o.metadata.name} is already registered`);
     // kubelet's Node: tartan's registration is its annotations, added at the version read.
     const add = Object.fromEntries(Object.entries(nodeAnnotationsOf(o)).filter(([, v]) => v !== null));
-    return this.mustView(r, await this.patchNode(o.metadata.name, cur.metadata.resourceVersion!, add, what));
+    return this.mustView(
+      r,
+      await this.patchNode(o.metadata.name, cur.metadata.resourceVersion!, add, what, o.metadata.labels),
+    );
   }
 
-  /** A merge patch of nodes/NAME/status: tartan's annotations, compare-and-swap on `resourceVersion`. */
+  /**
+   * A merge patch of nodes/NAME/status: tartan's annotations, compare-and-swap on `resourceVersion`.
+   * Labels (the agent's `bgp.labels`) are added or changed, never removed: the Node's labels are
+   * the cluster's.
+   */
   private patchNode(
     name: string,
     resourceVersion: string,
     annotations: Record<string, string | null>,
     what: string,
+    labels?: Record<string, string>,
   ) {
     return this.client.request<Record<string, unknown>>(
       "PATCH",
       `${resourcePath(kubeResource("Node"), undefined, name)}/status`,
       {
-        body: { metadata: { resourceVersion, annotations } },
+        body: {
+          metadata: {
+            resourceVersion,
+            annotations,
+            ...(labels && Object.keys(labels).length ? { labels } : {}),
+          },
+        },
         contentType: MERGE_PATCH,
         what,
       },

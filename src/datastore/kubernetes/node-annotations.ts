@@ -11,6 +11,8 @@ export const NODE_ANNOTATIONS = {
   underlayAddress: "tartan.dev/underlay-address",
   underlaySubnet: "tartan.dev/underlay-subnet",
   vtepMac: "tartan.dev/vtep-mac",
+  /** JSON of the node's BGP settings (spec.bgp, decision 0017). */
+  bgp: "tartan.dev/bgp",
   /** JSON of tartan's NodeStatus (heartbeat, ready, the reclaimer's conditions). */
   status: "tartan.dev/node-status",
   /** The Node was created by tartan (a test server or lab without kubelet): deleting tartan's view deletes it. */
@@ -32,15 +34,19 @@ export interface CoreNode {
 export const isTartanNode = (n: CoreNode): boolean =>
   typeof n.metadata.annotations?.[NODE_ANNOTATIONS.underlayAddress] === "string";
 
-function parseStatus(text: string | undefined): NodeStatus | undefined {
+/** A JSON object from an annotation (anything else: undefined; the agent validates what it reads). */
+function parseJsonObject(text: string | undefined): Record<string, unknown> | undefined {
   if (text === undefined) return undefined;
   try {
     const s = JSON.parse(text) as unknown;
-    return s && typeof s === "object" && !Array.isArray(s) ? (s as NodeStatus) : undefined;
+    return s && typeof s === "object" && !Array.isArray(s) ? (s as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
 }
+
+const parseStatus = (text: string | undefined): NodeStatus | undefined =>
+  parseJsonObject(text) as NodeStatus | undefined;
 
 /** tartan's view of a core Node: spec from the annotations (+ the node's podCIDRs), status from its JSON. */
 export function tartanNodeOf(n: CoreNode): NodeResource {
@@ -50,6 +56,8 @@ export function tartanNodeOf(n: CoreNode): NodeResource {
     underlaySubnet: a[NODE_ANNOTATIONS.underlaySubnet],
   };
   if (a[NODE_ANNOTATIONS.vtepMac] !== undefined) spec.vtepMac = a[NODE_ANNOTATIONS.vtepMac];
+  const bgp = parseJsonObject(a[NODE_ANNOTATIONS.bgp]);
+  if (bgp) spec.bgp = bgp;
   const podCIDRs = n.spec?.podCIDRs?.length ? n.spec.podCIDRs : n.spec?.podCIDR ? [n.spec.podCIDR] : [];
   if (podCIDRs.length) spec.podCIDRs = [...podCIDRs];
   const m = n.metadata;
@@ -77,6 +85,7 @@ export function nodeAnnotationsOf(o: Resource | undefined): Record<string, strin
     [NODE_ANNOTATIONS.underlayAddress]: o ? str(spec.underlayAddress) : null,
     [NODE_ANNOTATIONS.underlaySubnet]: o ? str(spec.underlaySubnet) : null,
     [NODE_ANNOTATIONS.vtepMac]: o ? str(spec.vtepMac) : null,
+    [NODE_ANNOTATIONS.bgp]: spec.bgp === undefined || spec.bgp === null ? null : JSON.stringify(spec.bgp),
     [NODE_ANNOTATIONS.status]: o?.status === undefined ? null : JSON.stringify(o.status),
   };
 }
