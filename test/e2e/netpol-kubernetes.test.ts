@@ -16,8 +16,8 @@ import { runNetpolCase } from "../harness/netpol/run-netpol-case.ts";
 import { privateTartanBin } from "../harness/tartan-binary.ts";
 
 const T = 120_000;
-/** Cases of every kind: deny-all, pod/namespace selectors, named ports, updates, egress, ipBlock, the default namespace label, dual-stack. */
-const SUBSET = ["1", "2", "9", "10", "16", "19", "21", "24", "33", "34", "42", "dual-stack"];
+/** Cases of every kind: deny, deny-all, pod OR namespace selectors, egress to a named port, a namespace label update, the default namespace label, dual-stack. */
+const SUBSET = ["1", "2", "9", "19", "21", "42", "dual-stack"];
 
 // The machine's kubectl, else Debian's 1.20 unpacked by scripts/ensure-kubectl.sh.
 if (!process.env.TARTAN_KUBECTL && !Bun.which("kubectl") && existsSync(KUBECTL_1_20)) {
@@ -33,7 +33,12 @@ const skip = !hasEtcd
     : undefined;
 if (skip) console.warn(`Kubernetes-mode lab tests skipped: ${skip}`);
 const bin = skip ? "" : await privateTartanBin("tartan-netpol-k8s-e2e-");
-const lab = new NetpolLab(`${bin}/tartan`, `nk${Math.random().toString(36).slice(2, 8)}`, "kubernetes");
+// Probes get more time than in netpol-scenarios.test.ts: this file runs beside it in CI, and on a
+// loaded machine a whole source row can miss 600 ms (a probe process starved of CPU).
+const lab = new NetpolLab(`${bin}/tartan`, `nk${Math.random().toString(36).slice(2, 8)}`, "kubernetes", {
+  probeMs: 2000,
+  settleMs: 20_000,
+});
 const results: string[] = [];
 
 process.on("exit", () => lab.downSync());

@@ -61,6 +61,8 @@ export class NetpolLab {
      * mode; policies go in and out with the real kubectl (`tartan lab kubectl -- apply -f -`).
      */
     readonly datastore: "etcd" | "kubernetes" = "etcd",
+    /** Per-probe answer timeout and how long a check may take to settle (a loaded machine needs more). */
+    readonly timing: { probeMs: number; settleMs: number } = { probeMs: PROBE_TIMEOUT_MS, settleMs: 6000 },
   ) {}
 
   /** As one JSON List: kubectl's YAML 1.1 reads a bare `y` (the namespace) as a boolean. */
@@ -249,7 +251,7 @@ export class NetpolLab {
         list.join(","),
         String(spec.port),
         "--timeout-ms",
-        String(PROBE_TIMEOUT_MS),
+        String(this.timing.probeMs),
       ],
       { allowFailure: true, timeoutMs: 30_000 },
     );
@@ -308,7 +310,7 @@ export class NetpolLab {
   async probeUntil(
     spec: ProbeSpec,
     expected: Reachability,
-    timeoutMs = 6000,
+    timeoutMs = this.timing.settleMs,
   ): Promise<{ reach: Reachability; cells: Map<string, ObservedCell>; rounds: number }> {
     let rounds = 0;
     const got = await eventually(
