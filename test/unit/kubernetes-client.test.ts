@@ -11,6 +11,7 @@ import { KindMirror } from "../../src/agent/kind-mirror.ts";
 import type { WatchEvent } from "../../src/datastore/datastore.ts";
 import { KubeClient } from "../../src/datastore/kubernetes/kube-client.ts";
 import {
+  inClusterConnection,
   type KubeConnection,
   kubeconfigConnection,
   tokenFromFile,
@@ -26,6 +27,7 @@ type Handler = (req: Request, url: URL, body: unknown) => Response | Promise<Res
 
 interface FakeApi {
   ds: KubernetesDatastore;
+  client: KubeClient;
   requests: { method: string; path: string; query: URLSearchParams; body: unknown; auth: string | null }[];
 }
 
@@ -92,7 +94,7 @@ function fakeApi(handler: Handler, c?: (server: string) => KubeConnection): Fake
     watchGiveUpMs: 2000,
     watchTimeoutSeconds: () => 300,
   });
-  return { ds, requests };
+  return { ds, client, requests };
 }
 
 const block = (name: string, rv: string, node = "n1") => ({
@@ -158,6 +160,26 @@ describe("credentials", () => {
     expect((await api.ds.list("IPAMBlock")).revision).toBe("7");
     expect(api.requests.map((r) => r.auth)).toEqual(["Bearer old", "Bearer new"]);
   }, 5000);
+
+  test("in-cluster: the service account's token and CA, the server from KUBERNETES_SERVICE_HOST/PORT", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tt-kube-"));
+    dirs.push(dir);
+    writeFileSync(join(dir, "token"), "sa-token\n");
+    writeFileSync(join(dir, "ca.crt"), "SA-CA");
+    let now = 0;
+    const c = inClusterConnection({
+      dir,
+      env: { KUBERNETES_SERVICE_HOST: "fd00::1", KUBERNETES_SERVICE_PORT: "6443" },
+      now: () => now,
+    });
+    expect(c.server).toBe("https://[fd00::1]:6443");
+    expect(c.tls).toEqual({ ca: "SA-CA" });
+    expect(c.token()).toBe("sa-token");
+    writeFileSync(join(dir, "token"), "rotated");
+    now = 60_000;
+    expect(c.token()).toBe("rotated");
+    expect(() => inClusterConnection({ dir, env: {} })).toThrow(/KUBERNETES_SERVICE_HOST is not set/);
+  });
 
   test("kubeconfig: server, CA and client certificate from data or files, token; insecure refused", () => {
     const dir = mkdtempSync(join(tmpdir(), "tt-kube-"));
@@ -250,6 +272,39 @@ describe("list and watch", () => {
     expect(api.requests.map((r) => r.query.get("resourceVersion"))).toEqual(["5", "20", "20", "22"]);
   });
 
+  test("a connection that goes silent past its timeout is cut and the watch resumed", async () => {
+    let watches = 0;
+    const api = fakeApi(() => {
+      watches++;
+      // The first connection sends one event, then nothing, and never ends.
+      if (watches === 1)
+        return new Response(
+          new ReadableStream({
+            start(c) {
+              c.enqueue(new TextEncoder().encode(line("ADDED", block("b1", "10"))));
+            },
+          }),
+        );
+      return stream([line("MODIFIED", block("b1", "11"))]);
+    });
+    const ds = new KubernetesDatastore({
+      client: api.client,
+      namespace: "tartan-system",
+      backoffMs: () => 5,
+      watchTimeoutSeconds: () => 0,
+      watchSilenceGraceMs: 200,
+    });
+    const events: WatchEvent[] = [];
+    const h = ds.watch("IPAMBlock", "5", (e) => events.push(e));
+    await eventually("the event after the cut", () => events.length >= 2, {
+      timeoutMs: 3000,
+      intervalMs: 10,
+    });
+    h.close();
+    expect(events.map((e) => e.revision).slice(0, 2)).toEqual(["10", "11"]);
+    expect(api.requests[1]!.query.get("resourceVersion")).toBe("10");
+  });
+
   test("a watch that only fails gives up with datastore-unavailable; a 403 at once with datastore-auth", async () => {
     const api = fakeApi((_req, url) =>
       url.pathname.includes("ippools") ? status(403, "Forbidden") : status(503, "ServiceUnavailable"),
@@ -300,6 +355,47 @@ describe("list and watch", () => {
     expect([...mirror.items.keys()]).toEqual(["a"]);
     expect(mirror.items.get("a")?.metadata.resourceVersion).toBe("25");
     expect(changed).toContain("b");
+  });
+});
+
+describe("retries", () => {
+  test("429 and 503 are retried after Retry-After (at most twice); the third answer stands", async () => {
+    let n = 0;
+    const api = fakeApi(() => {
+      n++;
+      if (n === 1)
+        return new Response(JSON.stringify({ kind: "Status", code: 429, reason: "TooManyRequests" }), {
+          status: 429,
+          headers: { "retry-after": "0" },
+        });
+      return json(200, { metadata: { resourceVersion: "3" }, items: [] });
+    });
+    expect((await api.ds.list("IPPool")).revision).toBe("3");
+    expect(n).toBe(2);
+    let m = 0;
+    const busy = fakeApi(() => {
+      m++;
+      return new Response("{}", { status: 503, headers: { "retry-after": "0" } });
+    });
+    const code = await busy.ds.list("IPPool").then(
+      () => "",
+      (e: TartanError) => e.code,
+    );
+    expect([code, m]).toEqual(["datastore-unavailable", 3]);
+  });
+});
+
+describe("missing CRDs", () => {
+  test("a 404 on tartan's collections says the CRDs are not installed (unavailable: the agent retries)", async () => {
+    const api = fakeApi(() => status(404, "NotFound", "the server could not find the requested resource"));
+    const err = (await api.ds.list("IPAMBlock").catch((e) => e)) as TartanError;
+    expect(err.code).toBe("datastore-unavailable");
+    expect(err.message).toContain("does not serve ipamblocks.tartan.dev");
+    expect(err.hint).toContain("kubectl apply -f deploy/tartan.yaml");
+    const created = (await api.ds.create(block("x", "1")).catch((e) => e)) as TartanError;
+    expect(created.code).toBe("datastore-unavailable");
+    // An object that is not there is still plain not-found.
+    expect(await api.ds.get("IPAMBlock", "x")).toBeUndefined();
   });
 });
 

@@ -3,6 +3,23 @@ import { datastoreError } from "../datastore-error.ts";
 import { KubeStatusError } from "./kube-status-error.ts";
 
 /**
+ * A 404 on a collection (list, watch, create) means the resource itself is unknown to the API
+ * server: tartan's CRDs are not installed (yet). Unavailable, not not-found: the agent retries,
+ * and works once `kubectl apply -f deploy/tartan.yaml` has created them.
+ */
+export function missingResourceError(e: unknown, what: string, resource: string): TartanError | undefined {
+  if (!(e instanceof KubeStatusError) || e.code !== 404) return undefined;
+  return new TartanError(
+    "datastore-unavailable",
+    `${what}: the API server does not serve ${resource} (${e.message})`,
+    resource.endsWith("tartan.dev")
+      ? "install tartan's CustomResourceDefinitions: kubectl apply -f deploy/tartan.yaml (docs/kubernetes.md)"
+      : "check the API server's version and the kubeconfig's server",
+    { cause: e },
+  );
+}
+
+/**
  * An API failure in the port's words (callers branch on the code, never on the adapter):
  * 409 AlreadyExists and Conflict → datastore-conflict; 404 → datastore-not-found; 410 Gone /
  * Expired → datastore-compacted (list again); 401/403 → datastore-auth; 400/415/422 →

@@ -63,6 +63,12 @@ export function kubeResource(kind: string): KubeResource {
   return r;
 }
 
+/** "ipamblocks.tartan.dev", "pods" (for messages). */
+export function resourceName(r: KubeResource): string {
+  const group = r.apiVersion.includes("/") ? r.apiVersion.split("/")[0] : "";
+  return group ? `${r.plural}.${group}` : r.plural;
+}
+
 /**
  * The path of a collection (name undefined) or of one object. `namespace` undefined for a
  * namespaced kind: all namespaces (lists and watches only).

@@ -12,8 +12,8 @@ import { prepareWrite } from "../prepare-write.ts";
 import { storeKey } from "../store-key.ts";
 import { checkKind, checkName } from "../validate-resource.ts";
 import type { KubeClient, RawWatchEvent } from "./kube-client.ts";
-import { kubeDatastoreError } from "./kube-datastore-error.ts";
-import { type KubeResource, kubeResource, resourcePath } from "./kube-resources.ts";
+import { kubeDatastoreError, missingResourceError } from "./kube-datastore-error.ts";
+import { type KubeResource, kubeResource, resourceName, resourcePath } from "./kube-resources.ts";
 import { watchStatusError } from "./kube-status-error.ts";
 import { type CoordinationLease, coordinationLeaseOf, tartanLeaseOf } from "./lease-translation.ts";
 import {
@@ -37,6 +37,11 @@ export interface KubernetesDatastoreOptions {
   watchTimeoutSeconds?: () => number;
   /** Delay before reconnect attempt n (default jittered 100 ms doubling to 5 s). */
   backoffMs?: (attempt: number) => number;
+  /**
+   * A watch connection silent this long past its server timeout is cut and resumed (a peer that
+   * vanished without closing the connection would otherwise stall the watch for ever). Default 30 s.
+   */
+  watchSilenceGraceMs?: number;
 }
 
 interface KubeList {
@@ -106,7 +111,8 @@ export class KubernetesDatastore implements Datastore {
       try {
         return await this.listOnce(r, path);
       } catch (e) {
-        const err = kubeDatastoreError(e, `list ${kind}`);
+        const err =
+          missingResourceError(e, `list ${kind}`, resourceName(r)) ?? kubeDatastoreError(e, `list ${kind}`);
         // A continue token expired between pages (410): the whole list again, from the top.
         if (err.code === "datastore-compacted" && attempt < 2) continue;
         throw err;
@@ -154,7 +160,9 @@ export class KubernetesDatastore implements Datastore {
       });
       return this.mustView(r, created);
     } catch (e) {
-      throw kubeDatastoreError(e, what);
+      // A 404 on the Lease's collection is a missing namespace, not a missing resource.
+      const missing = r.fixedNamespace ? undefined : missingResourceError(e, what, resourceName(r));
+      throw missing ?? kubeDatastoreError(e, what);
     }
   }
 
@@ -248,14 +256,23 @@ export class KubernetesDatastore implements Datastore {
       let failingSince: number | undefined;
       while (!ctl.signal.aborted) {
         let events = 0;
+        const timeoutSeconds = this.o.watchTimeoutSeconds?.() ?? 300 + Math.floor(Math.random() * 300);
+        // This connection only: cut when silent past the server's timeout, or when the watch closes.
+        const conn = new AbortController();
+        const cut = () => conn.abort();
+        ctl.signal.addEventListener("abort", cut, { once: true });
+        const silenceMs = timeoutSeconds * 1000 + (this.o.watchSilenceGraceMs ?? 30_000);
+        let silence = setTimeout(cut, silenceMs);
         try {
           const query = {
             resourceVersion: last,
             allowWatchBookmarks: "true",
-            timeoutSeconds: String(this.o.watchTimeoutSeconds?.() ?? 300 + Math.floor(Math.random() * 300)),
+            timeoutSeconds: String(timeoutSeconds),
           };
-          for await (const ev of this.client.watch(path, query, ctl.signal)) {
+          for await (const ev of this.client.watch(path, query, conn.signal)) {
             if (ctl.signal.aborted) return;
+            clearTimeout(silence);
+            silence = setTimeout(cut, silenceMs);
             events++;
             failures = 0;
             failingSince = undefined;
@@ -270,23 +287,31 @@ export class KubernetesDatastore implements Datastore {
             if (out) onEvent(out);
           }
           if (ctl.signal.aborted) return;
-          // A clean end (the server's timeout): reconnect at once, unless it keeps ending empty.
+          // A clean end (the server's timeout, or cut when silent): reconnect at once, unless it keeps ending empty.
           if (events > 0) continue;
           failures++;
         } catch (e) {
           if (ctl.signal.aborted) return;
-          const err = kubeDatastoreError(e, `watch of ${kind}`);
+          const err =
+            missingResourceError(e, `watch of ${kind}`, resourceName(r)) ??
+            kubeDatastoreError(e, `watch of ${kind}`);
           if (err.code !== "datastore-unavailable") return fail(err);
           failures++;
           failingSince ??= Date.now();
           if (Date.now() - failingSince >= giveUpMs) return fail(err);
+        } finally {
+          clearTimeout(silence);
+          ctl.signal.removeEventListener("abort", cut);
         }
+        // The listener goes with the wait: a watch reconnecting for days must not pile them up.
         await new Promise<void>((res) => {
-          const t = setTimeout(res, backoff(failures - 1));
-          ctl.signal.addEventListener("abort", () => {
+          const done = () => {
             clearTimeout(t);
+            ctl.signal.removeEventListener("abort", done);
             res();
-          });
+          };
+          const t = setTimeout(done, backoff(failures - 1));
+          ctl.signal.addEventListener("abort", done, { once: true });
         });
       }
     };
