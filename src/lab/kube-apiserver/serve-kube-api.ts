@@ -145,6 +145,10 @@ export async function serveKubeApi(o: KubeApiServerOptions): Promise<KubeApiServ
       );
     }
     const method = req.method ?? "GET";
+    // A dry run would be written for real here: refuse it rather than surprise anyone.
+    if (q.has("dryRun") && method !== "GET") {
+      throw new ApiError("BadRequest", "dryRun is not supported by the lab's stand-in API server");
+    }
     const filterOf = () => {
       const labels = parseLabelSelector(q.get("labelSelector"));
       const fields = parseFieldSelector(q.get("fieldSelector"), r.fields, r.kind);
