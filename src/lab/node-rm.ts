@@ -45,6 +45,15 @@ export async function runForgetNode(
  */
 export async function nodeRm(lab: string, nodeName: string): Promise<NodeRmResult> {
   const { paths, state } = requireLabState(lab);
+  if (state.kubeApi) {
+    // forget-node deletes the node's objects from etcd in Tartan's own key layout; in Kubernetes
+    // mode they live in the API server's (/registry/...), so it would delete nothing.
+    throw new TartanError(
+      "lab-usage",
+      `lab node rm does not support Kubernetes mode yet (lab "${lab}" runs with --datastore kubernetes)`,
+      `remove the node's objects with tartan lab kubectl --lab ${lab} -- delete node ${nodeName}, or recreate the lab`,
+    );
+  }
   const node = state.nodes.find((n) => n.name === nodeName);
   if (!node) {
     throw new TartanError(

@@ -202,6 +202,9 @@ describe.skipIf(etcdSkipReason !== undefined)("stand-in API server semantics", (
   test("409 AlreadyExists and Conflict, 422 for a custom resource PUT without a version, 415 strategic on it", async () => {
     await namespace("cas");
     const first = await api("/api/v1/namespaces/cas/configmaps", json("POST", cm("cas", "a")));
+    const dry = await api("/api/v1/namespaces/cas/configmaps?dryRun=All", json("POST", cm("cas", "dry")));
+    expect(dry.status).toBe(400); // refused, never written for real
+    expect((await api("/api/v1/namespaces/cas/configmaps/dry")).status).toBe(404);
     const dup = await api("/api/v1/namespaces/cas/configmaps", json("POST", cm("cas", "a")));
     expect(dup.status).toBe(409);
     expect(dup.body).toMatchObject({ kind: "Status", reason: "AlreadyExists", code: 409 });
