@@ -44,6 +44,21 @@ export interface AgentConfig {
   nodeReclaimAfterSeconds: number;
   /** How the reclaimer checks that a silent node is really gone: ping its underlay address, or trust the datastore. */
   nodeReclaimProbe: "ping" | "none";
+  /**
+   * The CNI network config the agent writes once it is ready and removes when it stops
+   * (Kubernetes mode: the runtime reports the node NetworkReady only once the file is there).
+   * Absent: the agent writes none (the lab and hand-made installs write their own).
+   */
+  cniConfig?: AgentCniConfig;
+}
+
+export interface AgentCniConfig {
+  /** Where the conflist goes: "/etc/cni/net.d/10-tartan.conflist". */
+  file: string;
+  /** The pods' MTU; 0: the underlay's MTU less the backend's encapsulation overhead. */
+  mtu: number;
+  /** Remove the file when the agent stops, so no pod is started while no agent serves the node. */
+  removeOnStop: boolean;
 }
 
 export const DEFAULT_METRICS_ADDRESS = "127.0.0.1:9641";
@@ -119,6 +134,18 @@ const schema = z
     nodeNotReadyAfterSeconds: z.number().positive().optional(),
     nodeReclaimAfterSeconds: z.number().min(0).optional(),
     nodeReclaimProbe: z.enum(["ping", "none"]).default("ping"),
+    cniConfig: z
+      .object({
+        file: absPath.regex(/\.conflist$/, "must end in .conflist"),
+        mtu: z.number().int().min(0).max(65535).default(0),
+        removeOnStop: z.boolean().default(true),
+      })
+      .strict()
+      .refine((c) => c.mtu === 0 || c.mtu >= 576, {
+        path: ["mtu"],
+        message: "must be 0 (auto) or at least 576",
+      })
+      .optional(),
   })
   .strict()
   .refine(
@@ -182,13 +209,22 @@ const poolName = (cidr: string): string => `pool-${cidr.replace(/[.:/]/g, "-").t
  * Parses the agent config (YAML, which includes JSON). Every problem is one TartanError
  * "agent-config-invalid" naming the field, so an operator fixes the file in one go.
  */
-export function parseAgentConfig(text: string, source = "agent config"): AgentConfig {
+export function parseAgentConfig(
+  text: string,
+  source = "agent config",
+  overrides: { nodeName?: string } = {},
+): AgentConfig {
   const bad = (msg: string) => configError(source, msg);
   let raw: unknown;
   try {
     raw = parseYaml(text);
   } catch (e) {
     throw bad(`not valid YAML or JSON: ${e instanceof Error ? e.message : e}`);
+  }
+  // A DaemonSet shares one config file between nodes: each agent's name comes from its command
+  // line (`--node-name $(NODE_NAME)`, the downward API), and wins over the file's.
+  if (overrides.nodeName !== undefined) {
+    raw = { ...(raw && typeof raw === "object" ? raw : {}), nodeName: overrides.nodeName };
   }
   const r = schema.safeParse(raw ?? {});
   if (!r.success) {

@@ -350,6 +350,7 @@ describe("shell completion, generated from the table", () => {
         "delete",
         "get",
         "help",
+        "install",
         "ipam",
         "lab",
         "label",
