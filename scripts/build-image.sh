@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TAG=localhost/tartan:dev
+TAG=localhost/tartan:$(sed -n 's/^  "version": "\(.*\)",$/\1/p' package.json)
 REFRESH=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -47,9 +47,9 @@ fi
 if ! podman image exists "$BASE"; then
   if [ ! -s "$CACHE/$KEY.tar" ]; then
     echo "build-image: building the base $SUITE ($PKGS) with mmdebstrap into $CACHE/$KEY.tar" >&2
-    tmp="$CACHE/.$KEY.tar.tmp"
+    tmp="$CACHE/.$KEY.tmp.tar"
     rm -f "$tmp"
-    mmdebstrap --quiet "${MMOPTS[@]}" "$SUITE" "$tmp" "$SOURCES" >&2
+    mmdebstrap --quiet --format=tar "${MMOPTS[@]}" "$SUITE" "$tmp" "$SOURCES" >&2
     mv "$tmp" "$CACHE/$KEY.tar"
   fi
   echo "build-image: importing the base as $BASE" >&2

@@ -354,6 +354,7 @@ describe("shell completion, generated from the table", () => {
         "ipam",
         "lab",
         "label",
+        "manifest",
         "policy",
         "version",
       ].sort(),

@@ -7,6 +7,7 @@ import { getCommand } from "./get-command.ts";
 import { installCommand } from "./install-command.ts";
 import { ipamLsCommand } from "./ipam-ls-command.ts";
 import { labelCommand } from "./label-command.ts";
+import { manifestCommand } from "./manifest-command.ts";
 import { versionCommand } from "./version-command.ts";
 
 /**
@@ -19,6 +20,7 @@ export const CLI_COMMANDS: CommandTable = [
   ipamLsCommand,
   agentCommand,
   installCommand,
+  manifestCommand,
   applyCommand,
   deleteCommand,
   getCommand,
