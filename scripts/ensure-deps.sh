@@ -28,7 +28,7 @@ fi
 if [ "${1:-}" = "--build" ]; then
   stale=""
   for f in dist/tartan dist/cni/tartan; do
-    if [ ! -x "$f" ] || [ -n "$(find src scripts/build.ts package.json -newer "$f" -print -quit)" ]; then stale=1; fi
+    if [ ! -x "$f" ] || [ -n "$(find src deploy/tartan.yaml scripts/build.ts package.json -newer "$f" -print -quit)" ]; then stale=1; fi
   done
   if [ -n "$stale" ]; then
     echo "ensure-deps: building dist/tartan and dist/cni/tartan (npm run build)" >&2
