@@ -1,4 +1,4 @@
-import type { Datastore } from "../datastore/datastore.ts";
+import type { Datastore, NodeNetworkCondition } from "../datastore/datastore.ts";
 import type { IpamStore } from "../datastore/ipam-store.ts";
 import {
   type IPAMBlockResource,
@@ -7,7 +7,7 @@ import {
   type NodeSpec,
 } from "../model/cluster-resources.ts";
 import type { Resource } from "../model/resource.ts";
-import type { AgentConfig } from "./agent-config.ts";
+import { type AgentConfig, agentWritesPodStatus } from "./agent-config.ts";
 import { type AgentLog, errorFields } from "./agent-log.ts";
 import { AgentMetrics } from "./agent-metrics.ts";
 import { type AgentTimers, realTimers } from "./agent-timers.ts";
@@ -76,6 +76,8 @@ export class Agent {
   private readonly now: () => number;
   private readonly intervals: unknown[] = [];
   private stopped = false;
+  /** The node network condition last published (JSON), so an unchanged one is not written again. */
+  private publishedCondition: string | undefined;
   private syncWaiters: (() => void)[] = [];
   private readonly spec: NodeSpec;
 
@@ -202,6 +204,7 @@ export class Agent {
       blocks: this.nodeBlocks.owned().map((b) => b.spec.cidr),
     });
     for (const a of this.appliers) a.trigger();
+    void this.publishNetworkCondition();
     const every = (seconds: number, fn: () => void) =>
       this.intervals.push(this.timers.setInterval(fn, Math.max(50, seconds * 1000)));
     every(config.resyncSeconds, () => this.resync());
@@ -237,10 +240,58 @@ export class Agent {
     try {
       await this.register();
       this.metrics.heartbeats++;
+      await this.publishNetworkCondition();
     } catch (e) {
       this.metrics.datastoreError("heartbeat");
       this.d.log("warn", "heartbeat failed", errorFields(e));
     }
+  }
+
+  /**
+   * Tells the cluster whether this node's pod network is up, where the datastore has a place for
+   * it (Kubernetes: the Node condition NetworkUnavailable=False once the first applies are done,
+   * decision 0015); written again only when it changes, retried with the next heartbeat.
+   */
+  async publishNetworkCondition(): Promise<void> {
+    const ds = this.d.ds;
+    if (!ds.setNodeNetworkCondition || !this.synced || this.stopped) return;
+    await this.idle();
+    const c = this.networkCondition();
+    const key = JSON.stringify(c);
+    if (key === this.publishedCondition) return;
+    try {
+      await ds.setNodeNetworkCondition(this.nodeName, c);
+      this.publishedCondition = key;
+      this.d.log("info", "node network condition published", { ...c });
+    } catch (e) {
+      this.metrics.datastoreError("network-condition");
+      this.d.log(
+        "warn",
+        "publishing the node network condition failed; the next heartbeat retries",
+        errorFields(e),
+      );
+    }
+  }
+
+  /** Up, unless node-podcidr mode finds no spec.podCIDRs on this node's Node. */
+  networkCondition(): NodeNetworkCondition {
+    if (this.d.config.ipam?.mode === "node-podcidr" && !this.ownPodCidrs().length) {
+      return {
+        available: false,
+        reason: "PodCIDRNotAssigned",
+        message: `ipam.mode node-podcidr: Node ${this.nodeName} has no spec.podCIDRs (is the controller manager run with --allocate-node-cidrs?)`,
+      };
+    }
+    return {
+      available: true,
+      reason: "TartanIsUp",
+      message: "tartan agent is up and its routes are programmed",
+    };
+  }
+
+  /** The pod CIDRs the cluster assigned to this node (Kubernetes' Node spec.podCIDRs), if any. */
+  ownPodCidrs(): string[] {
+    return this.nodes.items.get(this.nodeName)?.spec.podCIDRs ?? [];
   }
 
   async releaseEmpty(): Promise<void> {
@@ -259,6 +310,11 @@ export class Agent {
 
   get nodeName(): string {
     return this.d.config.nodeName;
+  }
+
+  /** False in Kubernetes mode: Pod status is kubelet's (agentWritesPodStatus). */
+  get writesPodStatus(): boolean {
+    return agentWritesPodStatus(this.d.config);
   }
 
   get log(): AgentLog {

@@ -105,6 +105,12 @@ const specChanged = (a: Resource | undefined, b: Resource | undefined): boolean 
 export class PolicyManager {
   readonly metrics = new PolicyMetrics();
   readonly pods: KindMirror<PodResource>;
+  /**
+   * IPs of this node's pods learnt from the plugin (pod join), by "namespace/name", for a
+   * datastore where the agent does not write Pod status (Kubernetes mode, decision 0015): a Pod
+   * from the datastore without podIPs gets them from here until kubelet has written its own.
+   */
+  readonly localPodIps = new Map<string, { containerId: string; ips: string[] }>();
   readonly namespaces: KindMirror<NamespaceResource>;
   readonly policies: KindMirror<NetworkPolicyResource>;
   private ir: PolicyIR = EMPTY_POLICY_IR;
@@ -147,7 +153,7 @@ export class PolicyManager {
     this.pods = new KindMirror<PodResource>(
       d.ds,
       K8S_KINDS.pod,
-      opts(podOrNsChanged, this.dirty.pods, stripPod),
+      opts(podOrNsChanged, this.dirty.pods, (o) => this.withLocalIps(stripPod(o))),
     );
     this.namespaces = new KindMirror<NamespaceResource>(
       d.ds,
@@ -163,6 +169,14 @@ export class PolicyManager {
       () => this.applyNow(),
       (e) => this.failed(e),
     );
+  }
+
+  /** The Pod with the IPs the plugin reported, when the datastore has none for it yet. */
+  private withLocalIps(p: PodResource): PodResource {
+    if (this.localPodIps.size === 0 || p.status?.podIPs?.length) return p;
+    const local = this.localPodIps.get(`${p.metadata.namespace}/${p.metadata.name}`);
+    if (!local || p.spec?.nodeName !== this.d.nodeName) return p;
+    return { ...p, status: { ...p.status, podIPs: local.ips.map((ip) => ({ ip })) } };
   }
 
   get mirrors(): KindMirror[] {

@@ -8,6 +8,11 @@ export interface NodeSpec {
   underlaySubnet: string;
   /** MAC of this node's VXLAN device, for the static FDB and neighbour entries of the others. */
   vtepMac?: string;
+  /**
+   * Kubernetes mode only, read-only: the Node's spec.podCIDRs as the controller manager assigned
+   * them (ipam.mode node-podcidr); never written by tartan.
+   */
+  podCIDRs?: string[];
 }
 
 export interface NodeStatus {

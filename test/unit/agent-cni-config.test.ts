@@ -1,12 +1,11 @@
 // The agent's conflist (Kubernetes mode): absent from the config = none written (the lab's
 // behaviour); present = written only after the first sync, atomically, rewritten when it goes
-// missing, removed when the agent stops. Plus the DaemonSet's probes and `--node-name`.
+// missing, removed when the agent stops. Plus the DaemonSet's probes.
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { metricsApi } from "../../src/agent/agent-api.ts";
-import { parseAgentConfig } from "../../src/agent/agent-config.ts";
 import { CniConfigFile, cniConfList } from "../../src/agent/cni-config-file.ts";
 import { startAgent } from "../../src/agent/run-agent.ts";
 import { FakeDataplane } from "../../src/dataplane/fake/fake-dataplane.ts";
@@ -22,7 +21,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 let n = 0;
 const dir = () => join(tmp, `d${n++}`);
 
-describe("agent config: cniConfig and --node-name", () => {
+describe("agent config: cniConfig", () => {
   test("absent by default; defaults mtu 0 (auto) and removeOnStop", () => {
     expect(testAgentConfig("a").cniConfig).toBeUndefined();
     const c = testAgentConfig("a", { cniConfig: { file: "/etc/cni/net.d/10-tartan.conflist" } });
@@ -45,15 +44,6 @@ describe("agent config: cniConfig and --node-name", () => {
       expect(err).toBeInstanceOf(TartanError);
       expect((err as TartanError).message).toContain(field);
     }
-  });
-
-  test("the node name given on the command line wins over the file's, and may replace it", () => {
-    const file = "datastore: {type: local, path: /x}\nunderlayInterface: eth0\n";
-    expect(parseAgentConfig(`nodeName: from-file\n${file}`, "f", { nodeName: "node-7" }).nodeName).toBe(
-      "node-7",
-    );
-    expect(parseAgentConfig(file, "f", { nodeName: "node-8" }).nodeName).toBe("node-8");
-    expect(() => parseAgentConfig(file, "f", { nodeName: "Not_A_Name" })).toThrow(/nodeName/);
   });
 });
 

@@ -388,14 +388,12 @@ describe("the install's policy", () => {
 
   test("the ConfigMap's agent config is valid and writes its conflist once ready", () => {
     const c = parseYaml(agentYaml);
-    // The kubernetes datastore section belongs to the adapter (h-k8s-adapter's notes, section 1);
-    // the rest is checked by the agent's own parser here.
     expect(c.datastore).toEqual({ type: "kubernetes", inCluster: true, namespace: "tartan-system" });
-    const parsed = parseAgentConfig(
-      JSON.stringify({ ...c, datastore: { type: "local", path: "/unused" } }),
-      "tartan-config agent.yaml",
-      { nodeName: "node-1" },
-    );
+    expect(c.nodeName).toBeUndefined();
+    // As the agent reads it in the pod: the node name from NODE_NAME (downward API).
+    const parsed = parseAgentConfig(agentYaml, "tartan-config agent.yaml", { NODE_NAME: "node-1" });
+    expect(parsed.nodeName).toBe("node-1");
+    expect(parsed.datastore).toEqual({ type: "kubernetes", namespace: "tartan-system" });
     expect(parsed.cniConfig).toEqual({
       file: "/etc/cni/net.d/10-tartan.conflist",
       mtu: 0,
@@ -403,14 +401,7 @@ describe("the install's policy", () => {
     });
     // The name sorts before other networks' configs: the runtime takes the first.
     expect(parsed.cniConfig!.file.split("/").at(-1)! < "20-").toBe(true);
-    expect(agent.command).toEqual([
-      "/opt/tartan/tartan",
-      "agent",
-      "--config",
-      "/etc/tartan/agent.yaml",
-      "--node-name",
-      "$(NODE_NAME)",
-    ]);
+    expect(agent.command).toEqual(["/opt/tartan/tartan", "agent", "--config", "/etc/tartan/agent.yaml"]);
     expect(agent.env).toContainEqual({
       name: "NODE_NAME",
       valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } },

@@ -19,11 +19,6 @@ export const agentCommand = defineCommand({
       required: true,
       complete: "file",
     },
-    {
-      name: "node-name",
-      value: "NAME",
-      description: "this node's name, over the config's nodeName (a DaemonSet passes $(NODE_NAME))",
-    },
   ],
   examples: ["tartan agent --config /etc/tartan/agent.yaml"],
   needsRoot: true,
@@ -39,8 +34,7 @@ export const agentCommand = defineCommand({
         "pass the path of the agent's YAML or JSON config",
       );
     }
-    const nodeName = args.get("node-name");
-    const config = parseAgentConfig(text, file, nodeName === undefined ? {} : { nodeName });
+    const config = parseAgentConfig(text, file);
     if (!ctx.agentWiring) throw new Error("tartan agent: no agent wiring (main.ts passes it)");
     return new Exited(await runAgent(config, await ctx.agentWiring()));
   },
