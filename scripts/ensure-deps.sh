@@ -25,6 +25,10 @@ if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.packa
   npm ci --no-audit --no-fund >/dev/null
 fi
 
+# kubectl 1.20 for the stand-in API server's conformance tests, unpacked into .tools/ (not
+# installed: the package would collide with an image's own /usr/bin/kubectl).
+bash scripts/ensure-kubectl.sh >/dev/null || echo "ensure-deps: could not fetch kubectl 1.20 (kubernetes-client); its tests will be skipped" >&2
+
 if [ "${1:-}" = "--build" ]; then
   stale=""
   for f in dist/tartan dist/cni/tartan; do

@@ -4,7 +4,7 @@
 // temp dir. stop()/start()/restart() keep port, certificates and data (a restart mid-watch ends
 // every open watch, as a real API server restart does); compact() compacts etcd's history up to
 // now, so any older resourceVersion answers 410. See /work/wt/notes/k8s-server-interface.md.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EtcdTlsFiles } from "../../src/datastore/datastore-config.ts";
@@ -41,6 +41,14 @@ export interface KubeApiServerFixture {
   cleanup(): Promise<void>;
   /** The requests served so far, one line each (method, path, code). */
   requests: string[];
+  /** A request with the admin client certificate: status and parsed JSON body (undefined if empty). */
+  api(path: string, init?: RequestInit): Promise<ApiAnswer>;
+}
+
+export interface ApiAnswer {
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: any Kubernetes JSON; tests check it with expect()
+  body: any;
 }
 
 export interface KubeApiServerFixtureOptions {
@@ -88,6 +96,11 @@ export async function startKubeApiServer(o: KubeApiServerFixtureOptions): Promis
   const kubeconfigPath = join(dir, "kubeconfig");
   writeKubeconfig(kubeconfigPath, "tartan-test", url, certs);
   const revision = async () => (await raw.get("/")).revision;
+  const tls = {
+    ca: readFileSync(certs.caFile, "utf8"),
+    cert: readFileSync(certs.clientCertFile, "utf8"),
+    key: readFileSync(certs.clientKeyFile, "utf8"),
+  };
   return {
     url,
     caFile: certs.caFile,
@@ -115,5 +128,10 @@ export async function startKubeApiServer(o: KubeApiServerFixtureOptions): Promis
       rmSync(dir, { recursive: true, force: true });
     },
     requests,
+    api: async (path, init = {}) => {
+      const r = await fetch(`${url}${path}`, { ...init, tls } as RequestInit);
+      const text = await r.text();
+      return { status: r.status, body: text ? JSON.parse(text) : undefined };
+    },
   };
 }

@@ -1,0 +1,134 @@
+// The stand-in API server's patch and selector code without a server: RFC 7386 merge patch,
+// RFC 6902 JSON patch, the strategic merge subset, label and field selector strings.
+import { describe, expect, test } from "bun:test";
+import { ApiError } from "../../src/lab/kube-apiserver/api-error.ts";
+import { jsonPatch } from "../../src/lab/kube-apiserver/json-patch.ts";
+import { mergePatch } from "../../src/lab/kube-apiserver/merge-patch.ts";
+import { parseFieldSelector, parseLabelSelector } from "../../src/lab/kube-apiserver/selector-query.ts";
+import { strategicMergePatch } from "../../src/lab/kube-apiserver/strategic-merge-patch.ts";
+
+describe("merge patch (RFC 7386)", () => {
+  test("maps merge, null removes, lists are replaced", () => {
+    expect(mergePatch({ a: { b: 1, c: 2 }, l: [1, 2] }, { a: { b: null, d: 3 }, l: [3] })).toEqual({
+      a: { c: 2, d: 3 },
+      l: [3],
+    });
+  });
+});
+
+describe("JSON patch (RFC 6902)", () => {
+  const doc = { spec: { list: ["a", "b"], n: 1 } };
+  test("add, remove, replace, move, copy, test", () => {
+    expect(
+      jsonPatch(doc, [
+        { op: "add", path: "/spec/list/1", value: "x" },
+        { op: "remove", path: "/spec/list/0" },
+        { op: "replace", path: "/spec/n", value: 2 },
+        { op: "copy", from: "/spec/n", path: "/spec/m" },
+        { op: "move", from: "/spec/m", path: "/spec/k" },
+        { op: "test", path: "/spec/k", value: 2 },
+        { op: "add", path: "/spec/list/-", value: "z" },
+      ]),
+    ).toEqual({ spec: { list: ["x", "b", "z"], n: 2, k: 2 } });
+    expect(doc.spec.list).toEqual(["a", "b"]); // the input is not changed
+  });
+  test("a failed test is 422 Invalid; a missing path too", () => {
+    const err = (ops: unknown) => {
+      try {
+        jsonPatch(doc, ops);
+      } catch (e) {
+        return (e as ApiError).code;
+      }
+      return 0;
+    };
+    expect(err([{ op: "test", path: "/spec/n", value: 5 }])).toBe(422);
+    expect(err([{ op: "replace", path: "/spec/nope", value: 5 }])).toBe(422);
+    expect(err({ op: "add" })).toBe(400);
+  });
+});
+
+describe("strategic merge patch (subset)", () => {
+  const pod = {
+    metadata: { labels: { a: "1" }, finalizers: ["x"] },
+    spec: {
+      containers: [
+        { name: "main", image: "i1", env: [{ name: "A", value: "1" }] },
+        { name: "side", image: "s1" },
+      ],
+      tolerations: [{ key: "t1" }],
+    },
+  };
+  test("containers merge by name, env by name, other lists are replaced, null removes", () => {
+    const out = strategicMergePatch(pod, {
+      $setElementOrder$containers: [{ name: "main" }, { name: "side" }],
+      metadata: { labels: { a: null, b: "2" }, finalizers: ["y"] },
+      spec: {
+        containers: [{ name: "main", image: "i2", env: [{ name: "B", value: "2" }] }],
+        tolerations: [{ key: "t2" }],
+      },
+    }) as typeof pod;
+    expect(out.metadata).toEqual({ labels: { b: "2" }, finalizers: ["x", "y"] });
+    expect(out.spec.containers).toEqual([
+      {
+        name: "main",
+        image: "i2",
+        env: [
+          { name: "A", value: "1" },
+          { name: "B", value: "2" },
+        ],
+      },
+      { name: "side", image: "s1" },
+    ]);
+    expect(out.spec.tolerations).toEqual([{ key: "t2" }]);
+  });
+  test("$patch: delete removes a list item, $patch: replace replaces a list or map", () => {
+    const del = strategicMergePatch(pod, {
+      spec: { containers: [{ name: "side", $patch: "delete" }] },
+    }) as typeof pod;
+    expect(del.spec.containers.map((c) => c.name)).toEqual(["main"]);
+    const rep = strategicMergePatch(pod, {
+      spec: { containers: [{ name: "only", image: "o" }, { $patch: "replace" }] },
+    }) as typeof pod;
+    expect(rep.spec.containers).toEqual([{ name: "only", image: "o" }]);
+    const map = strategicMergePatch(pod, {
+      metadata: { labels: { $patch: "replace", z: "9" } },
+    }) as typeof pod;
+    expect(map.metadata.labels).toEqual({ z: "9" });
+  });
+  test("node conditions merge by type", () => {
+    const out = strategicMergePatch(
+      { status: { conditions: [{ type: "Ready", status: "True" }] } },
+      { status: { conditions: [{ type: "NetworkUnavailable", status: "False" }] } },
+    );
+    expect(out).toEqual({
+      status: {
+        conditions: [
+          { type: "Ready", status: "True" },
+          { type: "NetworkUnavailable", status: "False" },
+        ],
+      },
+    });
+  });
+});
+
+describe("selectors", () => {
+  test("label selector syntax", () => {
+    const m = parseLabelSelector("app=web,tier!=db,env in (a, b),!legacy,team");
+    expect(m({ app: "web", env: "a", team: "x" })).toBe(true);
+    expect(m({ app: "web", env: "c", team: "x" })).toBe(false);
+    expect(m({ app: "web", env: "a", team: "x", legacy: "1" })).toBe(false);
+    expect(m({ app: "web", env: "a" })).toBe(false);
+    expect(m({ app: "web", tier: "db", env: "a", team: "x" })).toBe(false);
+    expect(parseLabelSelector("x notin (1)")(undefined)).toBe(true);
+    expect(() => parseLabelSelector("a=(b")).toThrow(ApiError);
+  });
+  test("field selectors: known fields only, = == != and AND", () => {
+    const pod = { metadata: { name: "p", namespace: "n" }, spec: { nodeName: "node-1" } };
+    const f = parseFieldSelector("spec.nodeName==node-1,metadata.name!=q", ["spec.nodeName"], "Pod");
+    expect(f(pod)).toBe(true);
+    expect(parseFieldSelector("metadata.namespace=m", [], "Pod")(pod)).toBe(false);
+    expect(() => parseFieldSelector("spec.image=x", ["spec.nodeName"], "Pod")).toThrow(
+      "not a known field selector",
+    );
+  });
+});
