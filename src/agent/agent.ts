@@ -121,6 +121,7 @@ export class Agent {
       now: this.now,
       metrics: this.metrics,
       log: d.log,
+      claims: d.config.ipam?.mode !== "node-podcidr",
     });
     const ctx: ManagerContext = {
       config: d.config,

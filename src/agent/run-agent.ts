@@ -9,6 +9,7 @@ import type { AgentConfig } from "./agent-config.ts";
 import { type AgentLog, errorFields } from "./agent-log.ts";
 import { CniConfigFile, cniConfList } from "./cni-config-file.ts";
 import type { ManagerFactory } from "./manager.ts";
+import { PodCidrBlocks } from "./pod-cidr-blocks.ts";
 import { readUnderlay } from "./read-underlay.ts";
 import { type Listener, serveTcp, serveUnixSocket } from "./serve-agent.ts";
 
@@ -45,7 +46,9 @@ export async function startAgent(config: AgentConfig, w: AgentWiring): Promise<R
   const dp = w.dataplane();
   const underlay = await readUnderlay(dp, config.underlayInterface);
   const vtepMac = vtepMacOf(config.nodeName);
-  const ds = await w.openDatastore(config.datastore);
+  const opened = await w.openDatastore(config.datastore);
+  // node-podcidr: IPAMBlocks are read from the Nodes' spec.podCIDRs, never claimed (decision 0015).
+  const ds = config.ipam?.mode === "node-podcidr" ? new PodCidrBlocks(opened) : opened;
   const store = w.openIpamStore(config.ipamDataDir);
   const listeners: Listener[] = [];
   let agent: Agent | undefined;

@@ -104,6 +104,9 @@ export const CNI_CODE_OF: Readonly<Record<ErrorCode, number>> = {
   "lab-objects-failed": CniCode.internal,
   "lab-probe": CniCode.internal,
   "lab-timeout": CniCode.internal,
+  "lab-kube-api-exited": CniCode.internal,
+  "lab-kube-api-failed": CniCode.internal,
+  "lab-no-kubectl": CniCode.internal,
 };
 
 /**

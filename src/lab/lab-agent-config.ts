@@ -14,6 +14,8 @@ export interface LabAgentConfigInput {
   podCidr6?: string;
   /** Agent timings set at `lab up` (short dead-node graces for drills and e2e tests). */
   tuning?: LabAgentTuning;
+  /** Kubernetes mode: the kubeconfig of the lab's API server (instead of etcd). */
+  kubeconfig?: string;
 }
 
 /** `lab up --heartbeat-seconds/--node-not-ready-after/--node-reclaim-after`, as agent config fields. */
@@ -31,7 +33,9 @@ export interface LabAgentTuning {
 export function labAgentConfig(i: LabAgentConfigInput): Record<string, unknown> {
   return {
     nodeName: i.nodeName,
-    datastore: { type: "etcd", endpoints: [i.etcdEndpoint], ...(i.etcdTls ? { tls: i.etcdTls } : {}) },
+    datastore: i.kubeconfig
+      ? { type: "kubernetes", kubeconfig: i.kubeconfig }
+      : { type: "etcd", endpoints: [i.etcdEndpoint], ...(i.etcdTls ? { tls: i.etcdTls } : {}) },
     backend: i.backend,
     underlayInterface: "eth0",
     pools: [

@@ -59,6 +59,7 @@ export async function labDown(name: string): Promise<LabDownResult> {
     if (await stopLabProcess(proc)) result.stopped.push({ what, pid: proc.pid });
   };
   await Promise.all(recorded(state).map((r) => stop(r.what, r.proc)));
+  if (state?.kubeApi) await stop("kube-apiserver", state.kubeApi);
   if (state?.etcd) await stop("etcd", state.etcd);
 
   // Pods first: their host veths live in the nodes, whose namespaces go next, the fabric last.

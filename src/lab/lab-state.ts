@@ -72,6 +72,13 @@ export interface LabState {
   etcd?: LabProcess & { endpoint: string; tls?: Required<EtcdTlsFiles> };
   nodes: LabNode[];
   pods: LabPod[];
+  /**
+   * `kubernetes` (`lab up --datastore kubernetes`): the agents use the Kubernetes API of the lab's
+   * stand-in API server (`kubeApi`), which stores in the lab's etcd. Absent: etcd directly.
+   */
+  datastore?: "etcd" | "kubernetes";
+  /** The stand-in API server in the fabric namespace, and the kubeconfig of its admin user. */
+  kubeApi?: LabProcess & { url: string; kubeconfig: string };
   /** Agent timings from `lab up` (nodes added later get them too). */
   agentTuning?: LabAgentTuning;
 }

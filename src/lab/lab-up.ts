@@ -10,6 +10,7 @@ import { nodeNetConf } from "./node-netconf.ts";
 import type { Progress } from "./progress.ts";
 import { startAgent } from "./start-agent.ts";
 import { startEtcd } from "./start-etcd.ts";
+import { startKubeApi } from "./start-kube-api.ts";
 import { tartanExecutable } from "./tartan-executable.ts";
 import { planUnderlay } from "./underlay-plan.ts";
 import { updateLabState } from "./update-lab-state.ts";
@@ -27,6 +28,11 @@ export interface LabUpOptions {
   agentTuning?: LabAgentTuning;
   /** etcd over plain HTTP without client certificates (default: TLS + client certs, decision 0013). */
   insecureEtcd?: boolean;
+  /**
+   * `kubernetes`: the lab's stand-in Kubernetes API server on its etcd, and agents in Kubernetes
+   * mode (their datastore is the API; issue 8). Default `etcd`: agents use etcd directly.
+   */
+  datastore?: "etcd" | "kubernetes";
 }
 
 export const LAB_NETWORK = "tartan-lab";
@@ -97,6 +103,7 @@ export async function labUp(o: LabUpOptions, progress: Progress): Promise<LabSta
       nodes,
       pods: [],
       ...(o.agentTuning ? { agentTuning: o.agentTuning } : {}),
+      ...(o.datastore === "kubernetes" ? { datastore: "kubernetes" as const } : {}),
     };
   });
 
@@ -137,6 +144,17 @@ export async function labUp(o: LabUpOptions, progress: Progress): Promise<LabSta
       (e) =>
         `${e.endpoint} in ${paths.fabricNetns}, pid ${e.pid}${e.tls ? `, client certificates of ${e.tls.caFile}` : " (no TLS)"}`,
     );
+    const kubeApi =
+      o.datastore === "kubernetes"
+        ? await progress.step(
+            "kube-apiserver",
+            () =>
+              startKubeApi(paths, plan.bridges[0]!.gateway, tartan, etcd, async (proc) => {
+                await updateLabState(paths, (s) => ({ ...s!, kubeApi: proc }));
+              }),
+            (k) => `${k.url} in ${paths.fabricNetns}, pid ${k.pid}; kubeconfig ${k.kubeconfig}`,
+          )
+        : undefined;
     const withAgent = o.agents !== false;
     for (const n of nodes) {
       mkdirSync(n.dir, { recursive: true, mode: 0o700 });
@@ -168,6 +186,7 @@ export async function labUp(o: LabUpOptions, progress: Progress): Promise<LabSta
                 podCidr: LAB_POD_CIDR,
                 ...(o.ipv6 ? { podCidr6: LAB_POD_CIDR6 } : {}),
                 ...(o.agentTuning ? { tuning: o.agentTuning } : {}),
+                ...(kubeApi ? { kubeconfig: kubeApi.kubeconfig } : {}),
               });
               writeFileSync(n.agentConfigFile, `${JSON.stringify(config, null, 2)}\n`);
               await startAgent(tartan, n, async (proc) => {

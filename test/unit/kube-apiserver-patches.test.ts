@@ -49,7 +49,7 @@ describe("JSON patch (RFC 6902)", () => {
 
 describe("strategic merge patch (subset)", () => {
   const pod = {
-    metadata: { labels: { a: "1" }, finalizers: ["x"] },
+    metadata: { labels: { a: "1" } as Record<string, string>, finalizers: ["x"] },
     spec: {
       containers: [
         { name: "main", image: "i1", env: [{ name: "A", value: "1" }] },

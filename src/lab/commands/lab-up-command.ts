@@ -96,11 +96,24 @@ export const labUpCommand = defineCommand<LabState>({
       description: "etcd over plain HTTP, no client certificates (default: TLS + client-cert auth)",
     },
     {
+      name: "datastore",
+      value: "KIND",
+      description:
+        "etcd: agents use etcd; kubernetes: a stand-in Kubernetes API server on it (tartan lab kubectl)",
+      default: "etcd",
+      values: ["etcd", "kubernetes"],
+    },
+    {
       name: "no-agents",
       description: "no agents: pods on one node reach each other, no routes between nodes",
     },
   ],
-  examples: ["tartan lab up", "tartan lab up --lab lab2 --nodes 2 --backend host-gw", "tartan lab up --ipv6"],
+  examples: [
+    "tartan lab up",
+    "tartan lab up --lab lab2 --nodes 2 --backend host-gw",
+    "tartan lab up --ipv6",
+    "tartan lab up --lab k8s --datastore kubernetes",
+  ],
   needsRoot: true,
   run: async (args) => {
     const name = args.get("lab")!;
@@ -120,6 +133,7 @@ export const labUpCommand = defineCommand<LabState>({
         ipv6: args.flag("ipv6"),
         agentTuning: agentTuning(args),
         insecureEtcd: args.flag("insecure-etcd"),
+        datastore: args.get("datastore") as "etcd" | "kubernetes",
       },
       makeProgress(process.stderr),
     );
@@ -130,9 +144,10 @@ export const labUpCommand = defineCommand<LabState>({
       s.nodes.map((n) => [n.name, n.netns, n.underlayAddress, n.agent ? String(n.agent.pid) : "-"]),
     );
     const flag = labFlag(s.name);
+    const api = s.kubeApi ? `, Kubernetes API ${s.kubeApi.url}` : "";
     return (
-      `${table}\nlab "${s.name}" is up (${s.backend}, etcd ${s.etcd?.endpoint ?? "-"} in ${s.fabric.netns}).\n` +
-      `next: tartan lab pod add node-1 web${flag}; tartan lab matrix${flag}; tartan lab down${flag}\n`
+      `${table}\nlab "${s.name}" is up (${s.backend}, etcd ${s.etcd?.endpoint ?? "-"}${api} in ${s.fabric.netns}).\n` +
+      `next: tartan lab pod add node-1 web${flag}; ${s.kubeApi ? `tartan lab kubectl${flag} -- get pods -o wide` : `tartan lab matrix${flag}`}; tartan lab down${flag}\n`
     );
   },
 });

@@ -26,6 +26,8 @@ export interface KubeApiServerOptions {
   bookmarkIntervalMs?: number;
   /** One line per request (method, path, status); default: nothing. */
   log?: (line: string) => void;
+  /** Objects created at start-up when absent (the lab's CRDs and namespaces), in order. */
+  bootstrap?: KubeObject[];
 }
 
 export interface KubeApiServer {
@@ -83,6 +85,17 @@ export async function serveKubeApi(o: KubeApiServerOptions): Promise<KubeApiServ
   for (const ns of SYSTEM_NAMESPACES) {
     try {
       await verbs.create(NAMESPACE_RESOURCE, undefined, { metadata: { name: ns } });
+    } catch (e) {
+      if (!(e instanceof ApiError && e.reason === "AlreadyExists")) throw e;
+    }
+  }
+
+  for (const obj of o.bootstrap ?? []) {
+    const [group, version] = obj.apiVersion.includes("/") ? obj.apiVersion.split("/") : ["", obj.apiVersion];
+    const r = registry.all().find((x) => x.group === group && x.version === version && x.kind === obj.kind);
+    if (!r) throw new Error(`bootstrap: no resource serves ${obj.apiVersion} ${obj.kind}`);
+    try {
+      await verbs.create(r, obj.metadata.namespace, obj);
     } catch (e) {
       if (!(e instanceof ApiError && e.reason === "AlreadyExists")) throw e;
     }
