@@ -60,6 +60,8 @@ export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
         rejected: agent.rejectedObjects().map((r) => ({ kind: r.kind, object: r.key })),
         ...(agent.policy ? { policy: policySummary(agent.policy.current()) } : {}),
         clusterNodes: clusterNodes(agent),
+        // Kubernetes mode publishes it as the Node condition NetworkUnavailable (decision 0015).
+        network: agent.networkCondition(),
       });
     }
     if (path === AGENT_BLOCKS_PATH && req.method === "POST") {

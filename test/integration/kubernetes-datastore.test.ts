@@ -280,7 +280,7 @@ describe.skipIf(skip !== undefined)("kubernetes datastore against the stand-in A
       const core = await admin("GET", "/api/v1/nodes/kn1");
       expect(core.metadata.annotations?.["tartan.dev/underlay-address"]).toBe("198.18.0.21");
       expect(core.metadata.annotations?.["tartan.dev/created-by-tartan"]).toBeUndefined();
-      expect((core.status?.conditions as { type: string }[]).map((c) => c.type)).toEqual(["Ready"]);
+      expect(((core.status?.conditions ?? []) as { type: string }[]).map((c) => c.type)).toEqual(["Ready"]);
       const n2 = await ds.update({ ...n, status: { heartbeat: "2026-12-05T11:00:00Z", ready: true } });
       expect(n2.status).toEqual({ heartbeat: "2026-12-05T11:00:00Z", ready: true });
       expect(await codeOf(ds.update(n))).toBe("datastore-conflict");

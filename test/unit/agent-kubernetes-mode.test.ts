@@ -4,6 +4,7 @@
 // the Nodes' spec.podCIDRs instead of claiming blocks ("pod CIDR not assigned" said clearly).
 import { afterEach, describe, expect, test } from "bun:test";
 import { Agent } from "../../src/agent/agent.ts";
+import { agentApi } from "../../src/agent/agent-api.ts";
 import { parseAgentConfig } from "../../src/agent/agent-config.ts";
 import { PodCidrBlocks } from "../../src/agent/pod-cidr-blocks.ts";
 import { policyApi } from "../../src/agent/policy-api.ts";
@@ -215,6 +216,10 @@ describe("ipam.mode node-podcidr", () => {
     // n1 registered without podCIDRs (no controller manager assigned one).
     expect(mem.conditions.at(-1)!.c).toMatchObject({ available: false, reason: "PodCIDRNotAssigned" });
     expect(mem.conditions.at(-1)!.c.message).toContain("--allocate-node-cidrs");
+    const status = (await (await agentApi(agent)(new Request("http://tartan-agent/v1/status"))).json()) as {
+      network: { available: boolean; reason: string };
+    };
+    expect(status.network).toMatchObject({ available: false, reason: "PodCIDRNotAssigned" });
     expect((await mem.list(KINDS.ipamBlock)).items).toEqual([]);
     expect((await mem.list(KINDS.ipPool)).items).toEqual([]);
     // The controller manager assigns one.

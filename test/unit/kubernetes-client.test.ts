@@ -11,6 +11,7 @@ import { KindMirror } from "../../src/agent/kind-mirror.ts";
 import type { WatchEvent } from "../../src/datastore/datastore.ts";
 import { KubeClient } from "../../src/datastore/kubernetes/kube-client.ts";
 import {
+  inClusterConnection,
   type KubeConnection,
   kubeconfigConnection,
   tokenFromFile,
@@ -159,6 +160,26 @@ describe("credentials", () => {
     expect(api.requests.map((r) => r.auth)).toEqual(["Bearer old", "Bearer new"]);
   }, 5000);
 
+  test("in-cluster: the service account's token and CA, the server from KUBERNETES_SERVICE_HOST/PORT", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tt-kube-"));
+    dirs.push(dir);
+    writeFileSync(join(dir, "token"), "sa-token\n");
+    writeFileSync(join(dir, "ca.crt"), "SA-CA");
+    let now = 0;
+    const c = inClusterConnection({
+      dir,
+      env: { KUBERNETES_SERVICE_HOST: "fd00::1", KUBERNETES_SERVICE_PORT: "6443" },
+      now: () => now,
+    });
+    expect(c.server).toBe("https://[fd00::1]:6443");
+    expect(c.tls).toEqual({ ca: "SA-CA" });
+    expect(c.token()).toBe("sa-token");
+    writeFileSync(join(dir, "token"), "rotated");
+    now = 60_000;
+    expect(c.token()).toBe("rotated");
+    expect(() => inClusterConnection({ dir, env: {} })).toThrow(/KUBERNETES_SERVICE_HOST is not set/);
+  });
+
   test("kubeconfig: server, CA and client certificate from data or files, token; insecure refused", () => {
     const dir = mkdtempSync(join(tmpdir(), "tt-kube-"));
     dirs.push(dir);
@@ -300,6 +321,33 @@ describe("list and watch", () => {
     expect([...mirror.items.keys()]).toEqual(["a"]);
     expect(mirror.items.get("a")?.metadata.resourceVersion).toBe("25");
     expect(changed).toContain("b");
+  });
+});
+
+describe("retries", () => {
+  test("429 and 503 are retried after Retry-After (at most twice); the third answer stands", async () => {
+    let n = 0;
+    const api = fakeApi(() => {
+      n++;
+      if (n === 1)
+        return new Response(JSON.stringify({ kind: "Status", code: 429, reason: "TooManyRequests" }), {
+          status: 429,
+          headers: { "retry-after": "0" },
+        });
+      return json(200, { metadata: { resourceVersion: "3" }, items: [] });
+    });
+    expect((await api.ds.list("IPPool")).revision).toBe("3");
+    expect(n).toBe(2);
+    let m = 0;
+    const busy = fakeApi(() => {
+      m++;
+      return new Response("{}", { status: 503, headers: { "retry-after": "0" } });
+    });
+    const code = await busy.ds.list("IPPool").then(
+      () => "",
+      (e: TartanError) => e.code,
+    );
+    expect([code, m]).toEqual(["datastore-unavailable", 3]);
   });
 });
 

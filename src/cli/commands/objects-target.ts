@@ -17,7 +17,8 @@ export const TARGET_OPTIONS: readonly OptionSpec[] = [
   {
     name: "datastore",
     value: "WHERE",
-    description: "an etcd: https://HOST:2379[,URL...] (or etcd=URL...), or local=/path/to/datastore.db",
+    description:
+      "an etcd: https://HOST:2379[,URL...] (or etcd=URL...), local=/path/to/datastore.db, or the Kubernetes API: kubernetes (in a pod) or kubernetes=KUBECONFIG",
   },
   {
     name: "config",

@@ -120,9 +120,10 @@ export function kubeconfigConnection(path: string, context?: string, now = Date.
   const cluster = doc.clusters?.find((c) => c.name === ctx.cluster)?.cluster ?? {};
   const user = doc.users?.find((u) => u.name === ctx.user)?.user ?? {};
   const server = typeof cluster.server === "string" ? cluster.server.replace(/\/+$/, "") : "";
-  if (!/^https?:\/\/[^/]+$/.test(server)) {
+  // A path prefix is allowed (an API server behind a proxy: https://host/k8s/clusters/c-1).
+  if (!/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(server)) {
     throw configError(
-      `${source}: cluster ${ctx.cluster}: server must be https://HOST:PORT, not ${JSON.stringify(cluster.server)}`,
+      `${source}: cluster ${ctx.cluster}: server must be https://HOST:PORT[/PATH], not ${JSON.stringify(cluster.server)}`,
       "fix clusters[].cluster.server",
     );
   }
