@@ -153,6 +153,15 @@ export function parseDatastoreOption(text: string): DatastoreConfig {
 }
 
 function labTarget(lab: LabDatastoreFields): DatastoreTarget {
+  // A lab in Kubernetes mode: its objects go through its API server (also in the fabric).
+  if (lab.kubeApi?.kubeconfig) {
+    return {
+      type: "lab",
+      lab: lab.name,
+      netns: lab.fabric.netns,
+      endpoint: `kubernetes=${lab.kubeApi.kubeconfig}`,
+    };
+  }
   if (!lab.etcd?.endpoint) {
     throw new TartanError(
       "lab-no-datastore",

@@ -11,6 +11,8 @@ export interface LabListing {
   subnets: number;
   dir: string;
   etcd: { endpoint?: string; pid?: number; running: boolean };
+  /** Kubernetes mode: the lab's stand-in API server and its kubeconfig. */
+  kubeApi?: { url: string; pid: number; running: boolean; kubeconfig: string };
   nodes: {
     name: string;
     netns: string;
@@ -77,6 +79,16 @@ export async function labLs(name: string): Promise<LabListing> {
     subnets: state.subnets,
     dir: state.dir,
     etcd: { endpoint: state.etcd?.endpoint, pid: state.etcd?.pid, running: etcdRunning },
+    ...(state.kubeApi
+      ? {
+          kubeApi: {
+            url: state.kubeApi.url,
+            pid: state.kubeApi.pid,
+            running: processStartTime(state.kubeApi.pid) === state.kubeApi.startTime,
+            kubeconfig: state.kubeApi.kubeconfig,
+          },
+        }
+      : {}),
     nodes: await Promise.all(
       state.nodes.map(async (n) => ({
         name: n.name,

@@ -133,7 +133,8 @@ export async function podAdd(o: PodAddOptions): Promise<LabPodView> {
           : p,
       ),
     }));
-    await waitUntil("pod responder listening", 10_000, async () => {
+    // Generous bounds: on a loaded machine starting the responder and a probe can take seconds.
+    await waitUntil("pod responder listening", 30_000, async () => {
       const r = await run(
         [
           "ip",
@@ -147,7 +148,7 @@ export async function podAdd(o: PodAddOptions): Promise<LabPodView> {
           "127.0.0.1",
           String(RESPONDER_PORT),
         ],
-        { timeoutMs: 5000 },
+        { timeoutMs: 10_000 },
       );
       return r.stdout.trim() === banner ? true : undefined;
     });

@@ -1,11 +1,13 @@
 // The stand-in API server's patch and selector code without a server: RFC 7386 merge patch,
-// RFC 6902 JSON patch, the strategic merge subset, label and field selector strings.
+// RFC 6902 JSON patch, the strategic merge subset, label and field selector strings, tables.
 import { describe, expect, test } from "bun:test";
 import { ApiError } from "../../src/lab/kube-apiserver/api-error.ts";
+import { BUILT_IN_RESOURCES } from "../../src/lab/kube-apiserver/api-resource.ts";
 import { jsonPatch } from "../../src/lab/kube-apiserver/json-patch.ts";
 import { mergePatch } from "../../src/lab/kube-apiserver/merge-patch.ts";
 import { parseFieldSelector, parseLabelSelector } from "../../src/lab/kube-apiserver/selector-query.ts";
 import { strategicMergePatch } from "../../src/lab/kube-apiserver/strategic-merge-patch.ts";
+import { age, tableOf, wantsTable } from "../../src/lab/kube-apiserver/table-view.ts";
 
 describe("merge patch (RFC 7386)", () => {
   test("maps merge, null removes, lists are replaced", () => {
@@ -130,5 +132,46 @@ describe("selectors", () => {
     expect(() => parseFieldSelector("spec.image=x", ["spec.nodeName"], "Pod")).toThrow(
       "not a known field selector",
     );
+  });
+});
+
+describe("tables for kubectl get", () => {
+  const pods = BUILT_IN_RESOURCES.find((r) => r.resource === "pods")!;
+  const pod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "web", namespace: "x", creationTimestamp: new Date(Date.now() - 90_000).toISOString() },
+    spec: { nodeName: "node-1", containers: [{ name: "c" }] },
+    status: { phase: "Running", podIP: "10.244.0.2" },
+  };
+  test("pods: READY STATUS RESTARTS AGE, IP and NODE for -o wide (priority 1)", () => {
+    const t = tableOf(pods, [pod], { resourceVersion: "7" }) as {
+      columnDefinitions: { name: string; priority: number }[];
+      rows: { cells: unknown[]; object: { metadata: { name: string } } }[];
+    };
+    expect(t.columnDefinitions.map((c) => `${c.name}:${c.priority}`)).toEqual([
+      "Name:0",
+      "Ready:0",
+      "Status:0",
+      "Restarts:0",
+      "Age:0",
+      "IP:1",
+      "Node:1",
+    ]);
+    expect(t.rows[0]!.cells).toEqual(["web", "1/1", "Running", 0, "90s", "10.244.0.2", "node-1"]);
+    expect(t.rows[0]!.object.metadata.name).toBe("web");
+  });
+  test("ages as kubectl prints them; Table only when asked", () => {
+    const now = Date.parse("2026-12-05T12:00:00Z");
+    const ago = (s: number) => new Date(now - s * 1000).toISOString();
+    expect([5, 150, 1500, 5 * 3600, 4 * 86400].map((s) => age(ago(s), now))).toEqual([
+      "5s",
+      "2m30s",
+      "25m",
+      "5h",
+      "4d",
+    ]);
+    expect(wantsTable("application/json;as=Table;v=v1;g=meta.k8s.io,application/json")).toBe(true);
+    expect(wantsTable("application/json")).toBe(false);
   });
 });

@@ -13,7 +13,10 @@ export const labLsCommand = defineCommand<LabListing>({
   run: async (args) => await labLs(labName(args)),
   render: (l) =>
     [
-      `lab ${l.name}: backend ${l.backend}, ${l.subnets} underlay subnet(s), etcd ${l.etcd.endpoint ?? "-"} ${l.etcd.running ? "running" : "STOPPED"}\n`,
+      `lab ${l.name}: backend ${l.backend}, ${l.subnets} underlay subnet(s), etcd ${l.etcd.endpoint ?? "-"} ${l.etcd.running ? "running" : "STOPPED"}\n` +
+        (l.kubeApi
+          ? `Kubernetes API ${l.kubeApi.url} ${l.kubeApi.running ? "running" : "STOPPED"} (tartan lab kubectl --lab ${l.name} -- …; kubeconfig ${l.kubeApi.kubeconfig})\n`
+          : ""),
       formatTable(
         ["NODE", "UNDERLAY", "SUBNET", "STATE", "READINESS", "AGENT PID"],
         l.nodes.map((n) => [

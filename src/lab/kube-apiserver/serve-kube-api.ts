@@ -11,6 +11,7 @@ import { openApiV2Json, openApiV2Protobuf } from "./openapi-v2.ts";
 import { type CrdObject, ResourceRegistry } from "./resource-registry.ts";
 import { patchTypeOf, ResourceVerbs } from "./resource-verbs.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selector-query.ts";
+import { tableOf, wantsTable } from "./table-view.ts";
 import { startWatch } from "./watch-stream.ts";
 
 export interface KubeApiServerOptions {
@@ -156,7 +157,7 @@ export async function serveKubeApi(o: KubeApiServerOptions): Promise<KubeApiServ
         throw new ApiError("MethodNotAllowed", `${method} is not supported on a collection`);
       const filter = filterOf();
       if (q.get("watch") === "true" || q.get("watch") === "1") {
-        return await serveWatch(res, t, q, filter);
+        return await serveWatch(res, t, q, filter, wantsTable(req.headers.accept));
       }
       const limit = Number(q.get("limit") ?? 0);
       const exact =
@@ -168,6 +169,11 @@ export async function serveKubeApi(o: KubeApiServerOptions): Promise<KubeApiServ
         ...(exact ? { exactRevision: exact } : {}),
         filter,
       });
+      const listMeta = {
+        resourceVersion: page.resourceVersion,
+        ...(page.continueToken ? { continue: page.continueToken } : {}),
+      };
+      if (wantsTable(req.headers.accept)) return json(res, 200, tableOf(r, page.items, listMeta));
       return json(res, 200, {
         kind: `${r.kind}List`,
         apiVersion: r.group ? `${r.group}/${r.version}` : r.version,
@@ -179,8 +185,13 @@ export async function serveKubeApi(o: KubeApiServerOptions): Promise<KubeApiServ
       });
     }
     switch (method) {
-      case "GET":
-        return json(res, 200, await store.get(r, namespace, name));
+      case "GET": {
+        const obj = await store.get(r, namespace, name);
+        if (wantsTable(req.headers.accept) && sub === undefined) {
+          return json(res, 200, tableOf(r, [obj], { resourceVersion: obj.metadata.resourceVersion }));
+        }
+        return json(res, 200, obj);
+      }
       case "PUT":
         return json(res, 200, await verbs.update(r, namespace, name, JSON.parse(await readBody(req)), sub));
       case "PATCH":
@@ -210,12 +221,14 @@ export async function serveKubeApi(o: KubeApiServerOptions): Promise<KubeApiServ
     t: Target,
     q: URLSearchParams,
     filter: (x: KubeObject) => boolean,
+    asTable: boolean,
   ) => {
     let headers = false;
     const ensureHeaders = () => {
       if (headers) return;
       headers = true;
       res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked" });
+      res.flushHeaders(); // the client sees its watch established before the first event
     };
     let ended = false;
     const end = () => {
@@ -239,7 +252,12 @@ export async function serveKubeApi(o: KubeApiServerOptions): Promise<KubeApiServ
         send: (ev) => {
           if (ended) return;
           ensureHeaders();
-          res.write(`${JSON.stringify(ev)}\n`);
+          const row = asTable && ["ADDED", "MODIFIED", "DELETED"].includes(ev.type);
+          const o = ev.object as KubeObject;
+          const out = row
+            ? { type: ev.type, object: tableOf(t.r, [o], { resourceVersion: o.metadata.resourceVersion }) }
+            : ev;
+          res.write(`${JSON.stringify(out)}\n`);
         },
         end,
       },
