@@ -7,7 +7,15 @@
 // base tarball stay: they are the build's cache (/var/cache/tartan/image-base).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
@@ -24,12 +32,14 @@ const T = 15 * 60_000;
 const tmp = mkdtempSync(join(tmpdir(), "tartan-image-"));
 const sha = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex");
 
+const MANIFEST = parseAllDocuments(readFileSync(join(ROOT, "deploy/tartan.yaml"), "utf8")).map((d) =>
+  d.toJS(),
+);
+const POD = MANIFEST.find((o) => o?.kind === "DaemonSet").spec.template.spec;
+
 /** The DaemonSet's install-cni init container, as the manifest declares it. */
 function initContainer(): { command: string[]; mountPath: string } {
-  const ds = parseAllDocuments(readFileSync(join(ROOT, "deploy/tartan.yaml"), "utf8"))
-    .map((d) => d.toJS())
-    .find((o) => o?.kind === "DaemonSet");
-  const c = ds.spec.template.spec.initContainers.find((x: { name: string }) => x.name === "install-cni");
+  const c = POD.initContainers.find((x: { name: string }) => x.name === "install-cni");
   return { command: c.command, mountPath: c.volumeMounts[0].mountPath };
 }
 
@@ -123,5 +133,23 @@ describe.skipIf(!canRun)("the node image (podman)", () => {
       "unchanged",
       "unchanged",
     ]);
+  });
+
+  test("the agent container's command accepts the ConfigMap's config (it stops at the missing underlay)", async () => {
+    const agent = POD.containers.find((x: { name: string }) => x.name === "agent");
+    const mount = agent.volumeMounts.find((m: { name: string }) => m.name === "config").mountPath;
+    const conf = join(tmp, "config");
+    mkdirSync(conf);
+    const cm = MANIFEST.find((o) => o?.kind === "ConfigMap");
+    writeFileSync(join(conf, "agent.yaml"), cm.data["agent.yaml"]);
+    // --network none: only lo, so the agent gets past its config and fails on eth0, before it
+    // opens the datastore (no API server here): proof that this build takes the config as shipped.
+    const r = await podmanRun([
+      ...["-v", `${conf}:${mount}:ro`, "-e", "NODE_NAME=node-1"],
+      ...["--entrypoint", agent.command[0], TAG, ...agent.command.slice(1)],
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toContain("agent-config-invalid");
+    expect(r.stderr).toMatch(/underlay interface eth0 does not exist/);
   });
 });
