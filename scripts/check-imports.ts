@@ -137,8 +137,8 @@ function read(file: string): { specs: string[]; code: string } {
 }
 
 function resolveLocal(file: string, spec: string): string | undefined {
-  // Data files (package.json) are not modules of a layer.
-  if (!spec.startsWith(".") || spec.endsWith(".json")) return undefined;
+  // Data files (package.json, deploy/tartan.yaml) are not modules of a layer.
+  if (!spec.startsWith(".") || spec.endsWith(".json") || spec.endsWith(".yaml")) return undefined;
   const target = resolve(dirname(file), spec);
   return target.endsWith(".ts") ? target : `${target}.ts`;
 }

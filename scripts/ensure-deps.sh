@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS=(iproute2 nftables iptables iputils-ping procps podman runc containernetworking-plugins busybox-static iperf3 etcd-server bird2 jq util-linux openssl curl zsh)
+APT_PKGS=(iproute2 nftables iptables iputils-ping procps podman runc containernetworking-plugins busybox-static iperf3 etcd-server bird2 jq util-linux openssl curl zsh mmdebstrap)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -32,7 +32,7 @@ bash scripts/ensure-kubectl.sh >/dev/null || echo "ensure-deps: could not fetch 
 if [ "${1:-}" = "--build" ]; then
   stale=""
   for f in dist/tartan dist/cni/tartan; do
-    if [ ! -x "$f" ] || [ -n "$(find src scripts/build.ts package.json -newer "$f" -print -quit)" ]; then stale=1; fi
+    if [ ! -x "$f" ] || [ -n "$(find src deploy/tartan.yaml scripts/build.ts package.json -newer "$f" -print -quit)" ]; then stale=1; fi
   done
   if [ -n "$stale" ]; then
     echo "ensure-deps: building dist/tartan and dist/cni/tartan (npm run build)" >&2

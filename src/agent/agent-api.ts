@@ -135,13 +135,19 @@ const policySummary = (ir: PolicyIR) => ({
   problems: ir.problems.length,
 });
 
-/** GET /healthz and GET /metrics for the metrics listener. */
+/**
+ * The metrics listener (host:port, the DaemonSet's probes): GET /healthz and /readyz are 200 once
+ * the first sync is done, else 503 (readiness); GET /livez is 200 while the process serves at all
+ * (liveness: a slow first sync, e.g. an unreachable API server, must not get the agent restarted
+ * in a loop); GET /metrics.
+ */
 export function metricsApi(agent: Agent): (req: Request) => Response {
   return (req) => {
     const path = new URL(req.url).pathname;
-    if (path === "/healthz") {
+    if (path === "/healthz" || path === "/readyz") {
       return new Response(agent.synced ? "ok\n" : "not synced\n", { status: agent.synced ? 200 : 503 });
     }
+    if (path === "/livez") return new Response("ok\n");
     if (path === "/metrics") {
       return new Response(agent.metrics.render() + (agent.policy?.metrics.render() ?? ""), {
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },

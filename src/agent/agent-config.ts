@@ -52,6 +52,21 @@ export interface AgentConfig {
   ipam?: { mode: IpamMode };
   /** The `bgp` backends' per-node settings and where BIRD lives (decision 0017). */
   bgp: AgentBgpConfig;
+  /**
+   * The CNI network config the agent writes once it is ready and removes when it stops
+   * (Kubernetes mode: the runtime reports the node NetworkReady only once the file is there).
+   * Absent: the agent writes none (the lab and hand-made installs write their own).
+   */
+  cniConfig?: AgentCniConfig;
+}
+
+export interface AgentCniConfig {
+  /** Where the conflist goes: "/etc/cni/net.d/10-tartan.conflist". */
+  file: string;
+  /** The pods' MTU; 0: the underlay's MTU less the backend's encapsulation overhead. */
+  mtu: number;
+  /** Remove the file when the agent stops, so no pod is started while no agent serves the node. */
+  removeOnStop: boolean;
 }
 
 export type IpamMode = "blocks" | "node-podcidr";
@@ -216,6 +231,18 @@ const schema = z
       })
       .strict()
       .default({ stateDir: DEFAULT_BIRD_STATE_DIR, birdPath: "bird", labels: {} }),
+    cniConfig: z
+      .object({
+        file: absPath.regex(/\.conflist$/, "must end in .conflist"),
+        mtu: z.number().int().min(0).max(65535).default(0),
+        removeOnStop: z.boolean().default(true),
+      })
+      .strict()
+      .refine((c) => c.mtu === 0 || c.mtu >= 576, {
+        path: ["mtu"],
+        message: "must be 0 (auto) or at least 576",
+      })
+      .optional(),
   })
   .strict()
   .refine((c) => c.ipam?.mode !== "node-podcidr" || c.datastore.type === "kubernetes", {

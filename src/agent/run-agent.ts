@@ -8,6 +8,7 @@ import { Agent } from "./agent.ts";
 import { agentApi, metricsApi } from "./agent-api.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import { type AgentLog, errorFields } from "./agent-log.ts";
+import { CniConfigFile, cniConfList } from "./cni-config-file.ts";
 import type { ManagerFactory } from "./manager.ts";
 import { nodeBgpSpec } from "./node-bgp-spec.ts";
 import { PodCidrBlocks } from "./pod-cidr-blocks.ts";
@@ -54,7 +55,22 @@ export async function startAgent(config: AgentConfig, w: AgentWiring): Promise<R
   const store = w.openIpamStore(config.ipamDataDir);
   const listeners: Listener[] = [];
   let agent: Agent | undefined;
+  const cni = config.cniConfig;
+  const cniFile = cni && new CniConfigFile(cni.file, cniConfList(config, cni, underlay));
+  let cniTimer: ReturnType<typeof setInterval> | undefined;
+  let stopping = false;
   const close = async () => {
+    stopping = true;
+    clearInterval(cniTimer);
+    // First: the runtime stops starting pods on this node before the agent goes away.
+    if (cniFile && cni.removeOnStop) {
+      try {
+        cniFile.remove();
+        w.log("info", "CNI config removed", { file: cni.file });
+      } catch (e) {
+        w.log("warn", "CNI config could not be removed", { file: cni.file, ...errorFields(e) });
+      }
+    }
     for (const l of listeners.splice(0)) await l.stop().catch(() => {});
     await agent?.stop();
     store.close();
@@ -75,7 +91,25 @@ export async function startAgent(config: AgentConfig, w: AgentWiring): Promise<R
     listeners.push(await serveUnixSocket(config.socket, agentApi(agent)));
     if (config.metricsAddress) listeners.push(serveTcp(config.metricsAddress, metricsApi(agent)));
     const a = agent;
-    a.start().catch((e) => w.log("error", "agent start-up failed", errorFields(e)));
+    const keepCniFile = () => {
+      if (!cniFile || stopping || !a.synced) return;
+      try {
+        if (cniFile.ensure()) w.log("info", "CNI config written", { file: cni.file });
+      } catch (e) {
+        w.log("error", "CNI config could not be written; retrying at the next resync", {
+          file: cni.file,
+          ...errorFields(e),
+        });
+      }
+    };
+    a.start().then(
+      () => {
+        keepCniFile();
+        if (cniFile && !stopping)
+          cniTimer = setInterval(keepCniFile, Math.max(1, config.resyncSeconds) * 1000);
+      },
+      (e) => w.log("error", "agent start-up failed", errorFields(e)),
+    );
     return { agent: a, stop: close };
   } catch (e) {
     await close();

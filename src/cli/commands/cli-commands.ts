@@ -5,8 +5,10 @@ import { agentCommand } from "./agent-command.ts";
 import { applyCommand } from "./apply-command.ts";
 import { deleteCommand } from "./delete-command.ts";
 import { getCommand } from "./get-command.ts";
+import { installCommand } from "./install-command.ts";
 import { ipamLsCommand } from "./ipam-ls-command.ts";
 import { labelCommand } from "./label-command.ts";
+import { manifestCommand } from "./manifest-command.ts";
 import { versionCommand } from "./version-command.ts";
 
 /**
@@ -18,6 +20,8 @@ export const CLI_COMMANDS: CommandTable = [
   { path: ["ipam"], summary: "the node-local IPAM store", group: true },
   ipamLsCommand,
   agentCommand,
+  installCommand,
+  manifestCommand,
   applyCommand,
   deleteCommand,
   getCommand,
