@@ -3,9 +3,11 @@ import { policyDropsCommand, policyStatusCommand } from "../policy-command.ts";
 import { agentCommand } from "./agent-command.ts";
 import { applyCommand } from "./apply-command.ts";
 import { deleteCommand } from "./delete-command.ts";
+import { diagnoseCommand } from "./diagnose-command.ts";
 import { getCommand } from "./get-command.ts";
 import { ipamLsCommand } from "./ipam-ls-command.ts";
 import { labelCommand } from "./label-command.ts";
+import { statusCommand } from "./status-command.ts";
 import { versionCommand } from "./version-command.ts";
 
 /**
@@ -28,4 +30,6 @@ export const CLI_COMMANDS: CommandTable = [
   },
   policyDropsCommand,
   policyStatusCommand,
+  statusCommand,
+  diagnoseCommand,
 ];
