@@ -35,10 +35,9 @@ export function fileTail(path: string, lines = LOG_LINES, maxBytes = 512 << 10):
     const len = Math.min(size, maxBytes);
     const buf = Buffer.alloc(len);
     readSync(fd, buf, 0, len, size - len);
-    const text = buf.toString("utf8");
-    const all = text.split("\n");
+    const all = buf.toString("utf8").replace(/\n$/, "").split("\n");
     if (size > len) all.shift(); // a partial first line
-    return all.slice(-lines - 1).join("\n");
+    return `${all.slice(-lines).join("\n")}\n`;
   } finally {
     closeSync(fd);
   }

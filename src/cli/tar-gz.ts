@@ -34,7 +34,10 @@ function header(path: string, size: number, mode: number, mtime: number): Uint8A
  * A gzip-compressed ustar archive of `entries` (regular files only), made in memory: a support
  * bundle is small and bounded, and no `tar` needs to be installed or spawned for it.
  */
-export function tarGz(entries: readonly TarEntry[], mtime = Math.floor(Date.now() / 1000)): Uint8Array {
+export function tarGz(
+  entries: readonly TarEntry[],
+  mtime = Math.floor(Date.now() / 1000),
+): Uint8Array<ArrayBuffer> {
   const parts: Uint8Array[] = [];
   for (const e of entries) {
     if (enc.encode(e.path).length > 100) throw new Error(`tar: path too long: ${e.path}`);
