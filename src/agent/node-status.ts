@@ -4,6 +4,7 @@ import type { Agent } from "./agent.ts";
 import { errorFields } from "./agent-log.ts";
 import type { KindMirror } from "./kind-mirror.ts";
 import { mirrorKey } from "./kind-mirror.ts";
+import { markedNotReady, readyCondition } from "./node-reclaimer.ts";
 import { RoutingManager } from "./routing-manager.ts";
 
 /** How long the datastore check may take before the datastore counts as unreachable. */
@@ -107,7 +108,11 @@ export async function nodeStatus(agent: Agent): Promise<NodeStatusReport> {
     notLive,
     datastore,
     lastApply,
-    peers: inspected?.peers ?? [],
+    // Programmed or not, a peer whose heartbeat went stale is worth a word (decision 0014).
+    peers: (inspected?.peers ?? []).map((p) => {
+      const n = agent.nodes.items.get(p.name);
+      return n && markedNotReady(n) ? { ...p, notReady: readyCondition(n)?.reason ?? "NotReady" } : p;
+    }),
     routingProblems:
       inspected?.local ?? (agent.synced ? [] : ["first sync not done: nothing programmed yet"]),
     ...(policy

@@ -1,10 +1,11 @@
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { parseAgentConfig } from "../agent/agent-config.ts";
 import { AgentClient } from "../api/agent-client.ts";
 import { run } from "../exec/run.ts";
 import { AGENT_LOG_PATH } from "../model/agent-api.ts";
 import type { AgentRef } from "./agent-refs.ts";
 import type { CommandContext } from "./command.ts";
+import { fileTail, LOG_LINES } from "./file-tail.ts";
 import { ipamList } from "./ipam-list.ts";
 import { redactConfig } from "./redact-config.ts";
 import type { TarEntry } from "./tar-gz.ts";
@@ -12,7 +13,6 @@ import type { TarEntry } from "./tar-gz.ts";
 /** Per file and in total: a bundle for a ticket stays small whatever the node holds. */
 export const FILE_LIMIT = 1 << 20;
 export const BUNDLE_LIMIT = 16 << 20;
-export const LOG_LINES = 1000;
 const COMMAND_TIMEOUT_MS = 5000;
 
 export interface Collected {
@@ -25,22 +25,6 @@ export interface Collected {
 export function capped(text: string, limit = FILE_LIMIT): string {
   if (text.length <= limit) return text;
   return `${text.slice(0, limit)}\n[truncated: ${text.length - limit} more bytes]\n`;
-}
-
-/** The last `lines` lines of a file, reading at most its last 512 KiB. */
-export function fileTail(path: string, lines = LOG_LINES, maxBytes = 512 << 10): string {
-  const fd = openSync(path, "r");
-  try {
-    const size = fstatSync(fd).size;
-    const len = Math.min(size, maxBytes);
-    const buf = Buffer.alloc(len);
-    readSync(fd, buf, 0, len, size - len);
-    const all = buf.toString("utf8").replace(/\n$/, "").split("\n");
-    if (size > len) all.shift(); // a partial first line
-    return `${all.slice(-lines).join("\n")}\n`;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** What tartan owns in a node's kernel, read with the field's tools in the node's namespace. */

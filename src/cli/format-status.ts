@@ -48,7 +48,12 @@ const clock = (iso: string | undefined) => (iso ? iso.replace("T", " ").replace(
 /** Everything about one node whose agent answered: sync, datastore, applies, every peer. */
 export function formatStatusDetail(n: StatusNode): string {
   const r = n.agent;
-  if (!r) return `${n.name}: ${n.verdict}\n`;
+  if (!r) {
+    const lines = [`${n.name}: NOT READY`, `  ${n.verdict}`];
+    if (n.hint) lines.push(`  what to do: ${n.hint}`);
+    if (n.logTail?.length) lines.push("  last log lines:", ...n.logTail.map((l) => `    ${l}`));
+    return `${lines.join("\n")}\n`;
+  }
   const d = r.datastore;
   const lines = [
     `${n.name}: ${n.ready ? "healthy" : "NOT READY"}`,
@@ -67,7 +72,7 @@ export function formatStatusDetail(n: StatusNode): string {
     `  pods        ${r.pods ?? "-"} (addresses ${r.addresses ?? "-"}), isolated ${r.isolatedPods ?? "-"}, blocks ${r.blocks.join(" ") || "-"}`,
   ];
   for (const p of r.routingProblems) lines.push(`  problem     ${p}`);
-  for (const w of n.warnings) lines.push(`  not enforceable  ${w}`);
+  for (const w of n.warnings) lines.push(`  warning     ${w}`);
   let out = `${lines.join("\n")}\n`;
   if (r.peers.length) {
     const table = formatTable(
@@ -78,7 +83,7 @@ export function formatStatusDetail(n: StatusNode): string {
         p.routes.map((x) => `${x.dst} ${x.state}`).join(", ") || "(no blocks)",
         p.neighbour ? `${p.neighbour.ip} ${p.neighbour.state}` : "-",
         p.fdb ? `${p.fdb.dst} ${p.fdb.state}` : "-",
-        p.problem ?? "",
+        [p.problem, p.notReady ? `node not ready (${p.notReady})` : ""].filter(Boolean).join("; "),
       ]),
     );
     out += table

@@ -18,6 +18,10 @@ export interface StatusNode {
   peers: PeerProgramState[];
   /** The agent's report, when it answered. */
   agent?: NodeStatusReport;
+  /** What to do about it (a node whose agent does not answer). */
+  hint?: string;
+  /** The last lines of the agent's log, when the CLI can read it (a lab's node whose agent is down). */
+  logTail?: string[];
   /** Seen only through another agent's datastore view (outside a lab, `--all`). */
   remote?: { heartbeat?: string; readyReason?: string; seenBy: string };
 }
@@ -45,12 +49,19 @@ export function nodeProblems(r: NodeStatusReport): string[] {
 /** A node whose agent answered: ready when no problem is found. */
 export function statusOfReport(r: NodeStatusReport): StatusNode {
   const problems = nodeProblems(r);
-  const warnings = r.unenforceable.map((u) => `${u.object}: ${u.code}: ${u.message}`);
+  const warnings = [
+    ...r.peers.filter((p) => p.notReady).map((p) => `peer ${p.name} is not ready (${p.notReady})`),
+    ...r.unenforceable.map((u) => `${u.object}: ${u.code}: ${u.message}`),
+  ];
   const okPeers = r.peers.filter((p) => p.ok).length;
   const verdict =
     problems.length === 0
       ? `healthy: ${okPeers}/${r.peers.length} peers programmed, ${plural(r.pods ?? r.addresses ?? 0, "pod")}` +
-        `${warnings.length ? `, ${plural(warnings.length, "policy", "policies")} not enforceable` : ""}`
+        `${r.unenforceable.length ? `, ${plural(r.unenforceable.length, "policy", "policies")} not enforceable` : ""}` +
+        r.peers
+          .filter((p) => p.notReady)
+          .map((p) => `, peer ${p.name} not ready`)
+          .join("")
       : `${problems[0]}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ""}`;
   return {
     name: r.name,
@@ -66,7 +77,11 @@ export function statusOfReport(r: NodeStatusReport): StatusNode {
 }
 
 /** A node whose agent did not answer: not ready, with the reason. */
-export function statusOfUnreachable(u: UnreachableAgent, backend = "unknown"): StatusNode {
+export function statusOfUnreachable(
+  u: UnreachableAgent,
+  backend = "unknown",
+  more: { hint?: string; logTail?: string[] } = {},
+): StatusNode {
   const problem = `agent unreachable: ${u.reason}`;
   return {
     name: u.node,
@@ -77,6 +92,8 @@ export function statusOfUnreachable(u: UnreachableAgent, backend = "unknown"): S
     problems: [problem],
     warnings: [],
     peers: [],
+    ...(more.hint ? { hint: more.hint } : {}),
+    ...(more.logTail?.length ? { logTail: more.logTail } : {}),
   };
 }
 

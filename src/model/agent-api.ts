@@ -92,6 +92,8 @@ export interface PeerProgramState {
   /** The VXLAN neighbour / FDB entries the peer needs (vxlan only), and their state. */
   neighbour?: { ip: string; mac: string; state: "ok" | "missing" | "differs" };
   fdb?: { mac: string; dst: string; state: "ok" | "missing" | "differs" };
+  /** The peer's Node is marked not ready by the node reclaimer (its heartbeat is stale): the reason. */
+  notReady?: string;
 }
 
 /** Whether the datastore answers now and how far the agent's watches lag behind it. */

@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { askAgents } from "../../src/cli/ask-agents.ts";
-import { capped, fileTail } from "../../src/cli/collect-diagnostics.ts";
+import { capped } from "../../src/cli/collect-diagnostics.ts";
 import type { CommandTable } from "../../src/cli/command.ts";
 import { CLI_COMMANDS } from "../../src/cli/commands/cli-commands.ts";
+import { fileTail } from "../../src/cli/file-tail.ts";
 import { getObjects, watchObjects } from "../../src/cli/get-objects.ts";
 import { nodeProblems, statusOfReport, statusOfUnreachable } from "../../src/cli/node-verdict.ts";
 import { parseSelector } from "../../src/cli/parse-selector.ts";
@@ -102,6 +103,15 @@ describe("verdicts", () => {
     expect(s.ready).toBe(true);
     expect(s.warnings).toEqual(["shop/sctp: sctp-unsupported: no SCTP"]);
     expect(s.verdict).toBe("healthy: 1/1 peers programmed, 2 pods, 1 policy not enforceable");
+  });
+
+  test("a peer whose heartbeat went stale is a warning of the nodes that still route to it", () => {
+    const s = statusOfReport(
+      healthy("n", { peers: [{ name: "node-2", ok: true, routes: [], notReady: "HeartbeatStale" }] }),
+    );
+    expect(s.ready).toBe(true);
+    expect(s.warnings).toEqual(["peer node-2 is not ready (HeartbeatStale)"]);
+    expect(s.verdict).toBe("healthy: 1/1 peers programmed, 2 pods, peer node-2 not ready");
   });
 
   test("an agent that did not answer: not ready, the reason is the verdict", () => {

@@ -1,3 +1,4 @@
+import { agentUnreachableHint } from "../../api/agent-client.ts";
 import { TartanError } from "../../errors/tartan-error.ts";
 import {
   AGENT_NODE_STATUS_PATH,
@@ -9,6 +10,7 @@ import { askAgents } from "../ask-agents.ts";
 import { defineCommand, type OptionSpec } from "../command.ts";
 import { usageError } from "../command-args.ts";
 import { LAB_OPTION } from "../common-options.ts";
+import { fileTail } from "../file-tail.ts";
 import { formatStatusDetail, formatStatusSummary } from "../format-status.ts";
 import { type StatusNode, statusOfRemote, statusOfReport, statusOfUnreachable } from "../node-verdict.ts";
 
@@ -22,6 +24,20 @@ export interface StatusResult {
   detail: boolean;
   /** The agents asked (diagnose reads their nodes' kernels and logs too). */
   refs: AgentRef[];
+}
+
+/** In a lab: how to bring the agent back, and the last lines its log file holds. */
+function labHints(lab: string, ref: AgentRef | undefined): { hint: string; logTail?: string[] } {
+  const hint =
+    `its log: ${ref?.logFile ?? "the node's agent.log"}; start it: tartan lab agent start ${ref?.node} --lab ${lab}; ` +
+    `a bundle for a ticket: tartan diagnose --node ${ref?.node} -o FILE.tar.gz`;
+  try {
+    if (ref?.logFile) {
+      const lines = fileTail(ref.logFile, 5).split("\n").filter(Boolean);
+      return { hint, logTail: lines };
+    }
+  } catch {}
+  return { hint };
 }
 
 /** Asks the agents `status` (and `diagnose`) speak for; never throws for an agent that does not answer. */
@@ -40,7 +56,13 @@ export async function collectStatus(o: {
   const asked = await askAgents<NodeStatusReport>(refs, AGENT_NODE_STATUS_PATH, STATUS_TIMEOUT_MS);
   const byNode = new Map<string, StatusNode>();
   for (const a of asked.answers) byNode.set(a.ref.node, statusOfReport(a.value));
-  for (const u of asked.unreachable) byNode.set(u.node, statusOfUnreachable(u, backend));
+  for (const u of asked.unreachable) {
+    const ref = refs.find((r) => r.node === u.node);
+    byNode.set(
+      u.node,
+      statusOfUnreachable(u, backend, lab ? labHints(lab, ref) : { hint: agentUnreachableHint(u.socket) }),
+    );
+  }
   let nodes = refs.map((r) => byNode.get(r.node)!);
   if (!lab && asked.answers.length === 1)
     nodes = await withRemote(nodes, asked.answers[0]!, o.node, o.all ?? false);
