@@ -3,7 +3,7 @@
 // the dead one with the reason and exits 1 within a bounded time, and so do policy status and
 // diagnose, whose bundle still holds the stopped node's kernel state and log. `get` lists the
 // agents' kinds, filters with -l, prints -o name, and `--watch` sees a change. The lab is removed
-// afterwards (also on failure or a crash).
+// afterwards (also on failure or a crash). Last, an etcd outage: every node says so, exit 1.
 import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -168,6 +168,30 @@ describe.skipIf(!hasEtcd)("status, diagnose and get on a lab", () => {
         onTimeout: "last",
       });
       expect(back.nodes.every((n) => n.ready)).toBe(true);
+
+      // 6. etcd down: every agent answers, each node NOT READY because of the datastore, quickly.
+      await ok(["lab", "etcd", "stop", ...L]);
+      const t1 = performance.now();
+      const noEtcd = await statusJson();
+      expect(performance.now() - t1).toBeLessThan(20_000);
+      expect(noEtcd.code).toBe(1);
+      for (const n of noEtcd.nodes) {
+        expect({ node: n.name, reachable: n.reachable, ready: n.ready }).toEqual({
+          node: n.name,
+          reachable: true,
+          ready: false,
+        });
+        expect(n.agent?.datastore.reachable).toBe(false);
+        expect(n.verdict).toStartWith("datastore unreachable");
+      }
+      await ok(["lab", "etcd", "start", ...L]);
+      const again = await eventually("healthy after etcd is back", statusJson, {
+        timeoutMs: 60_000,
+        intervalMs: 1000,
+        until: (s) => s.code === 0,
+        onTimeout: "last",
+      });
+      expect(again.code).toBe(0);
       await ok(["lab", "down", ...L]);
     },
     T,
