@@ -165,6 +165,71 @@ describe("asking several agents", () => {
   });
 });
 
+async function cliTable(argv: string[]) {
+  let out = "";
+  let err = "";
+  const code = await runCommandTable(CLI_COMMANDS as CommandTable, argv, {
+    io: { out: (t) => void (out += t), err: (t) => void (err += t), stdin: async () => "" },
+    env: {},
+  });
+  return { code, out, err };
+}
+
+describe("status outside a lab: this host's agent, the others as the datastore sees them", () => {
+  const socket = `${tmp}/host-agent.sock`;
+  beforeAll(() => {
+    fakeAgent(socket, {
+      "/v1/node/status": healthy("node-1"),
+      "/v1/status": {
+        clusterNodes: [
+          { name: "node-1", underlayAddress: "10.0.0.1", ready: true, blocks: [] },
+          {
+            name: "node-2",
+            underlayAddress: "10.0.0.2",
+            ready: false,
+            readyReason: "HeartbeatStale",
+            heartbeat: "2026-12-05T09:00:00.000Z",
+            blocks: [],
+          },
+          {
+            name: "node-3",
+            underlayAddress: "10.0.0.3",
+            ready: true,
+            heartbeat: "2026-12-05T10:00:00.000Z",
+            blocks: [],
+          },
+        ],
+      },
+    });
+  });
+
+  test("the local agent only, named as it reports itself; exit 0", async () => {
+    const r = await cliTable(["status", "--socket", socket, "-o", "json"]);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.out) as { nodes: { name: string }[] }).nodes.map((n) => n.name)).toEqual(["node-1"]);
+  });
+
+  test("--all: the other nodes from their heartbeats; a stale one fails the exit status", async () => {
+    const r = await cliTable(["status", "--socket", socket, "--all", "-o", "json"]);
+    expect(r.code).toBe(1);
+    const nodes = (JSON.parse(r.out) as { nodes: { name: string; ready: boolean; remote?: object }[] }).nodes;
+    expect(nodes.map((n) => [n.name, n.ready, n.remote !== undefined])).toEqual([
+      ["node-1", true, false],
+      ["node-2", false, true],
+      ["node-3", true, true],
+    ]);
+  });
+
+  test("--node naming another node: the datastore's view of it; an unknown one is not found", async () => {
+    const r = await cliTable(["status", "--socket", socket, "--node", "node-3"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^node-3\s+yes\s+vxlan\s+\(remote\)/m);
+    const missing = await cliTable(["status", "--socket", socket, "--node", "node-9"]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain('this host\'s agent is node node-1 and knows no node "node-9"');
+  });
+});
+
 const isRoot = process.getuid?.() === 0;
 
 // The commands read the lab's state (root's in a real lab): a fake lab root with three nodes,
@@ -200,15 +265,7 @@ describe.skipIf(!isRoot)("status, policy status and drops in a lab with one agen
     else process.env.TARTAN_LAB_ROOT = before;
   });
 
-  async function cli(argv: string[]) {
-    let out = "";
-    let err = "";
-    const code = await runCommandTable(CLI_COMMANDS as CommandTable, argv, {
-      io: { out: (t) => void (out += t), err: (t) => void (err += t), stdin: async () => "" },
-      env: {},
-    });
-    return { code, out, err };
-  }
+  const cli = cliTable;
 
   test("status: a row per node, the dead ones with their reason, exit 1", async () => {
     const r = await cli(["status", "--lab", "fake1"]);
