@@ -2,7 +2,7 @@
 // partial answers when agents do not answer (fake agents on unix sockets in a fake lab root),
 // config redaction, the bundle's tar.gz, kubectl's label selectors and the watch of `get`.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { askAgents } from "../../src/cli/ask-agents.ts";
 import { capped } from "../../src/cli/collect-diagnostics.ts";
@@ -165,6 +165,8 @@ describe("asking several agents", () => {
   });
 });
 
+const isRoot = process.getuid?.() === 0;
+
 async function cliTable(argv: string[]) {
   let out = "";
   let err = "";
@@ -225,12 +227,20 @@ describe("status outside a lab: this host's agent, the others as the datastore s
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^node-3\s+yes\s+vxlan\s+\(remote\)/m);
     const missing = await cliTable(["status", "--socket", socket, "--node", "node-9"]);
+    if (isRoot) {
+      // diagnose reads this host's kernel: it will not file it under another node's name.
+      const bundle = `${tmp}/other.tar.gz`;
+      const d = await cliTable(["diagnose", "--socket", socket, "--node", "node-3", "-o", bundle]);
+      expect(d.code).toBe(2);
+      expect(d.err).toContain(
+        "this host is node node-1: diagnose reads this host's kernel and log, not node node-3's",
+      );
+      expect(existsSync(bundle)).toBe(false);
+    }
     expect(missing.code).toBe(1);
     expect(missing.err).toContain('this host\'s agent is node node-1 and knows no node "node-9"');
   });
 });
-
-const isRoot = process.getuid?.() === 0;
 
 // The commands read the lab's state (root's in a real lab): a fake lab root with three nodes,
 // node-1's agent answers, node-2 has no agent, node-3's agent answers with an error.

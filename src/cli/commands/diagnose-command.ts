@@ -1,4 +1,5 @@
 import { writeFileSync } from "node:fs";
+import { TartanError } from "../../errors/tartan-error.ts";
 import { run } from "../../exec/run.ts";
 import { type Collected, collectNode } from "../collect-diagnostics.ts";
 import { defineCommand, Exited } from "../command.ts";
@@ -102,9 +103,20 @@ export const diagnoseCommand = defineCommand({
         content: [formatStatusSummary(status.nodes), ...status.nodes.map(formatStatusDetail)].join("\n"),
       },
     ];
+    // Outside a lab the kernel read is this host's: name it after the agent that answered here,
+    // and do not file this host's state under another node's name.
+    const here = status.here;
+    const wanted = args.get("node");
+    if (here && wanted && wanted !== here) {
+      throw new TartanError(
+        "cli-usage",
+        `this host is node ${here}: diagnose reads this host's kernel and log, not node ${wanted}'s`,
+        `run tartan diagnose on node ${wanted}`,
+      );
+    }
     const parts: Collected[] = await Promise.all(
-      status.refs.map((ref, i) => {
-        const name = (ref.node === "-" ? status.nodes[i]?.name : ref.node) ?? "node";
+      status.refs.map((ref) => {
+        const name = status.lab ? ref.node : (here ?? (ref.node === "-" ? "this-host" : ref.node));
         const dir = `${TOP}/${name.replace(/[^A-Za-z0-9._-]/g, "_")}`;
         return collectNode(dir, ref, ref.configFile ?? args.get("config") ?? DEFAULT_AGENT_CONFIG, ctx);
       }),

@@ -24,6 +24,8 @@ export interface StatusResult {
   detail: boolean;
   /** The agents asked (diagnose reads their nodes' kernels and logs too). */
   refs: AgentRef[];
+  /** Outside a lab: the node this host's agent says it is. */
+  here?: string;
 }
 
 /** In a lab: how to bring the agent back, and the last lines its log file holds. */
@@ -66,7 +68,8 @@ export async function collectStatus(o: {
   let nodes = refs.map((r) => byNode.get(r.node)!);
   if (!lab && asked.answers.length === 1)
     nodes = await withRemote(nodes, asked.answers[0]!, o.node, o.all ?? false);
-  return { ...(lab ? { lab } : {}), nodes, detail: nodes.length === 1, refs };
+  const here = !lab && asked.answers.length === 1 ? asked.answers[0]!.value.name : undefined;
+  return { ...(lab ? { lab } : {}), nodes, detail: nodes.length === 1, refs, ...(here ? { here } : {}) };
 }
 
 export const AGENT_OPTIONS: readonly OptionSpec[] = [
@@ -111,6 +114,7 @@ export const statusCommand = defineCommand<StatusResult>({
     });
   },
   json: (r) => ({
+    ...(r.here ? { here: r.here } : {}),
     ...(r.lab ? { lab: r.lab } : {}),
     // The peers once, at the node's top level (the JSON shape of issue 9), not again in `agent`.
     nodes: r.nodes.map((n) => (n.agent ? { ...n, agent: { ...n.agent, peers: undefined } } : n)),
