@@ -171,7 +171,15 @@ async function cliTable(argv: string[]) {
   let out = "";
   let err = "";
   const code = await runCommandTable(CLI_COMMANDS as CommandTable, argv, {
-    io: { out: (t) => void (out += t), err: (t) => void (err += t), stdin: async () => "" },
+    io: {
+      out: (t) => {
+        out += t;
+      },
+      err: (t) => {
+        err += t;
+      },
+      stdin: async () => "",
+    },
     env: {},
   });
   return { code, out, err };
@@ -297,7 +305,7 @@ describe.skipIf(!isRoot)("status, policy status and drops in a lab with one agen
     expect(j.nodes[0]?.peers).toEqual([
       { name: "node-2", ok: true, routes: [{ dst: "10.244.0.64/26", state: "ok" }] },
     ]);
-    expect((j.nodes[0]?.agent as Record<string, unknown>).peers).toBeUndefined();
+    expect((j.nodes[0]!.agent as Record<string, unknown>).peers).toBeUndefined();
     expect(r.code).toBe(1);
   });
 
