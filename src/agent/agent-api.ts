@@ -2,6 +2,7 @@ import type { PolicyIR } from "../calc/policy-ir.ts";
 import type { ErrorCode } from "../errors/error-code.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import {
+  AGENT_BGP_PATH,
   AGENT_BLOCKS_PATH,
   AGENT_HEALTH_PATH,
   AGENT_LOG_PATH,
@@ -12,6 +13,7 @@ import {
 } from "../model/agent-api.ts";
 import type { Agent } from "./agent.ts";
 import { errorFields } from "./agent-log.ts";
+import { BgpManager } from "./bgp-manager.ts";
 import type { LogRing } from "./log-ring.ts";
 import { markedNotReady, readyCondition } from "./node-reclaimer.ts";
 import { nodeStatus } from "./node-status.ts";
@@ -45,6 +47,7 @@ function parseBlockRequest(body: unknown): BlockRequest {
  *   GET  /v1/node/status                → this node's health for `tartan status` (NodeStatusReport)
  *   GET  /v1/log?lines=N                → the agent's last log lines (when it keeps a LogRing)
  *   GET  /metrics                       → the same text as the metrics listener
+ *   GET  /v1/bgp                        → this node's BIRD sessions, routes and verdict (bgp backends)
  *   /v1/pods, /v1/policy, /v1/policy/drops → policy-api.ts
  */
 export function agentApi(agent: Agent, logRing?: LogRing): (req: Request) => Promise<Response> {
@@ -73,6 +76,23 @@ export function agentApi(agent: Agent, logRing?: LogRing): (req: Request) => Pro
         ...(agent.policy ? { policy: policySummary(agent.policy.current()) } : {}),
         clusterNodes: clusterNodes(agent),
       });
+    }
+    if (path === AGENT_BGP_PATH && req.method === "GET") {
+      const bgp = agent.managers.find((m) => m instanceof BgpManager);
+      if (!bgp) {
+        return failure(
+          404,
+          "bgp-off",
+          `node ${agent.nodeName} does not run BGP (its backend is not bgp or bgp-cross-subnet)`,
+          "set backend: bgp in the agent config; see docs/bgp.md",
+        );
+      }
+      try {
+        return json(200, await bgp.status());
+      } catch (e) {
+        if (e instanceof TartanError) return failure(503, e.code, e.message, e.hint);
+        return failure(500, "agent-internal", errorFields(e).error);
+      }
     }
     if (path === AGENT_BLOCKS_PATH && req.method === "POST") {
       let br: BlockRequest;

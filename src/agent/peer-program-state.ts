@@ -86,8 +86,18 @@ export function peerProgramStates(i: PeerStateInput): PeerStates {
       const want = desiredByDst.get(dst);
       if (!want) {
         const why = i.problems.find((p) => p.node === name && (p.block === undefined || p.block === dst));
-        peer.routes.push({ dst, state: "not-routed" });
-        issues.push(`block ${dst} not routed${why ? `: ${why.message}` : ""}`);
+        if (why) {
+          peer.routes.push({ dst, state: "not-routed" });
+          issues.push(`block ${dst} not routed: ${why.message}`);
+          continue;
+        }
+        // The backend leaves this block to another router (BIRD over BGP): any route to it counts.
+        const other = i.actual.routes.find((r) => r.dst === dst);
+        if (other) peer.routes.push({ dst, route: `${haveText(other)} proto ${other.proto}`, state: "ok" });
+        else {
+          peer.routes.push({ dst, state: "missing" });
+          issues.push(`no route to block ${dst} (left to the backend's router: see tartan bgp status)`);
+        }
         continue;
       }
       const have = owned.get(routeKey(want));

@@ -3,12 +3,14 @@ import type { Datastore } from "../datastore/datastore.ts";
 import type { IpamStore } from "../datastore/ipam-store.ts";
 import type { DatastoreConfig } from "../datastore/open-datastore.ts";
 import { stableMac } from "../model/mac-address.ts";
+import { isBgpBackend } from "../model/routing-backend.ts";
 import { Agent } from "./agent.ts";
 import { agentApi, metricsApi } from "./agent-api.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import { type AgentLog, errorFields } from "./agent-log.ts";
 import { LogRing } from "./log-ring.ts";
 import type { ManagerFactory } from "./manager.ts";
+import { nodeBgpSpec } from "./node-bgp-spec.ts";
 import { readUnderlay } from "./read-underlay.ts";
 import { type Listener, serveTcp, serveUnixSocket } from "./serve-agent.ts";
 
@@ -48,6 +50,7 @@ export async function startAgent(config: AgentConfig, w: AgentWiring): Promise<R
   const dp = w.dataplane();
   const underlay = await readUnderlay(dp, config.underlayInterface);
   const vtepMac = vtepMacOf(config.nodeName);
+  const nodeBgp = isBgpBackend(config.backend) ? await nodeBgpSpec(config, dp) : undefined;
   const ds = await w.openDatastore(config.datastore);
   const store = w.openIpamStore(config.ipamDataDir);
   const listeners: Listener[] = [];
@@ -60,7 +63,16 @@ export async function startAgent(config: AgentConfig, w: AgentWiring): Promise<R
   };
   try {
     const managers = await w.managers(config, dp, log);
-    agent = new Agent({ config, ds, store, underlay, vtepMac, log, managers });
+    agent = new Agent({
+      config,
+      ds,
+      store,
+      underlay,
+      vtepMac,
+      ...(nodeBgp ? { nodeBgp } : {}),
+      log,
+      managers,
+    });
     listeners.push(await serveUnixSocket(config.socket, agentApi(agent, ring)));
     if (config.metricsAddress) listeners.push(serveTcp(config.metricsAddress, metricsApi(agent)));
     const a = agent;

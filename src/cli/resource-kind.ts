@@ -1,7 +1,15 @@
 import { TartanError } from "../errors/tartan-error.ts";
 
 export interface ResourceKind {
-  kind: "Pod" | "Namespace" | "NetworkPolicy" | "Node" | "IPPool" | "IPAMBlock";
+  kind:
+    | "Pod"
+    | "Namespace"
+    | "NetworkPolicy"
+    | "BGPConfiguration"
+    | "BGPPeer"
+    | "Node"
+    | "IPPool"
+    | "IPAMBlock";
   /** What kubectl prints before the name: `pod/web`, `networkpolicy.networking.k8s.io/deny`. */
   prefix: string;
   namespaced: boolean;
@@ -16,6 +24,8 @@ const KINDS: ResourceKind[] = [
   { kind: "Node", prefix: "node", namespaced: false, readOnly: true },
   { kind: "IPPool", prefix: "ippool.tartan.dev", namespaced: false, readOnly: true },
   { kind: "IPAMBlock", prefix: "ipamblock.tartan.dev", namespaced: false, readOnly: true },
+  { kind: "BGPConfiguration", prefix: "bgpconfiguration.tartan.dev", namespaced: false },
+  { kind: "BGPPeer", prefix: "bgppeer.tartan.dev", namespaced: false },
 ];
 
 // kubectl's names, plurals and short names.
@@ -36,6 +46,11 @@ const ALIASES: Record<string, ResourceKind["kind"]> = {
   ippools: "IPPool",
   ipamblock: "IPAMBlock",
   ipamblocks: "IPAMBlock",
+  bgpconfiguration: "BGPConfiguration",
+  bgpconfigurations: "BGPConfiguration",
+  bgpconfig: "BGPConfiguration",
+  bgppeer: "BGPPeer",
+  bgppeers: "BGPPeer",
 };
 
 /**
@@ -56,9 +71,8 @@ export function resourceKind(text: string, o: { readable?: boolean } = {}): Reso
     throw new TartanError(
       "cli-usage",
       `unknown resource type "${text}"`,
-      o.readable
-        ? "use pods (po), namespaces (ns), networkpolicies (netpol), nodes (no), ippools or ipamblocks"
-        : "use pods (po), namespaces (ns) or networkpolicies (netpol)",
+      "use pods (po), namespaces (ns), networkpolicies (netpol), bgpconfigurations (bgpconfig), bgppeers" +
+        (o.readable ? ", nodes (no), ippools or ipamblocks" : ""),
     );
   }
   return found;

@@ -350,6 +350,7 @@ describe("shell completion, generated from the table", () => {
       [
         "agent",
         "apply",
+        "bgp",
         "completion",
         "delete",
         "diagnose",
@@ -370,7 +371,16 @@ describe("shell completion, generated from the table", () => {
     expect(await complete(["lab", "up", "--nodes", "3", "--b"])).toEqual(["--backend"]);
     expect(await complete(["get", "pods", "-o", ""])).toEqual(["json", "name", "table", "wide", "yaml"]);
     expect(await complete(["get", ""])).toEqual(
-      ["ipamblocks", "ippools", "namespaces", "networkpolicies", "nodes", "pods"].sort(),
+      [
+        "bgpconfigurations",
+        "bgppeers",
+        "ipamblocks",
+        "ippools",
+        "namespaces",
+        "networkpolicies",
+        "nodes",
+        "pods",
+      ].sort(),
     );
     expect(await complete(["lab", "pod", "add", "--l"])).toEqual(["--labels", "--lab"].sort());
     expect(await complete(["completion", ""])).toEqual(["bash", "zsh"]);

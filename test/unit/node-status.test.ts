@@ -9,6 +9,7 @@ import { CalcKernelPort } from "../../src/agent/calc-kernel-port.ts";
 import { KernelReconciler } from "../../src/agent/kernel-reconciler.ts";
 import { LogRing } from "../../src/agent/log-ring.ts";
 import { datastoreHealth } from "../../src/agent/node-status.ts";
+import { peerProgramStates } from "../../src/agent/peer-program-state.ts";
 import { registerNode } from "../../src/agent/register-node.ts";
 import { routingManager } from "../../src/agent/routing-manager.ts";
 import { FakeDataplane } from "../../src/dataplane/fake/fake-dataplane.ts";
@@ -162,5 +163,47 @@ describe("GET /v1/node/status", () => {
       lines: string[];
     };
     expect(lines.map((l) => JSON.parse(l).msg)).toEqual(["line 17", "line 18", "line 19"]);
+  });
+});
+
+describe("peer states for a block the backend leaves to another router (BGP through BIRD)", () => {
+  const base = {
+    localNode: "a",
+    nodes: ["a", "b"],
+    blocks: [ipamBlock("10.244.0.64/26", "b", "p4")],
+    desired: { routes: [], neighbours: [], fdb: [] },
+    problems: [],
+  };
+  test("a route to it from any source (proto bird) is ok; none is missing, naming bgp status", () => {
+    const withBird = peerProgramStates({
+      ...base,
+      actual: {
+        routes: [
+          {
+            dst: "10.244.0.64/26",
+            family: 4,
+            via: "198.18.0.3",
+            dev: "eth0",
+            scope: "global",
+            proto: 12,
+            table: 254,
+          },
+        ],
+        neighbours: [],
+        fdb: [],
+      },
+    });
+    expect(withBird.peers).toEqual([
+      {
+        name: "b",
+        ok: true,
+        routes: [{ dst: "10.244.0.64/26", route: "via 198.18.0.3 dev eth0 proto 12", state: "ok" }],
+      },
+    ]);
+    const without = peerProgramStates({ ...base, actual: { routes: [], neighbours: [], fdb: [] } });
+    expect(without.peers[0]?.ok).toBe(false);
+    expect(without.peers[0]?.problem).toBe(
+      "no route to block 10.244.0.64/26 (left to the backend's router: see tartan bgp status)",
+    );
   });
 });

@@ -16,6 +16,8 @@ export interface LocalNode {
   vxlan?: { device: string; mac: string };
   /** Which node each VTEP MAC belongs to (the first by name): later claimants are refused. */
   macOwner: ReadonlyMap<string, string>;
+  /** The node publishes an IPv6 BGP next hop (Node spec.bgp.ipv6Address): BIRD can route its IPv6 blocks. */
+  bgpIpv6?: boolean;
 }
 
 /** A peer node as calc parsed it: its underlay address and, when valid, its VTEP MAC. */
@@ -23,6 +25,8 @@ export interface Peer {
   name: string;
   address: Ip;
   mac?: string;
+  /** The peer publishes an IPv6 BGP next hop (Node spec.bgp.ipv6Address). */
+  bgpIpv6?: boolean;
 }
 
 /** One block of a peer: its canonical CIDR text and family. */
@@ -57,7 +61,8 @@ export interface RoutingBackend {
   mtuOverhead(underlayFamily: 4 | 6): number;
   /**
    * The route to one block of one peer, or the problem that keeps it unrouted (a peer is refused,
-   * never half-routed), or undefined when the reason was already reported once for the node.
+   * never half-routed), or undefined when the reason was already reported once for the node or
+   * when BIRD routes the block (the bgp backends).
    */
   peerRoute(local: LocalNode, peer: Peer, block: RemoteBlock): PeerRoute | RoutingProblem | undefined;
 }

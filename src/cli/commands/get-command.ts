@@ -15,6 +15,8 @@ export const RESOURCE_KINDS = [
   "pods",
   "namespaces",
   "networkpolicies",
+  "bgpconfigurations",
+  "bgppeers",
   "nodes",
   "ippools",
   "ipamblocks",
@@ -69,9 +71,10 @@ async function listAndWatch(
 
 export const getCommand = defineCommand<GetResult>({
   path: ["get"],
-  summary: "list or show Pods, Namespaces, NetworkPolicies, Nodes, IPPools, IPAMBlocks",
+  summary: "list or show Pods, Namespaces, NetworkPolicies, BGP objects, Nodes, IPPools, IPAMBlocks",
   description:
-    `${OBJECTS_DESCRIPTION}\nKIND: pods (po), namespaces (ns), networkpolicies (netpol), nodes (no), ippools,\n` +
+    `${OBJECTS_DESCRIPTION}\nKIND: pods (po), namespaces (ns), networkpolicies (netpol), bgpconfigurations (bgpconfig),\n` +
+    "bgppeers, nodes (no), ippools,\n" +
     "ipamblocks (the last three are written by the agents: read-only). A pod NAME may be NS/POD.\n" +
     "-l takes kubectl's selector syntax (k=v, k!=v, k in (a,b), k notin (a,b), k, !k); --watch\n" +
     "prints the listing, then every change (json: one {type, object} per line) until interrupted.",
