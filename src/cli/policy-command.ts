@@ -1,10 +1,19 @@
 import { AGENT_POLICY_DROPS_PATH, AGENT_POLICY_PATH, type PolicyDropRow } from "../model/agent-api.ts";
-import { agentRefs } from "./agent-refs.ts";
+import { type AgentRef, agentRefs } from "./agent-refs.ts";
 import { askAgents, reportUnreachable, type UnreachableAgent } from "./ask-agents.ts";
 import { defineCommand, type OptionSpec } from "./command.ts";
 import type { CommandArgs } from "./command-args.ts";
 import { LAB_OPTION } from "./common-options.ts";
 import { formatTable } from "./report.ts";
+
+export type { AgentRef } from "./agent-refs.ts";
+
+/**
+ * The agents to ask (kept for callers of the old helper; new code: agentRefs, and askAgents for
+ * answers that survive a dead agent).
+ */
+export const agents = (o: { socket?: string; lab?: string; node?: string; command?: string }): AgentRef[] =>
+  agentRefs({ ...o, what: o.command ?? "tartan policy" }).refs;
 
 export interface PolicyDrops {
   drops: (PolicyDropRow & { node: string })[];
