@@ -9,6 +9,7 @@ import { agentApi, metricsApi } from "./agent-api.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import { type AgentLog, errorFields } from "./agent-log.ts";
 import { CniConfigFile, cniConfList } from "./cni-config-file.ts";
+import { LogRing } from "./log-ring.ts";
 import type { ManagerFactory } from "./manager.ts";
 import { nodeBgpSpec } from "./node-bgp-spec.ts";
 import { PodCidrBlocks } from "./pod-cidr-blocks.ts";
@@ -45,6 +46,9 @@ export const vtepMacOf = (nodeName: string): string => stableMac(`tartan.vxlan/$
  * the background (GET /healthz turns 200 when it is done).
  */
 export async function startAgent(config: AgentConfig, w: AgentWiring): Promise<RunningAgent> {
+  // The last lines stay in memory for `tartan diagnose` (GET /v1/log), wherever the log goes.
+  const ring = new LogRing();
+  const log = ring.wrap(w.log);
   const dp = w.dataplane();
   const underlay = await readUnderlay(dp, config.underlayInterface);
   const vtepMac = vtepMacOf(config.nodeName);
@@ -66,9 +70,9 @@ export async function startAgent(config: AgentConfig, w: AgentWiring): Promise<R
     if (cniFile && cni.removeOnStop) {
       try {
         cniFile.remove();
-        w.log("info", "CNI config removed", { file: cni.file });
+        log("info", "CNI config removed", { file: cni.file });
       } catch (e) {
-        w.log("warn", "CNI config could not be removed", { file: cni.file, ...errorFields(e) });
+        log("warn", "CNI config could not be removed", { file: cni.file, ...errorFields(e) });
       }
     }
     for (const l of listeners.splice(0)) await l.stop().catch(() => {});
@@ -77,7 +81,7 @@ export async function startAgent(config: AgentConfig, w: AgentWiring): Promise<R
     await ds.close().catch(() => {});
   };
   try {
-    const managers = await w.managers(config, dp, w.log);
+    const managers = await w.managers(config, dp, log);
     agent = new Agent({
       config,
       ds,
@@ -85,18 +89,18 @@ export async function startAgent(config: AgentConfig, w: AgentWiring): Promise<R
       underlay,
       vtepMac,
       ...(nodeBgp ? { nodeBgp } : {}),
-      log: w.log,
+      log,
       managers,
     });
-    listeners.push(await serveUnixSocket(config.socket, agentApi(agent)));
+    listeners.push(await serveUnixSocket(config.socket, agentApi(agent, ring)));
     if (config.metricsAddress) listeners.push(serveTcp(config.metricsAddress, metricsApi(agent)));
     const a = agent;
     const keepCniFile = () => {
       if (!cniFile || stopping || !a.synced) return;
       try {
-        if (cniFile.ensure()) w.log("info", "CNI config written", { file: cni.file });
+        if (cniFile.ensure()) log("info", "CNI config written", { file: cni.file });
       } catch (e) {
-        w.log("error", "CNI config could not be written; retrying at the next resync", {
+        log("error", "CNI config could not be written; retrying at the next resync", {
           file: cni.file,
           ...errorFields(e),
         });
@@ -108,7 +112,7 @@ export async function startAgent(config: AgentConfig, w: AgentWiring): Promise<R
         if (cniFile && !stopping)
           cniTimer = setInterval(keepCniFile, Math.max(1, config.resyncSeconds) * 1000);
       },
-      (e) => w.log("error", "agent start-up failed", errorFields(e)),
+      (e) => log("error", "agent start-up failed", errorFields(e)),
     );
     return { agent: a, stop: close };
   } catch (e) {

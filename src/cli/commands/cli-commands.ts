@@ -4,11 +4,13 @@ import { policyDropsCommand, policyStatusCommand } from "../policy-command.ts";
 import { agentCommand } from "./agent-command.ts";
 import { applyCommand } from "./apply-command.ts";
 import { deleteCommand } from "./delete-command.ts";
+import { diagnoseCommand } from "./diagnose-command.ts";
 import { getCommand } from "./get-command.ts";
 import { installCommand } from "./install-command.ts";
 import { ipamLsCommand } from "./ipam-ls-command.ts";
 import { labelCommand } from "./label-command.ts";
 import { manifestCommand } from "./manifest-command.ts";
+import { statusCommand } from "./status-command.ts";
 import { versionCommand } from "./version-command.ts";
 
 /**
@@ -33,6 +35,8 @@ export const CLI_COMMANDS: CommandTable = [
   },
   policyDropsCommand,
   policyStatusCommand,
+  statusCommand,
+  diagnoseCommand,
   { path: ["bgp"], summary: "BGP through BIRD: sessions and routes per node", group: true },
   bgpStatusCommand,
 ];
