@@ -101,6 +101,9 @@ export const CNI_CODE_OF: Readonly<Record<ErrorCode, number>> = {
   "lab-objects-failed": CniCode.internal,
   "lab-probe": CniCode.internal,
   "lab-timeout": CniCode.internal,
+  "lab-no-frr": CniCode.internal,
+  "lab-tor-exited": CniCode.internal,
+  "lab-tor-vtysh": CniCode.internal,
 };
 
 /**

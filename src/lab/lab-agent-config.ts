@@ -14,6 +14,8 @@ export interface LabAgentConfigInput {
   podCidr6?: string;
   /** Agent timings set at `lab up` (short dead-node graces for drills and e2e tests). */
   tuning?: LabAgentTuning;
+  /** BGP backends: this node's route-reflector cluster ID / own AS (`lab up --route-reflectors`). */
+  bgp?: { routeReflectorClusterID?: string; asNumber?: number };
 }
 
 /** `lab up --heartbeat-seconds/--node-not-ready-after/--node-reclaim-after`, as agent config fields. */
@@ -46,5 +48,7 @@ export function labAgentConfig(i: LabAgentConfigInput): Record<string, unknown> 
     blockReleaseGraceSeconds: 30,
     resyncSeconds: 30,
     ...i.tuning,
+    // BGP backends: bird's config, control socket and log in the node's dir (one bird per node).
+    ...((i.backend as string).startsWith("bgp") ? { bgp: { stateDir: `${i.nodeDir}/bird`, ...i.bgp } } : {}),
   };
 }

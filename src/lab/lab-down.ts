@@ -25,6 +25,9 @@ function recorded(state: LabState | undefined): { what: string; proc: LabProcess
       p.responder ? [{ what: `responder ${p.namespace}/${p.name}`, proc: p.responder }] : [],
     ),
     ...state.nodes.flatMap((n) => (n.agent ? [{ what: `agent ${n.name}`, proc: n.agent }] : [])),
+    // The ToR's FRR daemons (`lab up --tor`): ours, by PID, never the system's frr service.
+    ...(state.tor?.bgpd ? [{ what: "ToR bgpd", proc: state.tor.bgpd }] : []),
+    ...(state.tor?.zebra ? [{ what: "ToR zebra", proc: state.tor.zebra }] : []),
   ];
 }
 

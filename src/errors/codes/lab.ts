@@ -23,5 +23,8 @@ export const LAB_ERROR_CODES = [
   "lab-objects-failed",
   "lab-probe",
   "lab-timeout",
+  "lab-no-frr",
+  "lab-tor-exited",
+  "lab-tor-vtysh",
 ] as const;
 export type LabErrorCode = (typeof LAB_ERROR_CODES)[number];

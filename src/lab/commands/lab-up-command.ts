@@ -13,6 +13,7 @@ import { labDown } from "../lab-down.ts";
 import type { LabState } from "../lab-state.ts";
 import { labUp } from "../lab-up.ts";
 import { makeProgress } from "../progress.ts";
+import { LAB_TOR_AS } from "../tor-plan.ts";
 import { labFlag } from "./lab-name.ts";
 
 export const DEFAULT_LAB = "tartan";
@@ -99,8 +100,26 @@ export const labUpCommand = defineCommand<LabState>({
       name: "no-agents",
       description: "no agents: pods on one node reach each other, no routes between nodes",
     },
+    {
+      name: "route-reflectors",
+      value: "N",
+      description: "bgp: nodes 1..N are route reflectors (cluster 244.0.0.1), the node-to-node mesh is off",
+    },
+    {
+      name: "tor",
+      description:
+        "bgp: a top-of-rack router (FRR in the fabric) peered with every node, and an `outside` host behind it",
+    },
+    { name: "tor-as", value: "AS", description: "the ToR's AS number", default: String(LAB_TOR_AS) },
+    { name: "tor-password", value: "PW", description: "TCP-MD5 password of every node-ToR session" },
   ],
-  examples: ["tartan lab up", "tartan lab up --lab lab2 --nodes 2 --backend host-gw", "tartan lab up --ipv6"],
+  examples: [
+    "tartan lab up",
+    "tartan lab up --lab lab2 --nodes 2 --backend host-gw",
+    "tartan lab up --ipv6",
+    "tartan lab up --backend bgp --tor",
+    "tartan lab up --backend bgp --nodes 6 --route-reflectors 2",
+  ],
   needsRoot: true,
   run: async (args) => {
     const name = args.get("lab")!;
@@ -120,6 +139,15 @@ export const labUpCommand = defineCommand<LabState>({
         ipv6: args.flag("ipv6"),
         agentTuning: agentTuning(args),
         insecureEtcd: args.flag("insecure-etcd"),
+        ...(args.flag("tor")
+          ? {
+              tor: {
+                asNumber: args.int("tor-as", 1, 4_294_967_295)!,
+                ...(args.get("tor-password") ? { password: args.get("tor-password")! } : {}),
+              },
+            }
+          : {}),
+        ...(args.get("route-reflectors") ? { routeReflectors: args.int("route-reflectors", 0, 199)! } : {}),
       },
       makeProgress(process.stderr),
     );
@@ -130,8 +158,13 @@ export const labUpCommand = defineCommand<LabState>({
       s.nodes.map((n) => [n.name, n.netns, n.underlayAddress, n.agent ? String(n.agent.pid) : "-"]),
     );
     const flag = labFlag(s.name);
+    const tor = s.tor
+      ? `ToR: FRR AS ${s.tor.asNumber} on ${s.tor.peerIP} in ${s.fabric.netns} (vtysh --vty_socket ${s.tor.dir}); ` +
+        `outside host ${s.outside?.address} (tartan lab exec outside${flag} -- ping POD_IP)\n`
+      : "";
     return (
       `${table}\nlab "${s.name}" is up (${s.backend}, etcd ${s.etcd?.endpoint ?? "-"} in ${s.fabric.netns}).\n` +
+      tor +
       `next: tartan lab pod add node-1 web${flag}; tartan lab matrix${flag}; tartan lab down${flag}\n`
     );
   },
