@@ -4,6 +4,7 @@ import { killNetnsResidents } from "./kill-netns-residents.ts";
 import { labPaths } from "./lab-paths.ts";
 import type { LabProcess, LabState } from "./lab-state.ts";
 import { readLabState } from "./read-lab-state.ts";
+import { frrCrashDir } from "./start-tor.ts";
 import { stopLabProcess } from "./stop-lab-process.ts";
 
 export interface LabDownResult {
@@ -62,6 +63,12 @@ export async function labDown(name: string): Promise<LabDownResult> {
     if (await stopLabProcess(proc)) result.stopped.push({ what, pid: proc.pid });
   };
   await Promise.all(recorded(state).map((r) => stop(r.what, r.proc)));
+  for (const [daemon, proc] of [
+    ["bgpd", state?.tor?.bgpd],
+    ["zebra", state?.tor?.zebra],
+  ] as const) {
+    if (proc) rmSync(frrCrashDir(daemon, proc.pid), { recursive: true, force: true });
+  }
   if (state?.etcd) await stop("etcd", state.etcd);
 
   // Pods first: their host veths live in the nodes, whose namespaces go next, the fabric last.

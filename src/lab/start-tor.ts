@@ -8,6 +8,13 @@ import { waitUntil } from "./wait-until.ts";
 
 export const FRR_DAEMONS_DIR = "/usr/lib/frr";
 
+/**
+ * Every FRR daemon makes a crash-log dir /var/tmp/frr/<daemon>.<pid> (compiled in, no option)
+ * and fails to remove it on exit once it has dropped its privileges: `lab down` removes the ones
+ * of the daemons it started, by their PIDs.
+ */
+export const frrCrashDir = (daemon: string, pid: number): string => `/var/tmp/frr/${daemon}.${pid}`;
+
 function logTail(file: string): string {
   try {
     return readFileSync(file, "utf8").trim().split("\n").slice(-5).join("\n");

@@ -134,7 +134,7 @@ export const labUpCommand = defineCommand<LabState>({
         name,
         nodes: args.int("nodes", 1, 200)!,
         backend,
-        subnets: args.int("subnets", 1, 2) ?? (backend === "cross-subnet" ? 2 : 1),
+        subnets: args.int("subnets", 1, 2) ?? ((backend as string).endsWith("cross-subnet") ? 2 : 1),
         agents: !args.flag("no-agents"),
         ipv6: args.flag("ipv6"),
         agentTuning: agentTuning(args),
