@@ -14,6 +14,8 @@ export interface LabAgentConfigInput {
   podCidr6?: string;
   /** Agent timings set at `lab up` (short dead-node graces for drills and e2e tests). */
   tuning?: LabAgentTuning;
+  /** The IPv4 pool's block size (default 26); IPv6 blocks hold as many addresses (128 - (32 - it)). */
+  blockSize?: number;
   /** BGP backends: this node's route-reflector cluster ID / own AS (`lab up --route-reflectors`). */
   bgp?: { routeReflectorClusterID?: string; asNumber?: number };
 }
@@ -37,8 +39,8 @@ export function labAgentConfig(i: LabAgentConfigInput): Record<string, unknown> 
     backend: i.backend,
     underlayInterface: "eth0",
     pools: [
-      { cidr: i.podCidr, blockSize: 26 },
-      ...(i.podCidr6 ? [{ cidr: i.podCidr6, blockSize: 122 }] : []),
+      { cidr: i.podCidr, blockSize: i.blockSize ?? 26 },
+      ...(i.podCidr6 ? [{ cidr: i.podCidr6, blockSize: 96 + (i.blockSize ?? 26) }] : []),
     ],
     network: i.network,
     ipamDataDir: `${i.nodeDir}/ipam`,

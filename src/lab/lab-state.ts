@@ -101,4 +101,6 @@ export interface LabState {
   agentTuning?: LabAgentTuning;
   tor?: LabTor;
   outside?: LabOutside;
+  /** `lab up --block-size`: the IPv4 pool's block size (absent: 26). */
+  blockSize?: number;
 }

@@ -33,6 +33,8 @@ export interface LabUpOptions {
   insecureEtcd?: boolean;
   /** `--tor`: an FRR top-of-rack router in the fabric peered with every node, and an outside host. */
   tor?: { asNumber: number; password?: string };
+  /** `--block-size N`: the IPv4 pool's block size (default 26): small blocks make new blocks often. */
+  blockSize?: number;
   /** `--route-reflectors N`: nodes 1..N are route reflectors, the node-to-node mesh is off. */
   routeReflectors?: number;
 }
@@ -154,6 +156,7 @@ export async function labUp(o: LabUpOptions, progress: Progress): Promise<LabSta
       nodes,
       pods: [],
       ...(o.agentTuning ? { agentTuning: o.agentTuning } : {}),
+      ...(o.blockSize ? { blockSize: o.blockSize } : {}),
       ...(tor
         ? {
             tor: {
@@ -291,6 +294,7 @@ export async function labUp(o: LabUpOptions, progress: Progress): Promise<LabSta
                 podCidr: LAB_POD_CIDR,
                 ...(o.ipv6 ? { podCidr6: LAB_POD_CIDR6 } : {}),
                 ...(o.agentTuning ? { tuning: o.agentTuning } : {}),
+                ...(o.blockSize ? { blockSize: o.blockSize } : {}),
                 ...(o.routeReflectors && n.index <= o.routeReflectors
                   ? { bgp: { routeReflectorClusterID: LAB_RR_CLUSTER_ID } }
                   : {}),

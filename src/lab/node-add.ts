@@ -74,6 +74,7 @@ export async function nodeAdd(lab: string): Promise<LabNode> {
         podCidr: state.podCidr,
         ...(state.podCidr6 ? { podCidr6: state.podCidr6 } : {}),
         ...(state.agentTuning ? { tuning: state.agentTuning } : {}),
+        ...(state.blockSize ? { blockSize: state.blockSize } : {}),
       });
       writeFileSync(node.agentConfigFile, `${JSON.stringify(config, null, 2)}\n`);
       await startAgent(state.tartan, node, async (p) => {

@@ -101,6 +101,11 @@ export const labUpCommand = defineCommand<LabState>({
       description: "no agents: pods on one node reach each other, no routes between nodes",
     },
     {
+      name: "block-size",
+      value: "N",
+      description: "prefix length of the IPv4 pool's blocks (default 26: 64 addresses; IPv6 blocks alike)",
+    },
+    {
       name: "route-reflectors",
       value: "N",
       description: "bgp: nodes 1..N are route reflectors (cluster 244.0.0.1), the node-to-node mesh is off",
@@ -147,6 +152,7 @@ export const labUpCommand = defineCommand<LabState>({
               },
             }
           : {}),
+        ...(args.get("block-size") ? { blockSize: args.int("block-size", 16, 30)! } : {}),
         ...(args.get("route-reflectors") ? { routeReflectors: args.int("route-reflectors", 0, 199)! } : {}),
       },
       makeProgress(process.stderr),
