@@ -44,7 +44,30 @@ export interface AgentConfig {
   nodeReclaimAfterSeconds: number;
   /** How the reclaimer checks that a silent node is really gone: ping its underlay address, or trust the datastore. */
   nodeReclaimProbe: "ping" | "none";
+  /** The `bgp` backends' per-node settings and where BIRD lives (decision 0015). */
+  bgp: AgentBgpConfig;
 }
+
+/** The agent config's `bgp` section. */
+export interface AgentBgpConfig {
+  /** Published on the Node (`spec.bgp.asNumber`); default: the BGPConfiguration's AS. */
+  asNumber?: number;
+  /** Published on the Node: this node is a route reflector with this cluster ID (dotted IPv4). */
+  routeReflectorClusterID?: string;
+  /**
+   * Published on the Node: the IPv6 next hop of this node's IPv6 blocks. Default: the first global
+   * IPv6 address of underlayInterface; none → IPv6 blocks are not exchanged.
+   */
+  ipv6Address?: string;
+  /** bird.conf, its control socket bird.ctl, bird.pid and bird.log live here (one per node). */
+  stateDir: string;
+  /** The bird executable: an absolute path, or a name looked up in PATH, then /usr/sbin and /usr/local/sbin. */
+  birdPath: string;
+  /** Node labels, merged into the Node's metadata.labels at registration (BGPPeer selectors match them). */
+  labels: Record<string, string>;
+}
+
+export const DEFAULT_BIRD_STATE_DIR = "/run/tartan/bird";
 
 export const DEFAULT_METRICS_ADDRESS = "127.0.0.1:9641";
 
@@ -119,6 +142,42 @@ const schema = z
     nodeNotReadyAfterSeconds: z.number().positive().optional(),
     nodeReclaimAfterSeconds: z.number().min(0).optional(),
     nodeReclaimProbe: z.enum(["ping", "none"]).default("ping"),
+    bgp: z
+      .object({
+        asNumber: z
+          .number()
+          .int()
+          .min(1)
+          .max(4294967295)
+          .refine((n) => n !== 23456, "23456 is AS_TRANS, not an AS")
+          .optional(),
+        routeReflectorClusterID: z
+          .string()
+          .regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, "must be a dotted IPv4")
+          .optional(),
+        ipv6Address: z
+          .string()
+          .regex(/^[0-9a-fA-F:]+$/, "must be an IPv6 address")
+          .optional(),
+        stateDir: absPath.default(DEFAULT_BIRD_STATE_DIR),
+        birdPath: z.string().min(1).default("bird"),
+        labels: z
+          .record(
+            z
+              .string()
+              .regex(
+                /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/,
+                "must be a label key",
+              ),
+            z
+              .string()
+              .max(63)
+              .regex(/^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]?$/, "must be a label value"),
+          )
+          .default({}),
+      })
+      .strict()
+      .default({ stateDir: DEFAULT_BIRD_STATE_DIR, birdPath: "bird", labels: {} }),
   })
   .strict()
   .refine(

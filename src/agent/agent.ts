@@ -1,5 +1,6 @@
 import type { Datastore } from "../datastore/datastore.ts";
 import type { IpamStore } from "../datastore/ipam-store.ts";
+import type { NodeBGPSpec } from "../model/bgp-resources.ts";
 import {
   type IPAMBlockResource,
   KINDS,
@@ -30,6 +31,8 @@ export interface AgentDeps {
   underlay: Underlay;
   /** MAC of this node's VXLAN device, published in its Node for the peers' FDB entries. */
   vtepMac: string;
+  /** This node's BGP settings, published as the Node's spec.bgp (the bgp backends). */
+  nodeBgp?: NodeBGPSpec;
   log: AgentLog;
   /**
    * What programs the kernel, in order (decision 0010): built by the wiring, e.g. routing
@@ -164,6 +167,7 @@ export class Agent {
       underlayAddress: d.underlay.address,
       underlaySubnet: d.underlay.subnet,
       vtepMac: d.vtepMac,
+      ...(d.nodeBgp ? { bgp: d.nodeBgp } : {}),
     };
   }
 
@@ -320,10 +324,14 @@ export class Agent {
   }
 
   private register(): Promise<NodeResource> {
-    return registerNode(this.d.ds, this.d.config.nodeName, this.spec, {
-      heartbeat: new Date(this.now()).toISOString(),
-      ready: true,
-    });
+    return registerNode(
+      this.d.ds,
+      this.d.config.nodeName,
+      this.spec,
+      { heartbeat: new Date(this.now()).toISOString(), ready: true },
+      5,
+      this.d.config.bgp?.labels,
+    );
   }
 
   private async retrying<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {

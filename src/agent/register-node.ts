@@ -17,7 +17,11 @@ export async function registerNode(
   spec: NodeSpec,
   status: NodeStatus,
   attempts = 5,
+  /** Labels from the agent config (agent config `bgp.labels`), merged over the stored ones. */
+  labels?: Readonly<Record<string, string>>,
 ): Promise<NodeResource> {
+  const withLabels = (meta: NodeResource["metadata"]) =>
+    labels && Object.keys(labels).length > 0 ? { ...meta, labels: { ...meta.labels, ...labels } } : meta;
   for (let i = 0; ; i++) {
     try {
       const cur = (await ds.get(KINDS.node, name)) as NodeResource | undefined;
@@ -25,12 +29,17 @@ export async function registerNode(
         return (await ds.create({
           apiVersion: TARTAN_API_VERSION,
           kind: KINDS.node,
-          metadata: { name },
+          metadata: withLabels({ name }),
           spec,
           status,
         })) as NodeResource;
       }
-      return (await ds.update({ ...cur, spec, status: { ...cur.status, ...status } })) as NodeResource;
+      return (await ds.update({
+        ...cur,
+        metadata: withLabels(cur.metadata),
+        spec,
+        status: { ...cur.status, ...status },
+      })) as NodeResource;
     } catch (e) {
       if (!isConflict(e) || i + 1 >= attempts) throw e;
     }

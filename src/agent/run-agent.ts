@@ -3,11 +3,13 @@ import type { Datastore } from "../datastore/datastore.ts";
 import type { IpamStore } from "../datastore/ipam-store.ts";
 import type { DatastoreConfig } from "../datastore/open-datastore.ts";
 import { stableMac } from "../model/mac-address.ts";
+import { isBgpBackend } from "../model/routing-backend.ts";
 import { Agent } from "./agent.ts";
 import { agentApi, metricsApi } from "./agent-api.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import { type AgentLog, errorFields } from "./agent-log.ts";
 import type { ManagerFactory } from "./manager.ts";
+import { nodeBgpSpec } from "./node-bgp-spec.ts";
 import { readUnderlay } from "./read-underlay.ts";
 import { type Listener, serveTcp, serveUnixSocket } from "./serve-agent.ts";
 
@@ -44,6 +46,7 @@ export async function startAgent(config: AgentConfig, w: AgentWiring): Promise<R
   const dp = w.dataplane();
   const underlay = await readUnderlay(dp, config.underlayInterface);
   const vtepMac = vtepMacOf(config.nodeName);
+  const nodeBgp = isBgpBackend(config.backend) ? await nodeBgpSpec(config, dp) : undefined;
   const ds = await w.openDatastore(config.datastore);
   const store = w.openIpamStore(config.ipamDataDir);
   const listeners: Listener[] = [];
@@ -56,7 +59,16 @@ export async function startAgent(config: AgentConfig, w: AgentWiring): Promise<R
   };
   try {
     const managers = await w.managers(config, dp, w.log);
-    agent = new Agent({ config, ds, store, underlay, vtepMac, log: w.log, managers });
+    agent = new Agent({
+      config,
+      ds,
+      store,
+      underlay,
+      vtepMac,
+      ...(nodeBgp ? { nodeBgp } : {}),
+      log: w.log,
+      managers,
+    });
     listeners.push(await serveUnixSocket(config.socket, agentApi(agent)));
     if (config.metricsAddress) listeners.push(serveTcp(config.metricsAddress, metricsApi(agent)));
     const a = agent;

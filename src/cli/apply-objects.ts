@@ -30,6 +30,10 @@ export async function applyObjects(ds: Datastore, objects: readonly K8sObject[])
   for (const o of objects) {
     if (o.kind === "Namespace") continue;
     const ns = o.metadata.namespace ?? "default";
+    if (!resourceKind(o.kind).namespaced) {
+      results.push(await applyOne(ds, o)); // cluster scoped (BGPConfiguration, BGPPeer)
+      continue;
+    }
     if (!known.has(ns)) {
       known.add(ns);
       const created = await ensureNamespace(ds, ns);

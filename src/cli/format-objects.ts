@@ -1,3 +1,4 @@
+import type { BGPConfigurationResource, BGPPeerResource } from "../model/bgp-resources.ts";
 import type { NetworkPolicyResource, PodResource } from "../model/k8s-resources.ts";
 import type { Resource } from "../model/resource.ts";
 import type { ApplyResult } from "./apply-objects.ts";
@@ -76,6 +77,34 @@ export function formatGetTable(r: GetResult, now = Date.now()): string {
             selector(p.spec.podSelector),
             (p.spec.policyTypes ?? []).join(","),
             age(p.metadata.creationTimestamp, now),
+          ];
+        }),
+      );
+    case "BGPConfiguration":
+      return formatTable(
+        ["NAME", "AS", "MESH", "PORT", "AGE"],
+        items.map((x) => {
+          const c = (x as BGPConfigurationResource).spec;
+          return [
+            x.metadata.name,
+            String(c.asNumber ?? 64512),
+            String(c.nodeToNodeMeshEnabled ?? true),
+            String(c.listenPort ?? 179),
+            age(x.metadata.creationTimestamp, now),
+          ];
+        }),
+      );
+    case "BGPPeer":
+      return formatTable(
+        ["NAME", "NODES", "PEER", "AS", "AGE"],
+        items.map((x) => {
+          const p = (x as BGPPeerResource).spec;
+          return [
+            x.metadata.name,
+            p.node ?? (p.nodeSelector ? selector(p.nodeSelector) : "(all)"),
+            p.peerIP ?? `nodes: ${selector(p.peerSelector)}`,
+            p.asNumber === undefined ? "(node's)" : String(p.asNumber),
+            age(x.metadata.creationTimestamp, now),
           ];
         }),
       );

@@ -1,7 +1,7 @@
 import { TartanError } from "../errors/tartan-error.ts";
 
 export interface ResourceKind {
-  kind: "Pod" | "Namespace" | "NetworkPolicy";
+  kind: "Pod" | "Namespace" | "NetworkPolicy" | "BGPConfiguration" | "BGPPeer";
   /** What kubectl prints before the name: `pod/web`, `networkpolicy.networking.k8s.io/deny`. */
   prefix: string;
   namespaced: boolean;
@@ -11,6 +11,8 @@ const KINDS: ResourceKind[] = [
   { kind: "Pod", prefix: "pod", namespaced: true },
   { kind: "Namespace", prefix: "namespace", namespaced: false },
   { kind: "NetworkPolicy", prefix: "networkpolicy.networking.k8s.io", namespaced: true },
+  { kind: "BGPConfiguration", prefix: "bgpconfiguration.tartan.dev", namespaced: false },
+  { kind: "BGPPeer", prefix: "bgppeer.tartan.dev", namespaced: false },
 ];
 
 // kubectl's names, plurals and short names.
@@ -24,6 +26,11 @@ const ALIASES: Record<string, ResourceKind["kind"]> = {
   networkpolicy: "NetworkPolicy",
   networkpolicies: "NetworkPolicy",
   netpol: "NetworkPolicy",
+  bgpconfiguration: "BGPConfiguration",
+  bgpconfigurations: "BGPConfiguration",
+  bgpconfig: "BGPConfiguration",
+  bgppeer: "BGPPeer",
+  bgppeers: "BGPPeer",
 };
 
 /** `pods`, `ns`, `netpol`, `NetworkPolicy`…: the kind, as kubectl resolves resource names. */
@@ -34,7 +41,7 @@ export function resourceKind(text: string): ResourceKind {
     throw new TartanError(
       "cli-usage",
       `unknown resource type "${text}"`,
-      "use pods (po), namespaces (ns) or networkpolicies (netpol)",
+      "use pods (po), namespaces (ns), networkpolicies (netpol), bgpconfigurations (bgpconfig) or bgppeers",
     );
   }
   return found;

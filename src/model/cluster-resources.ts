@@ -1,3 +1,4 @@
+import type { NodeBGPSpec } from "./bgp-resources.ts";
 import type { Resource } from "./resource.ts";
 
 /** A node of the cluster as its agent registers it. */
@@ -8,6 +9,8 @@ export interface NodeSpec {
   underlaySubnet: string;
   /** MAC of this node's VXLAN device, for the static FDB and neighbour entries of the others. */
   vtepMac?: string;
+  /** BGP settings of this node (agent config `bgp`; the `bgp` backends, decision 0015). */
+  bgp?: NodeBGPSpec;
 }
 
 export interface NodeStatus {

@@ -1,3 +1,4 @@
+import { type BgpResource, isBgpKind } from "./bgp-resources.ts";
 import { FieldErrors } from "./field-errors.ts";
 import { InvalidObjectError } from "./invalid-object-error.ts";
 import {
@@ -9,12 +10,13 @@ import {
 } from "./k8s-resources.ts";
 import { k8sSyntax } from "./k8s-syntax.ts";
 import { readFields } from "./read-fields.ts";
-import type { Resource } from "./resource.ts";
+import { type Resource, TARTAN_API_VERSION } from "./resource.ts";
+import { validateBgpSpec } from "./validate-bgp-object.ts";
 import { validateNetworkPolicySpec } from "./validate-network-policy-spec.ts";
 import { validateObjectMeta } from "./validate-object-meta.ts";
 import { validatePodSpec, validatePodStatus } from "./validate-pod.ts";
 
-export type K8sObject = PodResource | NamespaceResource | NetworkPolicyResource;
+export type K8sObject = PodResource | NamespaceResource | NetworkPolicyResource | BgpResource;
 
 export interface ParseK8sOptions {
   /** The namespace of a namespaced object that names none (kubectl's `-n`); default "default". */
@@ -31,12 +33,15 @@ export function parseK8sObject(raw: unknown, options: ParseK8sOptions = {}): K8s
   const o = readFields.object(raw, "", errs, ["apiVersion", "kind", "metadata", "spec", "status"]);
   if (!o) throw new InvalidObjectError("", errs.list);
   const kind = readFields.string(o.kind, "kind", errs);
-  const expected =
-    kind !== undefined && Object.hasOwn(K8S_API_VERSIONS, kind) ? K8S_API_VERSIONS[kind] : undefined;
+  const expected = isBgpKind(kind)
+    ? TARTAN_API_VERSION
+    : kind !== undefined && Object.hasOwn(K8S_API_VERSIONS, kind)
+      ? K8S_API_VERSIONS[kind]
+      : undefined;
   if (kind !== undefined && expected === undefined) {
     errs.add(
       "kind",
-      `unsupported kind ${JSON.stringify(kind)}: tartan stores ${Object.keys(K8S_API_VERSIONS).join(", ")}`,
+      `unsupported kind ${JSON.stringify(kind)}: tartan stores ${[...Object.keys(K8S_API_VERSIONS), "BGPConfiguration", "BGPPeer"].join(", ")}`,
     );
   }
   if (expected === undefined) throw new InvalidObjectError("", errs.list);
@@ -47,7 +52,7 @@ export function parseK8sObject(raw: unknown, options: ParseK8sOptions = {}): K8s
   const metadata = validateObjectMeta(
     o.metadata,
     {
-      namespaced: kind !== "Namespace",
+      namespaced: kind !== "Namespace" && !isBgpKind(kind),
       name: kind === "Namespace" ? k8sSyntax.dns1123Label : k8sSyntax.dns1123Subdomain,
       defaultNamespace: options.defaultNamespace ?? "default",
     },
@@ -66,6 +71,17 @@ export function parseK8sObject(raw: unknown, options: ParseK8sOptions = {}): K8s
     const status = validatePodStatus(o.status, errs);
     if (status) pod.status = status;
     obj = pod;
+  } else if (isBgpKind(kind)) {
+    // tartan's own cluster-scoped kinds (decision 0015); no status of their own.
+    if (o.status !== undefined && o.status !== null && Object.keys(o.status).length > 0) {
+      errs.add("status", `${kind} has no status`);
+    }
+    obj = {
+      apiVersion: expected,
+      kind,
+      metadata,
+      spec: validateBgpSpec(kind, metadata.name, o.spec, errs),
+    } as BgpResource;
   } else {
     if (o.status !== undefined && o.status !== null && Object.keys(o.status).length > 0) {
       errs.add("status", "NetworkPolicy has no status");

@@ -4,6 +4,7 @@ import type { FieldErrors } from "./field-errors.ts";
 import { parseIp } from "./ip.ts";
 import { k8sSyntax } from "./k8s-syntax.ts";
 import { readFields } from "./read-fields.ts";
+import { validateNodeBgp } from "./validate-bgp-object.ts";
 import { validateObjectMeta } from "./validate-object-meta.ts";
 
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
@@ -62,6 +63,7 @@ export function validateClusterObject(raw: Record<string, unknown>, errs: FieldE
       if (m !== undefined && !MAC.test(m))
         errs.check("spec.vtepMac", m, "must be a MAC address (6 hex octets)");
     }
+    if (spec.bgp !== undefined) validateNodeBgp(spec.bgp, "spec.bgp", errs);
   } else if (raw.kind === KINDS.ipamBlock) {
     const c = str("cidr");
     if (c !== undefined) strictCidr(c, "spec.cidr", errs);

@@ -1,3 +1,4 @@
+import { BGP_KINDS } from "./bgp-resources.ts";
 import { KINDS } from "./cluster-resources.ts";
 import { type FieldError, FieldErrors } from "./field-errors.ts";
 import { InvalidObjectError } from "./invalid-object-error.ts";
@@ -6,7 +7,8 @@ import { parseK8sObject } from "./parse-k8s-object.ts";
 import { validateClusterObject } from "./validate-cluster-object.ts";
 
 const CLUSTER_KINDS = new Set<string>(Object.values(KINDS));
-const K8S = new Set<string>(Object.values(K8S_KINDS));
+// BGPConfiguration and BGPPeer go through parseK8sObject too: `tartan apply`'s rules.
+const K8S = new Set<string>([...Object.values(K8S_KINDS), ...Object.values(BGP_KINDS)]);
 
 /**
  * Why an object read back from the datastore must not be used, or [] when it is fine: the API

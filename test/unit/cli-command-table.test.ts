@@ -363,7 +363,13 @@ describe("shell completion, generated from the table", () => {
     expect(await complete(["lab", "up", "--backend", ""])).toEqual([...ROUTING_BACKENDS].sort());
     expect(await complete(["lab", "up", "--nodes", "3", "--b"])).toEqual(["--backend"]);
     expect(await complete(["get", "pods", "-o", ""])).toEqual(["json", "table", "wide", "yaml"]);
-    expect(await complete(["get", ""])).toEqual(["namespaces", "networkpolicies", "pods"]);
+    expect(await complete(["get", ""])).toEqual([
+      "bgpconfigurations",
+      "bgppeers",
+      "namespaces",
+      "networkpolicies",
+      "pods",
+    ]);
     expect(await complete(["lab", "pod", "add", "--l"])).toEqual(["--labels", "--lab"].sort());
     expect(await complete(["completion", ""])).toEqual(["bash", "zsh"]);
     expect(await complete(["lab", "exec", "web", "--", "p"])).toEqual([]);

@@ -57,7 +57,8 @@ export interface RoutingBackend {
   mtuOverhead(underlayFamily: 4 | 6): number;
   /**
    * The route to one block of one peer, or the problem that keeps it unrouted (a peer is refused,
-   * never half-routed), or undefined when the reason was already reported once for the node.
+   * never half-routed), or undefined when the reason was already reported once for the node or
+   * when BIRD routes the block (the bgp backends).
    */
   peerRoute(local: LocalNode, peer: Peer, block: RemoteBlock): PeerRoute | RoutingProblem | undefined;
 }

@@ -1,5 +1,7 @@
 import type { RoutingBackendName } from "../../model/routing-backend.ts";
 import type { RoutingBackend } from "./backend.ts";
+import { bgpBackend } from "./bgp.ts";
+import { bgpCrossSubnetBackend } from "./bgp-cross-subnet.ts";
 import { crossSubnetBackend } from "./cross-subnet.ts";
 import { hostGwBackend } from "./host-gw.ts";
 import { vxlanBackend } from "./vxlan.ts";
@@ -14,6 +16,8 @@ const BACKENDS: { readonly [N in RoutingBackendName]: RoutingBackend } = {
   vxlan: vxlanBackend,
   "host-gw": hostGwBackend,
   "cross-subnet": crossSubnetBackend,
+  bgp: bgpBackend,
+  "bgp-cross-subnet": bgpCrossSubnetBackend,
 };
 
 export function routingBackend(name: RoutingBackendName): RoutingBackend {

@@ -8,12 +8,18 @@ import { OBJECTS_DESCRIPTION } from "./apply-command.ts";
 import { objectName } from "./object-name.ts";
 import { onTarget, TARGET_OPTIONS } from "./objects-target.ts";
 
-export const RESOURCE_KINDS = ["pods", "namespaces", "networkpolicies"] as const;
+export const RESOURCE_KINDS = [
+  "pods",
+  "namespaces",
+  "networkpolicies",
+  "bgpconfigurations",
+  "bgppeers",
+] as const;
 
 export const getCommand = defineCommand<GetResult>({
   path: ["get"],
   summary: "list or show Pods, Namespaces, NetworkPolicies",
-  description: `${OBJECTS_DESCRIPTION}\nKIND: pods (po), namespaces (ns), networkpolicies (netpol). A pod NAME may be NS/POD.`,
+  description: `${OBJECTS_DESCRIPTION}\nKIND: pods (po), namespaces (ns), networkpolicies (netpol), bgpconfigurations (bgpconfig), bgppeers. A pod NAME may be NS/POD.`,
   args: [
     { name: "KIND", suggest: RESOURCE_KINDS },
     { name: "NAME", optional: true },

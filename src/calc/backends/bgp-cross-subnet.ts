@@ -1,0 +1,17 @@
+import { contains } from "../../model/cidr.ts";
+import type { RoutingBackend } from "./backend.ts";
+import { VXLAN_OVERHEAD, vxlanRoute } from "./vxlan.ts";
+
+/**
+ * Calico's BGP with `vxlanMode: CrossSubnet` (decision 0015): peers on the local underlay subnet
+ * are reached by BIRD's BGP routes (its kernel export takes only routes whose BGP next hop is on
+ * this subnet), the others through VXLAN routes tartan installs. BGP sessions run to every node
+ * either way, so the routers of each subnet (a ToR peer) learn every block.
+ */
+export const bgpCrossSubnetBackend: RoutingBackend = {
+  name: "bgp-cross-subnet",
+  usesVxlan: true,
+  mtuOverhead: (family) => VXLAN_OVERHEAD[family],
+  peerRoute: (local, peer, block) =>
+    contains(local.subnet, peer.address) ? undefined : vxlanRoute(local, peer, block),
+};
