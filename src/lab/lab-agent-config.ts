@@ -1,5 +1,5 @@
 import type { EtcdTlsFiles } from "../datastore/open-datastore.ts";
-import type { RoutingBackendName } from "../model/routing-backend.ts";
+import { isBgpBackend, type RoutingBackendName } from "../model/routing-backend.ts";
 
 export interface LabAgentConfigInput {
   nodeName: string;
@@ -51,6 +51,6 @@ export function labAgentConfig(i: LabAgentConfigInput): Record<string, unknown> 
     resyncSeconds: 30,
     ...i.tuning,
     // BGP backends: bird's config, control socket and log in the node's dir (one bird per node).
-    ...((i.backend as string).startsWith("bgp") ? { bgp: { stateDir: `${i.nodeDir}/bird`, ...i.bgp } } : {}),
+    ...(isBgpBackend(i.backend) ? { bgp: { stateDir: `${i.nodeDir}/bird`, ...i.bgp } } : {}),
   };
 }

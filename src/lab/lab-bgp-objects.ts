@@ -1,5 +1,4 @@
-/** The label tartan sets (virtually) on route-reflector nodes; BGPPeer selectors match it. */
-export const LAB_ROUTE_REFLECTOR_LABEL = "tartan.dev/route-reflector";
+import { ROUTE_REFLECTOR_LABEL } from "../model/bgp-resources.ts";
 
 /** The cluster ID of the lab's route reflectors (`--route-reflectors N`: nodes 1..N, one cluster). */
 export const LAB_RR_CLUSTER_ID = "244.0.0.1";
@@ -30,7 +29,7 @@ export function labBgpObjects(i: LabBgpObjectsInput): Record<string, unknown>[] 
       apiVersion: "tartan.dev/v1alpha1",
       kind: "BGPPeer",
       metadata: meta("peer-with-route-reflectors"),
-      spec: { peerSelector: { matchExpressions: [{ key: LAB_ROUTE_REFLECTOR_LABEL, operator: "Exists" }] } },
+      spec: { peerSelector: { matchExpressions: [{ key: ROUTE_REFLECTOR_LABEL, operator: "Exists" }] } },
     });
   }
   if (i.tor) {

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { TartanError } from "../errors/tartan-error.ts";
 import { run } from "../exec/run.ts";
-import type { RoutingBackendName } from "../model/routing-backend.ts";
+import { isBgpBackend, type RoutingBackendName } from "../model/routing-backend.ts";
 import { type LabAgentTuning, labAgentConfig } from "./lab-agent-config.ts";
 import { LAB_RR_CLUSTER_ID, labBgpObjects } from "./lab-bgp-objects.ts";
 import { labDown } from "./lab-down.ts";
@@ -49,7 +49,7 @@ async function sysctl(netns: string, kv: string): Promise<void> {
 
 /** BGP-only options (`--tor`, `--route-reflectors`) refused where they cannot work. */
 function checkBgpOptions(o: LabUpOptions): void {
-  const bgp = (o.backend as string).startsWith("bgp");
+  const bgp = isBgpBackend(o.backend);
   if (o.tor && !bgp) {
     throw new TartanError(
       "lab-usage",
@@ -107,7 +107,7 @@ export async function labUp(o: LabUpOptions, progress: Progress): Promise<LabSta
       `tear it down first: tartan lab down --lab ${o.name}, or pick another --lab`,
     );
   }
-  const bgp = (o.backend as string).startsWith("bgp");
+  const bgp = isBgpBackend(o.backend);
   // BGP needs an IPv6 next hop for IPv6 blocks: an IPv6 underlay beside the IPv4 one.
   const plan = planUnderlay(paths.nodeNetns, o.nodes, o.subnets, bgp && o.ipv6 === true);
   const tor = o.tor

@@ -7,16 +7,13 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { labAgentConfig } from "../../src/lab/lab-agent-config.ts";
-import {
-  LAB_ROUTE_REFLECTOR_LABEL,
-  LAB_RR_CLUSTER_ID,
-  labBgpObjects,
-} from "../../src/lab/lab-bgp-objects.ts";
+import { LAB_RR_CLUSTER_ID, labBgpObjects } from "../../src/lab/lab-bgp-objects.ts";
 import { labPaths } from "../../src/lab/lab-paths.ts";
 import { frrCrashDir, frrDaemonArgv } from "../../src/lab/start-tor.ts";
 import { LAB_OUTSIDE, LAB_TOR_AS, planTor } from "../../src/lab/tor-plan.ts";
 import { torVtyshArgv } from "../../src/lab/tor-vtysh.ts";
 import { planUnderlay } from "../../src/lab/underlay-plan.ts";
+import { ROUTE_REFLECTOR_LABEL } from "../../src/model/bgp-resources.ts";
 
 const bridges = [{ name: "br0", cidr: "198.18.0.0/24", gateway: "198.18.0.1" }];
 const plan = (password?: string) =>
@@ -128,7 +125,7 @@ describe("BGP lab underlay and objects", () => {
     expect(rr.map((o) => o.kind)).toEqual(["BGPConfiguration", "BGPPeer"]);
     expect(rr[0]!.spec).toEqual({ nodeToNodeMeshEnabled: false });
     expect(rr[1]!.spec).toEqual({
-      peerSelector: { matchExpressions: [{ key: LAB_ROUTE_REFLECTOR_LABEL, operator: "Exists" }] },
+      peerSelector: { matchExpressions: [{ key: ROUTE_REFLECTOR_LABEL, operator: "Exists" }] },
     });
     const tor = labBgpObjects({ tor: { peerIP: "198.18.0.1", asNumber: 65000, password: "pw" } });
     expect(tor).toHaveLength(1);
@@ -147,7 +144,7 @@ describe("BGP lab underlay and objects", () => {
     expect(labAgentConfig({ ...base, backend: "vxlan" }).bgp).toBeUndefined();
     const c = labAgentConfig({
       ...base,
-      backend: "bgp" as Parameters<typeof labAgentConfig>[0]["backend"],
+      backend: "bgp",
       bgp: { routeReflectorClusterID: LAB_RR_CLUSTER_ID },
     });
     expect(c.bgp).toEqual({
