@@ -17,6 +17,7 @@ async function agentWiring(env: Record<string, string | undefined>): Promise<Age
     { LinuxNft },
     { nodeReclaimer },
     { pingProbe, noProbe },
+    { isBgpBackend },
   ] = await Promise.all([
     import("./datastore/open-datastore.ts"),
     import("./agent/kernel-reconciler.ts"),
@@ -27,6 +28,7 @@ async function agentWiring(env: Record<string, string | undefined>): Promise<Age
     import("./dataplane/linux/linux-nft.ts"),
     import("./agent/node-reclaimer.ts"),
     import("./agent/underlay-probe.ts"),
+    import("./model/routing-backend.ts"),
   ]);
   return {
     openDatastore,
@@ -42,6 +44,17 @@ async function agentWiring(env: Record<string, string | undefined>): Promise<Age
               nft: new LinuxNft(),
               sctp: (await import("./dataplane/linux/sctp-support.ts")).kernelTracksSctp(),
             }),
+          ]
+        : []),
+      // BGP through BIRD (decision 0017): this node's bird, for the bgp backends.
+      ...(isBgpBackend(config.backend)
+        ? [
+            (await import("./agent/bgp-manager.ts")).bgpManager(
+              new (await import("./dataplane/linux/bird-process.ts")).BirdProcess(
+                config.bgp.stateDir,
+                config.bgp.birdPath,
+              ),
+            ),
           ]
         : []),
       // Dead nodes (decision 0014): acts only in the agent holding the reclaim lease.

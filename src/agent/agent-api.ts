@@ -2,6 +2,7 @@ import type { PolicyIR } from "../calc/policy-ir.ts";
 import type { ErrorCode } from "../errors/error-code.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import {
+  AGENT_BGP_PATH,
   AGENT_BLOCKS_PATH,
   AGENT_HEALTH_PATH,
   type AgentErrorBody,
@@ -10,6 +11,7 @@ import {
 } from "../model/agent-api.ts";
 import type { Agent } from "./agent.ts";
 import { errorFields } from "./agent-log.ts";
+import { BgpManager } from "./bgp-manager.ts";
 import { markedNotReady, readyCondition } from "./node-reclaimer.ts";
 import { policyApi } from "./policy-api.ts";
 
@@ -39,6 +41,7 @@ function parseBlockRequest(body: unknown): BlockRequest {
  *   GET  /v1/healthz                    → 200 once synced, else 503
  *   GET  /v1/status                     → sync state, Nodes known, this node's blocks, policy summary, every Node's readiness (0014)
  *   GET  /metrics                       → the same text as the metrics listener
+ *   GET  /v1/bgp                        → this node's BIRD sessions, routes and verdict (bgp backends)
  *   /v1/pods, /v1/policy, /v1/policy/drops → policy-api.ts
  */
 export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
@@ -61,6 +64,23 @@ export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
         ...(agent.policy ? { policy: policySummary(agent.policy.current()) } : {}),
         clusterNodes: clusterNodes(agent),
       });
+    }
+    if (path === AGENT_BGP_PATH && req.method === "GET") {
+      const bgp = agent.managers.find((m) => m instanceof BgpManager);
+      if (!bgp) {
+        return failure(
+          404,
+          "bgp-off",
+          `node ${agent.nodeName} does not run BGP (its backend is not bgp or bgp-cross-subnet)`,
+          "set backend: bgp in the agent config; see docs/bgp.md",
+        );
+      }
+      try {
+        return json(200, await bgp.status());
+      } catch (e) {
+        if (e instanceof TartanError) return failure(503, e.code, e.message, e.hint);
+        return failure(500, "agent-internal", errorFields(e).error);
+      }
     }
     if (path === AGENT_BLOCKS_PATH && req.method === "POST") {
       let br: BlockRequest;

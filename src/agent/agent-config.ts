@@ -44,7 +44,7 @@ export interface AgentConfig {
   nodeReclaimAfterSeconds: number;
   /** How the reclaimer checks that a silent node is really gone: ping its underlay address, or trust the datastore. */
   nodeReclaimProbe: "ping" | "none";
-  /** The `bgp` backends' per-node settings and where BIRD lives (decision 0015). */
+  /** The `bgp` backends' per-node settings and where BIRD lives (decision 0017). */
   bgp: AgentBgpConfig;
 }
 

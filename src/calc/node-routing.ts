@@ -102,7 +102,7 @@ export function calcNodeRouting(input: NodeRoutingInput): NodeRouting {
       });
       continue;
     }
-    const peer: Peer = { name, address };
+    const peer: Peer = { name, address, ...(n.spec.bgp?.ipv6Address ? { bgpIpv6: true } : {}) };
     const mac = n.spec.vtepMac?.toLowerCase();
     if (mac !== undefined && MAC.test(mac)) {
       if (!macOwner.has(mac)) macOwner.set(mac, name);
@@ -116,6 +116,7 @@ export function calcNodeRouting(input: NodeRoutingInput): NodeRouting {
     subnet: localSubnet,
     underlayInterface: input.underlay.interface,
     macOwner,
+    ...(local.spec.bgp?.ipv6Address ? { bgpIpv6: true } : {}),
     ...(vxlanUsable ? { vxlan: { device: deviceName, mac: localMac } } : {}),
   };
 

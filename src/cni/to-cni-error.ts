@@ -72,6 +72,9 @@ export const CNI_CODE_OF: Readonly<Record<ErrorCode, number>> = {
   "agent-already-running": CniCode.internal,
   "agent-underlay-missing": CniCode.internal,
   "agent-underlay-no-address": CniCode.internal,
+  "bgp-off": CniCode.internal,
+  "bgp-config-invalid": CniCode.internal,
+  "bgp-bird-failed": CniCode.internal,
   // cli/ and lab/: never raised on the plugin path
   "cli-usage": CniCode.internal,
   "not-found": CniCode.internal,

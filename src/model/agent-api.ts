@@ -75,3 +75,56 @@ export interface ClusterNodeStatus {
   heartbeat?: string;
   blocks: string[];
 }
+
+/** GET: this node's BIRD: its sessions, the routes it installed, a verdict (the bgp backends). */
+export const AGENT_BGP_PATH = "/v1/bgp";
+
+/** One BGP session as `tartan bgp status` shows it. */
+export interface BgpSessionStatus {
+  /** The peer's address. */
+  peer: string;
+  /** The peer's node name; absent for a router outside the cluster. */
+  peerNode?: string;
+  asNumber: number;
+  type: "mesh" | "reflector-client" | "reflector" | "node" | "external";
+  /** BGP state (Idle, Connect, Active, OpenSent, OpenConfirm, Established) or BIRD's protocol state. */
+  state: string;
+  /** When the state last changed (BIRD's clock, as it prints it). */
+  since: string;
+  /** The last error or other detail BIRD gives (empty when none). */
+  info: string;
+  /** Address families carried (MP-BGP). */
+  families: ("ipv4" | "ipv6")[];
+  importedRoutes: number;
+  exportedRoutes: number;
+  /** BIRD protocol name (`birdc show protocols all NAME`). */
+  protocol: string;
+}
+
+/** One route BIRD installed in the kernel (proto bird). */
+export interface BgpRouteStatus {
+  dst: string;
+  via?: string;
+  dev?: string;
+  /** The BIRD protocol it came from. */
+  from: string;
+}
+
+/** GET /v1/bgp. */
+export interface BgpNodeStatus {
+  name: string;
+  /** True when bird runs and every session is Established. */
+  healthy: boolean;
+  /** One line: ok / degraded / down and why. */
+  verdict: string;
+  birdPid?: number;
+  routerId?: string;
+  asNumber?: number;
+  routeReflectorClusterID?: string;
+  sessions: BgpSessionStatus[];
+  routes: BgpRouteStatus[];
+  /** Peers the agent could not configure (calc problems). */
+  problems: string[];
+  /** Set by the CLI when the node's agent did not answer. */
+  error?: string;
+}

@@ -2,7 +2,7 @@ import type { LabelSelector } from "./k8s-resources.ts";
 import type { Resource } from "./resource.ts";
 
 /**
- * BGP through BIRD (decision 0015): the cluster-wide settings (`BGPConfiguration`, singleton
+ * BGP through BIRD (decision 0017): the cluster-wide settings (`BGPConfiguration`, singleton
  * `default`) and explicit peerings (`BGPPeer`), both `tartan.dev/v1alpha1`, cluster scoped, in
  * Calico's shapes (reference/bgp/BGP.md (a)). Secrets are plain strings in the object: tartan has
  * no secret store, and its datastore is already root-only (etcd with TLS and client certificates).

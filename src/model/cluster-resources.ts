@@ -9,7 +9,7 @@ export interface NodeSpec {
   underlaySubnet: string;
   /** MAC of this node's VXLAN device, for the static FDB and neighbour entries of the others. */
   vtepMac?: string;
-  /** BGP settings of this node (agent config `bgp`; the `bgp` backends, decision 0015). */
+  /** BGP settings of this node (agent config `bgp`; the `bgp` backends, decision 0017). */
   bgp?: NodeBGPSpec;
 }
 

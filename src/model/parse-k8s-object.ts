@@ -72,7 +72,7 @@ export function parseK8sObject(raw: unknown, options: ParseK8sOptions = {}): K8s
     if (status) pod.status = status;
     obj = pod;
   } else if (isBgpKind(kind)) {
-    // tartan's own cluster-scoped kinds (decision 0015); no status of their own.
+    // tartan's own cluster-scoped kinds (decision 0017); no status of their own.
     if (o.status !== undefined && o.status !== null && Object.keys(o.status).length > 0) {
       errs.add("status", `${kind} has no status`);
     }

@@ -3,7 +3,7 @@
  * any routed underlay), `host-gw` routes blocks straight to the peer's underlay address (needs
  * the peers on the same L2 subnet, no overhead), `cross-subnet` is host-gw inside the local
  * underlay subnet and vxlan across subnets (Calico's CrossSubnet, Flannel's DirectRouting).
- * `bgp`: BIRD advertises each node's blocks and installs the others' (decision 0015);
+ * `bgp`: BIRD advertises each node's blocks and installs the others' (decision 0017);
  * `bgp-cross-subnet`: BIRD's routes to peers on the local subnet, VXLAN to the others.
  *
  * Declared once here and reused by the agent config, the lab state and the CLI: a new backend

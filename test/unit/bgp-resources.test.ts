@@ -1,4 +1,4 @@
-// BGPConfiguration and BGPPeer (decision 0015): what `tartan apply` and the agent's ingestion
+// BGPConfiguration and BGPPeer (decision 0017): what `tartan apply` and the agent's ingestion
 // accept and refuse, each refusal by field and reason; the Node's spec.bgp; the agent config's bgp.
 import { describe, expect, test } from "bun:test";
 import { parseAgentConfig } from "../../src/agent/agent-config.ts";

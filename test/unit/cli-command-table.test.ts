@@ -346,6 +346,7 @@ describe("shell completion, generated from the table", () => {
       [
         "agent",
         "apply",
+        "bgp",
         "completion",
         "delete",
         "get",

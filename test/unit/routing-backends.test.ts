@@ -93,6 +93,26 @@ describe("routing backends through the registry", () => {
     expect(b.peerRoute(local(true), far, v4)).toEqual(tunnel(v4.dst, 4, "198.18.1.3", MAC_C, "198.18.1.3"));
   });
 
+  test("bgp: BIRD routes every remote block, tartan none; no overhead", () => {
+    const b = routingBackend("bgp");
+    expect(b.usesVxlan).toBe(false);
+    expect([4, 6].map((f) => b.mtuOverhead(f as 4 | 6))).toEqual([0, 0]);
+    for (const p of [near, far])
+      for (const blk of [v4, v6]) expect(b.peerRoute(local(false), p, blk)).toBeUndefined();
+  });
+
+  test("bgp-cross-subnet: BIRD on the subnet (IPv6 only with next hops on both ends), vxlan across it", () => {
+    const b = routingBackend("bgp-cross-subnet");
+    expect(b.usesVxlan).toBe(true);
+    expect(b.mtuOverhead(4)).toBe(50);
+    expect(b.peerRoute(local(true), near, v4)).toBeUndefined();
+    expect(b.peerRoute(local(true), far, v4)).toEqual(tunnel(v4.dst, 4, "198.18.1.3", MAC_C, "198.18.1.3"));
+    const v6tunnel = tunnel(v6.dst, 6, "fe80::aa:ff:fe00:2", MAC_B, "198.18.0.2");
+    expect(b.peerRoute(local(true), near, v6)).toEqual(v6tunnel);
+    expect(b.peerRoute({ ...local(true), bgpIpv6: true }, { ...near, bgpIpv6: true }, v6)).toBeUndefined();
+    expect(b.peerRoute({ ...local(true), bgpIpv6: true }, near, v6)).toEqual(v6tunnel);
+  });
+
   test("the agent config accepts exactly the declared names, vxlan by default", () => {
     const cfg = (backend?: string) =>
       parseAgentConfig(

@@ -16,6 +16,8 @@ export interface LocalNode {
   vxlan?: { device: string; mac: string };
   /** Which node each VTEP MAC belongs to (the first by name): later claimants are refused. */
   macOwner: ReadonlyMap<string, string>;
+  /** The node publishes an IPv6 BGP next hop (Node spec.bgp.ipv6Address): BIRD can route its IPv6 blocks. */
+  bgpIpv6?: boolean;
 }
 
 /** A peer node as calc parsed it: its underlay address and, when valid, its VTEP MAC. */
@@ -23,6 +25,8 @@ export interface Peer {
   name: string;
   address: Ip;
   mac?: string;
+  /** The peer publishes an IPv6 BGP next hop (Node spec.bgp.ipv6Address). */
+  bgpIpv6?: boolean;
 }
 
 /** One block of a peer: its canonical CIDR text and family. */

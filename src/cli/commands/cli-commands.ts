@@ -1,3 +1,4 @@
+import { bgpStatusCommand } from "../bgp-status-command.ts";
 import type { CommandTable } from "../command.ts";
 import { policyDropsCommand, policyStatusCommand } from "../policy-command.ts";
 import { agentCommand } from "./agent-command.ts";
@@ -28,4 +29,6 @@ export const CLI_COMMANDS: CommandTable = [
   },
   policyDropsCommand,
   policyStatusCommand,
+  { path: ["bgp"], summary: "BGP through BIRD: sessions and routes per node", group: true },
+  bgpStatusCommand,
 ];

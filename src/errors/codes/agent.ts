@@ -22,5 +22,11 @@ export const AGENT_ERROR_CODES = [
   "agent-unreachable",
   /** The agent answered with an error whose code this build does not know. */
   "agent-error",
+  /** GET /v1/bgp on an agent whose backend is not bgp / bgp-cross-subnet. */
+  "bgp-off",
+  /** `bird -p` refused a generated config (the running bird keeps its old one). */
+  "bgp-config-invalid",
+  /** bird could not be found, started, or reconfigured, or its control socket did not answer. */
+  "bgp-bird-failed",
 ] as const;
 export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];

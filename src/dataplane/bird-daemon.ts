@@ -1,0 +1,45 @@
+/**
+ * One BIRD 2 daemon of this node, behind a small port (decision 0017): the agent's BGP manager
+ * decides, the driver (linux/bird-process.ts) writes files, spawns `bird` and talks to its
+ * control socket; a fake stands in for unit tests.
+ */
+export interface BirdDaemon {
+  /** Where bird's files live: bird.conf, bird.ctl (control socket), bird.pid, bird.log. */
+  readonly paths: BirdPaths;
+  /**
+   * Checks the text with `bird -p` and puts it at paths.conf atomically (temp file + rename):
+   * bird always re-reads the path it was started with. Throws `bgp-config-invalid` (the file
+   * is left as it was).
+   */
+  writeConfig(text: string): Promise<void>;
+  /** The pid of a bird that answers on paths.ctl, or undefined when none does. */
+  running(): Promise<number | undefined>;
+  /** Starts `bird -f -R -c conf -s ctl -P pid` and waits until its socket answers; its pid. */
+  start(): Promise<number>;
+  /** One control-socket command (`configure`, `show protocols all`…): its reply lines. */
+  command(cmd: string): Promise<BirdReply>;
+}
+
+export interface BirdPaths {
+  dir: string;
+  conf: string;
+  ctl: string;
+  pid: string;
+  log: string;
+}
+
+/** One reply line: its code (`1002`) and text, the code inherited by continuation lines. */
+export interface BirdReplyLine {
+  code: number;
+  text: string;
+}
+
+export type BirdReply = BirdReplyLine[];
+
+export const birdPaths = (dir: string): BirdPaths => ({
+  dir,
+  conf: `${dir}/bird.conf`,
+  ctl: `${dir}/bird.ctl`,
+  pid: `${dir}/bird.pid`,
+  log: `${dir}/bird.log`,
+});
