@@ -48,8 +48,12 @@ if (missing) console.warn(`lab-bgp: skipped (${missing})`);
 let current: string | undefined;
 const spawned = new Set<Subprocess>();
 
+/** `tartan lab ARGS --lab NAME` (before a `--`, after which the arguments are CMD's). */
 async function lab(name: string, args: string[], allowFailure = false) {
-  return await run([tartan, "lab", ...args, "--lab", name], { allowFailure, timeoutMs: 150_000 });
+  const dash = args.indexOf("--");
+  const full =
+    dash < 0 ? [...args, "--lab", name] : [...args.slice(0, dash), "--lab", name, ...args.slice(dash)];
+  return await run([tartan, "lab", ...full], { allowFailure, timeoutMs: 150_000 });
 }
 const state = (name: string): LabState =>
   JSON.parse(readFileSync(`/run/tartan-lab/${name}/lab.json`, "utf8")) as LabState;
@@ -87,10 +91,11 @@ afterAll(async () => {
   if (bin) rmSync(bin, { recursive: true, force: true });
 }, T);
 
+// Probe timeouts generous for a loaded 2-core machine: the matrix starts a tartan process per cell.
 async function matrixUntilGreen(name: string, timeoutMs: number): Promise<LabMatrix> {
   return await eventually(
     "a green matrix",
-    async () => JSON.parse((await lab(name, ["matrix", "-o", "json", "--timeout-ms", "1500"], true)).stdout),
+    async () => JSON.parse((await lab(name, ["matrix", "-o", "json", "--timeout-ms", "5000"], true)).stdout),
     { timeoutMs, intervalMs: 500, until: (m: LabMatrix) => m.ok, onTimeout: "last" },
   );
 }
@@ -177,7 +182,8 @@ describe.skipIf(missing !== undefined)(
     beforeAll(async () => {
       // --block-size 30: every pod is a fresh block, so a new pod means a new advertisement.
       await up(name, ["--nodes", "3", "--ipv6", "--tor", "--tor-password", "s3cret", "--block-size", "30"]);
-      await Promise.all([1, 2, 3].map((i) => lab(name, ["pod", "add", `node-${i}`, `p${i}`])));
+      // One after the other: parallel adds time out against etcd on a loaded 2-core machine.
+      for (let i = 1; i <= 3; i++) await lab(name, ["pod", "add", `node-${i}`, `p${i}`]);
     }, T);
 
     test(
@@ -414,7 +420,7 @@ describe.skipIf(missing !== undefined)("bgp: 2 route reflectors, mesh off (5 nod
   const name = `bgpr${Math.random().toString(36).slice(2, 8)}`;
   beforeAll(async () => {
     await up(name, ["--nodes", "5", "--route-reflectors", "2"]);
-    await Promise.all([1, 2, 3, 4, 5].map((i) => lab(name, ["pod", "add", `node-${i}`, `p${i}`])));
+    for (let i = 1; i <= 5; i++) await lab(name, ["pod", "add", `node-${i}`, `p${i}`]);
   }, T);
 
   test(
