@@ -81,17 +81,28 @@ export async function freshBlockRun(
     for (let i = 0; i <= pods; i++) {
       const ns = await createNetns("cvf");
       const s = now();
-      const result = await callCni({
-        command: "ADD",
-        tartan: TARTAN,
-        nodeNetns: paths.nodeNetns(1),
-        podNetns: ns.name,
-        containerId: randomBytes(16).toString("hex"),
-        ifname: "eth0",
-        podNamespace: "bench",
-        podName: `fresh-${i}`,
-        netconf,
-      });
+      let result: Record<string, unknown> | null = null;
+      // CNI code 11 (try again later: the agent could not reach etcd in time) is retried, as a
+      // runtime would; on a loaded machine a 50-node lab's etcd misses deadlines.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          result = await callCni({
+            command: "ADD",
+            tartan: TARTAN,
+            nodeNetns: paths.nodeNetns(1),
+            podNetns: ns.name,
+            containerId: randomBytes(16).toString("hex"),
+            ifname: "eth0",
+            podNamespace: "bench",
+            podName: `fresh-${i}`,
+            netconf,
+          });
+          break;
+        } catch (err) {
+          if (attempt >= 3 || !String(err).includes("[CNI code 11]")) throw err;
+          log(`${backend} N=${nodes} pod ${i}: ADD attempt ${attempt} failed (code 11), retrying`);
+        }
+      }
       const e = now();
       const ip = ((result?.ips ?? []) as { address: string }[])[0]!.address.split("/")[0]!;
       for (const p of probers) p.send(`${ip} 9 15000`);
