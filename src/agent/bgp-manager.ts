@@ -14,6 +14,8 @@ const READS = new Set<string>([KINDS.node, KINDS.ipamBlock, BGP_KINDS.bgpConfigu
 
 /** How often the manager checks that bird still answers on its socket (and restarts it if not). */
 export const BIRD_WATCH_MS = 1000;
+/** Unanswered probes of a live bird before the watchdog replaces it (its probe waits 2 s each). */
+const HUNG_CHECKS = 5;
 
 /**
  * The `bgp` backends' manager (decision 0017): Nodes, IPAMBlocks, BGPConfiguration and BGPPeers
@@ -36,6 +38,8 @@ export class BgpManager implements Manager {
   private watch: unknown;
   private chain: Promise<unknown> = Promise.resolve();
   private stopped = false;
+  /** Consecutive watchdog probes a live bird did not answer. */
+  private silent = 0;
   /** Times the watchdog found bird gone and started it again. */
   restarts = 0;
 
@@ -145,10 +149,27 @@ export class BgpManager implements Manager {
     }
   }
 
-  /** The watchdog: bird gone (SIGKILL, crash) → start it again with the config in place (`-R`). */
+  /**
+   * The watchdog: bird gone (SIGKILL, crash) → start it again with the config in place (`-R`).
+   * A bird that lives but does not answer its socket is given HUNG_CHECKS probes before it is
+   * killed and replaced: a second bird beside a live one would fight it for the BGP port.
+   */
   private async check(): Promise<void> {
     if (this.stopped || this.lastText === undefined) return;
-    if ((await this.bird.running()) !== undefined) return;
+    if ((await this.bird.running()) !== undefined) {
+      this.silent = 0;
+      return;
+    }
+    const hung = this.bird.process();
+    if (hung !== undefined) {
+      if (++this.silent < HUNG_CHECKS) return;
+      this.ctx.log("warn", "bird lives but does not answer its control socket; killing it", {
+        birdPid: hung,
+        socket: this.bird.paths.ctl,
+      });
+      this.bird.kill(hung);
+    }
+    this.silent = 0;
     this.ctx.log("warn", "bird is not running; starting it again (graceful restart)", {
       socket: this.bird.paths.ctl,
     });

@@ -1,3 +1,4 @@
+import { TartanError } from "../errors/tartan-error.ts";
 import {
   BGP_CONFIGURATION_NAME,
   BGP_DEFAULTS,
@@ -153,7 +154,11 @@ export function calcBgpModel(input: BgpModelInput): BgpModel {
   const views = input.nodes.map((n) => viewOf(n, defaultAs)).sort((a, b) => a.name.localeCompare(b.name));
   const local = views.find((v) => v.name === input.localNode);
   if (!localRes || !local?.address) {
-    throw new Error(`node ${input.localNode} is not in the datastore or has no valid underlayAddress`);
+    throw new TartanError(
+      "local-node-missing",
+      `node ${input.localNode} is not in the datastore or has no valid underlayAddress`,
+      "the agent registers its Node before it configures BIRD; wait for the registration",
+    );
   }
   const localAddr = local.address;
   const localText = formatIp(localAddr);

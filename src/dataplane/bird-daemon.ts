@@ -14,6 +14,13 @@ export interface BirdDaemon {
   writeConfig(text: string): Promise<void>;
   /** The pid of a bird that answers on paths.ctl, or undefined when none does. */
   running(): Promise<number | undefined>;
+  /**
+   * The pid of the bird in paths.pid when that process still lives (not a zombie) and is ours
+   * (its command line names paths.ctl), answering or not; undefined otherwise.
+   */
+  process(): number | undefined;
+  /** SIGKILLs our bird (as process() finds it): one that lives but no longer answers. */
+  kill(pid: number): void;
   /** Starts `bird -f -R -c conf -s ctl -P pid` and waits until its socket answers; its pid. */
   start(): Promise<number>;
   /** One control-socket command (`configure`, `show protocols all`…): its reply lines. */

@@ -17,7 +17,9 @@ import { openDatastore } from "../../src/datastore/open-datastore.ts";
 import { run } from "../../src/exec/run.ts";
 import { spawnDetached } from "../../src/exec/spawn-detached.ts";
 import type { BgpNodeStatus } from "../../src/model/agent-api.ts";
+import { parseCidr } from "../../src/model/cidr.ts";
 import { type IPAMBlockResource, KINDS } from "../../src/model/cluster-resources.ts";
+import { formatIp } from "../../src/model/ip.ts";
 import { ipamBlock } from "../harness/cluster-objects.ts";
 import { eventually } from "../harness/eventually.ts";
 import { cleanupAllNetns, createNetns, isRoot, type TestNetns } from "../harness/netns.ts";
@@ -212,6 +214,28 @@ describe.skipIf(skip)("bgp backend: real agents driving real BIRD", () => {
     }
   }, 90_000);
 
+  test("pod addresses of both families reach each other across nodes (plain IP, no tunnel)", async () => {
+    const [a, c] = [nodes[0]!, nodes[2]!];
+    // "Pods": the block's 9th address on the node's loopback (more specific than its blackhole).
+    const podIp = async (n: TestNode, family: 4 | 6) => {
+      const cidr = (await blocksOf(n.name)).find((b) => b.spec.cidr.includes(":") === (family === 6))!.spec
+        .cidr;
+      const net = parseCidr(cidr).ip;
+      const ip = formatIp({ family, value: net.value + 9n });
+      await n.ns.exec(["ip", "addr", "add", `${ip}/${family === 4 ? 32 : 128}`, "dev", "lo"]);
+      return ip;
+    };
+    for (const family of [4, 6] as const) {
+      const [ha, hc] = [await podIp(a, family), await podIp(c, family)];
+      const r = await c.ns.exec(["ping", `-${family}`, "-c", "1", "-W", "2", "-I", hc, ha], {
+        allowFailure: true,
+      });
+      expect(`${ha} from ${hc}: ${r.code}`).toBe(`${ha} from ${hc}: 0`);
+      const route = await c.ns.exec(["ip", `-${family}`, "route", "get", ha, "from", hc]);
+      expect(route.stdout).toContain(`via ${family === 4 ? a.addr : a.addr6} dev eth0`);
+    }
+  }, 30_000);
+
   test("the agent's reconciler leaves BIRD's routes alone across resyncs (resyncSeconds 2)", async () => {
     const a = nodes[0]!;
     const before = (await a.ns.exec(["ip", "-4", "route", "show", "proto", "bird"])).stdout;
@@ -401,5 +425,53 @@ describe.skipIf(skip)("bgp backend: real agents driving real BIRD", () => {
     const table = await tartan(["bgp", "status", "--socket", nodes[0]!.socket]);
     expect(table.code).toBe(0);
     expect(table.stdout).toContain("ok: 2/2 sessions established");
+  }, 90_000);
+
+  test("route reflector: node a reflects, mesh off, b and c learn each other through a", async () => {
+    const [a, b, c] = [nodes[0]!, nodes[1]!, nodes[2]!];
+    const cfg = (await ds.get("BGPConfiguration", "default"))!;
+    await ds.update({ ...cfg, spec: { ...(cfg.spec as object), nodeToNodeMeshEnabled: false } });
+    await ds.create({
+      apiVersion: V,
+      kind: "BGPPeer",
+      metadata: { name: "to-reflectors" },
+      spec: {
+        peerSelector: { matchExpressions: [{ key: "tartan.dev/route-reflector", operator: "Exists" }] },
+      },
+    });
+    await stopAgent(a);
+    const conf = JSON.parse(readFileSync(a.config, "utf8"));
+    conf.bgp.routeReflectorClusterID = "244.0.0.1";
+    writeFileSync(a.config, JSON.stringify(conf));
+    await startAgent(a);
+    const sa = await eventually("a: reflector with 2 clients", () => status(a), {
+      ...SETTLE,
+      until: (x) => allEstablished(x, 2) && x.sessions.every((y) => y.type === "reflector-client"),
+    });
+    expect(sa.routeReflectorClusterID).toBe("244.0.0.1");
+    for (const n of [b, c]) {
+      const s = await eventually(`${n.name}: one session, to its reflector`, () => status(n), {
+        ...SETTLE,
+        until: (x) => allEstablished(x, 1) && x.healthy,
+      });
+      expect(s.sessions[0]).toMatchObject({ peerNode: "a", type: "reflector" });
+    }
+    // c's blocks on b: reflected by a, next hop kept (c itself).
+    const cBlock = (await blocksOf("c")).find((x) => !x.spec.cidr.includes(":"))!.spec.cidr;
+    await eventually(
+      "b routes c's block via c",
+      async () => (await b.ns.exec(["ip", "-4", "route", "show", cBlock])).stdout,
+      {
+        ...SETTLE,
+        until: (r) => r.includes(`via ${c.addr}`) && r.includes("proto bird"),
+      },
+    );
+    for (const n of nodes) {
+      const want = await othersBlocks(n, 4);
+      await eventually(`node ${n.name}: still exactly the others' IPv4 blocks`, () => birdRoutes(n, 4), {
+        ...SETTLE,
+        until: (r) => Bun.deepEquals(r, want),
+      });
+    }
   }, 90_000);
 });

@@ -35,6 +35,15 @@ class FakeBird implements BirdDaemon {
   async running(): Promise<number | undefined> {
     return this.pid;
   }
+  /** A bird that lives but does not answer (hung). */
+  hungPid: number | undefined;
+  process(): number | undefined {
+    return this.hungPid ?? this.pid;
+  }
+  kill(pid: number): void {
+    this.calls.push(`kill ${pid}`);
+    if (this.hungPid === pid) this.hungPid = undefined;
+  }
   async start(): Promise<number> {
     this.calls.push("start");
     this.pid = this.nextPid++;
@@ -118,6 +127,21 @@ describe("BGP manager", () => {
     expect(bird.pid).toBeDefined();
     timers.advance(5000);
     expect(bird.calls.filter((c) => c === "start").length).toBe(2);
+  });
+
+  test("watchdog: a live bird that stops answering is killed after 5 probes, then replaced", async () => {
+    const bird = new FakeBird();
+    const { timers } = await startAgent(bird);
+    bird.hungPid = bird.pid;
+    bird.pid = undefined;
+    for (let i = 1; i <= 4; i++) {
+      timers.advance(1000);
+      await Bun.sleep(5);
+    }
+    expect(bird.calls.filter((c) => c === "start").length).toBe(1);
+    timers.advance(1000);
+    await eventually("hung bird replaced", () => bird.pid !== undefined, { timeoutMs: 3000 });
+    expect(bird.calls.slice(-2)).toEqual(["kill 100", "start"]);
   });
 
   test("a config bird -p refuses: apply fails, the running bird is not reconfigured, retried later", async () => {

@@ -133,9 +133,18 @@ const TOPOLOGIES: Record<string, BgpModelInput> = {
         nodeSelector: { matchLabels: { rack: "b" } },
         peerIP: "198.18.1.254",
         asNumber: 65000,
+        sourceAddress: "None",
       }),
       peer("core", { node: "node-1", peerIP: "[fd00:ff::1]:1179", asNumber: 65500 }),
     ],
+  },
+  // Lazily the same cluster from node-3 (rack b, the ToR session without a source address).
+  get "tor-rack-b"(): BgpModelInput {
+    return { ...TOPOLOGIES["tor-per-rack-as"]!, localNode: "node-3" };
+  },
+  "ipv6-core-router": {
+    ...base,
+    peers: [peer("core", { node: "node-1", peerIP: "[fd00:ff::1]:1179", asNumber: 65500, password: "c0re" })],
   },
   "cross-subnet": {
     ...base,
@@ -221,7 +230,19 @@ describe("the BGP model", () => {
     // The IPv6 core router needs an IPv6 address this node does not have: reported, not configured.
     expect(m1.problems.map((p) => p.code)).toEqual(["bgp-peer-family"]);
     const m3 = calcBgpModel({ ...t, localNode: "node-3" });
-    expect(m3.sessions.filter((s) => s.type === "external").map((s) => s.peerIP)).toEqual(["198.18.1.254"]);
+    const ext3 = m3.sessions.filter((s) => s.type === "external");
+    expect(ext3.map((s) => [s.peerIP, s.localAddress ?? "(bird picks)"])).toEqual([
+      ["198.18.1.254", "(bird picks)"],
+    ]);
+    // An IPv6 router, from a node with an IPv6 address: a session over IPv6, the ipv6 channel only.
+    const v6 = calcBgpModel(TOPOLOGIES["ipv6-core-router"]!).sessions.find((s) => s.type === "external")!;
+    expect([v6.peerIP, v6.port, v6.localAddress, v6.ipv4, v6.ipv6]).toEqual([
+      "fd00:ff::1",
+      1179,
+      "fd00:198:18::11",
+      false,
+      true,
+    ]);
     // Per-rack AS: the mesh sessions between racks are eBGP.
     expect(m3.asNumber).toBe(65102);
     expect(m3.sessions.filter((s) => s.type === "mesh").map((s) => s.asNumber)).toEqual([65101, 65101]);

@@ -233,6 +233,45 @@ describe("KernelReconciler (fake kernel)", () => {
     expect(await dp.neighbours(null)).toHaveLength(1);
   });
 
+  test("bgp: BIRD's routes (proto bird, 12) to remote blocks are not the reconciler's: kept, no conflict", async () => {
+    const bird = [
+      { op: "route-add", dst: "10.244.2.0/26", family: 4, via: "198.18.0.2", dev: "eth0", proto: 12 },
+      { op: "route-add", dst: "10.244.3.0/26", family: 4, via: "198.18.0.254", proto: 12 },
+      { op: "route-add", dst: "fd00:244::40/122", family: 6, type: "blackhole", proto: 12 },
+    ] as const;
+    await dp.apply(null, [...bird]);
+    const birdRoutes = async () =>
+      [...(await dp.routes(null, 4)), ...(await dp.routes(null, 6))].filter((r) => r.proto === 12);
+    const before = await birdRoutes();
+    expect(before).toHaveLength(3);
+    rec.setDesired(desired("bgp"));
+    expect((await rec.apply()).conflicts).toEqual([]);
+    expect(await birdRoutes()).toEqual(before);
+    // bgp-cross-subnet wants VXLAN routes where (here) BIRD's are: reported, still not fought.
+    // (BIRD's kernel filter keeps it off those prefixes: only next hops on the local subnet.)
+    rec.setDesired(desired("bgp-cross-subnet"));
+    expect((await rec.apply()).conflicts).toEqual([
+      "10.244.3.0/26: the kernel holds a route tartan does not own (not proto 201)",
+      "fd00:244::40/122: the kernel holds a route tartan does not own (not proto 201)",
+    ]);
+    expect(await birdRoutes()).toEqual(before);
+    // bgp: only the local blackholes are tartan's; a second apply writes nothing.
+    rec.setDesired(desired("bgp"));
+    await rec.apply();
+    // (the fixture's pod routes through tt… veths are proto 201 too, and the plugin's)
+    const own = [...(await dp.routes(null, 4)), ...(await dp.routes(null, 6))].filter(
+      (r) => r.proto === 201 && !r.dev?.startsWith("tt"),
+    );
+    expect(own.map((r) => `${r.dst} ${r.type}`).sort()).toEqual([
+      "10.244.1.0/26 blackhole",
+      "fd00:244::/122 blackhole",
+    ]);
+    dp.resetCounters();
+    await rec.apply();
+    expect(dp.writes).toBe(0);
+    expect(await birdRoutes()).toEqual(before);
+  });
+
   test("a failed apply throws and stays dirty; the next apply completes the work", async () => {
     rec.setDesired(desired("vxlan"));
     dp.failNext((op) => op.op === "fdb-replace", "No buffer space available");

@@ -86,6 +86,26 @@ export class BirdProcess implements BirdDaemon {
     }
   }
 
+  process(): number | undefined {
+    try {
+      const pid = Number(readFileSync(this.paths.pid, "utf8").trim());
+      if (!Number.isInteger(pid) || pid <= 1) return undefined;
+      // A zombie (dead, not yet reaped by the agent that spawned it) counts as gone.
+      if (/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"))) return undefined;
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      return cmdline.includes(this.paths.ctl) ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  kill(pid: number): void {
+    if (this.process() !== pid) return; // only the bird of this directory, by its pid file
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
+  }
+
   async start(): Promise<number> {
     const bird = findBird(this.birdPath);
     mkdirSync(this.paths.dir, { recursive: true, mode: 0o700 });
