@@ -57,13 +57,6 @@ function checkBgpOptions(o: LabUpOptions): void {
       "add --backend bgp",
     );
   }
-  if (o.tor && o.subnets > 1) {
-    throw new TartanError(
-      "lab-usage",
-      "--tor peers every node with the ToR on one underlay subnet (single-hop eBGP); the lab has 2",
-      "use --subnets 1 with --tor",
-    );
-  }
   if (o.routeReflectors !== undefined && o.routeReflectors > 0) {
     if (!bgp) {
       throw new TartanError(
