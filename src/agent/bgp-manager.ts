@@ -38,6 +38,7 @@ export class BgpManager implements Manager {
   private watch: unknown;
   private chain: Promise<unknown> = Promise.resolve();
   private stopped = false;
+  private checking = false;
   /** Consecutive watchdog probes a live bird did not answer. */
   private silent = 0;
   /** Times the watchdog found bird gone and started it again. */
@@ -97,7 +98,15 @@ export class BgpManager implements Manager {
 
   private async applyNow(): Promise<{ changes?: number } | undefined> {
     if (this.watch === undefined && !this.stopped) {
-      this.watch = this.ctx.timers.setInterval(() => void this.serial(() => this.check()), this.watchMs);
+      // One probe at a time: a hung bird makes each probe wait for its timeout, and ticks must
+      // not queue up behind it.
+      this.watch = this.ctx.timers.setInterval(() => {
+        if (this.checking) return;
+        this.checking = true;
+        void this.serial(() => this.check()).finally(() => {
+          this.checking = false;
+        });
+      }, this.watchMs);
     }
     if (!this.dirty) return undefined;
     this.dirty = false;
@@ -112,10 +121,9 @@ export class BgpManager implements Manager {
       const changed = text !== this.lastText;
       if (changed) await this.bird.writeConfig(text);
       this.model = model;
-      const pid = await this.bird.running();
-      if (pid === undefined) {
-        const started = await this.bird.start();
-        this.ctx.log("info", "bird started", { birdPid: started, config: this.bird.paths.conf });
+      const { pid, started } = await this.ensureBird();
+      if (started) {
+        this.ctx.log("info", "bird started", { birdPid: pid, config: this.bird.paths.conf });
       } else if (changed) {
         await this.configure();
         this.ctx.log(
@@ -150,19 +158,26 @@ export class BgpManager implements Manager {
   }
 
   /**
-   * The watchdog: bird gone (SIGKILL, crash) → start it again with the config in place (`-R`).
-   * A bird that lives but does not answer its socket is given HUNG_CHECKS probes before it is
-   * killed and replaced: a second bird beside a live one would fight it for the BGP port.
+   * bird's pid when it answers its socket; else bird started (with the config in place, `-R`).
+   * A bird of ours that lives but does not answer (stopped, wedged) is not doubled: a second bird
+   * would fight it for the BGP port. It gets HUNG_CHECKS probes (from applies and the watchdog;
+   * each one fails with bgp-bird-failed) and is then SIGKILLed by pid and replaced.
    */
-  private async check(): Promise<void> {
-    if (this.stopped || this.lastText === undefined) return;
-    if ((await this.bird.running()) !== undefined) {
+  private async ensureBird(): Promise<{ pid: number; started: boolean }> {
+    const pid = await this.bird.running();
+    if (pid !== undefined) {
       this.silent = 0;
-      return;
+      return { pid, started: false };
     }
     const hung = this.bird.process();
     if (hung !== undefined) {
-      if (++this.silent < HUNG_CHECKS) return;
+      if (++this.silent < HUNG_CHECKS) {
+        throw new TartanError(
+          "bgp-bird-failed",
+          `bird (pid ${hung}) lives but does not answer on ${this.bird.paths.ctl} (${this.silent} of ${HUNG_CHECKS} probes before it is replaced)`,
+          `read ${this.bird.paths.log}`,
+        );
+      }
       this.ctx.log("warn", "bird lives but does not answer its control socket; killing it", {
         birdPid: hung,
         socket: this.bird.paths.ctl,
@@ -170,15 +185,22 @@ export class BgpManager implements Manager {
       this.bird.kill(hung);
     }
     this.silent = 0;
-    this.ctx.log("warn", "bird is not running; starting it again (graceful restart)", {
-      socket: this.bird.paths.ctl,
-    });
+    return { pid: await this.bird.start(), started: true };
+  }
+
+  /** The watchdog: bird gone (SIGKILL, crash) or wedged → started again (ensureBird). */
+  private async check(): Promise<void> {
+    if (this.stopped || this.lastText === undefined) return;
     try {
-      const pid = await this.bird.start();
+      const { pid, started } = await this.ensureBird();
+      if (!started) return;
       this.restarts++;
-      this.ctx.log("info", "bird restarted", { birdPid: pid, restarts: this.restarts });
+      this.ctx.log("warn", "bird was not running; started it again (graceful restart)", {
+        birdPid: pid,
+        restarts: this.restarts,
+      });
     } catch (e) {
-      this.ctx.log("error", "bird restart failed; retrying", errorFields(e));
+      this.ctx.log("error", "bird check failed; retrying", errorFields(e));
     }
   }
 

@@ -376,6 +376,35 @@ describe.skipIf(skip)("bgp backend: real agents driving real BIRD", () => {
     }
   }, 90_000);
 
+  test("bird stopped (SIGSTOP, alive but silent): replaced after a few probes, no second bird beside it", async () => {
+    const a = nodes[0]!;
+    const old = birdPid(a)!;
+    process.kill(old, "SIGSTOP");
+    const t0 = Date.now();
+    try {
+      // While it is only silent, nothing else answers on its socket and no second bird runs.
+      await Bun.sleep(2500);
+      expect(birdPid(a)).toBe(old);
+      const fresh = await eventually("the hung bird replaced", () => birdPid(a), {
+        timeoutMs: 40_000,
+        intervalMs: 100,
+        until: (p) => p !== undefined && p !== old && processAlive(p),
+      });
+      birdPids.add(fresh!);
+      console.log(`hung bird replaced ${Date.now() - t0} ms after SIGSTOP`);
+      expect(processAlive(old)).toBe(false);
+      await eventually("a's sessions re-established", () => status(a), {
+        ...SETTLE,
+        until: (x) => allEstablished(x, 2) && x.healthy,
+      });
+    } catch (e) {
+      console.log(readFileSync(join(a.dir, "agent.log"), "utf8").split("\n").slice(-15).join("\n"));
+      throw e;
+    } finally {
+      if (processAlive(old)) process.kill(old, "SIGKILL");
+    }
+  }, 90_000);
+
   test("planned agent restart: bird keeps running, is adopted, sessions and routes untouched", async () => {
     const [a, b] = [nodes[0]!, nodes[1]!];
     const pid = birdPid(a)!;

@@ -131,13 +131,18 @@ describe("BGP manager", () => {
 
   test("watchdog: a live bird that stops answering is killed after 5 probes, then replaced", async () => {
     const bird = new FakeBird();
-    const { timers } = await startAgent(bird);
+    const { agent, timers } = await startAgent(bird);
     bird.hungPid = bird.pid;
     bird.pid = undefined;
-    for (let i = 1; i <= 4; i++) {
+    // An apply meanwhile (a resync) must not start a second bird beside the silent one: probe 1.
+    agent.resync();
+    await agent.idle();
+    expect(bird.calls.filter((c) => c === "start").length).toBe(1);
+    for (let i = 2; i <= 4; i++) {
       timers.advance(1000);
       await Bun.sleep(5);
     }
+    expect(bird.calls.filter((c) => c === "start").length).toBe(1);
     expect(bird.calls.filter((c) => c === "start").length).toBe(1);
     timers.advance(1000);
     await eventually("hung bird replaced", () => bird.pid !== undefined, { timeoutMs: 3000 });
