@@ -330,7 +330,7 @@ describe.skipIf(missing !== undefined)(
           }),
           (async () => {
             await eventually(`${block} on the ToR`, async () => (await torRoutes(name)).includes(block), {
-              timeoutMs: 5000,
+              timeoutMs: 15_000,
               intervalMs: 10,
               until: (v) => v,
             });
