@@ -17,6 +17,10 @@
 // created through the API (kube-pods.ts, the datastore adapter, from the fabric namespace), before
 // its CNI ADD, as kubelet gets it; (b) writes every Node and IPAMBlock through the API (one create
 // per object, 64 in flight; there is no burst transaction in the Kubernetes API).
+//   npm run bench:convergence -- --backend bgp [--nodes 10,50] [--pods 20] [--json]
+//     (c) instead: pod ADD in a fresh block -> reachable from every node, on N-node labs of
+//     that backend and of vxlan in the same run, plus bird's memory per node
+//     (bench/convergence/fresh-block.ts).
 //
 // Safety: everything inside namespaces created here: the lab tl-<lab>-* (`tartan lab up/down`),
 // the pods of (a) and the yardstick's namespaces tt-t-* (test harness). The fake nodes' underlay
@@ -32,7 +36,9 @@ import { callCni } from "../src/lab/cni-call.ts";
 import { labPaths } from "../src/lab/lab-paths.ts";
 import { createNetns, isRoot } from "../test/harness/netns.ts";
 import { summarize } from "./cni/stats.ts";
-import { cleanupAll, cleanupOnSignals, stopProcess, trackLab, trackProcess } from "./lab/cleanup.ts";
+import { type FreshBlockResult, freshBlockRun } from "./convergence/fresh-block.ts";
+import { LineProcess } from "./convergence/line-process.ts";
+import { cleanupAll, cleanupOnSignals, trackLab, trackProcess } from "./lab/cleanup.ts";
 import { labName, labPodAdd, labUp, TARTAN } from "./lab/lab-cli.ts";
 import { type LabEtcdInfo, labEtcdArgv } from "./lab/lab-etcd.ts";
 
@@ -54,6 +60,8 @@ if (datastoreOpt !== "etcd" && datastoreOpt !== "kubernetes") {
 }
 const datastore: "etcd" | "kubernetes" = datastoreOpt;
 const kubernetes = datastore === "kubernetes";
+const backend = opt("--backend", "");
+const labNodes = opt("--nodes", "10,50").split(",").map(Number);
 const TARGETS: Record<number, number> = { 100: 1000, 1000: 2000 };
 const log = (m: string): void => void process.stderr.write(`convergence: ${m}\n`);
 const now = () => performance.timeOrigin + performance.now();
@@ -67,44 +75,6 @@ if (!existsSync(TARTAN)) {
   process.exit(2);
 }
 cleanupOnSignals(log);
-
-/** A long-lived helper process in a namespace, fed lines on stdin, answering lines on stdout. */
-class LineProcess {
-  private readonly p: ReturnType<typeof Bun.spawn>;
-  private readonly lines: string[] = [];
-  private waiters: ((l: string) => void)[] = [];
-  constructor(argv: string[]) {
-    this.p = Bun.spawn(argv, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
-    trackProcess(this.p);
-    void this.read();
-  }
-  private async read(): Promise<void> {
-    let buf = "";
-    const dec = new TextDecoder();
-    for await (const chunk of this.p.stdout as ReadableStream<Uint8Array>) {
-      buf += dec.decode(chunk);
-      for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        const w = this.waiters.shift();
-        if (w) w(line);
-        else this.lines.push(line);
-      }
-    }
-  }
-  send(line: string): void {
-    const sink = this.p.stdin as import("bun").FileSink;
-    sink.write(`${line}\n`);
-    sink.flush();
-  }
-  next(): Promise<string> {
-    const l = this.lines.shift();
-    return l !== undefined ? Promise.resolve(l) : new Promise((r) => this.waiters.push(r));
-  }
-  stop(): Promise<void> {
-    return stopProcess(this.p.pid);
-  }
-}
 
 interface Reach {
   reach: number[];
@@ -284,11 +254,44 @@ async function ipBatchYardstick(): Promise<Map<number, number[]>> {
   return out;
 }
 
+async function freshBlocks(started: string, machine: string): Promise<void> {
+  const results: FreshBlockResult[] = [];
+  for (const n of labNodes) {
+    for (const b of backend === "vxlan" ? ["vxlan"] : [backend, "vxlan"]) {
+      results.push(await freshBlockRun(b, n, pods, log));
+    }
+  }
+  if (json) {
+    console.log(JSON.stringify({ started, machine, freshBlock: results }, null, 2));
+    return;
+  }
+  const f = (x: number) => x.toFixed(0);
+  console.log(
+    `convergence, fresh block per pod (--block-size 30), ${backend} vs vxlan; ${machine}; ${started}`,
+  );
+  console.log(
+    `\n(c) pod ADD on node-1 in a fresh block -> reachable from every other node, ${pods} pods, ms`,
+  );
+  console.log(
+    "| nodes | backend | ADD start -> reachable p50 | p99 | max | ADD p50 | ADD returned -> reachable p50 / p99 | bird RSS per node (mean / max) | lab up |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|");
+  for (const r of results) {
+    const rss = r.birdRssKiB
+      ? `${(r.birdRssKiB.mean / 1024).toFixed(1)} / ${(r.birdRssKiB.max / 1024).toFixed(1)} MiB`
+      : "-";
+    console.log(
+      `| ${r.nodes} | ${r.backend} | ${f(r.reach.p50)} | ${f(r.reach.p99)} | ${f(r.reach.max)} | ${f(r.add.p50)} | ${f(r.afterAdd.p50)} / ${f(r.afterAdd.p99)} | ${rss} | ${r.upSeconds.toFixed(0)} s |`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const started = new Date().toISOString();
   const machine = `${cpus().length} vCPU ${cpus()[0]?.model ?? ""}, kernel ${release()}, load ${loadavg()
     .map((l) => l.toFixed(1))
     .join(" ")}`;
+  if (backend) return await freshBlocks(started, machine);
   const name = labName("bcv");
   trackLab(name);
   log(`lab ${name} up (3 nodes, vxlan, datastore ${datastore})`);

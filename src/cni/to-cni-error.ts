@@ -110,6 +110,9 @@ export const CNI_CODE_OF: Readonly<Record<ErrorCode, number>> = {
   "lab-kube-api-exited": CniCode.internal,
   "lab-kube-api-failed": CniCode.internal,
   "lab-no-kubectl": CniCode.internal,
+  "lab-no-frr": CniCode.internal,
+  "lab-tor-exited": CniCode.internal,
+  "lab-tor-vtysh": CniCode.internal,
 };
 
 /**

@@ -370,7 +370,7 @@ describe("shell completion, generated from the table", () => {
     expect(await complete(["lab", "pod", ""])).toEqual(["add", "rm"]);
     expect(await complete(["lab", ""])).not.toContain("responder");
     expect(await complete(["lab", "up", "--backend", ""])).toEqual([...ROUTING_BACKENDS].sort());
-    expect(await complete(["lab", "up", "--nodes", "3", "--b"])).toEqual(["--backend"]);
+    expect(await complete(["lab", "up", "--nodes", "3", "--ba"])).toEqual(["--backend"]);
     expect(await complete(["get", "pods", "-o", ""])).toEqual(["json", "name", "table", "wide", "yaml"]);
     expect(await complete(["get", ""])).toEqual(
       [

@@ -28,6 +28,18 @@ export const labLsCommand = defineCommand<LabListing>({
           n.agentPid ? String(n.agentPid) : "-",
         ]),
       ),
+      l.tor
+        ? `\nToR: FRR AS ${l.tor.asNumber} on ${l.tor.peerIP} in ${l.tor.netns}, ${l.tor.state} (zebra ${l.tor.zebraPid ?? "-"}, bgpd ${l.tor.bgpdPid ?? "-"}; vtysh --vty_socket ${l.tor.dir})\n` +
+          (l.tor.sessions.length
+            ? formatTable(
+                ["TOR PEER", "AS", "STATE", "PREFIXES RECEIVED"],
+                l.tor.sessions.map((s) => [s.peer, String(s.asNumber), s.state, String(s.prefixesReceived)]),
+              )
+            : "no BGP sessions yet\n")
+        : "",
+      l.outside
+        ? `\noutside host: ${l.outside.address}, ${l.outside.address6} in ${l.outside.netns} (${l.outside.state}); tartan lab exec outside -- ping POD_IP\n`
+        : "",
       l.pods.length
         ? `\n${formatTable(
             ["POD", "NODE", "IPS", "STATE", "NAMESPACE (netns)"],
