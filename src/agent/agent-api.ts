@@ -10,6 +10,7 @@ import {
 } from "../model/agent-api.ts";
 import type { Agent } from "./agent.ts";
 import { errorFields } from "./agent-log.ts";
+import { dropsApi } from "./drops-api.ts";
 import { markedNotReady, readyCondition } from "./node-reclaimer.ts";
 import { policyApi } from "./policy-api.ts";
 
@@ -40,6 +41,7 @@ function parseBlockRequest(body: unknown): BlockRequest {
  *   GET  /v1/status                     → sync state, Nodes known, this node's blocks, policy summary, every Node's readiness (0014)
  *   GET  /metrics                       → the same text as the metrics listener
  *   /v1/pods, /v1/policy, /v1/policy/drops → policy-api.ts
+ *   GET  /v1/drops[?follow=1]          → drops-api.ts (drops with names, recent or live)
  */
 export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
   return async (req) => {
@@ -50,6 +52,8 @@ export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
         : failure(503, "agent-not-synced", "first sync not done yet");
     }
     if (path === "/metrics" && req.method === "GET") return metricsApi(agent)(req);
+    const dropsAnswer = dropsApi(agent, req, path);
+    if (dropsAnswer) return dropsAnswer;
     const policyAnswer = await policyApi(agent, req);
     if (policyAnswer) return policyAnswer;
     if (path === "/v1/status" && req.method === "GET") {

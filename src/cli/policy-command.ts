@@ -15,16 +15,16 @@ import { labRoot, pickLab, readLab } from "./labs-up.ts";
 import { formatTable } from "./report.ts";
 import { requireRoot } from "./require-root.ts";
 
-interface AgentRef {
+export interface AgentRef {
   node: string;
   socket: string;
 }
 
 /** The agents to ask: --socket, else the nodes of the lab (the one up, or --lab), else this host's agent. */
-function agents(o: { socket?: string; lab?: string; node?: string }): AgentRef[] {
+export function agents(o: { socket?: string; lab?: string; node?: string; command?: string }): AgentRef[] {
   if (o.socket) return [{ node: o.node ?? "-", socket: o.socket }];
   // Agent sockets and the lab's state are root's: say so before "not up" or EACCES.
-  requireRoot("tartan policy (asking the agents, without --socket)");
+  requireRoot(`${o.command ?? "tartan policy"} (asking the agents, without --socket)`);
   const root = labRoot();
   const lab = pickLab(o.lab, root);
   if (!lab) return [{ node: o.node ?? "-", socket: DEFAULT_AGENT_SOCKET }];

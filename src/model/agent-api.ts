@@ -75,3 +75,66 @@ export interface ClusterNodeStatus {
   heartbeat?: string;
   blocks: string[];
 }
+
+/**
+ * GET: the drops by policy this agent saw recently (a bounded ring), as `DropsAnswer`; query
+ * `since=SEQ` (only later records), `namespace=NS`, `pod=NAME` (either end of the packet).
+ * With `follow=1`: JSON lines, one `DropsAnswer` without records first, then one `DropRecord` per line.
+ */
+export const AGENT_DROPS_PATH = "/v1/drops";
+
+/** One end of a dropped packet: its address, and the pod holding it when the agent knows one. */
+export interface DropEndpoint {
+  ip: string;
+  port?: number;
+  namespace?: string;
+  pod?: string;
+  /** The pod's node. */
+  node?: string;
+}
+
+/** A packet dropped by policy, as the agent read it from its log group. */
+export interface DropEvent {
+  kind: "drop";
+  /** Per agent, increasing: `since` resumes after it. */
+  seq: number;
+  time: string;
+  node: string;
+  direction: "ingress" | "egress";
+  src: DropEndpoint;
+  dst: DropEndpoint;
+  /** TCP, UDP, SCTP, ICMP, ICMPv6, or the IP protocol number. */
+  protocol: string;
+  icmp?: { type: number; code: number };
+  /** The isolated pod ("ns/name") whose chain dropped it, and the policies isolating it there. */
+  pod: string;
+  policies: string[];
+}
+
+/**
+ * Drops of one pod and direction that were counted but not reported one by one (the kernel's log
+ * rate limit, or the agent's), since `since`.
+ */
+export interface DropSuppressed {
+  kind: "suppressed";
+  seq: number;
+  time: string;
+  node: string;
+  direction: "ingress" | "egress";
+  pod: string;
+  policies: string[];
+  count: number;
+  since: string;
+}
+
+export type DropRecord = DropEvent | DropSuppressed;
+
+/** The answer to GET /v1/drops. */
+export interface DropsAnswer {
+  node: string;
+  /** Whether the agent reads its log group; `problem` says why not. */
+  listening: boolean;
+  group?: number;
+  problem?: string;
+  records: DropRecord[];
+}

@@ -348,6 +348,7 @@ describe("shell completion, generated from the table", () => {
         "apply",
         "completion",
         "delete",
+        "drops",
         "get",
         "help",
         "ipam",

@@ -3,6 +3,7 @@ import { policyDropsCommand, policyStatusCommand } from "../policy-command.ts";
 import { agentCommand } from "./agent-command.ts";
 import { applyCommand } from "./apply-command.ts";
 import { deleteCommand } from "./delete-command.ts";
+import { dropsCommand } from "./drops-command.ts";
 import { getCommand } from "./get-command.ts";
 import { ipamLsCommand } from "./ipam-ls-command.ts";
 import { labelCommand } from "./label-command.ts";
@@ -28,4 +29,5 @@ export const CLI_COMMANDS: CommandTable = [
   },
   policyDropsCommand,
   policyStatusCommand,
+  dropsCommand,
 ];
