@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS=(iproute2 nftables iptables iputils-ping procps podman runc containernetworking-plugins busybox-static iperf3 etcd-server bird2 jq util-linux openssl curl zsh)
+APT_PKGS=(iproute2 nftables iptables iputils-ping procps podman runc containernetworking-plugins busybox-static iperf3 etcd-server bird2 jq util-linux openssl curl zsh chromium)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

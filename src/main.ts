@@ -86,12 +86,13 @@ async function main(): Promise<number> {
   // The CLI (its command table, the lab's commands, the YAML printer) loads only when asked
   // for: the plugin path stays lean. The lab sits above the CLI layer, so the table is put
   // together here, where both are visible.
-  const [{ runCommandTable }, { CLI_COMMANDS }, { LAB_COMMANDS }] = await Promise.all([
+  const [{ runCommandTable }, { CLI_COMMANDS }, { LAB_COMMANDS }, { UI_COMMANDS }] = await Promise.all([
     import("./cli/run-command-table.ts"),
     import("./cli/commands/cli-commands.ts"),
     import("./lab/commands/lab-commands.ts"),
+    import("./ui/commands/ui-command.ts"),
   ]);
-  return await runCommandTable([...CLI_COMMANDS, ...LAB_COMMANDS], process.argv.slice(2), {
+  return await runCommandTable([...CLI_COMMANDS, ...LAB_COMMANDS, ...UI_COMMANDS], process.argv.slice(2), {
     io: {
       out: (t) => writeAllSync(1, t),
       err: (t) => process.stderr.write(t),

@@ -20,11 +20,12 @@ import { TartanError } from "../../src/errors/tartan-error.ts";
 import { run } from "../../src/exec/run.ts";
 import { LAB_COMMANDS } from "../../src/lab/commands/lab-commands.ts";
 import { ROUTING_BACKENDS } from "../../src/model/routing-backend.ts";
+import { UI_COMMANDS } from "../../src/ui/commands/ui-command.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "tartan-cli-table-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const TABLE: CommandTable = [...CLI_COMMANDS, ...LAB_COMMANDS];
+const TABLE: CommandTable = [...CLI_COMMANDS, ...LAB_COMMANDS, ...UI_COMMANDS];
 
 /** The same table, where running any command fails the test: help must never run one. */
 const NEVER_RUN: CommandTable = TABLE.map((e) =>
@@ -355,6 +356,7 @@ describe("shell completion, generated from the table", () => {
         "lab",
         "label",
         "policy",
+        "ui",
         "version",
       ].sort(),
     );
