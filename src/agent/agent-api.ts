@@ -11,6 +11,7 @@ import {
 import type { Agent } from "./agent.ts";
 import { errorFields } from "./agent-log.ts";
 import { dropsApi } from "./drops-api.ts";
+import { ipamApi } from "./ipam-api.ts";
 import { markedNotReady, readyCondition } from "./node-reclaimer.ts";
 import { policyApi } from "./policy-api.ts";
 
@@ -42,6 +43,7 @@ function parseBlockRequest(body: unknown): BlockRequest {
  *   GET  /metrics                       → the same text as the metrics listener
  *   /v1/pods, /v1/policy, /v1/policy/drops → policy-api.ts
  *   GET  /v1/drops[?follow=1]          → drops-api.ts (drops with names, recent or live)
+ *   /v1/ipam, /v1/ipam/release      → ipam-api.ts
  */
 export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
   return async (req) => {
@@ -56,6 +58,8 @@ export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
     if (dropsAnswer) return dropsAnswer;
     const policyAnswer = await policyApi(agent, req);
     if (policyAnswer) return policyAnswer;
+    const ipamAnswer = await ipamApi(agent, req);
+    if (ipamAnswer) return ipamAnswer;
     if (path === "/v1/status" && req.method === "GET") {
       return json(200, {
         synced: agent.synced,

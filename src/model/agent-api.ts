@@ -138,3 +138,53 @@ export interface DropsAnswer {
   problem?: string;
   records: DropRecord[];
 }
+
+/** GET: this node's local IPAM store (reservations, attachments, its block list): `tartan ipam`. */
+export const AGENT_IPAM_PATH = "/v1/ipam";
+/** POST {ip, force?}: release a leaked address (`tartan ipam release`). */
+export const AGENT_IPAM_RELEASE_PATH = "/v1/ipam/release";
+
+/** One reservation of a node's store (datastore/ipam-store.ts Allocation). */
+export interface IpamReservation {
+  network: string;
+  ip: string;
+  containerId: string;
+  ifname: string;
+  rangeKey: string;
+}
+
+/** One attachment record of a node's store, with whether its network namespace still exists. */
+export interface IpamAttachmentState {
+  network: string;
+  containerId: string;
+  ifname: string;
+  netns: string;
+  hostIfname: string;
+  createdAt: number;
+  /** The netns path exists on the node (false: the container is gone, its DEL never came). */
+  netnsExists: boolean;
+}
+
+/** The answer to GET /v1/ipam. */
+export interface NodeIpamState {
+  node: string;
+  /** The CNI network the agent serves, and the blocks it lists for it in the store. */
+  network: string;
+  blocks: string[];
+  reservations: IpamReservation[];
+  attachments: IpamAttachmentState[];
+}
+
+export interface IpamReleaseRequest {
+  ip: string;
+  /** Release even when the owner's network namespace still exists. */
+  force?: boolean;
+}
+
+export interface IpamReleaseResponse {
+  node: string;
+  /** Every address the owner (network, container, interface) held: all were released. */
+  released: IpamReservation[];
+  /** The owner's attachment record was removed too. */
+  attachmentRemoved: boolean;
+}

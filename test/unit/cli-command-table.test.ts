@@ -240,7 +240,7 @@ describe("one shape for every command", () => {
     expect(commandExists(TABLE, ["lab", "pod"])).toBe(true);
     expect(commandExists(TABLE, ["completion"])).toBe(true);
     expect(commandExists(TABLE, ["ipam", "ls"])).toBe(true);
-    expect(commandExists(TABLE, ["ipam", "check"])).toBe(false);
+    expect(commandExists(TABLE, ["ipam", "frobnicate"])).toBe(false);
   });
 
   test("must run as root: said before anything else", () => {
@@ -350,6 +350,7 @@ describe("shell completion, generated from the table", () => {
         "completion",
         "delete",
         "drops",
+        "explain",
         "get",
         "help",
         "ipam",
