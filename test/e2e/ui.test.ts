@@ -4,7 +4,7 @@
 // port is in there too): the page shows every node and pod of the lab and which pods a policy
 // isolates; a connection the test makes and the policy drops appears live in the page (latency
 // measured: the requirement is 2 s; the bound has margin for a loaded machine); clicking two pods
-// opens the explain panel. Screenshots are saved as artefacts ($TARTAN_TEST_ARTIFACTS, default
+// opens explain for the pair (denied, by the policy). Screenshots are saved as artefacts ($TARTAN_TEST_ARTIFACTS, default
 // test-artifacts/). Lab, namespace, UI server and chromium are removed afterwards.
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync } from "node:fs";
@@ -161,7 +161,10 @@ describe.skipIf(!hasEtcd || !hasChromium)("tartan ui in headless chromium", () =
             /dev\/client \(10\.[0-9.]+:\d+\) → prod\/web \(10\.[0-9.]+:8080\) TCP dropped \(ingress, default-deny\)/,
           );
           expect(latency).toBeLessThan(10_000); // requirement 2 s; margin for a loaded 2-core machine
+          // explain (calc/explain.ts, built in) for the clicked pair: denied, naming the policy.
           expect(String(drop.explain)).toContain("explain dev/client → prod/web");
+          expect(String(drop.explain)).toContain("DENIED");
+          expect(String(drop.explain)).toContain("default-deny");
           expect(drop.failed).toEqual([]);
           expect(await browser.exited).toBe(0);
           expect(existsSync(`${ARTIFACTS}/ui-cluster.png`) && existsSync(`${ARTIFACTS}/ui-drop.png`)).toBe(

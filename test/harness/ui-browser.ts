@@ -78,7 +78,8 @@ try {
   // Explain for the pair, by clicking the two pods (the panel answers whether explain is built in or not).
   await page.click('g.pod[data-pod="dev/client"]');
   await page.click('g.pod[data-pod="prod/web"]');
-  await page.waitForFunction(() => (document.getElementById("explain")?.textContent ?? "").length > 20, {
+  // The panel has its answer: a verdict, or the server's error message (a <p> after the title).
+  await page.waitForFunction(() => document.querySelectorAll("#explain p, #explain pre").length > 0, {
     timeout: 30_000,
   });
   const explain = await page.evaluate(() => document.getElementById("explain")?.textContent ?? "");

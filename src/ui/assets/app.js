@@ -101,9 +101,9 @@ function draw(v) {
         el("text", { x: x + 26, y: py + 17 }, pg, p.name);
         el("text", { class: "ip", x: x + 26, y: py + 34 }, pg, p.ips.join(", "));
         if (isolatedBy.length) {
-          const dirs = [p.ingress ? "ingress" : "", p.egress ? "egress" : ""].filter(Boolean).join("+");
+          const dirs = [p.ingress ? "in" : "", p.egress ? "out" : ""].filter(Boolean).join("+");
           const at = { class: "by", x: x + NODE_W - 24, y: py + 34, "text-anchor": "end" };
-          el("text", at, pg, `${dirs} isolated by ${isolatedBy.join(", ")}`);
+          el("text", at, pg, `${dirs}: ${isolatedBy.join(", ")}`);
           el("title", {}, pg, `${key}: ${dirs} isolated by ${isolatedBy.join(", ")}`);
         }
         const badge = el(
@@ -158,14 +158,19 @@ function drawMatrix(m) {
         continue;
       }
       const ok = cells.every((c) => c.tcp);
-      td.className = ok ? "ok" : "bad";
-      td.textContent = ok ? "✓" : "✗";
-      td.title = cells
-        .map(
-          (c) =>
-            `${c.ip}: ping ${c.ping ? "ok" : "failed"}, tcp ${c.tcp ? "ok" : "failed"}${c.error ? ` (${c.error})` : ""}`,
-        )
-        .join("\n");
+      // Failing where policy denies it is expected (lab matrix names the policy): not a fault.
+      const denied = !ok && cells.every((c) => !c.tcp && c.policy && !c.policy.tcp);
+      td.className = ok ? "ok" : denied ? "denied" : "bad";
+      td.textContent = ok ? "✓" : denied ? "⊘" : "✗";
+      const by = [...new Set(cells.flatMap((c) => c.policy?.deniedBy ?? []))];
+      td.title =
+        (denied ? `denied by policy: ${by.join(", ")}\n` : "") +
+        cells
+          .map(
+            (c) =>
+              `${c.ip}: ping ${c.ping ? "ok" : "failed"}, tcp ${c.tcp ? "ok" : "failed"}${c.error ? ` (${c.error})` : ""}`,
+          )
+          .join("\n");
       td.addEventListener("click", () => explain(from, to));
     }
   }
@@ -196,20 +201,17 @@ async function explain(src, dst) {
     p.className = `verdict-${body.verdict}`;
     p.textContent = body.verdict.toUpperCase();
   }
-  for (const line of explainLines(body)) box.appendChild(document.createElement("p")).textContent = line;
-  const pre = box.appendChild(document.createElement("pre"));
-  pre.textContent = JSON.stringify(body, null, 2);
-}
-
-/** The explanation's sentences, when it has them (`summary`, or per direction `reason`). */
-function explainLines(b) {
-  const out = [];
-  if (typeof b.summary === "string") out.push(b.summary);
-  for (const dir of ["egress", "ingress"]) {
-    const d = b[dir];
-    if (d && typeof d.reason === "string") out.push(`${dir}: ${d.reason}`);
-  }
-  return out;
+  if (typeof body.summary === "string")
+    box.appendChild(document.createElement("p")).textContent = body.summary;
+  // The same text `tartan explain` prints; the JSON behind a disclosure.
+  if (typeof body.text === "string") box.appendChild(document.createElement("pre")).textContent = body.text;
+  const more = box.appendChild(document.createElement("details"));
+  more.appendChild(document.createElement("summary")).textContent = "as JSON";
+  more.appendChild(document.createElement("pre")).textContent = JSON.stringify(
+    { ...body, text: undefined },
+    null,
+    2,
+  );
 }
 
 function endpoint(e) {

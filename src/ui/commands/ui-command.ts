@@ -1,9 +1,15 @@
+import { Explainer } from "../../calc/explain.ts";
 import { defineCommand, Exited } from "../../cli/command.ts";
-import { LAB_OPTION } from "../../cli/common-options.ts";
+import type { CommandArgs } from "../../cli/command-args.ts";
+import { parsePortOption } from "../../cli/commands/explain-command.ts";
+import { TARGET_OPTIONS } from "../../cli/commands/objects-target.ts";
+import { formatExplanation } from "../../cli/format-explanation.ts";
 import { pickLab } from "../../cli/labs-up.ts";
+import { readSnapshotTarget } from "../../cli/snapshot-target.ts";
 import { TartanError } from "../../errors/tartan-error.ts";
+import { isRoutingBackend } from "../../model/routing-backend.ts";
 import { viewSource } from "../cluster-view.ts";
-import { serveUi } from "../ui-server.ts";
+import { type ExplainFn, serveUi } from "../ui-server.ts";
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
@@ -16,6 +22,27 @@ export function parseListen(text: string): { hostname: string; port: number } {
   }
   return { hostname: (m[1] ?? m[2])!, port };
 }
+
+/**
+ * Explain for the page: the explain command's computation (calc/explain.ts) on a fresh snapshot
+ * of the cluster's objects from the same target options (--lab, --datastore, --config), plus its
+ * text as the CLI prints it.
+ */
+const explainWith =
+  (args: CommandArgs): ExplainFn =>
+  async (src, dst, port) => {
+    const { snapshot, lab } = await readSnapshotTarget(args);
+    const backend = lab?.backend;
+    const e = new Explainer({
+      ...snapshot,
+      ...(backend && isRoutingBackend(backend) ? { backend } : {}),
+    }).explain({
+      src,
+      dst,
+      ...(port ? parsePortOption(port) : {}),
+    });
+    return { ...e, text: formatExplanation(e) };
+  };
 
 /** `tartan ui`: serves the web view until interrupted. */
 export const uiCommand = defineCommand<never>({
@@ -33,7 +60,7 @@ export const uiCommand = defineCommand<never>({
       description: "where to serve (port 0: any free port; the URL is printed)",
       default: "127.0.0.1:9648",
     },
-    LAB_OPTION,
+    ...TARGET_OPTIONS,
     { name: "socket", value: "PATH", description: "not a lab: the agent at this socket", complete: "file" },
   ],
   examples: ["tartan ui", "tartan ui --lab lab1 --listen 127.0.0.1:8080"],
@@ -47,7 +74,7 @@ export const uiCommand = defineCommand<never>({
     }
     const socket = args.get("socket");
     const lab = socket ? args.get("lab") : pickLab(args.get("lab"));
-    const ui = serveUi({ hostname, port, source: viewSource(lab, socket) });
+    const ui = serveUi({ hostname, port, source: viewSource(lab, socket), explain: explainWith(args) });
     ctx.io.out(`tartan ui: serving ${ui.url}${lab ? ` (lab ${lab})` : ""}; Ctrl-C to stop\n`);
     await new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);
