@@ -7,6 +7,7 @@ import { RTNL } from "./rtnl.ts";
 
 /** Bytes of each packet copied to us: IPv6 with a few extension headers plus the ports. */
 const COPY_RANGE = 128;
+const EPERM = 1;
 /** Datagrams read per poll at most: a flood waits for the next poll instead of holding the loop. */
 const MAX_READS_PER_POLL = 512;
 
@@ -34,7 +35,7 @@ export class NflogSocket implements DropLogSource {
     readonly group: number,
   ) {}
 
-  /** Opens and binds; throws with the kernel's reason (EBUSY: another process holds the group). */
+  /** Opens and binds; throws with the kernel's reason (another process holding the group: EPERM). */
   static open(group: number): NflogSocket {
     const c = libc();
     if (!c) throw new Error("nfnetlink_log needs libc through bun:ffi (Linux, glibc)");
@@ -82,6 +83,11 @@ export class NflogSocket implements DropLogSource {
       }
       const ack = parseNflogDatagram(this.rx.subarray(0, n)).acks.find((a) => a.seq === seq);
       if (!ack) continue;
+      // EPERM is also the kernel's answer when another socket holds the group (nfulnl_recv_config).
+      if (ack.error === EPERM)
+        throw new Error(
+          `nfnetlink_log: log group ${this.group} is bound by another process (ulogd? another agent?), or this one lacks CAP_NET_ADMIN`,
+        );
       if (ack.error !== 0)
         throw new Error(`nfnetlink_log: binding log group ${this.group}: ${this.c.strerror(ack.error)}`);
       return;
