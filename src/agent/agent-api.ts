@@ -4,6 +4,8 @@ import { TartanError } from "../errors/tartan-error.ts";
 import {
   AGENT_BLOCKS_PATH,
   AGENT_HEALTH_PATH,
+  AGENT_LOG_PATH,
+  AGENT_NODE_STATUS_PATH,
   type AgentErrorBody,
   type BlockRequest,
   type ClusterNodeStatus,
@@ -12,7 +14,9 @@ import type { Agent } from "./agent.ts";
 import { errorFields } from "./agent-log.ts";
 import { dropsApi } from "./drops-api.ts";
 import { ipamApi } from "./ipam-api.ts";
+import type { LogRing } from "./log-ring.ts";
 import { markedNotReady, readyCondition } from "./node-reclaimer.ts";
+import { nodeStatus } from "./node-status.ts";
 import { policyApi } from "./policy-api.ts";
 
 /** How long a block request waits for the agent's first sync before answering 503. */
@@ -40,14 +44,22 @@ function parseBlockRequest(body: unknown): BlockRequest {
  *   POST /v1/blocks  {network, family?}  → 200 {blocks, claimed?} | 4xx/5xx {code, message, hint}
  *   GET  /v1/healthz                    → 200 once synced, else 503
  *   GET  /v1/status                     → sync state, Nodes known, this node's blocks, policy summary, every Node's readiness (0014)
+ *   GET  /v1/node/status                → this node's health for `tartan status` (NodeStatusReport)
+ *   GET  /v1/log?lines=N                → the agent's last log lines (when it keeps a LogRing)
  *   GET  /metrics                       → the same text as the metrics listener
  *   /v1/pods, /v1/policy, /v1/policy/drops → policy-api.ts
  *   GET  /v1/drops[?follow=1]          → drops-api.ts (drops with names, recent or live)
  *   /v1/ipam, /v1/ipam/release      → ipam-api.ts
  */
-export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
+export function agentApi(agent: Agent, logRing?: LogRing): (req: Request) => Promise<Response> {
   return async (req) => {
-    const path = new URL(req.url).pathname;
+    const url = new URL(req.url);
+    const path = url.pathname;
+    if (path === AGENT_NODE_STATUS_PATH && req.method === "GET") return json(200, await nodeStatus(agent));
+    if (path === AGENT_LOG_PATH && req.method === "GET") {
+      const n = Math.min(5000, Math.max(1, Number(url.searchParams.get("lines") ?? 200) || 200));
+      return json(200, { lines: logRing?.tail(n) ?? [] });
+    }
     if (path === AGENT_HEALTH_PATH && req.method === "GET") {
       return agent.synced
         ? json(200, { ok: true })

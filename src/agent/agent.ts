@@ -1,5 +1,6 @@
 import type { Datastore } from "../datastore/datastore.ts";
 import type { IpamStore } from "../datastore/ipam-store.ts";
+import type { ManagerApply } from "../model/agent-api.ts";
 import {
   type IPAMBlockResource,
   KINDS,
@@ -65,6 +66,10 @@ export class Agent {
   readonly managers: readonly Manager[];
   /** True from the end of the first full sync on. */
   synced = false;
+  /** When this agent was made (Date.now()), for its uptime. */
+  readonly startedAt: number;
+  /** The last apply of each manager that ran one, by manager name (tartan status). */
+  readonly lastApply = new Map<string, ManagerApply>();
   private readonly appliers: CoalescingTrigger[];
   /** Copies the node's blocks from the IPAMBlock mirror into the local IPAM store (coalesced). */
   private readonly localBlocks: CoalescingTrigger;
@@ -82,6 +87,7 @@ export class Agent {
   constructor(private readonly d: AgentDeps) {
     this.timers = d.timers ?? realTimers;
     this.now = d.now ?? Date.now;
+    this.startedAt = this.now();
     const mirrorOptions = (what: string) => ({
       onError: (e: unknown, phase: "list" | "watch") => {
         this.metrics.datastoreError(`${phase}-${what}`);
@@ -270,6 +276,15 @@ export class Agent {
     return this.d.log;
   }
 
+  get config(): AgentConfig {
+    return this.d.config;
+  }
+
+  /** The node-local IPAM store (tartan status counts its allocations). */
+  get ipamStore(): IpamStore {
+    return this.d.store;
+  }
+
   /**
    * Objects every mirror of the agent (its own and its managers') refused on ingestion, sorted by
    * kind and key: reported by `tartan policy status`, /v1/status and tartan_agent_rejected_objects.
@@ -321,7 +336,25 @@ export class Agent {
 
   private async applyManager(m: Manager): Promise<void> {
     if (!this.synced || this.stopped) return;
-    await m.apply();
+    const at = this.now();
+    const t0 = performance.now();
+    const errors = this.lastApply.get(m.name)?.errors ?? 0;
+    const record = (r: Partial<ManagerApply>) =>
+      this.lastApply.set(m.name, {
+        manager: m.name,
+        at: new Date(at).toISOString(),
+        durationMs: Math.round((performance.now() - t0) * 10) / 10,
+        errors,
+        ...r,
+      });
+    try {
+      const r = await m.apply();
+      // An apply with nothing marked did not look at the kernel: the last real one stands.
+      if (r !== undefined) record(r?.changes !== undefined ? { changes: r.changes } : {});
+    } catch (e) {
+      record({ error: errorFields(e).error, errors: errors + 1 });
+      throw e;
+    }
   }
 
   private register(): Promise<NodeResource> {

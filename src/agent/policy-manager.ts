@@ -354,6 +354,8 @@ export class PolicyManager {
     this.metrics.applySecondsSum += s;
     this.metrics.lastApplySeconds = s;
     this.metrics.lastDeltaChanges = delta.changes;
+    this.metrics.lastApplyAt = Date.now();
+    this.metrics.lastError = undefined;
     this.failures = 0;
     this.appliedSeq = seq;
     const ready = this.waiters.filter((w) => w.seq <= seq);
@@ -367,6 +369,7 @@ export class PolicyManager {
 
   private failed(e: unknown): void {
     this.metrics.applyErrors++;
+    this.metrics.lastError = errorFields(e).error;
     const ms = backoffMs(this.failures++, 200, 10_000);
     this.d.log("error", "policy apply failed; retrying", { ...errorFields(e), retryInMs: ms });
     if (this.stopped || this.retryTimer !== undefined) return;

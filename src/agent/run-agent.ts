@@ -7,6 +7,7 @@ import { Agent } from "./agent.ts";
 import { agentApi, metricsApi } from "./agent-api.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import { type AgentLog, errorFields } from "./agent-log.ts";
+import { LogRing } from "./log-ring.ts";
 import type { ManagerFactory } from "./manager.ts";
 import { readUnderlay } from "./read-underlay.ts";
 import { type Listener, serveTcp, serveUnixSocket } from "./serve-agent.ts";
@@ -41,6 +42,9 @@ export const vtepMacOf = (nodeName: string): string => stableMac(`tartan.vxlan/$
  * the background (GET /healthz turns 200 when it is done).
  */
 export async function startAgent(config: AgentConfig, w: AgentWiring): Promise<RunningAgent> {
+  // The last lines stay in memory for `tartan diagnose` (GET /v1/log), wherever the log goes.
+  const ring = new LogRing();
+  const log = ring.wrap(w.log);
   const dp = w.dataplane();
   const underlay = await readUnderlay(dp, config.underlayInterface);
   const vtepMac = vtepMacOf(config.nodeName);
@@ -55,12 +59,12 @@ export async function startAgent(config: AgentConfig, w: AgentWiring): Promise<R
     await ds.close().catch(() => {});
   };
   try {
-    const managers = await w.managers(config, dp, w.log);
-    agent = new Agent({ config, ds, store, underlay, vtepMac, log: w.log, managers });
-    listeners.push(await serveUnixSocket(config.socket, agentApi(agent)));
+    const managers = await w.managers(config, dp, log);
+    agent = new Agent({ config, ds, store, underlay, vtepMac, log, managers });
+    listeners.push(await serveUnixSocket(config.socket, agentApi(agent, ring)));
     if (config.metricsAddress) listeners.push(serveTcp(config.metricsAddress, metricsApi(agent)));
     const a = agent;
-    a.start().catch((e) => w.log("error", "agent start-up failed", errorFields(e)));
+    a.start().catch((e) => log("error", "agent start-up failed", errorFields(e)));
     return { agent: a, stop: close };
   } catch (e) {
     await close();

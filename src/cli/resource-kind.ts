@@ -1,16 +1,21 @@
 import { TartanError } from "../errors/tartan-error.ts";
 
 export interface ResourceKind {
-  kind: "Pod" | "Namespace" | "NetworkPolicy";
+  kind: "Pod" | "Namespace" | "NetworkPolicy" | "Node" | "IPPool" | "IPAMBlock";
   /** What kubectl prints before the name: `pod/web`, `networkpolicy.networking.k8s.io/deny`. */
   prefix: string;
   namespaced: boolean;
+  /** Written by the agents, not by users: `get` shows them, apply/delete/label refuse them. */
+  readOnly?: boolean;
 }
 
 const KINDS: ResourceKind[] = [
   { kind: "Pod", prefix: "pod", namespaced: true },
   { kind: "Namespace", prefix: "namespace", namespaced: false },
   { kind: "NetworkPolicy", prefix: "networkpolicy.networking.k8s.io", namespaced: true },
+  { kind: "Node", prefix: "node", namespaced: false, readOnly: true },
+  { kind: "IPPool", prefix: "ippool.tartan.dev", namespaced: false, readOnly: true },
+  { kind: "IPAMBlock", prefix: "ipamblock.tartan.dev", namespaced: false, readOnly: true },
 ];
 
 // kubectl's names, plurals and short names.
@@ -24,17 +29,36 @@ const ALIASES: Record<string, ResourceKind["kind"]> = {
   networkpolicy: "NetworkPolicy",
   networkpolicies: "NetworkPolicy",
   netpol: "NetworkPolicy",
+  node: "Node",
+  nodes: "Node",
+  no: "Node",
+  ippool: "IPPool",
+  ippools: "IPPool",
+  ipamblock: "IPAMBlock",
+  ipamblocks: "IPAMBlock",
 };
 
-/** `pods`, `ns`, `netpol`, `NetworkPolicy`…: the kind, as kubectl resolves resource names. */
-export function resourceKind(text: string): ResourceKind {
+/**
+ * `pods`, `ns`, `netpol`, `NetworkPolicy`…: the kind, as kubectl resolves resource names. The
+ * kinds the agents write (nodes, ippools, ipamblocks) only with `readable` (`tartan get`).
+ */
+export function resourceKind(text: string, o: { readable?: boolean } = {}): ResourceKind {
   const k = Object.hasOwn(ALIASES, text.toLowerCase()) ? ALIASES[text.toLowerCase()] : undefined;
-  const found = KINDS.find((x) => x.kind === k);
+  const found = KINDS.find((x) => x.kind === k && (o.readable || !x.readOnly));
+  if (!found && KINDS.some((x) => x.kind === k)) {
+    throw new TartanError(
+      "cli-usage",
+      `${text} are written by the tartan agents and can only be read here`,
+      `see them with tartan get ${text}`,
+    );
+  }
   if (!found) {
     throw new TartanError(
       "cli-usage",
       `unknown resource type "${text}"`,
-      "use pods (po), namespaces (ns) or networkpolicies (netpol)",
+      o.readable
+        ? "use pods (po), namespaces (ns), networkpolicies (netpol), nodes (no), ippools or ipamblocks"
+        : "use pods (po), namespaces (ns) or networkpolicies (netpol)",
     );
   }
   return found;

@@ -1,5 +1,5 @@
 import { AgentClient } from "../api/agent-client.ts";
-import { type AgentRef, agents } from "../cli/policy-command.ts";
+import { type AgentRef, agentRefs } from "../cli/agent-refs.ts";
 import { readLastMatrix } from "../lab/last-matrix.ts";
 import { requireLabState } from "../lab/require-lab-state.ts";
 import { AGENT_POLICY_PATH } from "../model/agent-api.ts";
@@ -57,7 +57,7 @@ export interface ViewSource {
 }
 
 export function viewSource(lab: string | undefined, socket: string | undefined): ViewSource {
-  const refs = agents({ lab, socket, command: "tartan ui" });
+  const refs = agentRefs({ lab, socket, what: "tartan ui" }).refs;
   return { ...(lab ? { lab } : {}), agents: refs };
 }
 

@@ -1,5 +1,5 @@
 import { followAgent } from "../api/agent-stream.ts";
-import type { AgentRef } from "../cli/policy-command.ts";
+import type { AgentRef } from "../cli/agent-refs.ts";
 import { AGENT_DROPS_PATH, type DropRecord, type DropsAnswer } from "../model/agent-api.ts";
 
 /** What the feed sends its listeners: a drop record, or an agent's stream state. */

@@ -188,10 +188,14 @@ describe("one shape for every command", () => {
   test("-o table|json|yaml|wide on every command with a renderer; json and yaml come from the reporter", async () => {
     for (const c of commands(TABLE)) {
       const o = optionsOf(c).find((x) => x.name === "output");
-      expect({ path: c.path, output: o?.values ?? null }).toEqual({
-        path: c.path,
-        output: c.render ? ["table", "json", "yaml", "wide"] : null,
-      });
+      // get adds kubectl's `-o name`; diagnose's -o is the bundle file it writes.
+      const own = c.path.join(" ") === "get" ? ["name"] : [];
+      if (c.path.join(" ") === "diagnose") expect(o?.value).toBe("FILE.tar.gz");
+      else
+        expect({ path: c.path, output: o?.values ?? null }).toEqual({
+          path: c.path,
+          output: c.render ? ["table", "json", "yaml", "wide", ...own] : null,
+        });
     }
     const table = await cli(TABLE, ["version"]);
     expect((await cli(TABLE, ["version", "-o", "wide"])).out).toBe(table.out);
@@ -351,6 +355,7 @@ describe("shell completion, generated from the table", () => {
         "delete",
         "drops",
         "explain",
+        "diagnose",
         "get",
         "help",
         "ipam",
@@ -358,6 +363,7 @@ describe("shell completion, generated from the table", () => {
         "label",
         "policy",
         "ui",
+        "status",
         "version",
       ].sort(),
     );
@@ -366,8 +372,10 @@ describe("shell completion, generated from the table", () => {
     expect(await complete(["lab", ""])).not.toContain("responder");
     expect(await complete(["lab", "up", "--backend", ""])).toEqual([...ROUTING_BACKENDS].sort());
     expect(await complete(["lab", "up", "--nodes", "3", "--b"])).toEqual(["--backend"]);
-    expect(await complete(["get", "pods", "-o", ""])).toEqual(["json", "table", "wide", "yaml"]);
-    expect(await complete(["get", ""])).toEqual(["namespaces", "networkpolicies", "pods"]);
+    expect(await complete(["get", "pods", "-o", ""])).toEqual(["json", "name", "table", "wide", "yaml"]);
+    expect(await complete(["get", ""])).toEqual(
+      ["ipamblocks", "ippools", "namespaces", "networkpolicies", "nodes", "pods"].sort(),
+    );
     expect(await complete(["lab", "pod", "add", "--l"])).toEqual(["--labels", "--lab"].sort());
     expect(await complete(["completion", ""])).toEqual(["bash", "zsh"]);
     expect(await complete(["lab", "exec", "web", "--", "p"])).toEqual([]);

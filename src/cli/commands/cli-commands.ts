@@ -4,12 +4,14 @@ import { agentCommand } from "./agent-command.ts";
 import { applyCommand } from "./apply-command.ts";
 import { clusterSnapshotCommand } from "./cluster-snapshot-command.ts";
 import { deleteCommand } from "./delete-command.ts";
+import { diagnoseCommand } from "./diagnose-command.ts";
 import { dropsCommand } from "./drops-command.ts";
 import { explainCommand } from "./explain-command.ts";
 import { getCommand } from "./get-command.ts";
 import { ipamCheckCommand, ipamReleaseCommand, ipamShowCommand } from "./ipam-commands.ts";
 import { ipamLsCommand } from "./ipam-ls-command.ts";
 import { labelCommand } from "./label-command.ts";
+import { statusCommand } from "./status-command.ts";
 import { versionCommand } from "./version-command.ts";
 
 /**
@@ -42,4 +44,6 @@ export const CLI_COMMANDS: CommandTable = [
   dropsCommand,
   explainCommand,
   clusterSnapshotCommand,
+  statusCommand,
+  diagnoseCommand,
 ];

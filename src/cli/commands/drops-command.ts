@@ -7,10 +7,10 @@ import {
   type DropRecord,
   type DropsAnswer,
 } from "../../model/agent-api.ts";
+import { type AgentRef, agentRefs } from "../agent-refs.ts";
 import { defineCommand, Exited } from "../command.ts";
 import type { CommandArgs } from "../command-args.ts";
 import { LAB_OPTION, NAMESPACE_OPTION } from "../common-options.ts";
-import { type AgentRef, agents } from "../policy-command.ts";
 import { formatTable } from "../report.ts";
 
 export interface DropsData {
@@ -157,12 +157,12 @@ export const dropsCommand = defineCommand<DropsData>({
     const count = args.get("count");
     if (count !== undefined && !/^[1-9][0-9]*$/.test(count))
       throw new TartanError("cli-usage", `--count must be a positive number, got "${count}"`);
-    const list = agents({
+    const list = agentRefs({
       node: args.get("node"),
       lab: args.get("lab"),
       socket: args.get("socket"),
-      command: "tartan drops",
-    });
+      what: "tartan drops",
+    }).refs;
     if (args.flag("follow")) return new Exited(await follow(list, args, ctx.io.out, ctx.io.err));
     const data: DropsData = { drops: [], notListening: [], unreachable: [] };
     await Promise.all(
