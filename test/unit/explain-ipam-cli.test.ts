@@ -79,7 +79,15 @@ async function tartan(...args: string[]): Promise<{ code: number; out: string; e
   let out = "";
   let err = "";
   const code = await runCommandTable(CLI_COMMANDS, [...args, "--datastore", `local=${db}`], {
-    io: { out: (t) => (out += t) && undefined, err: (t) => (err += t) && undefined, stdin: async () => "" },
+    io: {
+      out: (t) => {
+        out += t;
+      },
+      err: (t) => {
+        err += t;
+      },
+      stdin: async () => "",
+    },
     env: {},
   });
   return { code, out, err };
