@@ -5,7 +5,7 @@
 //   {"ready": ms, "nodes": [...], "pods": [...]}   the page shows the cluster (screenshot 1 taken)
 //   {"drop": ms, "text": "..."}                     the first live drop appeared (screenshot 2 taken)
 // ms are Date.now() (same machine clock as the test's). Usage:
-//   bun test/harness/ui-browser.ts URL EXPECTED_PODS SCREENSHOT_DIR
+//   bun test/harness/ui-browser.ts URL EXPECTED_PODS SCREENSHOT_DIR [SRC DST (the pods clicked for explain)]
 // Chromium runs with a temporary profile and is killed by its pid at the end, whatever happened.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,7 +21,13 @@ declare const document: {
   getElementById(id: string): PageElement | null;
 };
 
-const [url, expectedPods, shots] = process.argv.slice(2) as [string, string, string];
+const [url, expectedPods, shots, clickSrc = "dev/client", clickDst = "prod/web"] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string?,
+  string?,
+];
 const profile = mkdtempSync(`${tmpdir()}/tartan-ui-chromium-`);
 const say = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
@@ -76,8 +82,8 @@ try {
   const at = Date.now();
   const text = await page.evaluate(() => document.querySelectorAll("#drops li[data-pod]")[0]?.textContent);
   // Explain for the pair, by clicking the two pods (the panel answers whether explain is built in or not).
-  await page.click('g.pod[data-pod="dev/client"]');
-  await page.click('g.pod[data-pod="prod/web"]');
+  await page.click(`g.pod[data-pod="${clickSrc}"]`);
+  await page.click(`g.pod[data-pod="${clickDst}"]`);
   // The panel has its answer: a verdict, or the server's error message (a <p> after the title).
   await page.waitForFunction(() => document.querySelectorAll("#explain p, #explain pre").length > 0, {
     timeout: 30_000,

@@ -33,14 +33,16 @@ const dirTag = (d: string) => (d === "ingress" ? "ingress" : "egress");
 /** The columns of one record: time, node, direction, source, destination, protocol, what decided. */
 export function dropRow(r: DropRecord): string[] {
   if (r.kind === "suppressed") {
+    // The long words go last: the columns keep the widths of the drops around them.
+    const more = `${r.count} more drop${r.count === 1 ? "" : "s"} not shown (rate limit) since ${clock(r.since)}`;
     return [
       clock(r.time),
       r.node,
       dirTag(r.direction),
-      `${r.count} more drop${r.count === 1 ? "" : "s"} of ${r.pod} not shown (rate limit) since ${clock(r.since)}`,
+      "…",
+      r.pod,
       "",
-      "",
-      r.policies.join(",") || "-",
+      `${r.policies.join(",") || "-"}: ${more}`,
     ];
   }
   const proto = r.icmp ? `${r.protocol} ${r.icmp.type}/${r.icmp.code}` : r.protocol;
@@ -131,7 +133,7 @@ export const dropsCommand = defineCommand<DropsData>({
   summary:
     "packets dropped by policy, with pod names and the isolating policies (recent, or live with --follow)",
   description:
-    "Every agent reads the packets its nodes' policy drops (nftables log group, rate-limited in the\n" +
+    "Every agent reads the packets its node's policy drops (nftables log group, rate-limited in the\n" +
     "kernel: `suppressed` lines count what was not shown one by one; `tartan policy drops` has the\n" +
     "exact counters). Without --follow: the recent drops each agent keeps (its last 1000 records).\n" +
     "Asks the agents of the lab that is up (or --lab NAME), or the agent at --socket, or this host's.",
