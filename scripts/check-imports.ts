@@ -2,7 +2,7 @@
 //
 // 1. Layer order: each layer of src/ may import only itself and the layers listed before it in
 //    LAYERS (model → errors → exec → api → datastore → dataplane → ipam → calc → render → cni →
-//    agent → cli → lab → the composition roots: cni-wiring.ts, cni-main.ts, main.ts).
+//    agent → cli → lab → ui → the composition roots: cni-wiring.ts, cni-main.ts, main.ts).
 // 2. No import cycles between files.
 // 3. Platform modules only where their adapter lives:
 //      node:child_process, Bun.spawn / Bun.spawnSync (text match)   src/exec/
@@ -44,6 +44,7 @@ const LAYERS = [
   "agent",
   "cli",
   "lab",
+  "ui",
   "cni-wiring.ts",
   "cni-main.ts",
   "main.ts",

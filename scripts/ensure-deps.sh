@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS=(iproute2 nftables iptables iputils-ping procps podman runc containernetworking-plugins busybox-static iperf3 etcd-server bird2 jq util-linux openssl curl zsh mmdebstrap)
+APT_PKGS=(iproute2 nftables iptables iputils-ping procps podman runc containernetworking-plugins busybox-static iperf3 etcd-server bird2 jq util-linux openssl curl zsh mmdebstrap chromium)
 # frr: zebra + bgpd of `tartan lab up --tor` (the lab starts its own daemons; the system's stay off)
 APT_PKGS+=(frr)
 missing=()

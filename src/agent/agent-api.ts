@@ -14,6 +14,8 @@ import {
 import type { Agent } from "./agent.ts";
 import { errorFields } from "./agent-log.ts";
 import { BgpManager } from "./bgp-manager.ts";
+import { dropsApi } from "./drops-api.ts";
+import { ipamApi } from "./ipam-api.ts";
 import type { LogRing } from "./log-ring.ts";
 import { markedNotReady, readyCondition } from "./node-reclaimer.ts";
 import { nodeStatus } from "./node-status.ts";
@@ -49,6 +51,8 @@ function parseBlockRequest(body: unknown): BlockRequest {
  *   GET  /metrics                       → the same text as the metrics listener
  *   GET  /v1/bgp                        → this node's BIRD sessions, routes and verdict (bgp backends)
  *   /v1/pods, /v1/policy, /v1/policy/drops → policy-api.ts
+ *   GET  /v1/drops[?follow=1]          → drops-api.ts (drops with names, recent or live)
+ *   /v1/ipam, /v1/ipam/release      → ipam-api.ts
  */
 export function agentApi(agent: Agent, logRing?: LogRing): (req: Request) => Promise<Response> {
   return async (req) => {
@@ -65,8 +69,12 @@ export function agentApi(agent: Agent, logRing?: LogRing): (req: Request) => Pro
         : failure(503, "agent-not-synced", "first sync not done yet");
     }
     if (path === "/metrics" && req.method === "GET") return metricsApi(agent)(req);
+    const dropsAnswer = dropsApi(agent, req, path);
+    if (dropsAnswer) return dropsAnswer;
     const policyAnswer = await policyApi(agent, req);
     if (policyAnswer) return policyAnswer;
+    const ipamAnswer = await ipamApi(agent, req);
+    if (ipamAnswer) return ipamAnswer;
     if (path === "/v1/status" && req.method === "GET") {
       return json(200, {
         synced: agent.synced,

@@ -328,6 +328,11 @@ export class Agent {
     return agentWritesPodStatus(this.d.config);
   }
 
+  /** The node-local IPAM store and the network it serves (`tartan ipam` over the socket). */
+  get ipam(): { store: IpamStore; network: string } {
+    return { store: this.d.store, network: this.d.config.network };
+  }
+
   get log(): AgentLog {
     return this.d.log;
   }

@@ -195,7 +195,7 @@ export class NodeBlocks {
           this.d.log("error", "pods here hold addresses of a block another node owns now", {
             block: cidr,
             owner: other.spec.node,
-            hint: "delete and re-create this node's pods with addresses in that block (tartan ipam ls)",
+            hint: "delete and re-create this node's pods with addresses in that block (tartan ipam check lists them)",
           });
           continue;
         }

@@ -1,5 +1,7 @@
 import { IncrementalPolicy } from "../calc/policy-incremental.ts";
 import { EMPTY_POLICY_IR, type PolicyIR, type PolicyProblem } from "../calc/policy-ir.ts";
+import type { Direction } from "../calc/policy-names.ts";
+import type { DropLogSource } from "../dataplane/drop-log-source.ts";
 import type { NftTable } from "../dataplane/nft-table.ts";
 import type { Datastore } from "../datastore/datastore.ts";
 import {
@@ -10,11 +12,13 @@ import {
 } from "../model/k8s-resources.ts";
 import type { Resource } from "../model/resource.ts";
 import { TARTAN_TABLE } from "../render/masquerade-nft.ts";
-import { parsePolicyState } from "../render/policy-kernel-state.ts";
+import { parseDropCounters, parsePolicyState } from "../render/policy-kernel-state.ts";
 import { type PolicyState, policyStateOf, renderPolicyDelta } from "../render/policy-nft.ts";
 import { type AgentLog, errorFields } from "./agent-log.ts";
+import type { AgentTimers } from "./agent-timers.ts";
 import { backoffMs } from "./backoff.ts";
 import { CoalescingTrigger } from "./coalescing-trigger.ts";
+import { type DropLookup, DropReporter } from "./drop-reporter.ts";
 import { KindMirror, type KindMirrorOptions } from "./kind-mirror.ts";
 import { PolicyMetrics } from "./policy-metrics.ts";
 
@@ -28,6 +32,8 @@ export interface PolicyManagerDeps {
   /** Mirror hooks from the agent (error reporting, timers); onChange/relevant are the manager's. */
   mirrorOptions: Omit<KindMirrorOptions, "onChange" | "relevant">;
   setTimeout?: (fn: () => void, ms: number) => unknown;
+  /** Drops reported one by one (`tartan drops`): the log group's reader and the agent's timers. */
+  drops?: { open: () => DropLogSource; timers: AgentTimers };
 }
 
 // Labels live in metadata and IPs in status: both decide policy, unlike for Nodes and blocks.
@@ -135,10 +141,30 @@ export class PolicyManager {
   private retryTimer: unknown;
   private reportedProblems = "[]";
   private readonly setT: (fn: () => void, ms: number) => unknown;
+  /** Drops with names (undefined: not wired); started with the manager, after the first sync. */
+  readonly drops: DropReporter | undefined;
+  private podIndex:
+    | { seq: number; byIp: Map<string, { namespace: string; name: string; node?: string }> }
+    | undefined;
+  private isolationIndex = new WeakMap<
+    PolicyIR,
+    Map<string, { pod: string; direction: Direction; policies: string[]; counter: string }>
+  >();
 
   constructor(private readonly d: PolicyManagerDeps) {
     this.setT = d.setTimeout ?? ((fn, ms) => setTimeout(fn, ms));
     this.compiler = new IncrementalPolicy(d.nodeName, d.sctp);
+    this.drops = d.drops
+      ? new DropReporter({
+          nodeName: d.nodeName,
+          open: d.drops.open,
+          lookup: this.dropLookup(),
+          readCounters: async () =>
+            new Map(parseDropCounters(await this.listKernel()).map((c) => [c.name, c.packets] as const)),
+          timers: d.drops.timers,
+          log: d.log,
+        })
+      : undefined;
     const opts = (
       relevant: KindMirrorOptions["relevant"],
       dirty: Set<string>,
@@ -194,10 +220,61 @@ export class PolicyManager {
     if (this.started) this.trigger.trigger();
   }
 
-  /** After the agent's first full sync: from now on applies run. */
+  /** After the agent's first full sync: from now on applies run (and drops are read). */
   start(): void {
     this.started = true;
     this.trigger.trigger();
+    this.drops?.start();
+  }
+
+  /**
+   * Addresses to pods (every Pod of the mirror, rebuilt after a change when a drop asks) and
+   * local pods' isolation by pod and by drop counter (per IR).
+   */
+  private dropLookup(): DropLookup {
+    const byIp = () => {
+      if (this.podIndex?.seq !== this.seq) {
+        const m = new Map<string, { namespace: string; name: string; node?: string }>();
+        for (const p of this.pods.items.values()) {
+          const node = p.spec?.nodeName;
+          for (const { ip } of p.status?.podIPs ?? [])
+            m.set(ip, {
+              namespace: p.metadata.namespace ?? "default",
+              name: p.metadata.name,
+              ...(node ? { node } : {}),
+            });
+        }
+        this.podIndex = { seq: this.seq, byIp: m };
+      }
+      return this.podIndex.byIp;
+    };
+    const isolation = () => {
+      const ir = this.current();
+      let m = this.isolationIndex.get(ir);
+      if (!m) {
+        m = new Map();
+        for (const p of ir.pods)
+          for (const direction of ["ingress", "egress"] as const) {
+            const v = p[direction];
+            if (!v) continue;
+            const e = {
+              pod: `${p.namespace}/${p.name}`,
+              direction,
+              policies: v.policies,
+              counter: v.counter,
+            };
+            m.set(`${direction}|${e.pod}`, e);
+            m.set(v.counter, e);
+          }
+        this.isolationIndex.set(ir, m);
+      }
+      return m;
+    };
+    return {
+      podByIp: (ip) => byIp().get(ip),
+      isolation: (pod, dir) => isolation().get(`${dir}|${pod}`),
+      counterOwner: (counter) => isolation().get(counter),
+    };
   }
 
   /** Re-reads the kernel and repairs what differs from the IR. */
@@ -253,6 +330,7 @@ export class PolicyManager {
 
   stop(): void {
     this.stopped = true;
+    this.drops?.stop();
     for (const m of this.mirrors) m.stop();
     this.trigger.stop();
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer as ReturnType<typeof setTimeout>);

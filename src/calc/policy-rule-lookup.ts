@@ -9,7 +9,8 @@ import type { PolicyRule, RuleMatch } from "./policy-rule.ts";
 export interface PolicyPacket {
   src: string;
   dst: string;
-  protocol: Protocol;
+  /** ICMP: matches only rules without ports (NetworkPolicy ports are TCP, UDP or SCTP). */
+  protocol: Protocol | "ICMP";
   port: number;
 }
 
@@ -28,11 +29,16 @@ export interface RuleHit {
  * ingress-isolated pod. A direction without a chain is absent (not isolated: allowed). Each hit
  * is the first rule with a verdict that matches, as the kernel evaluates the chain.
  */
-export function lookupPolicyRules(ir: PolicyIR, p: PolicyPacket): Partial<Record<Direction, RuleHit>> {
+export function lookupPolicyRules(
+  ir: PolicyIR,
+  p: PolicyPacket,
+  /** Look at one direction only (explain evaluates each on the node that enforces it). */
+  only?: Direction,
+): Partial<Record<Direction, RuleHit>> {
   const src = parseIp(p.src);
   const dst = parseIp(p.dst);
   const out: Partial<Record<Direction, RuleHit>> = {};
-  for (const direction of ["egress", "ingress"] as const) {
+  for (const direction of only ? [only] : (["egress", "ingress"] as const)) {
     const local = direction === "egress" ? src : dst;
     const chain = chainOf(ir, direction, local);
     if (!chain) continue;

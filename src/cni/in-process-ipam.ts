@@ -132,7 +132,7 @@ export class InProcessIpam implements IpamBackend {
         CniCode.notAvailable,
         `network "${this.config.network}" has no free address in ${full.map((u) => u.ranges.join(",")).join("; ")}`,
         "",
-        `add a range to ipam.ranges or remove unused pods (\`tartan ipam ls --network ${this.config.network}\` lists the reservations)`,
+        `add a range to ipam.ranges or remove unused pods (\`tartan ipam ls --network ${this.config.network}\` lists the reservations, \`tartan ipam check\` the leaked ones)`,
       );
     }
   }

@@ -47,9 +47,12 @@ export const CNI_CODE_OF: Readonly<Record<ErrorCode, number>> = {
   "ipam-store-too-new": CniCode.ioFailure,
   "ipam-store-io": CniCode.ioFailure,
   "ipam-store-missing": CniCode.ioFailure,
+  "ipam-release-refused": CniCode.internal,
+  "ipam-not-reserved": CniCode.internal,
   // calc/ (agent only)
   "invalid-local-node": CniCode.internal,
   "local-node-missing": CniCode.internal,
+  "explain-unknown-endpoint": CniCode.internal,
   // cni/: a CniError carries its own number and is returned as it is (see toCniError)
   "cni-error": CniCode.internal,
   "cni-not-a-bridge": CniCode.invalidConfig,

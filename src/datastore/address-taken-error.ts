@@ -9,6 +9,7 @@ export function addressTakenError(network: string, ip: string): TartanError {
     "ipam-ip-in-use",
     `address ${ip} of network "${network}" is already reserved`,
     `another attachment holds it: \`tartan ipam ls --network ${network} --data-dir DIR\` (DIR: the ipam.dataDir) shows ` +
-      "which container; release it with CNI DEL, or let CNI GC remove attachments of containers that are gone",
+      "which container; release it with CNI DEL, or let CNI GC remove attachments of containers that are gone " +
+      "(with an agent: `tartan ipam check` says whether it leaked, `tartan ipam release --ip IP` frees a leak)",
   );
 }

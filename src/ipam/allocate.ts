@@ -122,7 +122,7 @@ export function allocate(tx: IpamTx, req: AllocateRequest): AddressAssignment[] 
           "ipam-ip-in-use",
           `requested address ${text} of network "${req.network}" is already reserved by another attachment`,
           `pick another address, or release the holder (CNI DEL); \`tartan ipam ls --network ${req.network}\` ` +
-            "(with --data-dir DIR when ipam.dataDir is set) shows who holds it",
+            "(with --data-dir DIR when ipam.dataDir is set) shows who holds it; `tartan ipam check` whether it leaked",
         );
       }
       tx.reserve({ ...owner, ip: text, rangeKey: want.range.key });

@@ -76,6 +76,119 @@ export interface ClusterNodeStatus {
   blocks: string[];
 }
 
+/**
+ * GET: the drops by policy this agent saw recently (a bounded ring), as `DropsAnswer`; query
+ * `since=SEQ` (only later records), `namespace=NS`, `pod=NAME` (either end of the packet).
+ * With `follow=1`: JSON lines, one `DropsAnswer` without records first, then one `DropRecord` per line.
+ */
+export const AGENT_DROPS_PATH = "/v1/drops";
+
+/** One end of a dropped packet: its address, and the pod holding it when the agent knows one. */
+export interface DropEndpoint {
+  ip: string;
+  port?: number;
+  namespace?: string;
+  pod?: string;
+  /** The pod's node. */
+  node?: string;
+}
+
+/** A packet dropped by policy, as the agent read it from its log group. */
+export interface DropEvent {
+  kind: "drop";
+  /** Per agent, increasing: `since` resumes after it. */
+  seq: number;
+  time: string;
+  node: string;
+  direction: "ingress" | "egress";
+  src: DropEndpoint;
+  dst: DropEndpoint;
+  /** TCP, UDP, SCTP, ICMP, ICMPv6, or the IP protocol number. */
+  protocol: string;
+  icmp?: { type: number; code: number };
+  /** The isolated pod ("ns/name") whose chain dropped it, and the policies isolating it there. */
+  pod: string;
+  policies: string[];
+}
+
+/**
+ * Drops of one pod and direction that were counted but not reported one by one (the kernel's log
+ * rate limit, or the agent's), since `since`.
+ */
+export interface DropSuppressed {
+  kind: "suppressed";
+  seq: number;
+  time: string;
+  node: string;
+  direction: "ingress" | "egress";
+  pod: string;
+  policies: string[];
+  count: number;
+  since: string;
+}
+
+export type DropRecord = DropEvent | DropSuppressed;
+
+/** The answer to GET /v1/drops. */
+export interface DropsAnswer {
+  node: string;
+  /** Whether the agent reads its log group; `problem` says why not. */
+  listening: boolean;
+  group?: number;
+  problem?: string;
+  records: DropRecord[];
+}
+
+/** GET: this node's local IPAM store (reservations, attachments, its block list): `tartan ipam`. */
+export const AGENT_IPAM_PATH = "/v1/ipam";
+/** POST {ip, force?}: release a leaked address (`tartan ipam release`). */
+export const AGENT_IPAM_RELEASE_PATH = "/v1/ipam/release";
+
+/** One reservation of a node's store (datastore/ipam-store.ts Allocation). */
+export interface IpamReservation {
+  network: string;
+  ip: string;
+  containerId: string;
+  ifname: string;
+  rangeKey: string;
+}
+
+/** One attachment record of a node's store, with whether its network namespace still exists. */
+export interface IpamAttachmentState {
+  network: string;
+  containerId: string;
+  ifname: string;
+  netns: string;
+  hostIfname: string;
+  createdAt: number;
+  /** The netns path exists on the node (false: the container is gone, its DEL never came). */
+  netnsExists: boolean;
+}
+
+/** The answer to GET /v1/ipam. */
+export interface NodeIpamState {
+  node: string;
+  /** The CNI network the agent serves, and the blocks it lists for it in the store. */
+  network: string;
+  blocks: string[];
+  reservations: IpamReservation[];
+  attachments: IpamAttachmentState[];
+}
+
+export interface IpamReleaseRequest {
+  ip: string;
+  /** Release even when the owner's network namespace still exists. */
+  force?: boolean;
+}
+
+export interface IpamReleaseResponse {
+  node: string;
+  /** Every address the owner (network, container, interface) held: all were released. */
+  released: IpamReservation[];
+  /** The owner's attachment record was removed too. */
+  attachmentRemoved: boolean;
+}
+
 /** GET: this node's health as `tartan status` shows it (NodeStatusReport). */
 export const AGENT_NODE_STATUS_PATH = "/v1/node/status";
 /** GET ?lines=N: the agent's last log lines (JSON lines, newest last), for `tartan diagnose`. */

@@ -4,8 +4,10 @@
 // serve-<port>-<proto>). Each case applies its policies with `tartan apply`, waits until every
 // agent has applied, probes all 72 ordered pairs on its port/protocol (one process per source
 // pod, a retry per failed cell, the whole matrix re-probed while it differs, bounded) and
-// compares the whole matrix with the expected one; then deletes every policy and restores the
-// labels it changed, so cases are independent. SCTP cases run only where the kernel has SCTP.
+// compares the whole matrix with the expected one, and with `tartan explain`'s matrix (computed
+// in-process from the lab's objects, read by one CLI call per step: explain must agree with the
+// data path on every pair); then deletes every policy and restores the labels it changed, so
+// cases are independent. SCTP cases run only where the kernel has SCTP.
 // Upstream probes go through Service ClusterIPs; tartan has no Services yet, so probes go to
 // pod IPs directly. Then what upstream does not check: endPort ranges on the data path, replies
 // of allowed connections, dual-stack, node→local pod under isolation, drops counted per pod.
@@ -82,8 +84,10 @@ async function runCase(c: NetpolCase): Promise<void> {
   const t0 = performance.now();
   let rounds = 0;
   const applyMs: number[] = [];
+  let explainMs = 0;
   try {
     for (const step of c.steps(ctx)) {
+      let ex: Awaited<ReturnType<NetpolLab["explainer"]>> | undefined;
       if (step.apply) applyMs.push(await lab.apply(step.apply));
       if (step.delete) applyMs.push(await lab.deleteObjects(step.delete));
       for (const l of step.label ?? []) {
@@ -93,6 +97,29 @@ async function runCase(c: NetpolCase): Promise<void> {
       for (const check of step.checks) {
         const got = await lab.probeUntil(check, check.expect);
         rounds += got.rounds;
+        // tartan explain must agree with the data path on every pair (issue 9): its matrix, from
+        // the lab's objects (one CLI call per step), against the probed one.
+        const te = performance.now();
+        ex ??= await lab.explainer();
+        const explained = lab.explainMatrix(ex, check);
+        explainMs += performance.now() - te;
+        const disagree = explained.mismatches(got.reach);
+        if (disagree.length) {
+          failures.push(
+            [
+              `case ${c.id}, step "${step.what}": ${check.protocol} ${check.port} over IPv${check.family ?? 4}: tartan explain disagrees with the probes`,
+              formatDiff(got.reach, explained)
+                .replace("expected (", "probed (")
+                .replace("observed:", "explain:")
+                .replaceAll(": expected ", ": probed ")
+                .replaceAll(", got ", ", explain says "),
+              ...disagree.map(
+                (m) =>
+                  `  ${m.from} -> ${m.to}: ${ex!.explain({ src: lab.pod(m.from).ip4, dst: lab.pod(m.to).ip4, protocol: check.protocol, port: check.port }).summary}`,
+              ),
+            ].join("\n"),
+          );
+        }
         const bad = check.expect.mismatches(got.reach);
         if (bad.length === 0) continue;
         const why = bad
@@ -119,7 +146,7 @@ async function runCase(c: NetpolCase): Promise<void> {
   }
   const ms = Math.round(performance.now() - t0);
   results.push(
-    `${c.id.padEnd(10)} ${failures.length ? "FAIL" : "pass"}  ${ms} ms (agents applied in ${applyMs.map((m) => Math.round(m)).join("/")} ms, ${rounds} probe rounds)  ${c.title}`,
+    `${c.id.padEnd(10)} ${failures.length ? "FAIL" : "pass"}  ${ms} ms (agents applied in ${applyMs.map((m) => Math.round(m)).join("/")} ms, ${rounds} probe rounds, explain ${Math.round(explainMs)} ms)  ${c.title}`,
   );
   if (failures.length) throw new Error(failures.join("\n\n"));
 }

@@ -20,11 +20,12 @@ import { TartanError } from "../../src/errors/tartan-error.ts";
 import { run } from "../../src/exec/run.ts";
 import { LAB_COMMANDS } from "../../src/lab/commands/lab-commands.ts";
 import { ROUTING_BACKENDS } from "../../src/model/routing-backend.ts";
+import { UI_COMMANDS } from "../../src/ui/commands/ui-command.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "tartan-cli-table-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const TABLE: CommandTable = [...CLI_COMMANDS, ...LAB_COMMANDS];
+const TABLE: CommandTable = [...CLI_COMMANDS, ...LAB_COMMANDS, ...UI_COMMANDS];
 
 /** The same table, where running any command fails the test: help must never run one. */
 const NEVER_RUN: CommandTable = TABLE.map((e) =>
@@ -243,7 +244,7 @@ describe("one shape for every command", () => {
     expect(commandExists(TABLE, ["lab", "pod"])).toBe(true);
     expect(commandExists(TABLE, ["completion"])).toBe(true);
     expect(commandExists(TABLE, ["ipam", "ls"])).toBe(true);
-    expect(commandExists(TABLE, ["ipam", "check"])).toBe(false);
+    expect(commandExists(TABLE, ["ipam", "frobnicate"])).toBe(false);
   });
 
   test("must run as root: said before anything else", () => {
@@ -353,6 +354,8 @@ describe("shell completion, generated from the table", () => {
         "bgp",
         "completion",
         "delete",
+        "drops",
+        "explain",
         "diagnose",
         "get",
         "help",
@@ -362,6 +365,7 @@ describe("shell completion, generated from the table", () => {
         "label",
         "manifest",
         "policy",
+        "ui",
         "status",
         "version",
       ].sort(),

@@ -95,10 +95,49 @@ test("formatMatrix: a ✓/✗ grid and the failures spelled out", () => {
     ok: false,
     passed: 1,
     total: 2,
+    deniedByPolicy: 0,
   });
   const lines = out.split("\n");
   expect(lines[1]).toBe("default/a (node-1)  ·          ✓/✓");
   expect(lines[2]).toBe("default/b (node-2)  ✓/✗        ·");
   expect(out).toContain("1/2 reachable");
   expect(out).toContain("default/b → default/a 10.244.0.2: ping ok, tcp failed (refused)");
+});
+
+test("formatMatrix: a pair denied by NetworkPolicy is expected (⊘, naming the policy), one let through is a failure", () => {
+  const pods = [
+    { pod: "x/a", node: "node-1", ips: ["10.244.0.2/32"] },
+    { pod: "x/b", node: "node-2", ips: ["10.244.0.66/32"] },
+  ];
+  const deny = { ping: false, tcp: false, deniedBy: ["x/deny-all (ingress of x/a)"] };
+  const out = formatMatrix({
+    name: "x",
+    pods,
+    cells: [
+      { from: "x/a", to: "x/b", ip: "10.244.0.66", ping: true, tcp: true, policy: { ping: true, tcp: true } },
+      { from: "x/b", to: "x/a", ip: "10.244.0.2", ping: false, tcp: false, error: "no answer", policy: deny },
+    ],
+    ok: true,
+    passed: 1,
+    total: 2,
+    deniedByPolicy: 1,
+  });
+  const lines = out.split("\n");
+  expect(lines[2]).toBe("x/b (node-2)  ⊘/⊘      ·");
+  expect(out).toContain("1/2 reachable, 1 denied by policy");
+  expect(out).not.toContain("FAILURES");
+  expect(out).toContain("  x/b → x/a 10.244.0.2: ping failed, tcp failed: x/deny-all (ingress of x/a)");
+  const leaked = formatMatrix({
+    name: "x",
+    pods,
+    cells: [{ from: "x/b", to: "x/a", ip: "10.244.0.2", ping: true, tcp: true, policy: deny }],
+    ok: false,
+    passed: 1,
+    total: 1,
+    deniedByPolicy: 0,
+  });
+  expect(leaked).toContain("FAILURES");
+  expect(leaked).toContain(
+    "x/b → x/a 10.244.0.2: ping ok, tcp ok — policy says ping denied, tcp denied by x/deny-all (ingress of x/a)",
+  );
 });

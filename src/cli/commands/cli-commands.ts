@@ -3,10 +3,14 @@ import type { CommandTable } from "../command.ts";
 import { policyDropsCommand, policyStatusCommand } from "../policy-command.ts";
 import { agentCommand } from "./agent-command.ts";
 import { applyCommand } from "./apply-command.ts";
+import { clusterSnapshotCommand } from "./cluster-snapshot-command.ts";
 import { deleteCommand } from "./delete-command.ts";
 import { diagnoseCommand } from "./diagnose-command.ts";
+import { dropsCommand } from "./drops-command.ts";
+import { explainCommand } from "./explain-command.ts";
 import { getCommand } from "./get-command.ts";
 import { installCommand } from "./install-command.ts";
+import { ipamCheckCommand, ipamReleaseCommand, ipamShowCommand } from "./ipam-commands.ts";
 import { ipamLsCommand } from "./ipam-ls-command.ts";
 import { labelCommand } from "./label-command.ts";
 import { manifestCommand } from "./manifest-command.ts";
@@ -19,8 +23,15 @@ import { versionCommand } from "./version-command.ts";
  */
 export const CLI_COMMANDS: CommandTable = [
   versionCommand,
-  { path: ["ipam"], summary: "the node-local IPAM store", group: true },
+  {
+    path: ["ipam"],
+    summary: "addresses: pools, blocks, each node's reservations; check and repair",
+    group: true,
+  },
   ipamLsCommand,
+  ipamShowCommand,
+  ipamCheckCommand,
+  ipamReleaseCommand,
   agentCommand,
   installCommand,
   manifestCommand,
@@ -35,6 +46,9 @@ export const CLI_COMMANDS: CommandTable = [
   },
   policyDropsCommand,
   policyStatusCommand,
+  dropsCommand,
+  explainCommand,
+  clusterSnapshotCommand,
   statusCommand,
   diagnoseCommand,
   { path: ["bgp"], summary: "BGP through BIRD: sessions and routes per node", group: true },

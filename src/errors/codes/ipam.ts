@@ -19,5 +19,9 @@ export const IPAM_ERROR_CODES = [
   "ipam-store-io",
   /** A reader (tartan ipam ls) found no store at the directory: readers never create one. */
   "ipam-store-missing",
+  /** `tartan ipam release` of an address in use (a live container or a Pod holds it), without --force. */
+  "ipam-release-refused",
+  /** `tartan ipam release` of an address no node's store reserves. */
+  "ipam-not-reserved",
 ] as const;
 export type IpamErrorCode = (typeof IPAM_ERROR_CODES)[number];

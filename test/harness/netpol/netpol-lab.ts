@@ -7,6 +7,8 @@
 // Upstream probes every pair through a Service ClusterIP (kube-proxy DNATs to the pod before the
 // policy decides); tartan has no Services yet, so these probes go to the pod IPs directly.
 import { stringify } from "yaml";
+import { Explainer } from "../../../src/calc/explain.ts";
+import type { ClusterSnapshot } from "../../../src/cli/cluster-snapshot.ts";
 import { run } from "../../../src/exec/run.ts";
 import { responderBanner } from "../../../src/lab/responder.ts";
 import { eventually } from "../eventually.ts";
@@ -327,6 +329,31 @@ export class NetpolLab {
       },
     );
     return { ...got, rounds };
+  }
+
+  /**
+   * `tartan explain` for this lab's current objects, in-process: one CLI call reads the objects
+   * (as the agents mirror them) from inside the lab, then every pair is explained here.
+   */
+  async explainer(): Promise<Explainer> {
+    const out = (await this.cli(["cluster-snapshot", "--lab", this.name, "-o", "json"])).out;
+    return new Explainer({ ...(JSON.parse(out) as ClusterSnapshot), backend: "vxlan" });
+  }
+
+  /** explain's verdicts as a matrix on one port/protocol/family (self→self: reachable). */
+  explainMatrix(ex: Explainer, spec: ProbeSpec): Reachability {
+    const addr = (p: NetpolPod) => (spec.family === 6 ? p.ip6! : p.ip4);
+    return Reachability.from(
+      this.pods.map((p) => p.key),
+      (a, b) =>
+        a === b ||
+        ex.explain({
+          src: addr(this.pod(a)),
+          dst: addr(this.pod(b)),
+          protocol: spec.protocol,
+          port: spec.port,
+        }).verdict === "allowed",
+    );
   }
 
   /** The node's policy ruleset (for failure reports). */
