@@ -10,6 +10,17 @@
 // Targets: (b) p99 <= 1 s at 100 nodes, <= 2 s at 1000.
 //
 //   npm run bench:convergence [-- --pods 20] [--counts 10,100,1000] [--trials 5] [--json]
+//   npm run bench:convergence -- --datastore kubernetes [...]
+//
+// --datastore kubernetes: the lab runs its stand-in Kubernetes API server on its etcd and the
+// agents in Kubernetes mode (`lab up --datastore kubernetes`). (a) then starts when the Pod is
+// created through the API (kube-pods.ts, the datastore adapter, from the fabric namespace), before
+// its CNI ADD, as kubelet gets it; (b) writes every Node and IPAMBlock through the API (one create
+// per object, 64 in flight; there is no burst transaction in the Kubernetes API).
+//   npm run bench:convergence -- --backend bgp [--nodes 10,50] [--pods 20] [--json]
+//     (c) instead: pod ADD in a fresh block -> reachable from every node, on N-node labs of
+//     that backend and of vxlan in the same run, plus bird's memory per node
+//     (bench/convergence/fresh-block.ts).
 //
 // Safety: everything inside namespaces created here: the lab tl-<lab>-* (`tartan lab up/down`),
 // the pods of (a) and the yardstick's namespaces tt-t-* (test harness). The fake nodes' underlay
@@ -25,7 +36,9 @@ import { callCni } from "../src/lab/cni-call.ts";
 import { labPaths } from "../src/lab/lab-paths.ts";
 import { createNetns, isRoot } from "../test/harness/netns.ts";
 import { summarize } from "./cni/stats.ts";
-import { cleanupAll, cleanupOnSignals, stopProcess, trackLab, trackProcess } from "./lab/cleanup.ts";
+import { type FreshBlockResult, freshBlockRun } from "./convergence/fresh-block.ts";
+import { LineProcess } from "./convergence/line-process.ts";
+import { cleanupAll, cleanupOnSignals, trackLab, trackProcess } from "./lab/cleanup.ts";
 import { labName, labPodAdd, labUp, TARTAN } from "./lab/lab-cli.ts";
 import { type LabEtcdInfo, labEtcdArgv } from "./lab/lab-etcd.ts";
 
@@ -40,6 +53,15 @@ const trials = Number(opt("--trials", "5"));
 const trialsOneByOne = Number(opt("--trials-one-by-one", "3"));
 const json = argv.includes("--json");
 const skipPods = argv.includes("--skip-pods");
+const datastoreOpt = opt("--datastore", "etcd");
+if (datastoreOpt !== "etcd" && datastoreOpt !== "kubernetes") {
+  process.stderr.write(`convergence: --datastore must be etcd or kubernetes, got ${datastoreOpt}\n`);
+  process.exit(2);
+}
+const datastore: "etcd" | "kubernetes" = datastoreOpt;
+const kubernetes = datastore === "kubernetes";
+const backend = opt("--backend", "");
+const labNodes = opt("--nodes", "10,50").split(",").map(Number);
 const TARGETS: Record<number, number> = { 100: 1000, 1000: 2000 };
 const log = (m: string): void => void process.stderr.write(`convergence: ${m}\n`);
 const now = () => performance.timeOrigin + performance.now();
@@ -54,47 +76,29 @@ if (!existsSync(TARTAN)) {
 }
 cleanupOnSignals(log);
 
-/** A long-lived helper process in a namespace, fed lines on stdin, answering lines on stdout. */
-class LineProcess {
-  private readonly p: ReturnType<typeof Bun.spawn>;
-  private readonly lines: string[] = [];
-  private waiters: ((l: string) => void)[] = [];
-  constructor(argv: string[]) {
-    this.p = Bun.spawn(argv, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
-    trackProcess(this.p);
-    void this.read();
-  }
-  private async read(): Promise<void> {
-    let buf = "";
-    const dec = new TextDecoder();
-    for await (const chunk of this.p.stdout as ReadableStream<Uint8Array>) {
-      buf += dec.decode(chunk);
-      for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        const w = this.waiters.shift();
-        if (w) w(line);
-        else this.lines.push(line);
-      }
-    }
-  }
-  send(line: string): void {
-    const sink = this.p.stdin as import("bun").FileSink;
-    sink.write(`${line}\n`);
-    sink.flush();
-  }
-  next(): Promise<string> {
-    const l = this.lines.shift();
-    return l !== undefined ? Promise.resolve(l) : new Promise((r) => this.waiters.push(r));
-  }
-  stop(): Promise<void> {
-    return stopProcess(this.p.pid);
-  }
+interface Reach {
+  reach: number[];
+  add: number[];
+  afterAdd: number[];
+  /** Kubernetes mode: the Pod's create through the API, before its ADD (included in reach). */
+  api: number[];
 }
 
-async function podReachability(lab: string): Promise<{ reach: number[]; add: number[]; afterAdd: number[] }> {
+async function podReachability(lab: string, kubeconfig?: string): Promise<Reach> {
   const paths = labPaths(lab);
   const probers: LineProcess[] = [];
+  const podWriter = kubeconfig
+    ? new LineProcess([
+        "ip",
+        "netns",
+        "exec",
+        paths.fabricNetns,
+        process.execPath,
+        resolve(import.meta.dir, "convergence/kube-pods.ts"),
+        "--kubeconfig",
+        kubeconfig,
+      ])
+    : undefined;
   for (const n of [2, 3]) {
     const p = await labPodAdd(lab, `node-${n}`, `probe${n}`);
     probers.push(
@@ -112,11 +116,17 @@ async function podReachability(lab: string): Promise<{ reach: number[]; add: num
     string,
     unknown
   >;
-  const out = { reach: [] as number[], add: [] as number[], afterAdd: [] as number[] };
+  const out: Reach = { reach: [], add: [], afterAdd: [], api: [] };
   try {
     for (let i = 0; i <= pods; i++) {
       const ns = await createNetns("cvp");
       const t0 = now();
+      if (podWriter) {
+        podWriter.send(`bench conv-${i} node-1`);
+        const a = JSON.parse(await podWriter.next()) as { ok: boolean; ms?: number; error?: string };
+        if (!a.ok) throw new Error(`Pod bench/conv-${i} not created through the API: ${a.error}`);
+      }
+      const tAdd = now();
       const result = await callCni({
         command: "ADD",
         tartan: TARTAN,
@@ -138,14 +148,16 @@ async function podReachability(lab: string): Promise<{ reach: number[]; add: num
       if (i === 0) continue; // warm-up: page cache, first spawn of the plugin
       const reached = Math.max(...answers.map((a) => a.at));
       out.reach.push(reached - t0);
-      out.add.push(t1 - t0);
+      out.add.push(t1 - tAdd);
       out.afterAdd.push(reached - t1);
+      if (podWriter) out.api.push(tAdd - t0);
       log(
-        `pod ${i}/${pods} ${ip}: reachable from every node ${(reached - t0).toFixed(0)} ms after ADD started (ADD ${(t1 - t0).toFixed(0)} ms)`,
+        `pod ${i}/${pods} ${ip}: reachable from every node ${(reached - t0).toFixed(0)} ms after ${podWriter ? `its create through the API (API ${(tAdd - t0).toFixed(0)} ms, ` : "ADD started ("}ADD ${(t1 - tAdd).toFixed(0)} ms)`,
       );
     }
   } finally {
     for (const p of probers) await p.stop();
+    await podWriter?.stop();
   }
   return out;
 }
@@ -168,6 +180,7 @@ async function remoteNodes(
 
   lab: string,
   etcd: LabEtcdInfo,
+  kubeconfig?: string,
 ): Promise<{ results: RemoteTrial[]; profiles: Record<string, number>[] }> {
   const paths = labPaths(lab);
   const p = Bun.spawn(
@@ -178,7 +191,7 @@ async function remoteNodes(
       paths.fabricNetns,
       process.execPath,
       resolve(import.meta.dir, "convergence/remote-nodes.ts"),
-      ...labEtcdArgv(etcd),
+      ...(kubeconfig ? ["--datastore", "kubernetes", "--kubeconfig", kubeconfig] : labEtcdArgv(etcd)),
       "--node-netns",
       paths.nodeNetns(1),
       "--agent-log",
@@ -241,21 +254,63 @@ async function ipBatchYardstick(): Promise<Map<number, number[]>> {
   return out;
 }
 
+async function freshBlocks(started: string, machine: string): Promise<void> {
+  const results: FreshBlockResult[] = [];
+  for (const n of labNodes) {
+    for (const b of backend === "vxlan" ? ["vxlan"] : [backend, "vxlan"]) {
+      results.push(await freshBlockRun(b, n, pods, log));
+    }
+  }
+  if (json) {
+    console.log(JSON.stringify({ started, machine, freshBlock: results }, null, 2));
+    return;
+  }
+  const f = (x: number) => x.toFixed(0);
+  console.log(
+    `convergence, fresh block per pod (--block-size 30), ${backend} vs vxlan; ${machine}; ${started}`,
+  );
+  console.log(
+    `\n(c) pod ADD on node-1 in a fresh block -> reachable from every other node, ${pods} pods, ms`,
+  );
+  console.log(
+    "| nodes | backend | ADD start -> reachable p50 | p99 | max | ADD p50 | ADD returned -> reachable p50 / p99 | bird RSS per node (mean / max) | lab up |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|");
+  for (const r of results) {
+    const rss = r.birdRssKiB
+      ? `${(r.birdRssKiB.mean / 1024).toFixed(1)} / ${(r.birdRssKiB.max / 1024).toFixed(1)} MiB`
+      : "-";
+    console.log(
+      `| ${r.nodes} | ${r.backend} | ${f(r.reach.p50)} | ${f(r.reach.p99)} | ${f(r.reach.max)} | ${f(r.add.p50)} | ${f(r.afterAdd.p50)} / ${f(r.afterAdd.p99)} | ${rss} | ${r.upSeconds.toFixed(0)} s |`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const started = new Date().toISOString();
   const machine = `${cpus().length} vCPU ${cpus()[0]?.model ?? ""}, kernel ${release()}, load ${loadavg()
     .map((l) => l.toFixed(1))
     .join(" ")}`;
+  if (backend) return await freshBlocks(started, machine);
   const name = labName("bcv");
   trackLab(name);
-  log(`lab ${name} up (3 nodes, vxlan)`);
-  const lab = await labUp(name, { nodes: 3, backend: "vxlan" });
-  const reach = skipPods ? undefined : await podReachability(name);
-  log(`remote nodes ${counts.join(", ")}, burst writes, ${trials} trials each`);
-  const remote = await remoteNodes("burst", trials, name, lab.etcd);
-  log(`remote nodes ${counts.join(", ")}, one Datastore.create per object, ${trialsOneByOne} trials each`);
+  log(`lab ${name} up (3 nodes, vxlan, datastore ${datastore})`);
+  const lab = await labUp(name, { nodes: 3, backend: "vxlan", datastore });
+  const kubeconfig = kubernetes
+    ? (JSON.parse(readFileSync(labPaths(name).stateFile, "utf8")) as { kubeApi: { kubeconfig: string } })
+        .kubeApi.kubeconfig
+    : undefined;
+  const reach = skipPods ? undefined : await podReachability(name, kubeconfig);
+  // The Kubernetes API has no multi-object transaction: only one create per object there.
+  let remote = { results: [] as RemoteTrial[], profiles: [] as Record<string, number>[] };
+  if (!kubernetes) {
+    log(`remote nodes ${counts.join(", ")}, burst writes, ${trials} trials each`);
+    remote = await remoteNodes("burst", trials, name, lab.etcd);
+  }
+  const nOneByOne = kubernetes ? trials : trialsOneByOne;
+  log(`remote nodes ${counts.join(", ")}, one Datastore.create per object, ${nOneByOne} trials each`);
   const oneByOne =
-    trialsOneByOne > 0 ? await remoteNodes("one-by-one", trialsOneByOne, name, lab.etcd) : undefined;
+    nOneByOne > 0 ? await remoteNodes("one-by-one", nOneByOne, name, lab.etcd, kubeconfig) : undefined;
   log("yardstick: ip -batch of the same entries");
   const yard = await ipBatchYardstick();
 
@@ -279,41 +334,56 @@ async function main(): Promise<void> {
       };
     });
   const tables = [
-    {
-      title: "burst writes (<= 128 puts per etcd txn, all at once)",
-      rows: rowsOf(remote.results),
-      n: trials,
-    },
+    ...(kubernetes
+      ? []
+      : [
+          {
+            title: "burst writes (<= 128 puts per etcd txn, all at once)",
+            rows: rowsOf(remote.results),
+            n: trials,
+          },
+        ]),
     ...(oneByOne
       ? [
           {
-            title: "one Datastore.create per object, 64 in flight",
+            title: kubernetes
+              ? "one create per object through the Kubernetes API, 64 in flight"
+              : "one Datastore.create per object, 64 in flight",
             rows: rowsOf(oneByOne.results),
-            n: trialsOneByOne,
+            n: nOneByOne,
           },
         ]
       : []),
   ];
   if (json) {
-    console.log(JSON.stringify({ started, machine, pods: reach, remote, oneByOne, tables }, null, 2));
+    console.log(
+      JSON.stringify({ started, machine, datastore, pods: reach, remote, oneByOne, tables }, null, 2),
+    );
     return;
   }
   const f = (x: number) => x.toFixed(0);
-  console.log(`convergence, 3-node vxlan lab ${name}; ${machine}; ${started}`);
+  console.log(`convergence, 3-node vxlan lab ${name}, datastore ${datastore}; ${machine}; ${started}`);
   if (reach) {
     const r = summarize(reach.reach);
     const a = summarize(reach.add);
     const aa = summarize(reach.afterAdd);
-    console.log(`\n(a) pod ADD on node-1 -> reachable from node-2 and node-3, ${r.n} pods, ms`);
+    const start = kubernetes ? "Pod created through the API" : "ADD start";
+    console.log(
+      `\n(a) pod ${kubernetes ? "create + " : ""}ADD on node-1 -> reachable from node-2 and node-3, ${r.n} pods, ms`,
+    );
     console.log("| measure | p50 | p99 | max |");
     console.log("|---|---|---|---|");
-    console.log(`| ADD start -> reachable from every other node | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} |`);
+    console.log(`| ${start} -> reachable from every other node | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} |`);
+    if (kubernetes) {
+      const api = summarize(reach.api);
+      console.log(`| of which the create through the API | ${f(api.p50)} | ${f(api.p99)} | ${f(api.max)} |`);
+    }
     console.log(`| of which the CNI ADD itself | ${f(a.p50)} | ${f(a.p99)} | ${f(a.max)} |`);
     console.log(`| ADD returned -> reachable | ${f(aa.p50)} | ${f(aa.p99)} | ${f(aa.max)} |`);
   }
   for (const t of tables) {
     console.log(
-      `\n(b) N remote nodes written to etcd (${t.title}) -> all N routes + neighbours + FDB in node-1's kernel, ms (${t.n} trials; p99 = max)`,
+      `\n(b) N remote nodes written to ${kubernetes ? "the Kubernetes API" : "etcd"} (${t.title}) -> all N routes + neighbours + FDB in node-1's kernel, ms (${t.n} trials; p99 = max)`,
     );
     console.log(
       "| N | p50 | p99 | writes p50 | after writes p50 / p99 | removal p50 / p99 | agent applies p50 | ms in apply p50 | ip -batch yardstick p50 | target p99 | met |",

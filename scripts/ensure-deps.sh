@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS=(iproute2 nftables iptables iputils-ping procps podman runc containernetworking-plugins busybox-static iperf3 etcd-server bird2 jq util-linux openssl curl zsh)
+APT_PKGS=(iproute2 nftables iptables iputils-ping procps podman runc containernetworking-plugins busybox-static iperf3 etcd-server bird2 jq util-linux openssl curl zsh mmdebstrap chromium)
+# frr: zebra + bgpd of `tartan lab up --tor` (the lab starts its own daemons; the system's stay off)
+APT_PKGS+=(frr)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -25,10 +27,14 @@ if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.packa
   npm ci --no-audit --no-fund >/dev/null
 fi
 
+# kubectl 1.20 for the stand-in API server's conformance tests, unpacked into .tools/ (not
+# installed: the package would collide with an image's own /usr/bin/kubectl).
+bash scripts/ensure-kubectl.sh >/dev/null || echo "ensure-deps: could not fetch kubectl 1.20 (kubernetes-client); its tests will be skipped" >&2
+
 if [ "${1:-}" = "--build" ]; then
   stale=""
   for f in dist/tartan dist/cni/tartan; do
-    if [ ! -x "$f" ] || [ -n "$(find src scripts/build.ts package.json -newer "$f" -print -quit)" ]; then stale=1; fi
+    if [ ! -x "$f" ] || [ -n "$(find src deploy/tartan.yaml scripts/build.ts package.json -newer "$f" -print -quit)" ]; then stale=1; fi
   done
   if [ -n "$stale" ]; then
     echo "ensure-deps: building dist/tartan and dist/cni/tartan (npm run build)" >&2

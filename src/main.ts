@@ -1,5 +1,6 @@
 // Composition root of dist/tartan: the CLI, the agent and the lab; it also still answers as the
 // CNI plugin and tartan-ipam (cni-wiring.ts), though the plugin to install is dist/cni/tartan.
+import { writeSync } from "node:fs";
 import type { AgentWiring } from "./agent/run-agent.ts";
 import { runCniFaces } from "./cni-wiring.ts";
 import { openSqliteIpamStore } from "./datastore/local/sqlite-ipam-store.ts";
@@ -43,6 +44,7 @@ async function agentWiring(env: Record<string, string | undefined>): Promise<Age
             policyManager({
               nft: new LinuxNft(),
               sctp: (await import("./dataplane/linux/sctp-support.ts")).kernelTracksSctp(),
+              openDropLog: await dropLogOpener(),
             }),
           ]
         : []),
@@ -64,6 +66,31 @@ async function agentWiring(env: Record<string, string | undefined>): Promise<Age
   };
 }
 
+/** The drop log group's reader: an nfnetlink_log socket in the agent's own namespace. */
+async function dropLogOpener() {
+  const [{ NflogSocket }, { DROP_LOG_GROUP }] = await Promise.all([
+    import("./dataplane/linux/netlink/nflog-socket.ts"),
+    import("./calc/policy-names.ts"),
+  ]);
+  return () => NflogSocket.open(DROP_LOG_GROUP);
+}
+
+/**
+ * Writes all of `text` before returning: process.stdout.write to a pipe is asynchronous, and the
+ * process.exit after a command cut large outputs (`-o json` of a full drop ring) at 64 KiB.
+ */
+function writeAllSync(fd: number, text: string): void {
+  const b = Buffer.from(text);
+  for (let off = 0; off < b.length; ) {
+    try {
+      off += writeSync(fd, b, off);
+    } catch (e) {
+      if ((e as { code?: string }).code !== "EAGAIN") throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); // a full non-blocking pipe: wait for the reader
+    }
+  }
+}
+
 async function main(): Promise<number> {
   const env = process.env as Record<string, string | undefined>;
   // The CNI faces, for installs of this file as the plugin; the lean plugin is dist/cni/tartan.
@@ -72,14 +99,15 @@ async function main(): Promise<number> {
   // The CLI (its command table, the lab's commands, the YAML printer) loads only when asked
   // for: the plugin path stays lean. The lab sits above the CLI layer, so the table is put
   // together here, where both are visible.
-  const [{ runCommandTable }, { CLI_COMMANDS }, { LAB_COMMANDS }] = await Promise.all([
+  const [{ runCommandTable }, { CLI_COMMANDS }, { LAB_COMMANDS }, { UI_COMMANDS }] = await Promise.all([
     import("./cli/run-command-table.ts"),
     import("./cli/commands/cli-commands.ts"),
     import("./lab/commands/lab-commands.ts"),
+    import("./ui/commands/ui-command.ts"),
   ]);
-  return await runCommandTable([...CLI_COMMANDS, ...LAB_COMMANDS], process.argv.slice(2), {
+  return await runCommandTable([...CLI_COMMANDS, ...LAB_COMMANDS, ...UI_COMMANDS], process.argv.slice(2), {
     io: {
-      out: (t) => process.stdout.write(t),
+      out: (t) => writeAllSync(1, t),
       err: (t) => process.stderr.write(t),
       stdin: () => Bun.stdin.text(),
     },

@@ -7,6 +7,9 @@
 // neighbours are permanent, and nothing routes to the fake blocks.
 //
 //   bun remote-nodes.ts --endpoint URL [--etcd-ca F --etcd-cert F --etcd-key F] --node-netns NS --agent-log FILE --counts 10,100,1000 --trials T
+//   bun remote-nodes.ts --datastore kubernetes --kubeconfig FILE --mode one-by-one …   (the lab's
+//     stand-in API server: every Node and IPAMBlock through the API with the Kubernetes adapter;
+//     a Node becomes a core Node with tartan's annotations)
 // Prints one JSON document on stdout; progress on stderr.
 import { readFileSync } from "node:fs";
 import type { Etcd3 } from "etcd3";
@@ -45,6 +48,9 @@ const vxlan = opt("--backend", "vxlan") !== "host-gw";
  * one after the other would write them: the timing then includes etcd's write rate.
  */
 const mode = opt("--mode", "burst") as "burst" | "one-by-one";
+const kubernetes = opt("--datastore", "etcd") === "kubernetes";
+if (kubernetes && mode === "burst")
+  throw new Error("--datastore kubernetes writes through the API: --mode one-by-one");
 const TXN_OPS = 128;
 const DEVICE = "tartan.vxlan";
 const POOL_CIDR_PREFIX = "10.244.";
@@ -285,9 +291,10 @@ async function profile(ds: Datastore, n: number): Promise<Record<string, number>
 }
 
 async function main(): Promise<void> {
-  const config = labEtcdConfig(argv);
-  const ds = await openDatastore(config);
-  const etcd = labEtcd3(config);
+  const config = kubernetes ? undefined : labEtcdConfig(argv);
+  const ds = await openDatastore(config ?? { type: "kubernetes", kubeconfig: opt("--kubeconfig") });
+  // Raw etcd only for burst writes (etcd mode); the Kubernetes mode goes through the API only.
+  const etcd = config ? labEtcd3(config) : undefined;
   try {
     const existing = (await ds.list(KINDS.ipamBlock)).items as IPAMBlockResource[];
     const pool = existing[0]?.spec.pool ?? "pool-10-244-0-0-16";
@@ -314,7 +321,7 @@ async function main(): Promise<void> {
         const m0 = await agentMetrics();
         const t0 = now();
         // Per remote node: its Node, then its block (an agent writes them in this order too).
-        if (mode === "burst") await burstCreate(etcd, set);
+        if (mode === "burst") await burstCreate(etcd!, set);
         else
           await runPool(set, concurrency, async (f) => {
             await ds.create(f.node);
@@ -331,7 +338,7 @@ async function main(): Promise<void> {
         }));
         if (mode === "burst" && n === maxN && trial === 0) profiles.push(await profile(ds, n));
         const r0 = now();
-        if (mode === "burst") await burstDelete(etcd, set);
+        if (mode === "burst") await burstDelete(etcd!, set);
         else
           await runPool(set, concurrency, async (f) => {
             await ds.delete(KINDS.ipamBlock, f.block.metadata.name);
@@ -361,7 +368,7 @@ async function main(): Promise<void> {
     }
     console.log(JSON.stringify({ results, profiles }));
   } finally {
-    etcd.close();
+    etcd?.close();
     await ds.close();
   }
 }

@@ -20,17 +20,26 @@ export interface LabUpInfo {
   etcd: LabEtcdInfo;
 }
 
-async function lab(args: string[], timeoutMs = 120_000): Promise<string> {
+async function lab(args: string[], timeoutMs = 300_000): Promise<string> {
   const r = await run([TARTAN, "lab", ...args], { timeoutMs });
   return r.stdout;
 }
 
 export async function labUp(
   name: string,
-  o: { nodes: number; backend: string; subnets?: number },
+  o: {
+    nodes: number;
+    backend: string;
+    subnets?: number;
+    datastore?: "etcd" | "kubernetes";
+    extra?: string[];
+  },
 ): Promise<LabUpInfo> {
   const args = ["up", "--lab", name, "--nodes", String(o.nodes), "--backend", o.backend, "-o", "json"];
   if (o.subnets) args.push("--subnets", String(o.subnets));
+  // kubernetes: the lab's stand-in API server on its etcd, agents in Kubernetes mode.
+  if (o.datastore === "kubernetes") args.push("--datastore", "kubernetes");
+  if (o.extra) args.push(...o.extra);
   // The lab's etcd is TLS with client certificates by default (decision 0013); this isolates
   // what TLS costs a benchmark (TARTAN_BENCH_INSECURE_ETCD=1: plain HTTP, as before 0013).
   if (process.env.TARTAN_BENCH_INSECURE_ETCD === "1") args.push("--insecure-etcd");

@@ -5,6 +5,8 @@ import {
   AGENT_BGP_PATH,
   AGENT_BLOCKS_PATH,
   AGENT_HEALTH_PATH,
+  AGENT_LOG_PATH,
+  AGENT_NODE_STATUS_PATH,
   type AgentErrorBody,
   type BlockRequest,
   type ClusterNodeStatus,
@@ -12,8 +14,11 @@ import {
 import type { Agent } from "./agent.ts";
 import { errorFields } from "./agent-log.ts";
 import { BgpManager } from "./bgp-manager.ts";
+import { dropsApi } from "./drops-api.ts";
 import { ipamApi } from "./ipam-api.ts";
+import type { LogRing } from "./log-ring.ts";
 import { markedNotReady, readyCondition } from "./node-reclaimer.ts";
+import { nodeStatus } from "./node-status.ts";
 import { policyApi } from "./policy-api.ts";
 
 /** How long a block request waits for the agent's first sync before answering 503. */
@@ -41,20 +46,31 @@ function parseBlockRequest(body: unknown): BlockRequest {
  *   POST /v1/blocks  {network, family?}  → 200 {blocks, claimed?} | 4xx/5xx {code, message, hint}
  *   GET  /v1/healthz                    → 200 once synced, else 503
  *   GET  /v1/status                     → sync state, Nodes known, this node's blocks, policy summary, every Node's readiness (0014)
+ *   GET  /v1/node/status                → this node's health for `tartan status` (NodeStatusReport)
+ *   GET  /v1/log?lines=N                → the agent's last log lines (when it keeps a LogRing)
  *   GET  /metrics                       → the same text as the metrics listener
  *   GET  /v1/bgp                        → this node's BIRD sessions, routes and verdict (bgp backends)
  *   /v1/pods, /v1/policy, /v1/policy/drops → policy-api.ts
+ *   GET  /v1/drops[?follow=1]          → drops-api.ts (drops with names, recent or live)
  *   /v1/ipam, /v1/ipam/release      → ipam-api.ts
  */
-export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
+export function agentApi(agent: Agent, logRing?: LogRing): (req: Request) => Promise<Response> {
   return async (req) => {
-    const path = new URL(req.url).pathname;
+    const url = new URL(req.url);
+    const path = url.pathname;
+    if (path === AGENT_NODE_STATUS_PATH && req.method === "GET") return json(200, await nodeStatus(agent));
+    if (path === AGENT_LOG_PATH && req.method === "GET") {
+      const n = Math.min(5000, Math.max(1, Number(url.searchParams.get("lines") ?? 200) || 200));
+      return json(200, { lines: logRing?.tail(n) ?? [] });
+    }
     if (path === AGENT_HEALTH_PATH && req.method === "GET") {
       return agent.synced
         ? json(200, { ok: true })
         : failure(503, "agent-not-synced", "first sync not done yet");
     }
     if (path === "/metrics" && req.method === "GET") return metricsApi(agent)(req);
+    const dropsAnswer = dropsApi(agent, req, path);
+    if (dropsAnswer) return dropsAnswer;
     const policyAnswer = await policyApi(agent, req);
     if (policyAnswer) return policyAnswer;
     const ipamAnswer = await ipamApi(agent, req);
@@ -67,6 +83,8 @@ export function agentApi(agent: Agent): (req: Request) => Promise<Response> {
         rejected: agent.rejectedObjects().map((r) => ({ kind: r.kind, object: r.key })),
         ...(agent.policy ? { policy: policySummary(agent.policy.current()) } : {}),
         clusterNodes: clusterNodes(agent),
+        // Kubernetes mode publishes it as the Node condition NetworkUnavailable (decision 0015).
+        network: agent.networkCondition(),
       });
     }
     if (path === AGENT_BGP_PATH && req.method === "GET") {
@@ -137,13 +155,19 @@ const policySummary = (ir: PolicyIR) => ({
   problems: ir.problems.length,
 });
 
-/** GET /healthz and GET /metrics for the metrics listener. */
+/**
+ * The metrics listener (host:port, the DaemonSet's probes): GET /healthz and /readyz are 200 once
+ * the first sync is done, else 503 (readiness); GET /livez is 200 while the process serves at all
+ * (liveness: a slow first sync, e.g. an unreachable API server, must not get the agent restarted
+ * in a loop); GET /metrics.
+ */
 export function metricsApi(agent: Agent): (req: Request) => Response {
   return (req) => {
     const path = new URL(req.url).pathname;
-    if (path === "/healthz") {
+    if (path === "/healthz" || path === "/readyz") {
       return new Response(agent.synced ? "ok\n" : "not synced\n", { status: agent.synced ? 200 : 503 });
     }
+    if (path === "/livez") return new Response("ok\n");
     if (path === "/metrics") {
       return new Response(agent.metrics.render() + (agent.policy?.metrics.render() ?? ""), {
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },

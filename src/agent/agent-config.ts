@@ -44,9 +44,32 @@ export interface AgentConfig {
   nodeReclaimAfterSeconds: number;
   /** How the reclaimer checks that a silent node is really gone: ping its underlay address, or trust the datastore. */
   nodeReclaimProbe: "ping" | "none";
+  /**
+   * Where the node's pod addresses come from: `blocks` (default) claims IPAMBlocks from the pools;
+   * `node-podcidr` (Kubernetes datastore only, Flannel's model) takes the core Node's
+   * spec.podCIDRs, which the controller manager allocates, and claims nothing.
+   */
+  ipam?: { mode: IpamMode };
   /** The `bgp` backends' per-node settings and where BIRD lives (decision 0017). */
   bgp: AgentBgpConfig;
+  /**
+   * The CNI network config the agent writes once it is ready and removes when it stops
+   * (Kubernetes mode: the runtime reports the node NetworkReady only once the file is there).
+   * Absent: the agent writes none (the lab and hand-made installs write their own).
+   */
+  cniConfig?: AgentCniConfig;
 }
+
+export interface AgentCniConfig {
+  /** Where the conflist goes: "/etc/cni/net.d/10-tartan.conflist". */
+  file: string;
+  /** The pods' MTU; 0: the underlay's MTU less the backend's encapsulation overhead. */
+  mtu: number;
+  /** Remove the file when the agent stops, so no pod is started while no agent serves the node. */
+  removeOnStop: boolean;
+}
+
+export type IpamMode = "blocks" | "node-podcidr";
 
 /** The agent config's `bgp` section. */
 export interface AgentBgpConfig {
@@ -70,6 +93,14 @@ export interface AgentBgpConfig {
 export const DEFAULT_BIRD_STATE_DIR = "/run/tartan/bird";
 
 export const DEFAULT_METRICS_ADDRESS = "127.0.0.1:9641";
+
+/**
+ * Whether the agent writes Pod status (podIPs, phase). Not in Kubernetes mode: there Pod status
+ * belongs to kubelet, which records the IPs the CNI ADD returned; the agent keeps the IPs it
+ * learns from the plugin locally until kubelet's write arrives (decision 0015).
+ */
+export const agentWritesPodStatus = (c: Pick<AgentConfig, "datastore">): boolean =>
+  c.datastore.type !== "kubernetes";
 
 const name = z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a DNS-1123 name (lower case)");
 
@@ -101,11 +132,29 @@ const datastoreSchema = z.discriminatedUnion("type", [
       (d) => !d.tls || d.endpoints.every((e) => e.startsWith("https://")),
       "with tls, every endpoint must be https://",
     ),
+  // The Kubernetes API (decision 0015): a kubeconfig, or in-cluster (the pod's service account).
+  z
+    .object({
+      type: z.literal("kubernetes"),
+      kubeconfig: absPath.optional(),
+      context: z.string().min(1).optional(),
+      inCluster: z.boolean().optional(),
+      namespace: z
+        .string()
+        .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a namespace name")
+        .optional(),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .strict()
+    .refine((d) => !(d.inCluster && d.kubeconfig), "inCluster and kubeconfig exclude each other")
+    .refine((d) => !d.context || d.kubeconfig, "context needs a kubeconfig")
+    .transform(({ inCluster: _, ...d }) => d),
 ]);
 
 const schema = z
   .object({
-    nodeName: name,
+    // Optional: the DaemonSet passes the node's name as NODE_NAME (downward API, spec.nodeName).
+    nodeName: name.optional(),
     datastore: datastoreSchema,
     backend: z.enum(ROUTING_BACKENDS).default(DEFAULT_ROUTING_BACKEND),
     underlayInterface: z.string().min(1).max(15),
@@ -142,6 +191,10 @@ const schema = z
     nodeNotReadyAfterSeconds: z.number().positive().optional(),
     nodeReclaimAfterSeconds: z.number().min(0).optional(),
     nodeReclaimProbe: z.enum(["ping", "none"]).default("ping"),
+    ipam: z
+      .object({ mode: z.enum(["blocks", "node-podcidr"]).default("blocks") })
+      .strict()
+      .optional(),
     bgp: z
       .object({
         asNumber: z
@@ -178,8 +231,25 @@ const schema = z
       })
       .strict()
       .default({ stateDir: DEFAULT_BIRD_STATE_DIR, birdPath: "bird", labels: {} }),
+    cniConfig: z
+      .object({
+        file: absPath.regex(/\.conflist$/, "must end in .conflist"),
+        mtu: z.number().int().min(0).max(65535).default(0),
+        removeOnStop: z.boolean().default(true),
+      })
+      .strict()
+      .refine((c) => c.mtu === 0 || c.mtu >= 576, {
+        path: ["mtu"],
+        message: "must be 0 (auto) or at least 576",
+      })
+      .optional(),
   })
   .strict()
+  .refine((c) => c.ipam?.mode !== "node-podcidr" || c.datastore.type === "kubernetes", {
+    path: ["ipam", "mode"],
+    message:
+      "node-podcidr needs datastore.type kubernetes (the Node's spec.podCIDRs come from the API server)",
+  })
   .refine(
     (c) => c.nodeNotReadyAfterSeconds === undefined || c.nodeNotReadyAfterSeconds > c.heartbeatSeconds,
     {
@@ -214,7 +284,8 @@ export function parseDatastoreFile(text: string, source: string): DatastoreConfi
   } catch (e) {
     throw configError(source, `not valid YAML or JSON: ${e instanceof Error ? e.message : e}`);
   }
-  if (raw && typeof raw === "object" && "nodeName" in raw) return parseAgentConfig(text, source).datastore;
+  if (raw && typeof raw === "object" && ("nodeName" in raw || "underlayInterface" in raw))
+    return parseAgentConfig(text, source).datastore;
   const r = z
     .object({ datastore: datastoreSchema })
     .strict()
@@ -241,7 +312,11 @@ const poolName = (cidr: string): string => `pool-${cidr.replace(/[.:/]/g, "-").t
  * Parses the agent config (YAML, which includes JSON). Every problem is one TartanError
  * "agent-config-invalid" naming the field, so an operator fixes the file in one go.
  */
-export function parseAgentConfig(text: string, source = "agent config"): AgentConfig {
+export function parseAgentConfig(
+  text: string,
+  source = "agent config",
+  env: Record<string, string | undefined> = process.env,
+): AgentConfig {
   const bad = (msg: string) => configError(source, msg);
   let raw: unknown;
   try {
@@ -254,6 +329,10 @@ export function parseAgentConfig(text: string, source = "agent config"): AgentCo
     throw bad(issuesText(r.error.issues));
   }
   const c = r.data;
+  const nodeName = c.nodeName ?? env.NODE_NAME;
+  if (!nodeName) throw bad("nodeName: required (or set the environment variable NODE_NAME)");
+  const nodeNameOk = name.safeParse(nodeName);
+  if (!nodeNameOk.success) throw bad(`NODE_NAME: ${issuesText(nodeNameOk.error.issues)}`);
   const pools: AgentPool[] = (c.pools ?? DEFAULT_POOLS).map((p, i) => {
     const family = p.cidr.includes(":") ? 6 : 4;
     const spec = { cidr: p.cidr, blockSize: p.blockSize ?? DEFAULT_BLOCK_SIZE[family] };
@@ -267,6 +346,8 @@ export function parseAgentConfig(text: string, source = "agent config"): AgentCo
   const nodeNotReadyAfterSeconds = c.nodeNotReadyAfterSeconds ?? defaultNotReady(c.heartbeatSeconds);
   return {
     ...c,
+    nodeName,
+    ipam: { mode: c.ipam?.mode ?? "blocks" },
     pools,
     datastore: c.datastore as DatastoreConfig,
     nodeNotReadyAfterSeconds,

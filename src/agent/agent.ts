@@ -1,5 +1,6 @@
-import type { Datastore } from "../datastore/datastore.ts";
+import type { Datastore, NodeNetworkCondition } from "../datastore/datastore.ts";
 import type { IpamStore } from "../datastore/ipam-store.ts";
+import type { ManagerApply } from "../model/agent-api.ts";
 import type { NodeBGPSpec } from "../model/bgp-resources.ts";
 import {
   type IPAMBlockResource,
@@ -8,7 +9,7 @@ import {
   type NodeSpec,
 } from "../model/cluster-resources.ts";
 import type { Resource } from "../model/resource.ts";
-import type { AgentConfig } from "./agent-config.ts";
+import { type AgentConfig, agentWritesPodStatus } from "./agent-config.ts";
 import { type AgentLog, errorFields } from "./agent-log.ts";
 import { AgentMetrics } from "./agent-metrics.ts";
 import { type AgentTimers, realTimers } from "./agent-timers.ts";
@@ -68,6 +69,10 @@ export class Agent {
   readonly managers: readonly Manager[];
   /** True from the end of the first full sync on. */
   synced = false;
+  /** When this agent was made (Date.now()), for its uptime. */
+  readonly startedAt: number;
+  /** The last apply of each manager that ran one, by manager name (tartan status). */
+  readonly lastApply = new Map<string, ManagerApply>();
   private readonly appliers: CoalescingTrigger[];
   /** Copies the node's blocks from the IPAMBlock mirror into the local IPAM store (coalesced). */
   private readonly localBlocks: CoalescingTrigger;
@@ -79,12 +84,15 @@ export class Agent {
   private readonly now: () => number;
   private readonly intervals: unknown[] = [];
   private stopped = false;
+  /** The node network condition last published (JSON), so an unchanged one is not written again. */
+  private publishedCondition: string | undefined;
   private syncWaiters: (() => void)[] = [];
   private readonly spec: NodeSpec;
 
   constructor(private readonly d: AgentDeps) {
     this.timers = d.timers ?? realTimers;
     this.now = d.now ?? Date.now;
+    this.startedAt = this.now();
     const mirrorOptions = (what: string) => ({
       onError: (e: unknown, phase: "list" | "watch") => {
         this.metrics.datastoreError(`${phase}-${what}`);
@@ -122,6 +130,7 @@ export class Agent {
       now: this.now,
       metrics: this.metrics,
       log: d.log,
+      claims: d.config.ipam?.mode !== "node-podcidr",
     });
     const ctx: ManagerContext = {
       config: d.config,
@@ -206,6 +215,7 @@ export class Agent {
       blocks: this.nodeBlocks.owned().map((b) => b.spec.cidr),
     });
     for (const a of this.appliers) a.trigger();
+    void this.publishNetworkCondition();
     const every = (seconds: number, fn: () => void) =>
       this.intervals.push(this.timers.setInterval(fn, Math.max(50, seconds * 1000)));
     every(config.resyncSeconds, () => this.resync());
@@ -241,10 +251,58 @@ export class Agent {
     try {
       await this.register();
       this.metrics.heartbeats++;
+      await this.publishNetworkCondition();
     } catch (e) {
       this.metrics.datastoreError("heartbeat");
       this.d.log("warn", "heartbeat failed", errorFields(e));
     }
+  }
+
+  /**
+   * Tells the cluster whether this node's pod network is up, where the datastore has a place for
+   * it (Kubernetes: the Node condition NetworkUnavailable=False once the first applies are done,
+   * decision 0015); written again only when it changes, retried with the next heartbeat.
+   */
+  async publishNetworkCondition(): Promise<void> {
+    const ds = this.d.ds;
+    if (!ds.setNodeNetworkCondition || !this.synced || this.stopped) return;
+    await this.idle();
+    const c = this.networkCondition();
+    const key = JSON.stringify(c);
+    if (key === this.publishedCondition) return;
+    try {
+      await ds.setNodeNetworkCondition(this.nodeName, c);
+      this.publishedCondition = key;
+      this.d.log("info", "node network condition published", { ...c });
+    } catch (e) {
+      this.metrics.datastoreError("network-condition");
+      this.d.log(
+        "warn",
+        "publishing the node network condition failed; the next heartbeat retries",
+        errorFields(e),
+      );
+    }
+  }
+
+  /** Up, unless node-podcidr mode finds no spec.podCIDRs on this node's Node. */
+  networkCondition(): NodeNetworkCondition {
+    if (this.d.config.ipam?.mode === "node-podcidr" && !this.ownPodCidrs().length) {
+      return {
+        available: false,
+        reason: "PodCIDRNotAssigned",
+        message: `ipam.mode node-podcidr: Node ${this.nodeName} has no spec.podCIDRs (is the controller manager run with --allocate-node-cidrs?)`,
+      };
+    }
+    return {
+      available: true,
+      reason: "TartanIsUp",
+      message: "tartan agent is up and its routes are programmed",
+    };
+  }
+
+  /** The pod CIDRs the cluster assigned to this node (Kubernetes' Node spec.podCIDRs), if any. */
+  ownPodCidrs(): string[] {
+    return this.nodes.items.get(this.nodeName)?.spec.podCIDRs ?? [];
   }
 
   async releaseEmpty(): Promise<void> {
@@ -265,6 +323,11 @@ export class Agent {
     return this.d.config.nodeName;
   }
 
+  /** False in Kubernetes mode: Pod status is kubelet's (agentWritesPodStatus). */
+  get writesPodStatus(): boolean {
+    return agentWritesPodStatus(this.d.config);
+  }
+
   /** The node-local IPAM store and the network it serves (`tartan ipam` over the socket). */
   get ipam(): { store: IpamStore; network: string } {
     return { store: this.d.store, network: this.d.config.network };
@@ -272,6 +335,15 @@ export class Agent {
 
   get log(): AgentLog {
     return this.d.log;
+  }
+
+  get config(): AgentConfig {
+    return this.d.config;
+  }
+
+  /** The node-local IPAM store (tartan status counts its allocations). */
+  get ipamStore(): IpamStore {
+    return this.d.store;
   }
 
   /**
@@ -325,7 +397,25 @@ export class Agent {
 
   private async applyManager(m: Manager): Promise<void> {
     if (!this.synced || this.stopped) return;
-    await m.apply();
+    const at = this.now();
+    const t0 = performance.now();
+    const errors = this.lastApply.get(m.name)?.errors ?? 0;
+    const record = (r: Partial<ManagerApply>) =>
+      this.lastApply.set(m.name, {
+        manager: m.name,
+        at: new Date(at).toISOString(),
+        durationMs: Math.round((performance.now() - t0) * 10) / 10,
+        errors,
+        ...r,
+      });
+    try {
+      const r = await m.apply();
+      // An apply with nothing marked did not look at the kernel: the last real one stands.
+      if (r !== undefined) record(r?.changes !== undefined ? { changes: r.changes } : {});
+    } catch (e) {
+      record({ error: errorFields(e).error, errors: errors + 1 });
+      throw e;
+    }
   }
 
   private register(): Promise<NodeResource> {

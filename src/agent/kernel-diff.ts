@@ -34,15 +34,15 @@ const PROTO = TARTAN_OWNED.routeProto;
  * blackhole, a gateway, or the VXLAN device. Pod routes (proto 201 too, but `dev ttXXXX` with no
  * gateway) belong to the CNI plugin and are never touched here.
  */
-function ownedRoute(r: RouteInfo, device: string): boolean {
+export function ownedRoute(r: RouteInfo, device: string): boolean {
   return r.proto === PROTO && (r.type === "blackhole" || r.via !== undefined || r.dev === device);
 }
 
 // The kernel refuses a second route with the same table, dst and metric; ours use the default.
-const routeKey = (r: { family: 4 | 6; dst: string }) => `${r.family} ${r.dst}`;
-const defaultMetric = (r: RouteInfo) => (r.metric ?? 0) === (r.family === 6 ? 1024 : 0);
+export const routeKey = (r: { family: 4 | 6; dst: string }) => `${r.family} ${r.dst}`;
+export const defaultMetric = (r: RouteInfo) => (r.metric ?? 0) === (r.family === 6 ? 1024 : 0);
 
-function sameRoute(want: DesiredRoute, have: RouteInfo): boolean {
+export function sameRoute(want: DesiredRoute, have: RouteInfo): boolean {
   return (
     want.type === (have.type ?? "unicast") &&
     want.via === have.via &&

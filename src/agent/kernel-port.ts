@@ -1,3 +1,4 @@
+import type { PeerProgramState } from "../model/agent-api.ts";
 import type { IPAMBlockResource, NodeResource } from "../model/cluster-resources.ts";
 import type { RoutingBackendName } from "../model/routing-backend.ts";
 
@@ -31,4 +32,6 @@ export interface KernelPort {
   setDesired(snapshot: ClusterSnapshot): void;
   /** Programs the kernel; answers how many kernel objects it changed when it knows. */
   apply(): Promise<{ changes?: number } | undefined>;
+  /** Per peer, whether the kernel holds what the snapshot needs (tartan status); optional for recorders. */
+  inspect?(snapshot: ClusterSnapshot): Promise<{ peers: PeerProgramState[]; local: string[] }>;
 }

@@ -58,6 +58,11 @@ export class KernelReconciler {
     }
   }
 
+  /** What the reconciler would read now (tartan status compares it with the desired state). */
+  readActual(device: string = TARTAN_OWNED.vxlanDevice): Promise<ActualKernelState> {
+    return this.read(device);
+  }
+
   private async read(device: string): Promise<ActualKernelState> {
     const [vxlan, v4, v6, neighbours, fdb] = await Promise.all([
       this.dp.link(this.netns, device),

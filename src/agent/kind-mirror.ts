@@ -67,6 +67,8 @@ export class KindMirror<T extends Resource = Resource> {
   synced = false;
   /** True while the mirror is known to follow the datastore (false between a failure and the re-list). */
   live = false;
+  /** When `live` last turned true (Date.now()), for `tartan status`'s "in sync since". */
+  liveSince: number | undefined;
   private handle: WatchHandle | undefined;
   private generation = 0;
   private attempt = 0;
@@ -167,6 +169,7 @@ export class KindMirror<T extends Resource = Resource> {
       revision = list.revision;
       const first = !this.synced;
       this.synced = true;
+      if (!this.live) this.liveSince = Date.now();
       this.live = true;
       this.attempt = 0;
       const changed =

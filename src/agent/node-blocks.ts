@@ -27,6 +27,11 @@ export interface NodeBlocksDeps {
   now: () => number;
   metrics: AgentMetrics;
   log: AgentLog;
+  /**
+   * False in `ipam.mode: node-podcidr` (decision 0015): the node's blocks are its Node's pod
+   * CIDRs (pod-cidr-blocks.ts), nothing is claimed, re-claimed or released. Default true.
+   */
+  claims?: boolean;
 }
 
 const familyOf = (cidr: string): 4 | 6 => (cidr.includes(":") ? 6 : 4);
@@ -57,6 +62,7 @@ export class NodeBlocks {
 
   /** Creates the configured IPPools that do not exist yet (a differing one is reported, not changed). */
   async ensurePools(): Promise<void> {
+    if (this.d.claims === false) return;
     for (const p of this.d.pools) {
       try {
         await this.d.ds.create(poolResource(p));
@@ -107,7 +113,7 @@ export class NodeBlocks {
   /** Claims a block in every pool where the node has none. */
   ensureOnePerPool(): Promise<void> {
     return this.serial(async () => {
-      for (const pool of this.d.pools) {
+      for (const pool of this.d.claims === false ? [] : this.d.pools) {
         if (this.owned().some((b) => b.spec.pool === pool.name)) continue;
         await this.claimIn(pool);
       }
@@ -129,6 +135,8 @@ export class NodeBlocks {
         );
       }
       const blocks = this.syncLocal();
+      // node-podcidr: the pod CIDR is all this node has; the plugin reports it full.
+      if (this.d.claims === false) return { blocks };
       if (req.family === undefined) {
         let claimed: string | undefined;
         for (const pool of this.d.pools) {
@@ -169,6 +177,7 @@ export class NodeBlocks {
    */
   keepInUse(): Promise<string[]> {
     return this.serial(async () => {
+      if (this.d.claims === false) return [];
       const ips = this.d.store.transaction((tx) => tx.allocations(this.d.network).map((a) => a.ip));
       const owned = this.owned().map((b) => parseCidr(b.spec.cidr));
       const lost = new Map<string, AgentPool>();
@@ -220,6 +229,7 @@ export class NodeBlocks {
   /** Releases blocks that stayed empty past the grace period; retries unsettled releases. */
   releaseEmpty(): Promise<void> {
     return this.serial(async () => {
+      if (this.d.claims === false) return;
       for (const b of [...this.releasing.values()]) await this.release(b);
       const ips = this.d.store.transaction((tx) => tx.allocations(this.d.network).map((a) => a.ip));
       const owned = this.owned();

@@ -2,6 +2,7 @@ import type { Datastore } from "../datastore/datastore.ts";
 import { isConflictOrGone } from "../datastore/datastore-error.ts";
 import { forgetNode } from "../ipam/forget-node.ts";
 import { KINDS, type NodeCondition, type NodeResource } from "../model/cluster-resources.ts";
+import { agentWritesPodStatus } from "./agent-config.ts";
 import { type AgentLog, errorFields } from "./agent-log.ts";
 import type { AgentMetrics } from "./agent-metrics.ts";
 import type { AgentTimers } from "./agent-timers.ts";
@@ -23,6 +24,8 @@ export interface NodeReclaimerOptions {
   /** 0: never reclaim, only mark. */
   reclaimAfterMs: number;
   probe: UnderlayProbe;
+  /** Whether a reclaimed node's Pods give their addresses up (default true; false in Kubernetes mode, where Pod status is kubelet's: decision 0015). */
+  writePods?: boolean;
   now: () => number;
   timers: AgentTimers;
   log: AgentLog;
@@ -277,8 +280,10 @@ export class NodeReclaimer implements Manager {
         nodeDeleted: r.nodeDeleted,
         silentSeconds: Math.round(silentMs / 1000),
       });
-      this.podCleanup.add(name);
-      await this.cleanPods(name);
+      if (this.o.writePods !== false) {
+        this.podCleanup.add(name);
+        await this.cleanPods(name);
+      }
       return true;
     } catch (e) {
       this.o.metrics.datastoreError("node-reclaim");
@@ -299,6 +304,7 @@ export const nodeReclaimer =
       notReadyAfterMs: ctx.config.nodeNotReadyAfterSeconds * 1000,
       reclaimAfterMs: ctx.config.nodeReclaimAfterSeconds * 1000,
       probe: p.probe,
+      writePods: agentWritesPodStatus(ctx.config),
       now: p.now ?? Date.now,
       timers: ctx.timers,
       log: ctx.log,

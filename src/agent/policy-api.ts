@@ -51,6 +51,24 @@ function pending(agent: Agent): PendingPodIps {
   return p;
 }
 
+/**
+ * Kubernetes mode, CNI DEL: the sandbox's IPs leave the local overlay (unless a newer sandbox
+ * owns them); the mirror's Pod keeps what the API says (kubelet's IPs, if it wrote them).
+ */
+function forgetLocalIps(agent: Agent, pr: PodJoinRequest): void {
+  const policy = agent.policy;
+  const key = `${pr.namespace}/${pr.name}`;
+  const local = policy?.localPodIps.get(key);
+  if (!policy || !local || local.containerId !== pr.containerId) return;
+  policy.localPodIps.delete(key);
+  const known = policy.pods.items.get(key);
+  const ips = known?.status?.podIPs?.map((x) => x.ip) ?? [];
+  if (known && ips.length > 0 && ips.join() === local.ips.join()) {
+    policy.pods.observe({ ...known, status: { ...known.status, podIPs: [] } });
+    policy.onUpdate();
+  }
+}
+
 const unavailable = (e: unknown) => e instanceof TartanError && e.code === "datastore-unavailable";
 
 function parseJoin(body: unknown, needIps: boolean): PodJoinRequest {
@@ -88,6 +106,10 @@ export async function policyApi(agent: Agent, req: Request): Promise<Response | 
     }
     try {
       const ds = agent.datastore;
+      if (req.method === "DELETE" && !agent.writesPodStatus) {
+        forgetLocalIps(agent, pr);
+        return json(200, { ok: true });
+      }
       if (req.method === "DELETE") {
         pendingOf.get(agent)?.drop(pr.namespace, pr.name);
         const after = await clearPodIps(ds, pr);
@@ -98,7 +120,11 @@ export async function policyApi(agent: Agent, req: Request): Promise<Response | 
       }
       let stored: PodResource;
       try {
-        stored = await recordPodIps(ds, agent.nodeName, pr);
+        if (!agent.writesPodStatus) {
+          // Kubernetes mode: kubelet writes the IPs from the CNI result; until then they are local.
+          policy?.localPodIps.set(`${pr.namespace}/${pr.name}`, { containerId: pr.containerId, ips: pr.ips });
+          stored = pending(agent).local(policy?.pods.items.get(`${pr.namespace}/${pr.name}`), pr);
+        } else stored = await recordPodIps(ds, agent.nodeName, pr);
       } catch (e) {
         // The datastore is away: the pod starts from what the agent knows (its rules are
         // computed from the mirrors), and its IPs are written once the datastore is back.

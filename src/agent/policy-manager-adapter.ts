@@ -1,3 +1,4 @@
+import type { DropLogSource } from "../dataplane/drop-log-source.ts";
 import type { NftTable } from "../dataplane/nft-table.ts";
 import type { Manager, ManagerFactory } from "./manager.ts";
 import { PolicyManager } from "./policy-manager.ts";
@@ -45,9 +46,12 @@ export class PolicyManagerAdapter implements Manager {
   }
 }
 
-/** The wiring's line for NetworkPolicy: nftables, and whether the kernel can enforce SCTP. */
+/**
+ * The wiring's line for NetworkPolicy: nftables, whether the kernel can enforce SCTP, and the
+ * reader of the drop log group (absent: drops are counted, not reported one by one).
+ */
 export const policyManager =
-  (p: { nft: NftTable; sctp: boolean }): ManagerFactory =>
+  (p: { nft: NftTable; sctp: boolean; openDropLog?: () => DropLogSource }): ManagerFactory =>
   (ctx) =>
     new PolicyManagerAdapter(
       new PolicyManager({
@@ -58,5 +62,6 @@ export const policyManager =
         log: ctx.log,
         mirrorOptions: ctx.mirrorOptions("policy objects"),
         setTimeout: ctx.timers.setTimeout,
+        ...(p.openDropLog ? { drops: { open: p.openDropLog, timers: ctx.timers } } : {}),
       }),
     );

@@ -1,5 +1,7 @@
 import { IncrementalPolicy } from "../calc/policy-incremental.ts";
 import { EMPTY_POLICY_IR, type PolicyIR, type PolicyProblem } from "../calc/policy-ir.ts";
+import type { Direction } from "../calc/policy-names.ts";
+import type { DropLogSource } from "../dataplane/drop-log-source.ts";
 import type { NftTable } from "../dataplane/nft-table.ts";
 import type { Datastore } from "../datastore/datastore.ts";
 import {
@@ -10,11 +12,13 @@ import {
 } from "../model/k8s-resources.ts";
 import type { Resource } from "../model/resource.ts";
 import { TARTAN_TABLE } from "../render/masquerade-nft.ts";
-import { parsePolicyState } from "../render/policy-kernel-state.ts";
+import { parseDropCounters, parsePolicyState } from "../render/policy-kernel-state.ts";
 import { type PolicyState, policyStateOf, renderPolicyDelta } from "../render/policy-nft.ts";
 import { type AgentLog, errorFields } from "./agent-log.ts";
+import type { AgentTimers } from "./agent-timers.ts";
 import { backoffMs } from "./backoff.ts";
 import { CoalescingTrigger } from "./coalescing-trigger.ts";
+import { type DropLookup, DropReporter } from "./drop-reporter.ts";
 import { KindMirror, type KindMirrorOptions } from "./kind-mirror.ts";
 import { PolicyMetrics } from "./policy-metrics.ts";
 
@@ -28,6 +32,8 @@ export interface PolicyManagerDeps {
   /** Mirror hooks from the agent (error reporting, timers); onChange/relevant are the manager's. */
   mirrorOptions: Omit<KindMirrorOptions, "onChange" | "relevant">;
   setTimeout?: (fn: () => void, ms: number) => unknown;
+  /** Drops reported one by one (`tartan drops`): the log group's reader and the agent's timers. */
+  drops?: { open: () => DropLogSource; timers: AgentTimers };
 }
 
 // Labels live in metadata and IPs in status: both decide policy, unlike for Nodes and blocks.
@@ -105,6 +111,12 @@ const specChanged = (a: Resource | undefined, b: Resource | undefined): boolean 
 export class PolicyManager {
   readonly metrics = new PolicyMetrics();
   readonly pods: KindMirror<PodResource>;
+  /**
+   * IPs of this node's pods learnt from the plugin (pod join), by "namespace/name", for a
+   * datastore where the agent does not write Pod status (Kubernetes mode, decision 0015): a Pod
+   * from the datastore without podIPs gets them from here until kubelet has written its own.
+   */
+  readonly localPodIps = new Map<string, { containerId: string; ips: string[] }>();
   readonly namespaces: KindMirror<NamespaceResource>;
   readonly policies: KindMirror<NetworkPolicyResource>;
   private ir: PolicyIR = EMPTY_POLICY_IR;
@@ -129,10 +141,30 @@ export class PolicyManager {
   private retryTimer: unknown;
   private reportedProblems = "[]";
   private readonly setT: (fn: () => void, ms: number) => unknown;
+  /** Drops with names (undefined: not wired); started with the manager, after the first sync. */
+  readonly drops: DropReporter | undefined;
+  private podIndex:
+    | { seq: number; byIp: Map<string, { namespace: string; name: string; node?: string }> }
+    | undefined;
+  private isolationIndex = new WeakMap<
+    PolicyIR,
+    Map<string, { pod: string; direction: Direction; policies: string[]; counter: string }>
+  >();
 
   constructor(private readonly d: PolicyManagerDeps) {
     this.setT = d.setTimeout ?? ((fn, ms) => setTimeout(fn, ms));
     this.compiler = new IncrementalPolicy(d.nodeName, d.sctp);
+    this.drops = d.drops
+      ? new DropReporter({
+          nodeName: d.nodeName,
+          open: d.drops.open,
+          lookup: this.dropLookup(),
+          readCounters: async () =>
+            new Map(parseDropCounters(await this.listKernel()).map((c) => [c.name, c.packets] as const)),
+          timers: d.drops.timers,
+          log: d.log,
+        })
+      : undefined;
     const opts = (
       relevant: KindMirrorOptions["relevant"],
       dirty: Set<string>,
@@ -147,7 +179,7 @@ export class PolicyManager {
     this.pods = new KindMirror<PodResource>(
       d.ds,
       K8S_KINDS.pod,
-      opts(podOrNsChanged, this.dirty.pods, stripPod),
+      opts(podOrNsChanged, this.dirty.pods, (o) => this.withLocalIps(stripPod(o))),
     );
     this.namespaces = new KindMirror<NamespaceResource>(
       d.ds,
@@ -165,6 +197,14 @@ export class PolicyManager {
     );
   }
 
+  /** The Pod with the IPs the plugin reported, when the datastore has none for it yet. */
+  private withLocalIps(p: PodResource): PodResource {
+    if (this.localPodIps.size === 0 || p.status?.podIPs?.length) return p;
+    const local = this.localPodIps.get(`${p.metadata.namespace}/${p.metadata.name}`);
+    if (!local || p.spec?.nodeName !== this.d.nodeName) return p;
+    return { ...p, status: { ...p.status, podIPs: local.ips.map((ip) => ({ ip })) } };
+  }
+
   get mirrors(): KindMirror[] {
     return [this.pods, this.namespaces, this.policies] as KindMirror[];
   }
@@ -180,10 +220,61 @@ export class PolicyManager {
     if (this.started) this.trigger.trigger();
   }
 
-  /** After the agent's first full sync: from now on applies run. */
+  /** After the agent's first full sync: from now on applies run (and drops are read). */
   start(): void {
     this.started = true;
     this.trigger.trigger();
+    this.drops?.start();
+  }
+
+  /**
+   * Addresses to pods (every Pod of the mirror, rebuilt after a change when a drop asks) and
+   * local pods' isolation by pod and by drop counter (per IR).
+   */
+  private dropLookup(): DropLookup {
+    const byIp = () => {
+      if (this.podIndex?.seq !== this.seq) {
+        const m = new Map<string, { namespace: string; name: string; node?: string }>();
+        for (const p of this.pods.items.values()) {
+          const node = p.spec?.nodeName;
+          for (const { ip } of p.status?.podIPs ?? [])
+            m.set(ip, {
+              namespace: p.metadata.namespace ?? "default",
+              name: p.metadata.name,
+              ...(node ? { node } : {}),
+            });
+        }
+        this.podIndex = { seq: this.seq, byIp: m };
+      }
+      return this.podIndex.byIp;
+    };
+    const isolation = () => {
+      const ir = this.current();
+      let m = this.isolationIndex.get(ir);
+      if (!m) {
+        m = new Map();
+        for (const p of ir.pods)
+          for (const direction of ["ingress", "egress"] as const) {
+            const v = p[direction];
+            if (!v) continue;
+            const e = {
+              pod: `${p.namespace}/${p.name}`,
+              direction,
+              policies: v.policies,
+              counter: v.counter,
+            };
+            m.set(`${direction}|${e.pod}`, e);
+            m.set(v.counter, e);
+          }
+        this.isolationIndex.set(ir, m);
+      }
+      return m;
+    };
+    return {
+      podByIp: (ip) => byIp().get(ip),
+      isolation: (pod, dir) => isolation().get(`${dir}|${pod}`),
+      counterOwner: (counter) => isolation().get(counter),
+    };
   }
 
   /** Re-reads the kernel and repairs what differs from the IR. */
@@ -239,6 +330,7 @@ export class PolicyManager {
 
   stop(): void {
     this.stopped = true;
+    this.drops?.stop();
     for (const m of this.mirrors) m.stop();
     this.trigger.stop();
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer as ReturnType<typeof setTimeout>);
@@ -276,6 +368,8 @@ export class PolicyManager {
     this.metrics.applySecondsSum += s;
     this.metrics.lastApplySeconds = s;
     this.metrics.lastDeltaChanges = delta.changes;
+    this.metrics.lastApplyAt = Date.now();
+    this.metrics.lastError = undefined;
     this.failures = 0;
     this.appliedSeq = seq;
     const ready = this.waiters.filter((w) => w.seq <= seq);
@@ -289,6 +383,7 @@ export class PolicyManager {
 
   private failed(e: unknown): void {
     this.metrics.applyErrors++;
+    this.metrics.lastError = errorFields(e).error;
     const ms = backoffMs(this.failures++, 200, 10_000);
     this.d.log("error", "policy apply failed; retrying", { ...errorFields(e), retryInMs: ms });
     if (this.stopped || this.retryTimer !== undefined) return;

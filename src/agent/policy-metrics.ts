@@ -6,6 +6,9 @@ export class PolicyMetrics {
   applyErrors = 0;
   applySecondsSum = 0;
   lastApplySeconds = 0;
+  /** When the last apply succeeded (Date.now()), and the error of a failing one since (tartan status). */
+  lastApplyAt: number | undefined;
+  lastError: string | undefined;
   /** nft transactions run (an apply whose delta is empty runs none). */
   nftCalls = 0;
   deltaChanges = 0;

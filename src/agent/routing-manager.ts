@@ -1,3 +1,4 @@
+import type { PeerProgramState } from "../model/agent-api.ts";
 import { KINDS } from "../model/cluster-resources.ts";
 import type { ClusterSnapshot, KernelPort } from "./kernel-port.ts";
 import type { Manager, ManagerContext, ManagerEvent, ManagerFactory } from "./manager.ts";
@@ -69,6 +70,11 @@ export class RoutingManager implements Manager {
       m.applySecondsSum += s;
       m.lastApplySeconds = s;
     }
+  }
+
+  /** Per peer, whether the kernel holds what the current snapshot needs (undefined: port cannot tell). */
+  async inspect(): Promise<{ peers: PeerProgramState[]; local: string[] } | undefined> {
+    return await this.kernel.inspect?.(this.snapshot());
   }
 
   async stop(): Promise<void> {}

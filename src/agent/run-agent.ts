@@ -8,8 +8,11 @@ import { Agent } from "./agent.ts";
 import { agentApi, metricsApi } from "./agent-api.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import { type AgentLog, errorFields } from "./agent-log.ts";
+import { CniConfigFile, cniConfList } from "./cni-config-file.ts";
+import { LogRing } from "./log-ring.ts";
 import type { ManagerFactory } from "./manager.ts";
 import { nodeBgpSpec } from "./node-bgp-spec.ts";
+import { PodCidrBlocks } from "./pod-cidr-blocks.ts";
 import { readUnderlay } from "./read-underlay.ts";
 import { type Listener, serveTcp, serveUnixSocket } from "./serve-agent.ts";
 
@@ -43,22 +46,42 @@ export const vtepMacOf = (nodeName: string): string => stableMac(`tartan.vxlan/$
  * the background (GET /healthz turns 200 when it is done).
  */
 export async function startAgent(config: AgentConfig, w: AgentWiring): Promise<RunningAgent> {
+  // The last lines stay in memory for `tartan diagnose` (GET /v1/log), wherever the log goes.
+  const ring = new LogRing();
+  const log = ring.wrap(w.log);
   const dp = w.dataplane();
   const underlay = await readUnderlay(dp, config.underlayInterface);
   const vtepMac = vtepMacOf(config.nodeName);
   const nodeBgp = isBgpBackend(config.backend) ? await nodeBgpSpec(config, dp) : undefined;
-  const ds = await w.openDatastore(config.datastore);
+  const opened = await w.openDatastore(config.datastore);
+  // node-podcidr: IPAMBlocks are read from the Nodes' spec.podCIDRs, never claimed (decision 0015).
+  const ds = config.ipam?.mode === "node-podcidr" ? new PodCidrBlocks(opened) : opened;
   const store = w.openIpamStore(config.ipamDataDir);
   const listeners: Listener[] = [];
   let agent: Agent | undefined;
+  const cni = config.cniConfig;
+  const cniFile = cni && new CniConfigFile(cni.file, cniConfList(config, cni, underlay));
+  let cniTimer: ReturnType<typeof setInterval> | undefined;
+  let stopping = false;
   const close = async () => {
+    stopping = true;
+    clearInterval(cniTimer);
+    // First: the runtime stops starting pods on this node before the agent goes away.
+    if (cniFile && cni.removeOnStop) {
+      try {
+        cniFile.remove();
+        log("info", "CNI config removed", { file: cni.file });
+      } catch (e) {
+        log("warn", "CNI config could not be removed", { file: cni.file, ...errorFields(e) });
+      }
+    }
     for (const l of listeners.splice(0)) await l.stop().catch(() => {});
     await agent?.stop();
     store.close();
     await ds.close().catch(() => {});
   };
   try {
-    const managers = await w.managers(config, dp, w.log);
+    const managers = await w.managers(config, dp, log);
     agent = new Agent({
       config,
       ds,
@@ -66,13 +89,31 @@ export async function startAgent(config: AgentConfig, w: AgentWiring): Promise<R
       underlay,
       vtepMac,
       ...(nodeBgp ? { nodeBgp } : {}),
-      log: w.log,
+      log,
       managers,
     });
-    listeners.push(await serveUnixSocket(config.socket, agentApi(agent)));
+    listeners.push(await serveUnixSocket(config.socket, agentApi(agent, ring)));
     if (config.metricsAddress) listeners.push(serveTcp(config.metricsAddress, metricsApi(agent)));
     const a = agent;
-    a.start().catch((e) => w.log("error", "agent start-up failed", errorFields(e)));
+    const keepCniFile = () => {
+      if (!cniFile || stopping || !a.synced) return;
+      try {
+        if (cniFile.ensure()) log("info", "CNI config written", { file: cni.file });
+      } catch (e) {
+        log("error", "CNI config could not be written; retrying at the next resync", {
+          file: cni.file,
+          ...errorFields(e),
+        });
+      }
+    };
+    a.start().then(
+      () => {
+        keepCniFile();
+        if (cniFile && !stopping)
+          cniTimer = setInterval(keepCniFile, Math.max(1, config.resyncSeconds) * 1000);
+      },
+      (e) => log("error", "agent start-up failed", errorFields(e)),
+    );
     return { agent: a, stop: close };
   } catch (e) {
     await close();

@@ -1,6 +1,13 @@
 import type { IpFamily } from "../model/ip.ts";
 import type { PodPolicyView, PolicyChain, PolicyProblem } from "./policy-ir.ts";
-import { type Direction, dropCounterName, POD_MAP, POLICY_BASE_CHAIN, podChainName } from "./policy-names.ts";
+import {
+  type Direction,
+  DROP_LOG_GROUP,
+  dropCounterName,
+  POD_MAP,
+  POLICY_BASE_CHAIN,
+  podChainName,
+} from "./policy-names.ts";
 import { FAMILIES, type PolicyPod } from "./policy-pods.ts";
 import type { PolicyRule } from "./policy-rule.ts";
 import type { JumpElement, VerdictMap } from "./policy-set.ts";
@@ -21,8 +28,11 @@ export interface PolicyChains {
 
 const DIRECTIONS: readonly Direction[] = ["ingress", "egress"];
 
-/** Drops of an isolated pod are logged at most this often (the counter counts them all). */
-const DROP_LOG = { perSecond: 10, burst: 20 } as const;
+/**
+ * Drops of an isolated pod are logged at most this often, to the agent's log group: under a flood
+ * the `limit` stops the copy to user space (the counter before it still counts every packet).
+ */
+const DROP_LOG = { perSecond: 10, burst: 20, group: DROP_LOG_GROUP } as const;
 
 /** The end of an isolated pod's chain: count and log (rate-limited), then drop. */
 function isolationRules(dir: Direction, pod: PolicyPod, policies: string[], counter: string): PolicyRule[] {

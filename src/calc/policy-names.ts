@@ -40,6 +40,12 @@ export function dropCounterName(dir: Direction, namespace: string, name: string)
   return `drop/${podChainName(dir, namespace, name)}`;
 }
 
+/**
+ * The nfnetlink_log group of policy drops (`log group N` at the end of an isolated pod's chain):
+ * the agent binds it in its node's namespace and reports the drops with names (`tartan drops`).
+ */
+export const DROP_LOG_GROUP = 7474;
+
 export const POLICY_BASE_CHAIN = "policy-forward";
 export const POD_MAP = {
   ingress: { 4: "ingress-pods4", 6: "ingress-pods6" },

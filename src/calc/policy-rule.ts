@@ -66,6 +66,11 @@ export interface RuleLog {
   prefix: string;
   perSecond: number;
   burst: number;
+  /**
+   * The nfnetlink_log group the packets go to (the agent reads them in its own namespace: no
+   * kernel log, no host sysctl); absent: the kernel log at level info.
+   */
+  group?: number;
 }
 
 /**

@@ -1,10 +1,10 @@
 import { AgentClient } from "../api/agent-client.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import { AGENT_BGP_PATH, type BgpNodeStatus } from "../model/agent-api.ts";
+import { agentRefs } from "./agent-refs.ts";
 import { defineCommand } from "./command.ts";
 import { usageError } from "./command-args.ts";
 import { LAB_OPTION } from "./common-options.ts";
-import { agents } from "./policy-command.ts";
 import { formatTable } from "./report.ts";
 
 export interface BgpStatus {
@@ -33,7 +33,12 @@ export const bgpStatusCommand = defineCommand<BgpStatus>({
   run: async (args) => {
     if (args.has("node") && args.flag("all"))
       throw usageError("give --node or --all, not both", "tartan bgp status");
-    const refs = agents({ node: args.get("node"), lab: args.get("lab"), socket: args.get("socket") });
+    const { refs } = agentRefs({
+      node: args.get("node"),
+      lab: args.get("lab"),
+      socket: args.get("socket"),
+      what: "tartan bgp status",
+    });
     const nodes = await Promise.all(
       refs.map(async (a): Promise<BgpNodeStatus> => {
         try {

@@ -3,7 +3,9 @@ import { HELP_OPTION, OUTPUT_OPTION } from "./common-options.ts";
 
 /** The options a command accepts: its own, `-o` when it renders data, and `-h/--help`. */
 export function optionsOf(c: Command<never>): OptionSpec[] {
-  return [...(c.options ?? []), ...(c.render ? [OUTPUT_OPTION] : []), HELP_OPTION];
+  // A command may declare its own `output` (get's `-o name`; diagnose's bundle file).
+  const own = c.options?.some((o) => o.name === "output");
+  return [...(c.options ?? []), ...(c.render && !own ? [OUTPUT_OPTION] : []), HELP_OPTION];
 }
 
 const optionText = (o: OptionSpec) =>

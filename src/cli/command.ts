@@ -55,7 +55,7 @@ export interface Command<D = unknown> {
    * The `-o table` form of the data; `wide` is set for `-o wide`, where a renderer may add columns
    * (else it prints the table). Absent: the command takes no `-o`.
    */
-  render?(data: D, o: { wide: boolean }): string;
+  render?(data: D, o: { wide: boolean; format?: string }): string;
   /** What json and yaml print, when it is not the data itself (`get` prints the objects). */
   json?(data: D): unknown;
   /** The exit code after printing (non-zero for a partial result); may write warnings to err. */

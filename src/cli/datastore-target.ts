@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { parseDatastoreFile } from "../agent/agent-config.ts";
 import type { DatastoreConfig, EtcdTlsFiles } from "../datastore/open-datastore.ts";
 import { TartanError } from "../errors/tartan-error.ts";
@@ -134,21 +135,33 @@ function withEtcdFlags(config: DatastoreConfig, o: TargetOptions): DatastoreConf
  */
 export function parseDatastoreOption(text: string): DatastoreConfig {
   if (/^https?:\/\//i.test(text)) return { type: "etcd", endpoints: text.split(",").filter(Boolean) };
+  // The Kubernetes API: in-cluster, or `kubernetes=/path/to/kubeconfig` (decision 0015).
+  if (text === "kubernetes") return { type: "kubernetes" };
   const eq = text.indexOf("=");
   const type = text.slice(0, eq);
   const value = text.slice(eq + 1);
   if (eq > 0 && value !== "") {
     if (type === "etcd") return { type: "etcd", endpoints: value.split(",").filter(Boolean) };
     if (type === "local") return { type: "local", path: value };
+    if (type === "kubernetes") return { type: "kubernetes", kubeconfig: resolve(value) };
   }
   throw new TartanError(
     "cli-usage",
-    `--datastore "${text}" is not an etcd URL (https://HOST:2379[,URL]), etcd=URL[,URL] or local=PATH`,
+    `--datastore "${text}" is not an etcd URL (https://HOST:2379[,URL]), etcd=URL[,URL], local=PATH, kubernetes or kubernetes=KUBECONFIG`,
     NO_DATASTORE_HINT,
   );
 }
 
 function labTarget(lab: LabDatastoreFields): DatastoreTarget {
+  // A lab in Kubernetes mode: its objects go through its API server (also in the fabric).
+  if (lab.kubeApi?.kubeconfig) {
+    return {
+      type: "lab",
+      lab: lab.name,
+      netns: lab.fabric.netns,
+      endpoint: `kubernetes=${lab.kubeApi.kubeconfig}`,
+    };
+  }
   if (!lab.etcd?.endpoint) {
     throw new TartanError(
       "lab-no-datastore",

@@ -1,4 +1,5 @@
 import type { BGPConfigurationResource, BGPPeerResource } from "../model/bgp-resources.ts";
+import type { IPAMBlockResource, IPPoolResource, NodeResource } from "../model/cluster-resources.ts";
 import type { NetworkPolicyResource, PodResource } from "../model/k8s-resources.ts";
 import type { Resource } from "../model/resource.ts";
 import type { ApplyResult } from "./apply-objects.ts";
@@ -34,8 +35,20 @@ function selector(
   return parts.join(",") || "<none>";
 }
 
+/** A Node's readiness as the cluster sees it: the reclaimer's condition, else the agent's own word. */
+function nodeReady(n: NodeResource): string {
+  const c = n.status?.conditions?.find((x) => x.type === "Ready");
+  if (c) return c.status === "True" ? "Ready" : `NotReady (${c.reason})`;
+  return n.status?.ready === false ? "NotReady" : n.status?.ready ? "Ready" : "Unknown";
+}
+
+/** kubectl's `-o name`: one `kind/name` per line (namespaced ones as kubectl prints them, no namespace). */
+export function formatNames(r: GetResult): string {
+  return r.items.map((x) => `${r.kind.prefix}/${x.metadata.name}\n`).join("");
+}
+
 /** The table of `tartan get`: kubectl's columns where they make sense without a kubelet. */
-export function formatGetTable(r: GetResult, now = Date.now()): string {
+export function formatGetTable(r: GetResult, now = Date.now(), wide = false): string {
   if (r.items.length === 0) {
     return r.allNamespaces || !r.kind.namespaced
       ? "No resources found\n"
@@ -77,6 +90,49 @@ export function formatGetTable(r: GetResult, now = Date.now()): string {
             selector(p.spec.podSelector),
             (p.spec.policyTypes ?? []).join(","),
             age(p.metadata.creationTimestamp, now),
+          ];
+        }),
+      );
+    case "Node":
+      return formatTable(
+        ["NAME", "STATUS", "UNDERLAY", "HEARTBEAT", ...(wide ? ["SUBNET", "VTEP-MAC", "LABELS"] : []), "AGE"],
+        items.map((x) => {
+          const n = x as NodeResource;
+          return [
+            n.metadata.name,
+            nodeReady(n),
+            n.spec.underlayAddress,
+            n.status?.heartbeat ? `${age(n.status.heartbeat, now)} ago` : "-",
+            ...(wide ? [n.spec.underlaySubnet, n.spec.vtepMac ?? "-", labels(n)] : []),
+            age(n.metadata.creationTimestamp, now),
+          ];
+        }),
+      );
+    case "IPPool":
+      return formatTable(
+        ["NAME", "CIDR", "BLOCK-SIZE", ...(wide ? ["LABELS"] : []), "AGE"],
+        items.map((x) => {
+          const p = x as IPPoolResource;
+          return [
+            p.metadata.name,
+            p.spec.cidr,
+            String(p.spec.blockSize),
+            ...(wide ? [labels(p)] : []),
+            age(p.metadata.creationTimestamp, now),
+          ];
+        }),
+      );
+    case "IPAMBlock":
+      return formatTable(
+        ["NAME", "CIDR", "NODE", ...(wide ? ["POOL", "LABELS"] : []), "AGE"],
+        items.map((x) => {
+          const b = x as IPAMBlockResource;
+          return [
+            b.metadata.name,
+            b.spec.cidr,
+            b.spec.node,
+            ...(wide ? [b.spec.pool, labels(b)] : []),
+            age(b.metadata.creationTimestamp, now),
           ];
         }),
       );

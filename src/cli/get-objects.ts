@@ -1,5 +1,7 @@
-import type { Datastore } from "../datastore/datastore.ts";
+import type { Datastore, WatchEvent } from "../datastore/datastore.ts";
 import { TartanError } from "../errors/tartan-error.ts";
+import type { LabelSelector } from "../model/k8s-resources.ts";
+import { selectorMatches } from "../model/label-selector.ts";
 import type { Resource } from "../model/resource.ts";
 import type { ResourceKind } from "./resource-kind.ts";
 
@@ -9,6 +11,8 @@ export interface GetQuery {
   /** For namespaced kinds: the namespace to look in; undefined with allNamespaces. */
   namespace?: string;
   allNamespaces?: boolean;
+  /** `-l`: only objects whose labels match. */
+  selector?: LabelSelector;
 }
 
 export interface GetResult {
@@ -17,6 +21,8 @@ export interface GetResult {
   single: boolean;
   allNamespaces: boolean;
   items: Resource[];
+  /** The list's revision: `--watch` goes on from here, missing nothing. */
+  revision?: string;
 }
 
 /** `tartan get KIND [NAME] [-n NS | -A]`: the stored objects, in store order (namespace, name). */
@@ -34,6 +40,55 @@ export async function getObjects(ds: Datastore, q: GetQuery): Promise<GetResult>
     }
     return { kind: q.kind, single: true, allNamespaces: all, items: [obj] };
   }
-  const { items } = await ds.list(q.kind.kind, ns);
-  return { kind: q.kind, single: false, allNamespaces: all, items };
+  const { items, revision } = await ds.list(q.kind.kind, ns);
+  const kept = q.selector ? items.filter((o) => selectorMatches(q.selector!, o.metadata.labels)) : items;
+  return { kind: q.kind, single: false, allNamespaces: all, items: kept, revision };
+}
+
+/**
+ * `get --watch`: every change after the listing's revision to the objects the query selects, until `signal`
+ * aborts (or the datastore fails: then it rejects). An object that stops matching the selector
+ * is reported as DELETED, the way the Kubernetes API reports it to a selecting watch.
+ */
+export function watchObjects(
+  ds: Datastore,
+  q: GetQuery,
+  listed: GetResult,
+  onEvent: (e: WatchEvent) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const ns = q.kind.namespaced && !q.allNamespaces ? (q.namespace ?? "default") : undefined;
+  const key = (o: Resource) => `${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+  const seen = new Set(listed.items.map(key));
+  const revision = listed.revision ?? "0";
+  const selects = (o: Resource) =>
+    (ns === undefined || o.metadata.namespace === ns) &&
+    (q.name === undefined || o.metadata.name === q.name) &&
+    (!q.selector || selectorMatches(q.selector, o.metadata.labels));
+  return new Promise((resolve, reject) => {
+    const handle = ds.watch(
+      q.kind.kind,
+      revision,
+      (e) => {
+        const k = key(e.object);
+        if (e.type !== "DELETED" && selects(e.object)) {
+          onEvent(e);
+          seen.add(k);
+        } else if (e.type === "DELETED" ? selects(e.object) || seen.has(k) : seen.has(k)) {
+          onEvent({ ...e, type: "DELETED" });
+          seen.delete(k);
+        }
+      },
+      (err) => {
+        handle.close();
+        reject(err);
+      },
+    );
+    const stop = () => {
+      handle.close();
+      resolve();
+    };
+    if (signal.aborted) stop();
+    else signal.addEventListener("abort", stop, { once: true });
+  });
 }

@@ -15,6 +15,8 @@ export interface LabDatastoreFields {
   fabric: { netns: string };
   /** The lab's etcd; `tls`: the lab CA and its client certificate (labs up before TLS have none). */
   etcd?: { endpoint: string; tls?: EtcdTlsFiles };
+  /** A lab in Kubernetes mode (`lab up --datastore kubernetes`): its API server's kubeconfig. */
+  kubeApi?: { kubeconfig: string };
 }
 
 /** Lab state is root's (0700): a non-root reader is told so, not that no lab is up. */

@@ -1,64 +1,24 @@
-import { readFileSync } from "node:fs";
-import { parseAgentConfig } from "../agent/agent-config.ts";
-import { AgentClient } from "../api/agent-client.ts";
-import { TartanError } from "../errors/tartan-error.ts";
-import {
-  AGENT_POLICY_DROPS_PATH,
-  AGENT_POLICY_PATH,
-  DEFAULT_AGENT_SOCKET,
-  type PolicyDropRow,
-} from "../model/agent-api.ts";
+import { AGENT_POLICY_DROPS_PATH, AGENT_POLICY_PATH, type PolicyDropRow } from "../model/agent-api.ts";
+import { type AgentRef, agentRefs } from "./agent-refs.ts";
+import { askAgents, reportUnreachable, type UnreachableAgent } from "./ask-agents.ts";
 import { defineCommand, type OptionSpec } from "./command.ts";
 import type { CommandArgs } from "./command-args.ts";
 import { LAB_OPTION } from "./common-options.ts";
-import { labRoot, pickLab, readLab } from "./labs-up.ts";
 import { formatTable } from "./report.ts";
-import { requireRoot } from "./require-root.ts";
 
-export interface AgentRef {
-  node: string;
-  socket: string;
-}
+export type { AgentRef } from "./agent-refs.ts";
 
-/** The agents to ask: --socket, else the nodes of the lab (the one up, or --lab), else this host's agent. */
-export function agents(o: { socket?: string; lab?: string; node?: string }): AgentRef[] {
-  if (o.socket) return [{ node: o.node ?? "-", socket: o.socket }];
-  // Agent sockets and the lab's state are root's: say so before "not up" or EACCES.
-  requireRoot("tartan policy (asking the agents, without --socket)");
-  const root = labRoot();
-  const lab = pickLab(o.lab, root);
-  if (!lab) return [{ node: o.node ?? "-", socket: DEFAULT_AGENT_SOCKET }];
-  if (!readLab(root, lab))
-    throw new TartanError("lab-not-up", `lab "${lab}" is not up`, `start it: tartan lab up --lab ${lab}`);
-  const state = JSON.parse(readFileSync(`${root}/${lab}/lab.json`, "utf8")) as {
-    nodes: { name: string; dir: string; agentConfigFile?: string }[];
-  };
-  const nodes = state.nodes.filter((n) => !o.node || n.name === o.node);
-  if (nodes.length === 0) {
-    throw new TartanError(
-      "cli-usage",
-      `lab "${lab}" has no node "${o.node}"`,
-      `nodes: ${state.nodes.map((n) => n.name).join(", ")}`,
-    );
-  }
-  return nodes.map((n) => {
-    let socket = `${n.dir}/agent.sock`;
-    try {
-      if (n.agentConfigFile) socket = parseAgentConfig(readFileSync(n.agentConfigFile, "utf8")).socket;
-    } catch {}
-    return { node: n.name, socket };
-  });
-}
-
-/** One agent's answer through the one socket client (bounded timeout, typed errors). */
-const ask = <T>(a: AgentRef, path: string): Promise<T> =>
-  new AgentClient(a.socket).get<T>(
-    path,
-    a.node === "-" ? `asking the agent at ${a.socket}` : `asking the agent of node ${a.node}`,
-  );
+/**
+ * The agents to ask (kept for callers of the old helper; new code: agentRefs, and askAgents for
+ * answers that survive a dead agent).
+ */
+export const agents = (o: { socket?: string; lab?: string; node?: string; command?: string }): AgentRef[] =>
+  agentRefs({ ...o, what: o.command ?? "tartan policy" }).refs;
 
 export interface PolicyDrops {
   drops: (PolicyDropRow & { node: string })[];
+  /** Nodes whose agent did not answer (the others' rows are still there); exit status 1. */
+  unreachable: UnreachableAgent[];
 }
 
 export interface PolicyStatus {
@@ -74,6 +34,8 @@ export interface PolicyStatus {
     }[];
     problems: { object: string; code: string; message: string }[];
   }[];
+  /** Nodes whose agent did not answer (the others' rows are still there); exit status 1. */
+  unreachable: UnreachableAgent[];
 }
 
 const POLICY_OPTIONS: readonly OptionSpec[] = [
@@ -86,7 +48,12 @@ const POLICY_DESCRIPTION =
   "Asks the node agents of the lab that is up (or --lab NAME), or the agent at --socket, or this\nhost's agent.";
 
 const agentsOf = (args: CommandArgs) =>
-  agents({ node: args.get("node"), lab: args.get("lab"), socket: args.get("socket") });
+  agentRefs({
+    node: args.get("node"),
+    lab: args.get("lab"),
+    socket: args.get("socket"),
+    what: "tartan policy",
+  }).refs;
 
 /** `tartan policy drops`: per pod and direction, packets dropped by policy and who isolates it. */
 export const policyDropsCommand = defineCommand<PolicyDrops>({
@@ -96,13 +63,13 @@ export const policyDropsCommand = defineCommand<PolicyDrops>({
   options: POLICY_OPTIONS,
   examples: ["tartan policy drops", "tartan policy drops --node node-2 -o json"],
   run: async (args) => {
-    const data: PolicyDrops = { drops: [] };
-    for (const a of agentsOf(args)) {
-      const r = await ask<{ drops: PolicyDropRow[] }>(a, AGENT_POLICY_DROPS_PATH);
-      data.drops.push(...r.drops.map((d) => ({ node: a.node, ...d })));
-    }
-    return data;
+    const r = await askAgents<{ drops: PolicyDropRow[] }>(agentsOf(args), AGENT_POLICY_DROPS_PATH);
+    return {
+      drops: r.answers.flatMap((a) => a.value.drops.map((d) => ({ node: a.ref.node, ...d }))),
+      unreachable: r.unreachable,
+    };
   },
+  exitCode: (d, io) => reportUnreachable(d.unreachable, io.err),
   render: (d) =>
     formatTable(
       ["NODE", "NAMESPACE", "POD", "DIRECTION", "DROPPED", "BYTES", "ISOLATED BY"],
@@ -129,14 +96,10 @@ export const policyStatusCommand = defineCommand<PolicyStatus>({
   options: POLICY_OPTIONS,
   examples: ["tartan policy status", "tartan policy status --lab lab2 -o yaml"],
   run: async (args) => {
-    const data: PolicyStatus = { nodes: [] };
-    for (const a of agentsOf(args))
-      data.nodes.push({
-        node: a.node,
-        ...(await ask<Omit<PolicyStatus["nodes"][0], "node">>(a, AGENT_POLICY_PATH)),
-      });
-    return data;
+    const r = await askAgents<Omit<PolicyStatus["nodes"][0], "node">>(agentsOf(args), AGENT_POLICY_PATH);
+    return { nodes: r.answers.map((a) => ({ node: a.ref.node, ...a.value })), unreachable: r.unreachable };
   },
+  exitCode: (d, io) => reportUnreachable(d.unreachable, io.err),
   render: (d) => {
     const pods = formatTable(
       ["NODE", "NAMESPACE", "POD", "IPS", "INGRESS ISOLATED BY", "EGRESS ISOLATED BY"],

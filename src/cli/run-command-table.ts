@@ -86,7 +86,7 @@ export async function runCommandTable(
       const format = (args.get("output") ?? "table") as OutputFormat;
       io.out(
         report(cmd.json ? cmd.json(data) : data, format, () =>
-          cmd.render!(data, { wide: format === "wide" }),
+          cmd.render!(data, { wide: format === "wide", format }),
         ),
       );
     }

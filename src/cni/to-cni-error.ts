@@ -84,6 +84,9 @@ export const CNI_CODE_OF: Readonly<Record<ErrorCode, number>> = {
   "object-invalid": CniCode.internal,
   "no-datastore": CniCode.internal,
   "needs-root": CniCode.internal,
+  "install-source-missing": CniCode.internal,
+  "install-failed": CniCode.internal,
+  "install-verify-failed": CniCode.internal,
   "lab-usage": CniCode.internal,
   "lab-name": CniCode.internal,
   "lab-exists": CniCode.internal,
@@ -107,6 +110,12 @@ export const CNI_CODE_OF: Readonly<Record<ErrorCode, number>> = {
   "lab-objects-failed": CniCode.internal,
   "lab-probe": CniCode.internal,
   "lab-timeout": CniCode.internal,
+  "lab-kube-api-exited": CniCode.internal,
+  "lab-kube-api-failed": CniCode.internal,
+  "lab-no-kubectl": CniCode.internal,
+  "lab-no-frr": CniCode.internal,
+  "lab-tor-exited": CniCode.internal,
+  "lab-tor-vtysh": CniCode.internal,
 };
 
 /**

@@ -22,4 +22,23 @@ export interface EtcdDatastoreConfig {
   auth?: EtcdUser;
 }
 
-export type DatastoreConfig = { type: "local"; path: string } | EtcdDatastoreConfig;
+/**
+ * The Kubernetes API (decision 0015): a kubeconfig file, or (no kubeconfig) the pod's service
+ * account and KUBERNETES_SERVICE_HOST/PORT.
+ */
+export interface KubernetesDatastoreConfig {
+  type: "kubernetes";
+  /** Absolute path of a kubeconfig; absent: in-cluster. */
+  kubeconfig?: string;
+  /** A context of the kubeconfig (default: its current-context). */
+  context?: string;
+  /** Where tartan's namespaced objects (the node-reclaimer Lease) live; default tartan-system. */
+  namespace?: string;
+  /** Deadline of one request (watches exempt), default 10 s. */
+  timeoutMs?: number;
+}
+
+export type DatastoreConfig =
+  | { type: "local"; path: string }
+  | EtcdDatastoreConfig
+  | KubernetesDatastoreConfig;

@@ -20,6 +20,14 @@ export interface WatchHandle {
   close(): void;
 }
 
+/** Whether a node's pod network is up, as the cluster should see it. */
+export interface NodeNetworkCondition {
+  available: boolean;
+  /** CamelCase cause: "TartanIsUp", "PodCIDRNotAssigned". */
+  reason: string;
+  message: string;
+}
+
 /**
  * The datastore port: list + watch + compare-and-swap writes over Kubernetes-shaped objects.
  * Adapters: local (embedded, single host), etcd; a Kubernetes API adapter fits the same shape
@@ -49,5 +57,11 @@ export interface Datastore {
     onEvent: (e: WatchEvent) => void,
     onError?: (e: Error) => void,
   ): WatchHandle;
+  /**
+   * Optional: publishes whether this node's pod network is up where the cluster looks for it
+   * (Kubernetes: the Node condition NetworkUnavailable, which keeps pods off the node until it is
+   * False). Adapters with no such place leave it out.
+   */
+  setNodeNetworkCondition?(nodeName: string, c: NodeNetworkCondition): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,7 +1,13 @@
 import type { Datastore } from "./datastore.ts";
 import type { DatastoreConfig } from "./datastore-config.ts";
 
-export type { DatastoreConfig, EtcdDatastoreConfig, EtcdTlsFiles, EtcdUser } from "./datastore-config.ts";
+export type {
+  DatastoreConfig,
+  EtcdDatastoreConfig,
+  EtcdTlsFiles,
+  EtcdUser,
+  KubernetesDatastoreConfig,
+} from "./datastore-config.ts";
 
 /**
  * Opens the configured Datastore. The adapters are imported on demand: the etcd client
@@ -17,6 +23,10 @@ export async function openDatastore(config: DatastoreConfig): Promise<Datastore>
     case "etcd": {
       const { EtcdDatastore } = await import("./etcd/etcd-datastore.ts");
       return new EtcdDatastore(config);
+    }
+    case "kubernetes": {
+      const { openKubernetesDatastore } = await import("./kubernetes/open-kubernetes-datastore.ts");
+      return openKubernetesDatastore(config);
     }
   }
 }

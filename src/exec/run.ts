@@ -11,6 +11,11 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   /** Return the result instead of throwing when the exit status is not 0. */
   allowFailure?: boolean;
+  /**
+   * Hand output on as it arrives (a relayed `get --watch`) instead of collecting it: stdout and
+   * stderr of the result are then empty.
+   */
+  stream?: { out(text: string): void; err(text: string): void };
 }
 
 export interface RunResult {
@@ -39,9 +44,16 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
   } catch (e) {
     throw new ExecError(full, null, String(e), "", "could not be started");
   }
+  const read = async (s: ReadableStream, to?: (t: string) => void): Promise<string> => {
+    if (!to) return await new Response(s).text();
+    const dec = new TextDecoder();
+    for await (const chunk of s as unknown as AsyncIterable<Uint8Array>)
+      to(dec.decode(chunk, { stream: true }));
+    return "";
+  };
   const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout as ReadableStream).text(),
-    new Response(proc.stderr as ReadableStream).text(),
+    read(proc.stdout as ReadableStream, opts.stream?.out),
+    read(proc.stderr as ReadableStream, opts.stream?.err),
     proc.exited,
   ]);
   if (proc.signalCode) {

@@ -1,5 +1,5 @@
 import type { EtcdTlsFiles } from "../datastore/open-datastore.ts";
-import type { RoutingBackendName } from "../model/routing-backend.ts";
+import { isBgpBackend, type RoutingBackendName } from "../model/routing-backend.ts";
 
 export interface LabAgentConfigInput {
   nodeName: string;
@@ -14,6 +14,12 @@ export interface LabAgentConfigInput {
   podCidr6?: string;
   /** Agent timings set at `lab up` (short dead-node graces for drills and e2e tests). */
   tuning?: LabAgentTuning;
+  /** Kubernetes mode: the kubeconfig of the lab's API server (instead of etcd). */
+  kubeconfig?: string;
+  /** The IPv4 pool's block size (default 26); IPv6 blocks hold as many addresses (128 - (32 - it)). */
+  blockSize?: number;
+  /** BGP backends: this node's route-reflector cluster ID / own AS (`lab up --route-reflectors`). */
+  bgp?: { routeReflectorClusterID?: string; asNumber?: number };
 }
 
 /** `lab up --heartbeat-seconds/--node-not-ready-after/--node-reclaim-after`, as agent config fields. */
@@ -31,12 +37,14 @@ export interface LabAgentTuning {
 export function labAgentConfig(i: LabAgentConfigInput): Record<string, unknown> {
   return {
     nodeName: i.nodeName,
-    datastore: { type: "etcd", endpoints: [i.etcdEndpoint], ...(i.etcdTls ? { tls: i.etcdTls } : {}) },
+    datastore: i.kubeconfig
+      ? { type: "kubernetes", kubeconfig: i.kubeconfig }
+      : { type: "etcd", endpoints: [i.etcdEndpoint], ...(i.etcdTls ? { tls: i.etcdTls } : {}) },
     backend: i.backend,
     underlayInterface: "eth0",
     pools: [
-      { cidr: i.podCidr, blockSize: 26 },
-      ...(i.podCidr6 ? [{ cidr: i.podCidr6, blockSize: 122 }] : []),
+      { cidr: i.podCidr, blockSize: i.blockSize ?? 26 },
+      ...(i.podCidr6 ? [{ cidr: i.podCidr6, blockSize: 96 + (i.blockSize ?? 26) }] : []),
     ],
     network: i.network,
     ipamDataDir: `${i.nodeDir}/ipam`,
@@ -46,5 +54,7 @@ export function labAgentConfig(i: LabAgentConfigInput): Record<string, unknown> 
     blockReleaseGraceSeconds: 30,
     resyncSeconds: 30,
     ...i.tuning,
+    // BGP backends: bird's config, control socket and log in the node's dir (one bird per node).
+    ...(isBgpBackend(i.backend) ? { bgp: { stateDir: `${i.nodeDir}/bird`, ...i.bgp } } : {}),
   };
 }

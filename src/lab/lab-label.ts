@@ -1,5 +1,6 @@
 import { TartanError } from "../errors/tartan-error.ts";
 import type { Resource } from "../model/resource.ts";
+import { labelLabObject } from "./lab-kube-pod.ts";
 import { labObjectsCli } from "./lab-objects-cli.ts";
 import { requireLabState } from "./require-lab-state.ts";
 import { updateLabState } from "./update-lab-state.ts";
@@ -30,7 +31,9 @@ export async function labLabel(o: LabLabelOptions): Promise<Resource> {
   }
   const args = ["label", o.kind, o.name, ...o.changes, "-o", "json"];
   if (o.kind === "pod") args.push("-n", o.namespace);
-  const obj = JSON.parse(await labObjectsCli(state, args)) as Resource;
+  const obj = state.kubeApi
+    ? await labelLabObject(state, o.kind, o.namespace, o.name, o.changes)
+    : (JSON.parse(await labObjectsCli(state, args)) as Resource);
   if (o.kind === "pod") {
     await updateLabState(paths, (s) => ({
       ...s!,

@@ -1,9 +1,10 @@
 import { existsSync } from "node:fs";
 import { AgentClient } from "../api/agent-client.ts";
 import type { ClusterNodeStatus } from "../model/agent-api.ts";
-import type { LabNode } from "./lab-state.ts";
+import type { LabNode, LabProcess, LabState } from "./lab-state.ts";
 import { processStartTime } from "./process-start-time.ts";
 import { requireLabState } from "./require-lab-state.ts";
+import { type TorSummary, torVtyshJson } from "./tor-vtysh.ts";
 
 export interface LabListing {
   name: string;
@@ -11,6 +12,8 @@ export interface LabListing {
   subnets: number;
   dir: string;
   etcd: { endpoint?: string; pid?: number; running: boolean };
+  /** Kubernetes mode: the lab's stand-in API server and its kubeconfig. */
+  kubeApi?: { url: string; pid: number; running: boolean; kubeconfig: string };
   nodes: {
     name: string;
     netns: string;
@@ -26,6 +29,20 @@ export interface LabListing {
     readiness: string;
     blocks?: string[];
   }[];
+  /** `lab up --tor`: the ToR's daemons and its BGP sessions (from its own vtysh). */
+  tor?: {
+    netns: string;
+    asNumber: number;
+    peerIP: string;
+    dir: string;
+    zebraPid?: number;
+    bgpdPid?: number;
+    /** running | zebra stopped | bgpd stopped | stopped */
+    state: string;
+    /** One per node session: peer address, AS, BGP state, prefixes received. */
+    sessions: { peer: string; asNumber: number; state: string; prefixesReceived: number }[];
+  };
+  outside?: { netns: string; address: string; address6: string; state: string };
   pods: {
     pod: string;
     node: string;
@@ -66,6 +83,46 @@ const readiness = (view: ClusterNodeStatus[] | undefined, name: string): string 
   return c.ready ? "Ready" : `NotReady (${c.readyReason ?? "unknown"})`;
 };
 
+const alive = (p: LabProcess | undefined): boolean => Boolean(p && processStartTime(p.pid) === p.startTime);
+
+async function torListing(state: LabState): Promise<LabListing["tor"]> {
+  const tor = state.tor;
+  if (!tor) return undefined;
+  const z = alive(tor.zebra);
+  const b = alive(tor.bgpd);
+  let sessions: NonNullable<LabListing["tor"]>["sessions"] = [];
+  if (b) {
+    try {
+      const sum = await torVtyshJson<TorSummary>(tor, "show bgp summary json", 3000);
+      const seen = new Map<string, NonNullable<LabListing["tor"]>["sessions"][number]>();
+      for (const fam of [sum.ipv4Unicast, sum.ipv6Unicast]) {
+        for (const [peer, p] of Object.entries(fam?.peers ?? {})) {
+          const prev = seen.get(peer);
+          seen.set(peer, {
+            peer,
+            asNumber: p.remoteAs,
+            state: p.state,
+            prefixesReceived: (prev?.prefixesReceived ?? 0) + (p.pfxRcd ?? 0),
+          });
+        }
+      }
+      sessions = [...seen.values()];
+    } catch {
+      // bgpd does not answer: the state column says so
+    }
+  }
+  return {
+    netns: state.fabric.netns,
+    asNumber: tor.asNumber,
+    peerIP: tor.peerIP,
+    dir: tor.dir,
+    zebraPid: tor.zebra?.pid,
+    bgpdPid: tor.bgpd?.pid,
+    state: z && b ? "running" : z ? "bgpd stopped" : b ? "zebra stopped" : "stopped",
+    sessions,
+  };
+}
+
 /** `tartan lab ls`: the lab's nodes (underlay address, agent state) and pods (node, addresses). */
 export async function labLs(name: string): Promise<LabListing> {
   const { state } = requireLabState(name);
@@ -77,6 +134,16 @@ export async function labLs(name: string): Promise<LabListing> {
     subnets: state.subnets,
     dir: state.dir,
     etcd: { endpoint: state.etcd?.endpoint, pid: state.etcd?.pid, running: etcdRunning },
+    ...(state.kubeApi
+      ? {
+          kubeApi: {
+            url: state.kubeApi.url,
+            pid: state.kubeApi.pid,
+            running: processStartTime(state.kubeApi.pid) === state.kubeApi.startTime,
+            kubeconfig: state.kubeApi.kubeconfig,
+          },
+        }
+      : {}),
     nodes: await Promise.all(
       state.nodes.map(async (n) => ({
         name: n.name,
@@ -91,6 +158,15 @@ export async function labLs(name: string): Promise<LabListing> {
           : {}),
       })),
     ),
+    ...(state.tor ? { tor: await torListing(state) } : {}),
+    ...(state.outside
+      ? {
+          outside: {
+            ...state.outside,
+            state: existsSync(`/run/netns/${state.outside.netns}`) ? "ready" : "namespace missing",
+          },
+        }
+      : {}),
     pods: state.pods.map((p) => ({
       pod: `${p.namespace}/${p.name}`,
       node: p.node,

@@ -10,6 +10,10 @@ export interface LabPaths {
   etcdDir: string;
   etcdLog: string;
   fabricNetns: string;
+  /** `lab up --tor`: the client namespace behind the ToR. */
+  outsideNetns: string;
+  /** `lab up --tor`: the ToR's FRR config, pid files and sockets. */
+  torDir: string;
   /** Every namespace of this lab starts with this; pod namespaces with `${prefix}p-`. */
   netnsPrefix: string;
   nodeNetns(index: number): string;
@@ -39,6 +43,8 @@ export function labPaths(name: string, root = process.env.TARTAN_LAB_ROOT || "/r
     etcdDir: `${dir}/etcd`,
     etcdLog: `${dir}/etcd.log`,
     fabricNetns: `${netnsPrefix}fabric`,
+    outsideNetns: `${netnsPrefix}outside`,
+    torDir: `${dir}/tor`,
     netnsPrefix,
     nodeNetns: (i) => `${netnsPrefix}node-${i}`,
     nodeDir: (node) => `${dir}/${node}`,

@@ -17,6 +17,9 @@ export interface LabBridge {
   cidr: string;
   /** The fabric's own address on it: the nodes' default gateway. */
   gateway: string;
+  /** IPv6 underlay (BGP labs with IPv6 pods): the subnet and the fabric's address on it. */
+  cidr6?: string;
+  gateway6?: string;
 }
 
 export interface LabNode {
@@ -25,6 +28,8 @@ export interface LabNode {
   netns: string;
   underlayAddress: string;
   underlaySubnet: string;
+  /** The node's IPv6 underlay address (BGP labs with IPv6 pods), the next hop of its IPv6 blocks. */
+  underlayAddress6?: string;
   gateway: string;
   /** The bridge (in the fabric namespace) this node is plugged into, and the fabric-side veth. */
   bridge: string;
@@ -53,6 +58,26 @@ export interface LabPod {
   labels: Record<string, string>;
 }
 
+/** `lab up --tor`: FRR's zebra + bgpd in the fabric namespace, peered with every node. */
+export interface LabTor {
+  asNumber: number;
+  /** The ToR's address the nodes peer with (the global BGPPeer's `peerIP`). */
+  peerIP: string;
+  /** Config files, pid files, zserv socket and the vty sockets `vtysh --vty_socket DIR` reaches. */
+  dir: string;
+  /** TCP-MD5 password of every node session (`--tor-password`), if any. */
+  password?: string;
+  zebra?: LabProcess;
+  bgpd?: LabProcess;
+}
+
+/** `lab up --tor`: a client outside the cluster, behind the ToR (`lab exec outside -- …`). */
+export interface LabOutside {
+  netns: string;
+  address: string;
+  address6: string;
+}
+
 /** /run/tartan-lab/<lab>/lab.json: everything `lab down` needs to undo, and what `lab ls` shows. */
 export interface LabState {
   version: 1;
@@ -72,6 +97,17 @@ export interface LabState {
   etcd?: LabProcess & { endpoint: string; tls?: Required<EtcdTlsFiles> };
   nodes: LabNode[];
   pods: LabPod[];
+  /**
+   * `kubernetes` (`lab up --datastore kubernetes`): the agents use the Kubernetes API of the lab's
+   * stand-in API server (`kubeApi`), which stores in the lab's etcd. Absent: etcd directly.
+   */
+  datastore?: "etcd" | "kubernetes";
+  /** The stand-in API server in the fabric namespace, and the kubeconfig of its admin user. */
+  kubeApi?: LabProcess & { url: string; kubeconfig: string };
   /** Agent timings from `lab up` (nodes added later get them too). */
   agentTuning?: LabAgentTuning;
+  tor?: LabTor;
+  outside?: LabOutside;
+  /** `lab up --block-size`: the IPv4 pool's block size (absent: 26). */
+  blockSize?: number;
 }

@@ -21,7 +21,8 @@ export async function nodeAdd(lab: string): Promise<LabNode> {
   if (!state.etcd) throw new TartanError("lab-no-etcd", `lab "${lab}" has no etcd recorded`);
   const index = Math.max(0, ...state.nodes.map((n) => n.index)) + 1;
   const withAgent = state.nodes.some((n) => n.agentConfigFile !== undefined);
-  const planned = planUnderlay(paths.nodeNetns, index, state.subnets).nodes[index - 1]!;
+  const ipv6Underlay = Boolean(state.fabric.bridges[0]?.cidr6);
+  const planned = planUnderlay(paths.nodeNetns, index, state.subnets, ipv6Underlay).nodes[index - 1]!;
   const dir = paths.nodeDir(planned.name);
   const node: LabNode = {
     name: planned.name,
@@ -29,6 +30,7 @@ export async function nodeAdd(lab: string): Promise<LabNode> {
     netns: planned.netns,
     underlayAddress: planned.address,
     underlaySubnet: planned.subnet,
+    ...(planned.address6 ? { underlayAddress6: planned.address6 } : {}),
     gateway: planned.gateway,
     bridge: planned.bridge,
     fabricPort: planned.fabricPort,
@@ -50,6 +52,8 @@ export async function nodeAdd(lab: string): Promise<LabNode> {
     });
     await run(["ip", "-n", node.netns, "-batch", "-"], { stdin: `${planned.nodeLines.join("\n")}\n` });
     await run(["ip", "netns", "exec", node.netns, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    if (ipv6Underlay)
+      await run(["ip", "netns", "exec", node.netns, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"]);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const netconf = nodeNetConf({
       network: state.network,
@@ -70,6 +74,8 @@ export async function nodeAdd(lab: string): Promise<LabNode> {
         podCidr: state.podCidr,
         ...(state.podCidr6 ? { podCidr6: state.podCidr6 } : {}),
         ...(state.agentTuning ? { tuning: state.agentTuning } : {}),
+        ...(state.kubeApi ? { kubeconfig: state.kubeApi.kubeconfig } : {}),
+        ...(state.blockSize ? { blockSize: state.blockSize } : {}),
       });
       writeFileSync(node.agentConfigFile, `${JSON.stringify(config, null, 2)}\n`);
       await startAgent(state.tartan, node, async (p) => {

@@ -4,10 +4,12 @@ import { type EtcdTlsFiles, openDatastore } from "../datastore/open-datastore.ts
 import { TartanError } from "../errors/tartan-error.ts";
 import { run } from "../exec/run.ts";
 import { type ForgetNodeResult, forgetNode } from "../ipam/forget-node.ts";
+import { isBgpBackend } from "../model/routing-backend.ts";
 import { killNetnsResidents } from "./kill-netns-residents.ts";
 import { podRm } from "./pod-rm.ts";
 import { requireLabState } from "./require-lab-state.ts";
 import { stopLabProcess } from "./stop-lab-process.ts";
+import { stopNodeBird } from "./stop-node-bird.ts";
 import { updateLabState } from "./update-lab-state.ts";
 
 export interface NodeRmResult {
@@ -45,6 +47,15 @@ export async function runForgetNode(
  */
 export async function nodeRm(lab: string, nodeName: string): Promise<NodeRmResult> {
   const { paths, state } = requireLabState(lab);
+  if (state.kubeApi) {
+    // forget-node deletes the node's objects from etcd in Tartan's own key layout; in Kubernetes
+    // mode they live in the API server's (/registry/...), so it would delete nothing.
+    throw new TartanError(
+      "lab-usage",
+      `lab node rm does not support Kubernetes mode yet (lab "${lab}" runs with --datastore kubernetes)`,
+      `remove the node's objects with tartan lab kubectl --lab ${lab} -- delete node ${nodeName}, or recreate the lab`,
+    );
+  }
   const node = state.nodes.find((n) => n.name === nodeName);
   if (!node) {
     throw new TartanError(
@@ -56,6 +67,8 @@ export async function nodeRm(lab: string, nodeName: string): Promise<NodeRmResul
   const pods = state.pods.filter((p) => p.node === nodeName);
   for (const p of pods) await podRm({ lab, pod: { namespace: p.namespace, name: p.name } });
   const agentStopped = node.agent && (await stopLabProcess(node.agent)) ? node.agent.pid : undefined;
+  // A BGP node's bird outlives its agent (graceful restart): stop it cleanly so peers withdraw now.
+  if (isBgpBackend(state.backend)) await stopNodeBird(node);
   const endpoint = state.etcd?.endpoint;
   if (!endpoint) throw new TartanError("lab-no-etcd", `lab "${lab}" has no etcd recorded`);
   const out = await run(

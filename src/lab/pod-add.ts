@@ -4,6 +4,7 @@ import type { PodRef } from "../cli/pod-ref.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import { run } from "../exec/run.ts";
 import { callCni } from "./cni-call.ts";
+import { createLabPod, reportLabPodIps } from "./lab-kube-pod.ts";
 import { labObjectsCli } from "./lab-objects-cli.ts";
 import { labPodManifest } from "./lab-pod-manifest.ts";
 import type { LabPodPort } from "./lab-pod-ports.ts";
@@ -82,8 +83,11 @@ export async function podAdd(o: PodAddOptions): Promise<LabPodView> {
     // The Pod object exists before the CNI ADD, as in a cluster: when the plugin asks the agent
     // about this pod, the agent knows its labels. During an etcd outage drill the pod still
     // starts (from the node's blocks), like a pod scheduled before the outage.
-    if (state.etcd && processStartTime(state.etcd.pid) === state.etcd.startTime) {
-      const manifest = labPodManifest({ ...pod, labels: pod.labels, ports: o.ports ?? [] });
+    const manifest = labPodManifest({ ...pod, labels: pod.labels, ports: o.ports ?? [] });
+    if (state.kubeApi) {
+      await createLabPod(state, manifest);
+      podObject = "created through the Kubernetes API";
+    } else if (state.etcd && processStartTime(state.etcd.pid) === state.etcd.startTime) {
       await labObjectsCli(state, ["apply", "-f", "-"], JSON.stringify(manifest));
       podObject = "applied";
     }
@@ -102,6 +106,8 @@ export async function podAdd(o: PodAddOptions): Promise<LabPodView> {
       netconf,
     });
     const ips = ((result?.ips ?? []) as { address: string }[]).map((i) => i.address);
+    // As kubelet does once the sandbox has its network: other nodes' agents learn the IPs here.
+    if (state.kubeApi) await reportLabPodIps(state, pod.namespace, pod.name, node.underlayAddress, ips);
     mkdirSync(`${paths.dir}/pods`, { recursive: true, mode: 0o700 });
     const banner = responderBanner(pod.namespace, pod.name);
     const responder = await startInNetns(
@@ -127,7 +133,8 @@ export async function podAdd(o: PodAddOptions): Promise<LabPodView> {
           : p,
       ),
     }));
-    await waitUntil("pod responder listening", 10_000, async () => {
+    // Generous bounds: on a loaded machine starting the responder and a probe can take seconds.
+    await waitUntil("pod responder listening", 30_000, async () => {
       const r = await run(
         [
           "ip",
@@ -141,7 +148,7 @@ export async function podAdd(o: PodAddOptions): Promise<LabPodView> {
           "127.0.0.1",
           String(RESPONDER_PORT),
         ],
-        { timeoutMs: 5000 },
+        { timeoutMs: 10_000 },
       );
       return r.stdout.trim() === banner ? true : undefined;
     });

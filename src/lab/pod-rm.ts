@@ -3,6 +3,7 @@ import type { PodRef } from "../cli/pod-ref.ts";
 import { run } from "../exec/run.ts";
 import { callCni } from "./cni-call.ts";
 import { killNetnsResidents } from "./kill-netns-residents.ts";
+import { deleteLabPod } from "./lab-kube-pod.ts";
 import { labObjectsCli } from "./lab-objects-cli.ts";
 import { labPodManifest } from "./lab-pod-manifest.ts";
 import { processStartTime } from "./process-start-time.ts";
@@ -46,7 +47,9 @@ export async function podRm(o: { lab: string; pod: PodRef }): Promise<PodRmResul
   }
   // The Pod object goes after its network, as in a cluster. A failure keeps the pod recorded
   // (run pod rm again); with etcd stopped (an outage drill) the object stays behind.
-  if (state.etcd && processStartTime(state.etcd.pid) === state.etcd.startTime) {
+  if (state.kubeApi && processStartTime(state.kubeApi.pid) === state.kubeApi.startTime) {
+    await deleteLabPod(state, pod.namespace, pod.name);
+  } else if (!state.kubeApi && state.etcd && processStartTime(state.etcd.pid) === state.etcd.startTime) {
     const manifest = labPodManifest({ ...pod, labels: {}, ports: [] });
     await labObjectsCli(state, ["delete", "-f", "-", "--ignore-not-found"], JSON.stringify(manifest));
   }

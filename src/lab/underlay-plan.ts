@@ -7,6 +7,8 @@ export interface UnderlayNode {
   address: string;
   subnet: string;
   gateway: string;
+  /** The node's IPv6 underlay address (IPv6 underlay only). */
+  address6?: string;
   bridge: string;
   fabricPort: string;
   /** This node's share of the fabric's lines (its veth, plugged into its bridge): `lab node add`. */
@@ -31,19 +33,35 @@ export interface UnderlayPlan {
 /** The MTU of the lab's underlay (bridges and node veths): pod MTUs are derived from it. */
 export const LAB_UNDERLAY_MTU = 1500;
 
-export function planUnderlay(nodeNetns: (i: number) => string, nodes: number, subnets: number): UnderlayPlan {
+/**
+ * With `ipv6` (BGP labs with IPv6 pods: BGP needs an IPv6 next hop for IPv6 blocks, where VXLAN
+ * carries IPv6 over the IPv4 underlay) each subnet also gets fd00:198:18:<s>::/64 (ULA, the
+ * fabric ::1, node i ::<10+i>), addresses without duplicate address detection (no wait).
+ */
+export function planUnderlay(
+  nodeNetns: (i: number) => string,
+  nodes: number,
+  subnets: number,
+  ipv6 = false,
+): UnderlayPlan {
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 200) throw new RangeError("nodes must be 1..200");
   if (!Number.isInteger(subnets) || subnets < 1 || subnets > 2)
     throw new RangeError("subnets must be 1 or 2");
   const bridges: LabBridge[] = [];
   const fabricLines: string[] = [];
   for (let s = 0; s < subnets; s++) {
-    const b = { name: `br${s}`, cidr: `198.18.${s}.0/24`, gateway: `198.18.${s}.1` };
+    const b: LabBridge = {
+      name: `br${s}`,
+      cidr: `198.18.${s}.0/24`,
+      gateway: `198.18.${s}.1`,
+      ...(ipv6 ? { cidr6: `fd00:198:18:${s}::/64`, gateway6: `fd00:198:18:${s}::1` } : {}),
+    };
     bridges.push(b);
     fabricLines.push(
       `link add ${b.name} type bridge`,
       `link set ${b.name} mtu ${LAB_UNDERLAY_MTU} up`,
       `addr add ${b.gateway}/24 dev ${b.name}`,
+      ...(ipv6 ? [`addr add ${b.gateway6}/64 dev ${b.name} nodad`] : []),
     );
   }
   const planned: UnderlayNode[] = [];
@@ -58,6 +76,7 @@ export function planUnderlay(nodeNetns: (i: number) => string, nodes: number, su
     ];
     fabricLines.push(...portLines);
     const address = `198.18.${s}.${10 + i}`;
+    const address6 = ipv6 ? `fd00:198:18:${s}::${(10 + i).toString(16)}` : undefined;
     planned.push({
       name: `node-${i}`,
       index: i,
@@ -65,14 +84,17 @@ export function planUnderlay(nodeNetns: (i: number) => string, nodes: number, su
       address,
       subnet: b.cidr,
       gateway: b.gateway,
+      ...(address6 ? { address6 } : {}),
       bridge: b.name,
       fabricPort,
       fabricLines: portLines,
       nodeLines: [
         "link set lo up",
         `addr add ${address}/24 dev eth0`,
+        ...(address6 ? [`addr add ${address6}/64 dev eth0 nodad`] : []),
         "link set eth0 up",
         `route add default via ${b.gateway} dev eth0`,
+        ...(address6 ? [`route add default via ${b.gateway6} dev eth0`] : []),
       ],
     });
   }

@@ -76,6 +76,69 @@ export interface ClusterNodeStatus {
   blocks: string[];
 }
 
+/**
+ * GET: the drops by policy this agent saw recently (a bounded ring), as `DropsAnswer`; query
+ * `since=SEQ` (only later records), `namespace=NS`, `pod=NAME` (either end of the packet).
+ * With `follow=1`: JSON lines, one `DropsAnswer` without records first, then one `DropRecord` per line.
+ */
+export const AGENT_DROPS_PATH = "/v1/drops";
+
+/** One end of a dropped packet: its address, and the pod holding it when the agent knows one. */
+export interface DropEndpoint {
+  ip: string;
+  port?: number;
+  namespace?: string;
+  pod?: string;
+  /** The pod's node. */
+  node?: string;
+}
+
+/** A packet dropped by policy, as the agent read it from its log group. */
+export interface DropEvent {
+  kind: "drop";
+  /** Per agent, increasing: `since` resumes after it. */
+  seq: number;
+  time: string;
+  node: string;
+  direction: "ingress" | "egress";
+  src: DropEndpoint;
+  dst: DropEndpoint;
+  /** TCP, UDP, SCTP, ICMP, ICMPv6, or the IP protocol number. */
+  protocol: string;
+  icmp?: { type: number; code: number };
+  /** The isolated pod ("ns/name") whose chain dropped it, and the policies isolating it there. */
+  pod: string;
+  policies: string[];
+}
+
+/**
+ * Drops of one pod and direction that were counted but not reported one by one (the kernel's log
+ * rate limit, or the agent's), since `since`.
+ */
+export interface DropSuppressed {
+  kind: "suppressed";
+  seq: number;
+  time: string;
+  node: string;
+  direction: "ingress" | "egress";
+  pod: string;
+  policies: string[];
+  count: number;
+  since: string;
+}
+
+export type DropRecord = DropEvent | DropSuppressed;
+
+/** The answer to GET /v1/drops. */
+export interface DropsAnswer {
+  node: string;
+  /** Whether the agent reads its log group; `problem` says why not. */
+  listening: boolean;
+  group?: number;
+  problem?: string;
+  records: DropRecord[];
+}
+
 /** GET: this node's local IPAM store (reservations, attachments, its block list): `tartan ipam`. */
 export const AGENT_IPAM_PATH = "/v1/ipam";
 /** POST {ip, force?}: release a leaked address (`tartan ipam release`). */
@@ -126,6 +189,78 @@ export interface IpamReleaseResponse {
   attachmentRemoved: boolean;
 }
 
+/** GET: this node's health as `tartan status` shows it (NodeStatusReport). */
+export const AGENT_NODE_STATUS_PATH = "/v1/node/status";
+/** GET ?lines=N: the agent's last log lines (JSON lines, newest last), for `tartan diagnose`. */
+export const AGENT_LOG_PATH = "/v1/log";
+
+/** What this node programmed for one peer node, compared with what the kernel holds now. */
+export interface PeerProgramState {
+  name: string;
+  ok: boolean;
+  /** What is missing or wrong, in words (absent when ok). */
+  problem?: string;
+  /** The peer's blocks with the route each needs (dst, how) and its state in the kernel. */
+  routes: { dst: string; route?: string; state: "ok" | "missing" | "differs" | "conflict" | "not-routed" }[];
+  /** The VXLAN neighbour / FDB entries the peer needs (vxlan only), and their state. */
+  neighbour?: { ip: string; mac: string; state: "ok" | "missing" | "differs" };
+  fdb?: { mac: string; dst: string; state: "ok" | "missing" | "differs" };
+  /** The peer's Node is marked not ready by the node reclaimer (its heartbeat is stale): the reason. */
+  notReady?: string;
+}
+
+/** Whether the datastore answers now and how far the agent's watches lag behind it. */
+export interface DatastoreHealth {
+  reachable: boolean;
+  /** How long the check's lists took. */
+  latencyMs?: number;
+  /** Objects whose version in the agent's mirrors differs from the datastore's (0: caught up). */
+  behind?: number;
+  /** Per kind, when behind > 0. */
+  behindKinds?: Record<string, number>;
+  /** Why it is not reachable. */
+  error?: string;
+}
+
+/** The last apply of one manager (routing, policy, …). */
+export interface ManagerApply {
+  manager: string;
+  at: string;
+  durationMs: number;
+  /** How many kernel objects it changed, when it knows. */
+  changes?: number;
+  error?: string;
+  /** Applies that failed since the agent started. */
+  errors: number;
+}
+
+/** GET /v1/node/status: one node's health from its own agent. */
+export interface NodeStatusReport {
+  name: string;
+  version: string;
+  startedAt: string;
+  uptimeSeconds: number;
+  backend: string;
+  /** First full sync done. */
+  synced: boolean;
+  /** Since when every mirror follows the datastore (absent: some mirror is re-listing). */
+  inSyncSince?: string;
+  /** Mirrors that lost their watch and are re-listing. */
+  notLive: string[];
+  datastore: DatastoreHealth;
+  lastApply: ManagerApply[];
+  peers: PeerProgramState[];
+  /** Problems of this node's own routing (no VTEP MAC, VXLAN device missing). */
+  routingProblems: string[];
+  /** This node's pods (NetworkPolicy's pod mirror), absent when policy enforcement is off. */
+  pods?: number;
+  /** Addresses allocated in the node's IPAM store for the agent's network. */
+  addresses?: number;
+  isolatedPods?: number;
+  /** NetworkPolicies (or other objects) that cannot be enforced as written. */
+  unenforceable: { object: string; code: string; message: string }[];
+  blocks: string[];
+}
 /** GET: this node's BIRD: its sessions, the routes it installed, a verdict (the bgp backends). */
 export const AGENT_BGP_PATH = "/v1/bgp";
 

@@ -9,6 +9,11 @@ export interface NodeSpec {
   underlaySubnet: string;
   /** MAC of this node's VXLAN device, for the static FDB and neighbour entries of the others. */
   vtepMac?: string;
+  /**
+   * Kubernetes mode only, read-only: the Node's spec.podCIDRs as the controller manager assigned
+   * them (ipam.mode node-podcidr); never written by tartan.
+   */
+  podCIDRs?: string[];
   /** BGP settings of this node (agent config `bgp`; the `bgp` backends, decision 0017). */
   bgp?: NodeBGPSpec;
 }

@@ -71,8 +71,10 @@ function ruleText(r: PolicyRule): string {
   if (r.counter) parts.push(`counter name "${nftName(r.counter)}"`);
   if (r.log) {
     const prefix = nftQuoted(r.log.prefix.replaceAll('"', "'"), LOG_PREFIX_MAX - 1);
+    // `group`: to nfnetlink_log (the agent's socket); else the kernel log. nft takes one or the other.
+    const to = r.log.group === undefined ? "level info" : `group ${r.log.group}`;
     parts.push(
-      `limit rate ${r.log.perSecond}/second burst ${r.log.burst} packets log prefix "${prefix} " level info`,
+      `limit rate ${r.log.perSecond}/second burst ${r.log.burst} packets log prefix "${prefix} " ${to}`,
     );
   }
   if (r.verdict) parts.push(renderVerdict(r.verdict, m.family));

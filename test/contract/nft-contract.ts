@@ -209,7 +209,7 @@ export function nftContract(
         `add rule ${T} policy-forward ct state established,related accept`,
         `add rule ${T} policy-forward ip daddr vmap @ingress-pods4 comment "fp=0123456789ab tartan policy"`,
         `add rule ${T} ing/prod/web ip saddr @pods4-a meta l4proto . th dport { tcp . 80, udp . 53 } accept`,
-        `add rule ${T} ing/prod/web counter name "drop/ing/prod/web" limit rate 10/second burst 20 packets log prefix "tartan-drop ing prod/web " level info`,
+        `add rule ${T} ing/prod/web counter name "drop/ing/prod/web" limit rate 10/second burst 20 packets log prefix "tartan-drop ing prod/web " group 7474`,
         `add rule ${T} ing/prod/web drop comment "fp=ba9876543210 by a"`,
       );
       const j = await json();

@@ -128,6 +128,9 @@ export async function startEtcd(opts: EtcdStartOptions = {}): Promise<EtcdServer
       peer,
       "--initial-cluster",
       `default=${peer}`,
+      // Progress notifications every second: the stand-in API server's watch BOOKMARKs carry the
+      // revision etcd confirms delivered (test/harness/kube-apiserver.ts).
+      "--experimental-watch-progress-notify-interval=1s",
       ...tlsArgs,
     ]);
     await eventually(

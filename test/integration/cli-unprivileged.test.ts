@@ -36,6 +36,8 @@ describe.skipIf(!usable)("tartan as an unprivileged user", () => {
       ["lab", "pod", "add", "node-1", "shop/web"],
       ["agent", "--config", "/nonexistent.yaml"],
       ["policy", "drops"],
+      ["status"],
+      ["diagnose", "-o", "/tmp/nobody-bundle.tar.gz"],
     ]) {
       const r = await asNobody(args);
       const what =

@@ -20,11 +20,12 @@ import { TartanError } from "../../src/errors/tartan-error.ts";
 import { run } from "../../src/exec/run.ts";
 import { LAB_COMMANDS } from "../../src/lab/commands/lab-commands.ts";
 import { ROUTING_BACKENDS } from "../../src/model/routing-backend.ts";
+import { UI_COMMANDS } from "../../src/ui/commands/ui-command.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "tartan-cli-table-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const TABLE: CommandTable = [...CLI_COMMANDS, ...LAB_COMMANDS];
+const TABLE: CommandTable = [...CLI_COMMANDS, ...LAB_COMMANDS, ...UI_COMMANDS];
 
 /** The same table, where running any command fails the test: help must never run one. */
 const NEVER_RUN: CommandTable = TABLE.map((e) =>
@@ -187,10 +188,14 @@ describe("one shape for every command", () => {
   test("-o table|json|yaml|wide on every command with a renderer; json and yaml come from the reporter", async () => {
     for (const c of commands(TABLE)) {
       const o = optionsOf(c).find((x) => x.name === "output");
-      expect({ path: c.path, output: o?.values ?? null }).toEqual({
-        path: c.path,
-        output: c.render ? ["table", "json", "yaml", "wide"] : null,
-      });
+      // get adds kubectl's `-o name`; diagnose's -o is the bundle file it writes.
+      const own = c.path.join(" ") === "get" ? ["name"] : [];
+      if (c.path.join(" ") === "diagnose") expect(o?.value).toBe("FILE.tar.gz");
+      else
+        expect({ path: c.path, output: o?.values ?? null }).toEqual({
+          path: c.path,
+          output: c.render ? ["table", "json", "yaml", "wide", ...own] : null,
+        });
     }
     const table = await cli(TABLE, ["version"]);
     expect((await cli(TABLE, ["version", "-o", "wide"])).out).toBe(table.out);
@@ -349,13 +354,19 @@ describe("shell completion, generated from the table", () => {
         "bgp",
         "completion",
         "delete",
+        "drops",
         "explain",
+        "diagnose",
         "get",
         "help",
+        "install",
         "ipam",
         "lab",
         "label",
+        "manifest",
         "policy",
+        "ui",
+        "status",
         "version",
       ].sort(),
     );
@@ -363,15 +374,20 @@ describe("shell completion, generated from the table", () => {
     expect(await complete(["lab", "pod", ""])).toEqual(["add", "rm"]);
     expect(await complete(["lab", ""])).not.toContain("responder");
     expect(await complete(["lab", "up", "--backend", ""])).toEqual([...ROUTING_BACKENDS].sort());
-    expect(await complete(["lab", "up", "--nodes", "3", "--b"])).toEqual(["--backend"]);
-    expect(await complete(["get", "pods", "-o", ""])).toEqual(["json", "table", "wide", "yaml"]);
-    expect(await complete(["get", ""])).toEqual([
-      "bgpconfigurations",
-      "bgppeers",
-      "namespaces",
-      "networkpolicies",
-      "pods",
-    ]);
+    expect(await complete(["lab", "up", "--nodes", "3", "--ba"])).toEqual(["--backend"]);
+    expect(await complete(["get", "pods", "-o", ""])).toEqual(["json", "name", "table", "wide", "yaml"]);
+    expect(await complete(["get", ""])).toEqual(
+      [
+        "bgpconfigurations",
+        "bgppeers",
+        "ipamblocks",
+        "ippools",
+        "namespaces",
+        "networkpolicies",
+        "nodes",
+        "pods",
+      ].sort(),
+    );
     expect(await complete(["lab", "pod", "add", "--l"])).toEqual(["--labels", "--lab"].sort());
     expect(await complete(["completion", ""])).toEqual(["bash", "zsh"]);
     expect(await complete(["lab", "exec", "web", "--", "p"])).toEqual([]);

@@ -329,6 +329,12 @@ describe("datastoreTarget", () => {
       source: "--datastore",
     });
     expect(parseDatastoreOption("local=/x.db")).toEqual({ type: "local", path: "/x.db" });
+    expect(parseDatastoreOption("kubernetes")).toEqual({ type: "kubernetes" });
+    expect(parseDatastoreOption("kubernetes=/etc/k/config")).toEqual({
+      type: "kubernetes",
+      kubeconfig: "/etc/k/config",
+    });
+    expect(thrown(() => parseDatastoreOption("kubernetes=")).code).toBe("cli-usage");
     expect(thrown(() => parseDatastoreOption("consul=x")).code).toBe("cli-usage");
     const cfg = join(tmp, "agent.yaml");
     writeFileSync(

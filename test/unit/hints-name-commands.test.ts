@@ -7,8 +7,9 @@ import { isGroup, type TableEntry } from "../../src/cli/command.ts";
 import { CLI_COMMANDS } from "../../src/cli/commands/cli-commands.ts";
 import { commandExists } from "../../src/cli/run-command-table.ts";
 import { LAB_COMMANDS } from "../../src/lab/commands/lab-commands.ts";
+import { UI_COMMANDS } from "../../src/ui/commands/ui-command.ts";
 
-const table: readonly TableEntry[] = [...CLI_COMMANDS, ...LAB_COMMANDS];
+const table: readonly TableEntry[] = [...CLI_COMMANDS, ...LAB_COMMANDS, ...UI_COMMANDS];
 const src = resolve(import.meta.dir, "../../src");
 
 function files(dir: string): string[] {

@@ -50,7 +50,7 @@ async function heartbeat(ds: MemoryDatastore, name: string, at: number): Promise
 }
 
 /** A cluster of `n` nodes with one block each, and a reclaimer per listed agent on a shared clock. */
-async function cluster(n: number, agents: string[], probe: UnderlayProbe) {
+async function cluster(n: number, agents: string[], probe: UnderlayProbe, writePods?: boolean) {
   const ds = new MemoryDatastore();
   const timers = new ManualTimers();
   const blocks: Record<string, IPAMBlockResource> = {};
@@ -89,6 +89,7 @@ async function cluster(n: number, agents: string[], probe: UnderlayProbe) {
         timers,
         log: (level, msg, fields) => logs.push({ level, msg, fields }),
         metrics,
+        ...(writePods === undefined ? {} : { writePods }),
       });
       cleanups.push(() => r.stop());
       return { r, nodes, metrics };
@@ -163,6 +164,18 @@ describe("node reclaimer", () => {
     expect(JSON.stringify(routing)).toContain(c.blocks["node-2"]!.spec.cidr);
     expect(JSON.stringify(routing)).not.toContain(underlay(3));
     expect(JSON.stringify(routing)).not.toContain(c.blocks["node-3"]!.spec.cidr);
+  });
+
+  test("Kubernetes mode (writePods false): the node and its blocks go, its Pods are left to kubelet and the cluster", async () => {
+    const c = await cluster(2, ["node-1"], async () => "silent" as const, false);
+    await c.ds.create(pod("shop/web", ["10.244.0.131"], { node: "node-2" }));
+    await run(c, 100_000, ["node-1"]);
+    expect(await c.node("node-2")).toBeUndefined();
+    expect(await c.blockOwners()).toEqual(["node-1"]);
+    const pods = (await c.ds.list(K8S_KINDS.pod)).items as PodResource[];
+    expect(pods.map((p) => [p.metadata.name, p.status?.phase, p.status?.podIPs?.length])).toEqual([
+      ["web", "Running", 1],
+    ]);
   });
 
   test("a silent node that still answers on the underlay is marked not ready but never reclaimed; its heartbeat lifts the mark", async () => {

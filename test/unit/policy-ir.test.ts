@@ -90,7 +90,7 @@ describe("isolation and policyTypes (§1 rules 2–3, §2 policyTypes)", () => {
     const ir = compile([web], [netpol("prod/deny", { policyTypes: ["Ingress", "Egress"] })]);
     const c = ir.chains.get("ing/prod/web")!;
     expect(chainRules(ir, "ing/prod/web")).toEqual([
-      'counter name "drop/ing/prod/web" limit rate 10/second burst 20 packets log prefix "tartan-drop ing prod/web " level info',
+      'counter name "drop/ing/prod/web" limit rate 10/second burst 20 packets log prefix "tartan-drop ing prod/web " group 7474',
       "drop",
     ]);
     expect(c.note).toBe("by deny");

@@ -5,11 +5,16 @@ import { agentCommand } from "./agent-command.ts";
 import { applyCommand } from "./apply-command.ts";
 import { clusterSnapshotCommand } from "./cluster-snapshot-command.ts";
 import { deleteCommand } from "./delete-command.ts";
+import { diagnoseCommand } from "./diagnose-command.ts";
+import { dropsCommand } from "./drops-command.ts";
 import { explainCommand } from "./explain-command.ts";
 import { getCommand } from "./get-command.ts";
+import { installCommand } from "./install-command.ts";
 import { ipamCheckCommand, ipamReleaseCommand, ipamShowCommand } from "./ipam-commands.ts";
 import { ipamLsCommand } from "./ipam-ls-command.ts";
 import { labelCommand } from "./label-command.ts";
+import { manifestCommand } from "./manifest-command.ts";
+import { statusCommand } from "./status-command.ts";
 import { versionCommand } from "./version-command.ts";
 
 /**
@@ -28,6 +33,8 @@ export const CLI_COMMANDS: CommandTable = [
   ipamCheckCommand,
   ipamReleaseCommand,
   agentCommand,
+  installCommand,
+  manifestCommand,
   applyCommand,
   deleteCommand,
   getCommand,
@@ -39,8 +46,11 @@ export const CLI_COMMANDS: CommandTable = [
   },
   policyDropsCommand,
   policyStatusCommand,
+  dropsCommand,
   explainCommand,
   clusterSnapshotCommand,
+  statusCommand,
+  diagnoseCommand,
   { path: ["bgp"], summary: "BGP through BIRD: sessions and routes per node", group: true },
   bgpStatusCommand,
 ];

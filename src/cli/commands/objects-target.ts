@@ -17,7 +17,8 @@ export const TARGET_OPTIONS: readonly OptionSpec[] = [
   {
     name: "datastore",
     value: "WHERE",
-    description: "an etcd: https://HOST:2379[,URL...] (or etcd=URL...), or local=/path/to/datastore.db",
+    description:
+      "an etcd: https://HOST:2379[,URL...] (or etcd=URL...), local=/path/to/datastore.db, or the Kubernetes API: kubernetes (in a pod) or kubernetes=KUBECONFIG",
   },
   {
     name: "config",
@@ -63,7 +64,7 @@ export async function onTarget<D>(
   io: CommandIo,
   inner: () => { argv: string[]; stdin?: string },
   body: (ds: Datastore) => Promise<D>,
-  opts: { readOnly?: boolean } = {},
+  opts: { readOnly?: boolean; stream?: boolean } = {},
 ): Promise<D | Exited> {
   const target = datastoreTarget({
     datastore: args.get("datastore"),
@@ -77,7 +78,9 @@ export async function onTarget<D>(
   });
   if (target.type === "lab") {
     const { argv, stdin } = inner();
-    return new Exited(await inLab(target, [...argv, "-o", args.get("output") ?? "table"], stdin, io));
+    return new Exited(
+      await inLab(target, [...argv, "-o", args.get("output") ?? "table"], stdin, io, opts.stream ?? false),
+    );
   }
   // A command that only reads never creates a store: a mistyped path is an error, not a new,
   // empty database that answers "No resources found".
@@ -101,6 +104,8 @@ async function inLab(
   args: string[],
   stdin: string | undefined,
   io: CommandIo,
+  /** Relay output as it comes (`get --watch`), with no time limit: the user ends it. */
+  stream = false,
 ): Promise<number> {
   requireRoot(`reaching lab "${target.lab}" (its etcd is inside network namespace ${target.netns})`);
   const r = await run(
@@ -109,7 +114,8 @@ async function inLab(
       netns: `/run/netns/${target.netns}`,
       stdin: stdin ?? "",
       allowFailure: true,
-      timeoutMs: 60_000,
+      timeoutMs: stream ? 7 * 86_400_000 : 60_000,
+      ...(stream ? { stream: { out: io.out, err: io.err } } : {}),
     },
   );
   io.out(r.stdout);

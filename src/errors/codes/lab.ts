@@ -23,5 +23,11 @@ export const LAB_ERROR_CODES = [
   "lab-objects-failed",
   "lab-probe",
   "lab-timeout",
+  "lab-kube-api-exited",
+  "lab-kube-api-failed",
+  "lab-no-kubectl",
+  "lab-no-frr",
+  "lab-tor-exited",
+  "lab-tor-vtysh",
 ] as const;
 export type LabErrorCode = (typeof LAB_ERROR_CODES)[number];

@@ -4,6 +4,7 @@ import { labDownCommand } from "./lab-down-command.ts";
 import { labEtcdCommands } from "./lab-etcd-commands.ts";
 import { labExecCommand } from "./lab-exec-command.ts";
 import { labForgetNodeCommand, labProbeCommand, labResponderCommand } from "./lab-internal-commands.ts";
+import { labKubeApiServerCommand, labKubectlCommand, labKubeRequestCommand } from "./lab-kube-commands.ts";
 import { labLabelCommand } from "./lab-label-command.ts";
 import { labLsCommand } from "./lab-ls-command.ts";
 import { labMatrixCommand } from "./lab-matrix-command.ts";
@@ -32,6 +33,7 @@ export const LAB_COMMANDS: CommandTable = [
   labPodRmCommand,
   labLabelCommand,
   labExecCommand,
+  labKubectlCommand,
   { path: ["lab", "node"], summary: "add and remove lab nodes", group: true },
   labNodeAddCommand,
   labNodeRmCommand,
@@ -42,4 +44,6 @@ export const LAB_COMMANDS: CommandTable = [
   labForgetNodeCommand,
   labResponderCommand,
   labProbeCommand,
+  labKubeApiServerCommand,
+  labKubeRequestCommand,
 ];

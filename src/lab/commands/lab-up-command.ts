@@ -13,6 +13,7 @@ import { labDown } from "../lab-down.ts";
 import type { LabState } from "../lab-state.ts";
 import { labUp } from "../lab-up.ts";
 import { makeProgress } from "../progress.ts";
+import { LAB_TOR_AS } from "../tor-plan.ts";
 import { labFlag } from "./lab-name.ts";
 
 export const DEFAULT_LAB = "tartan";
@@ -96,11 +97,43 @@ export const labUpCommand = defineCommand<LabState>({
       description: "etcd over plain HTTP, no client certificates (default: TLS + client-cert auth)",
     },
     {
+      name: "datastore",
+      value: "KIND",
+      description:
+        "etcd: agents use etcd; kubernetes: a stand-in Kubernetes API server on it (tartan lab kubectl)",
+      default: "etcd",
+      values: ["etcd", "kubernetes"],
+    },
+    {
       name: "no-agents",
       description: "no agents: pods on one node reach each other, no routes between nodes",
     },
+    {
+      name: "block-size",
+      value: "N",
+      description: "prefix length of the IPv4 pool's blocks (default 26: 64 addresses; IPv6 blocks alike)",
+    },
+    {
+      name: "route-reflectors",
+      value: "N",
+      description: "bgp: nodes 1..N are route reflectors (cluster 244.0.0.1), the node-to-node mesh is off",
+    },
+    {
+      name: "tor",
+      description:
+        "bgp: a top-of-rack router (FRR in the fabric) peered with every node, and an `outside` host behind it",
+    },
+    { name: "tor-as", value: "AS", description: "the ToR's AS number", default: String(LAB_TOR_AS) },
+    { name: "tor-password", value: "PW", description: "TCP-MD5 password of every node-ToR session" },
   ],
-  examples: ["tartan lab up", "tartan lab up --lab lab2 --nodes 2 --backend host-gw", "tartan lab up --ipv6"],
+  examples: [
+    "tartan lab up",
+    "tartan lab up --lab lab2 --nodes 2 --backend host-gw",
+    "tartan lab up --ipv6",
+    "tartan lab up --backend bgp --tor",
+    "tartan lab up --backend bgp --nodes 6 --route-reflectors 2",
+    "tartan lab up --lab k8s --datastore kubernetes",
+  ],
   needsRoot: true,
   run: async (args) => {
     const name = args.get("lab")!;
@@ -115,11 +148,22 @@ export const labUpCommand = defineCommand<LabState>({
         name,
         nodes: args.int("nodes", 1, 200)!,
         backend,
-        subnets: args.int("subnets", 1, 2) ?? (backend === "cross-subnet" ? 2 : 1),
+        subnets: args.int("subnets", 1, 2) ?? ((backend as string).endsWith("cross-subnet") ? 2 : 1),
         agents: !args.flag("no-agents"),
         ipv6: args.flag("ipv6"),
         agentTuning: agentTuning(args),
         insecureEtcd: args.flag("insecure-etcd"),
+        datastore: args.get("datastore") as "etcd" | "kubernetes",
+        ...(args.flag("tor")
+          ? {
+              tor: {
+                asNumber: args.int("tor-as", 1, 4_294_967_295)!,
+                ...(args.get("tor-password") ? { password: args.get("tor-password")! } : {}),
+              },
+            }
+          : {}),
+        ...(args.get("block-size") ? { blockSize: args.int("block-size", 16, 30)! } : {}),
+        ...(args.get("route-reflectors") ? { routeReflectors: args.int("route-reflectors", 0, 199)! } : {}),
       },
       makeProgress(process.stderr),
     );
@@ -130,9 +174,15 @@ export const labUpCommand = defineCommand<LabState>({
       s.nodes.map((n) => [n.name, n.netns, n.underlayAddress, n.agent ? String(n.agent.pid) : "-"]),
     );
     const flag = labFlag(s.name);
+    const api = s.kubeApi ? `, Kubernetes API ${s.kubeApi.url}` : "";
+    const tor = s.tor
+      ? `ToR: FRR AS ${s.tor.asNumber} on ${s.tor.peerIP} in ${s.fabric.netns} (vtysh --vty_socket ${s.tor.dir}); ` +
+        `outside host ${s.outside?.address} (tartan lab exec outside${flag} -- ping POD_IP)\n`
+      : "";
     return (
-      `${table}\nlab "${s.name}" is up (${s.backend}, etcd ${s.etcd?.endpoint ?? "-"} in ${s.fabric.netns}).\n` +
-      `next: tartan lab pod add node-1 web${flag}; tartan lab matrix${flag}; tartan lab down${flag}\n`
+      `${table}\nlab "${s.name}" is up (${s.backend}, etcd ${s.etcd?.endpoint ?? "-"}${api} in ${s.fabric.netns}).\n` +
+      tor +
+      `next: tartan lab pod add node-1 web${flag}; ${s.kubeApi ? `tartan lab kubectl${flag} -- get pods -o wide` : `tartan lab matrix${flag}`}; tartan lab down${flag}\n`
     );
   },
 });

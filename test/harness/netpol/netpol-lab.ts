@@ -58,7 +58,23 @@ export class NetpolLab {
   constructor(
     readonly tartan: string,
     readonly name: string,
+    /**
+     * `kubernetes`: the lab runs its stand-in Kubernetes API server and its agents in Kubernetes
+     * mode; policies go in and out with the real kubectl (`tartan lab kubectl -- apply -f -`).
+     */
+    readonly datastore: "etcd" | "kubernetes" = "etcd",
+    /** Per-probe answer timeout and how long a check may take to settle (a loaded machine needs more). */
+    readonly timing: { probeMs: number; settleMs: number } = { probeMs: PROBE_TIMEOUT_MS, settleMs: 6000 },
   ) {}
+
+  /** As one JSON List: kubectl's YAML 1.1 reads a bare `y` (the namespace) as a boolean. */
+  private kubeDocs(docs: readonly Json[]): string {
+    return JSON.stringify({ apiVersion: "v1", kind: "List", items: docs });
+  }
+
+  private kubectl(args: string[], stdin?: string) {
+    return this.cli(["lab", "kubectl", "--lab", this.name, "--", ...args], stdin);
+  }
 
   async cli(args: string[], stdin?: string, allowFailure = false): Promise<{ code: number; out: string }> {
     const r = await run([this.tartan, ...args], { allowFailure: true, timeoutMs: 180_000, stdin });
@@ -71,17 +87,24 @@ export class NetpolLab {
   /** Lab up, the three namespaces (with an extra ns=<name> label, as older upstream harnesses), the nine pods. */
   async start(nodes = 3): Promise<void> {
     this.up = true;
-    await this.cli(["lab", "up", "--lab", this.name, "--nodes", String(nodes), "--ipv6"]);
-    await this.cli(
-      ["apply", "--lab", this.name, "-f", "-"],
-      yamlDocs(
-        ["x", "y", "z"].map((ns) => ({
-          apiVersion: "v1",
-          kind: "Namespace",
-          metadata: { name: ns, labels: { ns } },
-        })),
-      ),
-    );
+    await this.cli([
+      "lab",
+      "up",
+      "--lab",
+      this.name,
+      "--nodes",
+      String(nodes),
+      "--ipv6",
+      "--datastore",
+      this.datastore,
+    ]);
+    const namespaces = ["x", "y", "z"].map((ns) => ({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: ns, labels: { ns } },
+    }));
+    if (this.datastore === "kubernetes") await this.kubectl(["apply", "-f", "-"], this.kubeDocs(namespaces));
+    else await this.cli(["apply", "--lab", this.name, "-f", "-"], yamlDocs(namespaces));
     // Pods of one node at a time in parallel across nodes (each node's IPAM store is its own).
     const byNode = new Map<string, PodKey[]>();
     ALL_PODS.forEach((key, i) => {
@@ -176,15 +199,23 @@ export class NetpolLab {
   }
 
   async apply(docs: readonly Json[]): Promise<number> {
+    if (this.datastore === "kubernetes")
+      return await this.change(() => this.kubectl(["apply", "-f", "-"], this.kubeDocs(docs)));
     return await this.change(() => this.cli(["apply", "--lab", this.name, "-f", "-"], yamlDocs(docs)));
   }
 
   async deleteObjects(docs: readonly Json[]): Promise<number> {
+    if (this.datastore === "kubernetes")
+      return await this.change(() => this.kubectl(["delete", "-f", "-"], this.kubeDocs(docs)));
     return await this.change(() => this.cli(["delete", "--lab", this.name, "-f", "-"], yamlDocs(docs)));
   }
 
   async listPolicies(): Promise<Json[]> {
-    const out = (await this.cli(["get", "networkpolicies", "-A", "--lab", this.name, "-o", "json"])).out;
+    const out = (
+      this.datastore === "kubernetes"
+        ? await this.kubectl(["get", "networkpolicies", "-A", "-o", "json"])
+        : await this.cli(["get", "networkpolicies", "-A", "--lab", this.name, "-o", "json"])
+    ).out;
     return (JSON.parse(out) as { items: Json[] }).items;
   }
 
@@ -222,7 +253,7 @@ export class NetpolLab {
         list.join(","),
         String(spec.port),
         "--timeout-ms",
-        String(PROBE_TIMEOUT_MS),
+        String(this.timing.probeMs),
       ],
       { allowFailure: true, timeoutMs: 30_000 },
     );
@@ -281,7 +312,7 @@ export class NetpolLab {
   async probeUntil(
     spec: ProbeSpec,
     expected: Reachability,
-    timeoutMs = 6000,
+    timeoutMs = this.timing.settleMs,
   ): Promise<{ reach: Reachability; cells: Map<string, ObservedCell>; rounds: number }> {
     let rounds = 0;
     const got = await eventually(

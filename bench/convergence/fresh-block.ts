@@ -1,0 +1,139 @@
+// `bench:convergence -- --backend bgp`: a pod ADD in a fresh block → the pod reachable from every
+// node, on an N-node lab of that backend and, in the same run, of vxlan (the yardstick: the agent's
+// own routes). Labs made with `--block-size 30`, so every pod lands in a block nobody has heard of:
+// for bgp the time includes BIRD's reconfigure, the advertisement over the mesh and the other
+// BIRDs' kernel writes; for vxlan the agents' watch of the new IPAMBlock and their route, neighbour
+// and FDB writes. One prober per other node, in the node's own namespace (bench/convergence/
+// prober.ts: TCP to port 9 in a tight loop; a RST from the pod's kernel is an answer). Also bird's
+// resident memory per node (VmRSS of the pid in <node dir>/bird/bird.pid) after the pods.
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { callCni } from "../../src/lab/cni-call.ts";
+import { labPaths } from "../../src/lab/lab-paths.ts";
+import { createNetns, deleteNetns } from "../../test/harness/netns.ts";
+import { summarize } from "../cni/stats.ts";
+import { trackLab, untrackLab } from "../lab/cleanup.ts";
+import { labDown, labName, labUp, TARTAN } from "../lab/lab-cli.ts";
+import { LineProcess } from "./line-process.ts";
+
+const now = () => performance.timeOrigin + performance.now();
+
+export interface FreshBlockResult {
+  backend: string;
+  nodes: number;
+  /** ADD start → reachable from every other node, ms. */
+  reach: ReturnType<typeof summarize>;
+  add: ReturnType<typeof summarize>;
+  afterAdd: ReturnType<typeof summarize>;
+  /** bird's VmRSS per node, KiB (bgp only). */
+  birdRssKiB?: { mean: number; max: number; nodes: number };
+  upSeconds: number;
+}
+
+function birdRssKiB(nodeDirs: string[]): FreshBlockResult["birdRssKiB"] {
+  const rss: number[] = [];
+  for (const d of nodeDirs) {
+    try {
+      const pid = Number(readFileSync(`${d}/bird/bird.pid`, "utf8").trim());
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      if (m) rss.push(Number(m[1]));
+    } catch {}
+  }
+  if (rss.length === 0) return undefined;
+  return { mean: rss.reduce((a, b) => a + b, 0) / rss.length, max: Math.max(...rss), nodes: rss.length };
+}
+
+export async function freshBlockRun(
+  backend: string,
+  nodes: number,
+  pods: number,
+  log: (m: string) => void,
+): Promise<FreshBlockResult> {
+  const name = labName("bcf");
+  trackLab(name);
+  const t0 = now();
+  await labUp(name, { nodes, backend, extra: ["--block-size", "30"] });
+  const upSeconds = (now() - t0) / 1000;
+  log(`${backend}: ${nodes}-node lab ${name} up in ${upSeconds.toFixed(1)} s`);
+  const paths = labPaths(name);
+  const probers: LineProcess[] = [];
+  const reach: number[] = [];
+  const add: number[] = [];
+  const afterAdd: number[] = [];
+  try {
+    for (let i = 2; i <= nodes; i++) {
+      probers.push(
+        new LineProcess([
+          "ip",
+          "netns",
+          "exec",
+          paths.nodeNetns(i),
+          process.execPath,
+          resolve(import.meta.dir, "prober.ts"),
+        ]),
+      );
+    }
+    const netconf = JSON.parse(readFileSync(`${paths.nodeDir("node-1")}/cni.json`, "utf8")) as Record<
+      string,
+      unknown
+    >;
+    for (let i = 0; i <= pods; i++) {
+      const ns = await createNetns("cvf");
+      const s = now();
+      let result: Record<string, unknown> | null = null;
+      // CNI code 11 (try again later: the agent could not reach etcd in time) is retried, as a
+      // runtime would; on a loaded machine a 50-node lab's etcd misses deadlines.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          result = await callCni({
+            command: "ADD",
+            tartan: TARTAN,
+            nodeNetns: paths.nodeNetns(1),
+            podNetns: ns.name,
+            containerId: randomBytes(16).toString("hex"),
+            ifname: "eth0",
+            podNamespace: "bench",
+            podName: `fresh-${i}`,
+            netconf,
+          });
+          break;
+        } catch (err) {
+          if (attempt >= 3 || !String(err).includes("[CNI code 11]")) throw err;
+          log(`${backend} N=${nodes} pod ${i}: ADD attempt ${attempt} failed (code 11), retrying`);
+        }
+      }
+      const e = now();
+      const ip = ((result?.ips ?? []) as { address: string }[])[0]!.address.split("/")[0]!;
+      for (const p of probers) p.send(`${ip} 9 15000`);
+      const answers = (await Promise.all(probers.map((p) => p.next()))).map(
+        (l) => JSON.parse(l) as { ok: boolean; at: number },
+      );
+      if (answers.some((a) => !a.ok))
+        throw new Error(`${backend}: pod ${ip} not reachable from every node in 15 s`);
+      if (i === 0) continue; // warm-up
+      const at = Math.max(...answers.map((a) => a.at));
+      reach.push(at - s);
+      add.push(e - s);
+      afterAdd.push(at - e);
+      log(
+        `${backend} N=${nodes} pod ${i}/${pods} ${ip}: every node ${(at - s).toFixed(0)} ms after ADD start`,
+      );
+      // The pod's namespace goes; its address and block stay (no DEL): the next pod gets a new block.
+      await deleteNetns(ns.name);
+    }
+    return {
+      backend,
+      nodes,
+      reach: summarize(reach),
+      add: summarize(add),
+      afterAdd: summarize(afterAdd),
+      birdRssKiB: birdRssKiB(Array.from({ length: nodes }, (_, k) => paths.nodeDir(`node-${k + 1}`))),
+      upSeconds,
+    };
+  } finally {
+    for (const p of probers) await p.stop();
+    await labDown(name);
+    untrackLab(name);
+  }
+}
