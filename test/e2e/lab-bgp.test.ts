@@ -9,7 +9,7 @@
 //    a removed node's blocks withdrawn from every node and the ToR;
 //  - 2 route reflectors with the mesh off (5 nodes): clients have sessions to the reflectors only,
 //    every pod pair reachable, tables exact;
-//  - full mesh of 10 nodes (TARTAN_LONG_TESTS=1: about a minute more).
+//  - full mesh of 10 nodes (about 10 s on a quiet machine).
 // One lab at a time, removed in afterAll also when a test failed. Needs root, etcd, bird and FRR:
 // skipped, with the reason printed, otherwise.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -26,7 +26,6 @@ import { isRoot } from "../harness/netns.ts";
 import { privateTartanBin } from "../harness/tartan-binary.ts";
 
 const T = 180_000;
-const LONG = process.env.TARTAN_LONG_TESTS === "1";
 const PINGPONG = join(import.meta.dir, "../fixtures/tcp-pingpong.ts");
 const TCP_ONCE = join(import.meta.dir, "../fixtures/tcp-once.ts");
 const has = async (argv: string[]) =>
@@ -503,7 +502,7 @@ describe.skipIf(missing !== undefined)("bgp: 2 route reflectors, mesh off (5 nod
   );
 });
 
-describe.skipIf(missing !== undefined || !LONG)("bgp: full mesh of 10 nodes (TARTAN_LONG_TESTS=1)", () => {
+describe.skipIf(missing !== undefined)("bgp: full mesh of 10 nodes", () => {
   const name = `bgpx${Math.random().toString(36).slice(2, 8)}`;
   beforeAll(async () => {
     await up(name, ["--nodes", "10"]);
