@@ -273,15 +273,15 @@ async function freshBlocks(started: string, machine: string): Promise<void> {
     `\n(c) pod ADD on node-1 in a fresh block -> reachable from every other node, ${pods} pods, ms`,
   );
   console.log(
-    "| nodes | backend | ADD start -> reachable p50 | p99 | max | ADD p50 | ADD returned -> reachable p50 / p99 | bird RSS per node (mean / max) | lab up |",
+    "| nodes | backend | ADD start -> reachable p50 | p99 | max | ADD p50 | ADD returned -> reachable p50 / p99 | bird RSS per node (mean / max) | lab up | sessions Established after |",
   );
-  console.log("|---|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|---|");
   for (const r of results) {
     const rss = r.birdRssKiB
       ? `${(r.birdRssKiB.mean / 1024).toFixed(1)} / ${(r.birdRssKiB.max / 1024).toFixed(1)} MiB`
       : "-";
     console.log(
-      `| ${r.nodes} | ${r.backend} | ${f(r.reach.p50)} | ${f(r.reach.p99)} | ${f(r.reach.max)} | ${f(r.add.p50)} | ${f(r.afterAdd.p50)} / ${f(r.afterAdd.p99)} | ${rss} | ${r.upSeconds.toFixed(0)} s |`,
+      `| ${r.nodes} | ${r.backend} | ${f(r.reach.p50)} | ${f(r.reach.p99)} | ${f(r.reach.max)} | ${f(r.add.p50)} | ${f(r.afterAdd.p50)} / ${f(r.afterAdd.p99)} | ${rss} | ${r.upSeconds.toFixed(0)} s | ${r.meshSeconds !== undefined ? `${r.meshSeconds.toFixed(1)} s` : "-"} |`,
     );
   }
 }

@@ -9,6 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { run } from "../../src/exec/run.ts";
 import { callCni } from "../../src/lab/cni-call.ts";
 import { labPaths } from "../../src/lab/lab-paths.ts";
 import { createNetns, deleteNetns } from "../../test/harness/netns.ts";
@@ -29,6 +30,37 @@ export interface FreshBlockResult {
   /** bird's VmRSS per node, KiB (bgp only). */
   birdRssKiB?: { mean: number; max: number; nodes: number };
   upSeconds: number;
+  /** bgp backends: lab up returned → every BGP session Established (bgp status), s. */
+  meshSeconds?: number;
+}
+
+/**
+ * Waits until `tartan bgp status` shows every session of every node Established. Pods are
+ * measured only after that: a session still connecting (its peer's bird not yet configured for
+ * it, then BIRD's error wait of 5-30 s) is node bring-up, not the fresh block's convergence; the
+ * time it takes is reported apart.
+ */
+async function waitMeshEstablished(lab: string, timeoutMs: number): Promise<number> {
+  const t0 = now();
+  let last = "";
+  while (now() - t0 < timeoutMs) {
+    const r = await run([TARTAN, "bgp", "status", "--lab", lab, "-o", "json"], {
+      allowFailure: true,
+      timeoutMs: 30_000,
+    });
+    try {
+      const st = JSON.parse(r.stdout) as { nodes: { name: string; sessions?: { state: string }[] }[] };
+      const down = st.nodes.flatMap((n) =>
+        (n.sessions ?? []).filter((x) => x.state !== "Established").map(() => n.name),
+      );
+      if (st.nodes.length > 0 && down.length === 0) return (now() - t0) / 1000;
+      last = `${down.length} sessions not Established`;
+    } catch {
+      last = r.stderr.trim() || r.stdout.trim();
+    }
+    await Bun.sleep(500);
+  }
+  throw new Error(`bgp: sessions not all Established ${timeoutMs / 1000} s after lab up (${last})`);
 }
 
 function birdRssKiB(nodeDirs: string[]): FreshBlockResult["birdRssKiB"] {
@@ -56,6 +88,9 @@ export async function freshBlockRun(
   await labUp(name, { nodes, backend, extra: ["--block-size", "30"] });
   const upSeconds = (now() - t0) / 1000;
   log(`${backend}: ${nodes}-node lab ${name} up in ${upSeconds.toFixed(1)} s`);
+  const meshSeconds = backend.startsWith("bgp") ? await waitMeshEstablished(name, 300_000) : undefined;
+  if (meshSeconds !== undefined)
+    log(`${backend}: every BGP session Established ${meshSeconds.toFixed(1)} s later`);
   const paths = labPaths(name);
   const probers: LineProcess[] = [];
   const reach: number[] = [];
@@ -130,6 +165,7 @@ export async function freshBlockRun(
       afterAdd: summarize(afterAdd),
       birdRssKiB: birdRssKiB(Array.from({ length: nodes }, (_, k) => paths.nodeDir(`node-${k + 1}`))),
       upSeconds,
+      ...(meshSeconds !== undefined ? { meshSeconds } : {}),
     };
   } finally {
     for (const p of probers) await p.stop();

@@ -110,10 +110,16 @@ export class BirdProcess implements BirdDaemon {
     const bird = findBird(this.birdPath);
     mkdirSync(this.paths.dir, { recursive: true, mode: 0o700 });
     rmSync(this.paths.pid, { force: true });
-    // -R: graceful restart recovery (peers keep our routes, the kernel is not synced until they
-    // re-sent theirs); -f: foreground, so its stderr log goes to bird.log.
+    // -R (graceful restart recovery: peers keep our routes, and the kernel is not synced until
+    // every peer has re-sent its routes) only when a previous bird left routes in the kernel
+    // (`persist`): that is a restart, and keeping those routes is the point. A first start has
+    // nothing to keep, and -R would hold every learned route out of the kernel until all peers
+    // converge or `graceful restart wait` (240 s) ends — with peers starting at the same time,
+    // a 50-node lab's first pod stayed unreachable for longer than 15 s. -f: foreground, so its
+    // stderr log goes to bird.log.
+    const restart = (await kernelHoldsBirdRoutes()) ? ["-R"] : [];
     const pid = await spawnDetached(
-      [bird, "-f", "-R", "-c", this.paths.conf, "-s", this.paths.ctl, "-P", this.paths.pid],
+      [bird, "-f", ...restart, "-c", this.paths.conf, "-s", this.paths.ctl, "-P", this.paths.pid],
       { logFile: this.paths.log },
     );
     const deadline = Date.now() + 10_000;
@@ -171,4 +177,16 @@ export class BirdProcess implements BirdDaemon {
       });
     });
   }
+}
+
+/** Whether routes of a previous bird (`proto bird`) are in this namespace's main table. */
+async function kernelHoldsBirdRoutes(): Promise<boolean> {
+  for (const family of ["-4", "-6"]) {
+    const r = await run(["ip", family, "route", "show", "proto", "bird"], {
+      timeoutMs: 5_000,
+      allowFailure: true,
+    });
+    if (r.stdout.trim() !== "") return true;
+  }
+  return false;
 }
