@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
 import { parseAgentConfig } from "../agent/agent-config.ts";
 import { AGENT_IPAM_PATH, type NodeIpamState } from "../model/agent-api.ts";
+import { askAgents } from "./ask-agents.ts";
 import type { ClusterSnapshot } from "./cluster-snapshot.ts";
 import type { CommandArgs } from "./command-args.ts";
-import { type AgentRef, askAgents, nodeAgents } from "./node-agents.ts";
+import { type AgentRef, nodeAgents } from "./node-agents.ts";
 import { readSnapshotTarget } from "./snapshot-target.ts";
 
 /** Everything `tartan ipam show|check|release` compare: the cluster's objects and each node's store. */
@@ -33,5 +34,5 @@ export async function readIpamState(args: CommandArgs): Promise<IpamState> {
   const socket = args.get("socket") ?? configSocket(args.get("config"));
   const agents = nodeAgents({ socket, node: args.get("node"), ...(lab ? { lab } : {}) });
   const { answers, unreachable } = await askAgents<NodeIpamState>(agents, AGENT_IPAM_PATH);
-  return { snapshot, agents, stores: answers.map((a) => a.data), unreachable };
+  return { snapshot, agents, stores: answers.map((a) => a.value), unreachable };
 }

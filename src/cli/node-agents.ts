@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { parseAgentConfig } from "../agent/agent-config.ts";
-import { AgentClient } from "../api/agent-client.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import { DEFAULT_AGENT_SOCKET } from "../model/agent-api.ts";
 import type { LabFileFields } from "./lab-file.ts";
@@ -33,30 +32,4 @@ export function nodeAgents(o: { socket?: string; node?: string; lab?: LabFileFie
     } catch {}
     return { node: n.name, socket };
   });
-}
-
-/**
- * GET `path` from every agent at once: the answers of those that respond, and the others as
- * unreachable with the reason (a partial answer, not all-or-nothing; every request is bounded).
- */
-export async function askAgents<T>(
-  agents: readonly AgentRef[],
-  path: string,
-): Promise<{ answers: { node: string; data: T }[]; unreachable: { node: string; reason: string }[] }> {
-  const results = await Promise.all(
-    agents.map(async (a) => {
-      try {
-        return {
-          node: a.node,
-          data: await new AgentClient(a.socket).get<T>(path, `asking the agent of node ${a.node}`),
-        };
-      } catch (e) {
-        return { node: a.node, reason: e instanceof Error ? e.message : String(e) };
-      }
-    }),
-  );
-  return {
-    answers: results.flatMap((r) => ("data" in r ? [{ node: r.node, data: r.data as T }] : [])),
-    unreachable: results.flatMap((r) => ("reason" in r ? [{ node: r.node, reason: r.reason! }] : [])),
-  };
 }
