@@ -12,11 +12,12 @@
 //   npm run bench:convergence [-- --pods 20] [--counts 10,100,1000] [--trials 5] [--json]
 //   npm run bench:convergence -- --datastore kubernetes [...]
 //
-// --datastore kubernetes: the lab runs its stand-in Kubernetes API server on its etcd and the
-// agents in Kubernetes mode (`lab up --datastore kubernetes`). (a) then starts when the Pod is
-// created through the API (kube-pods.ts, the datastore adapter, from the fabric namespace), before
-// its CNI ADD, as kubelet gets it; (b) writes every Node and IPAMBlock through the API (one create
-// per object, 64 in flight; there is no burst transaction in the Kubernetes API).
+// --datastore kubernetes: the Kubernetes datastore against etcd in the same run
+// (convergence/datastore-compare.ts): two labs, one with the stand-in Kubernetes API server on its
+// etcd and the agents in Kubernetes mode (`lab up --datastore kubernetes`), one on etcd, measured
+// alternately; (a) starts when the Pod is created in the datastore, before its CNI ADD, as
+// kubelet gets it; (b) writes every Node and IPAMBlock one create per object in both (there is no
+// burst transaction in the Kubernetes API); ratios Kubernetes / etcd.
 //   npm run bench:convergence -- --backend bgp [--nodes 10,50] [--pods 20] [--json]
 //     (c) instead: pod ADD in a fresh block -> reachable from every node, on N-node labs of
 //     that backend and of vxlan in the same run, plus bird's memory per node
@@ -27,20 +28,17 @@
 // addresses (198.18.2.0+) get permanent neighbours and FDB entries but no traffic. Probers and
 // the remote-node writer are stopped by PID; lab and namespaces are removed at the end, also on
 // failure and on SIGINT/SIGTERM/SIGHUP.
-import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { cpus, loadavg, release } from "node:os";
-import { resolve } from "node:path";
 import { run } from "../src/exec/run.ts";
-import { callCni } from "../src/lab/cni-call.ts";
-import { labPaths } from "../src/lab/lab-paths.ts";
 import { createNetns, isRoot } from "../test/harness/netns.ts";
 import { summarize } from "./cni/stats.ts";
+import { datastoreCompare } from "./convergence/datastore-compare.ts";
 import { type FreshBlockResult, freshBlockRun } from "./convergence/fresh-block.ts";
-import { LineProcess } from "./convergence/line-process.ts";
-import { cleanupAll, cleanupOnSignals, trackLab, trackProcess } from "./lab/cleanup.ts";
-import { labName, labPodAdd, labUp, TARTAN } from "./lab/lab-cli.ts";
-import { type LabEtcdInfo, labEtcdArgv } from "./lab/lab-etcd.ts";
+import { PodReach } from "./convergence/pod-reach.ts";
+import { type RemoteTrial, runRemoteNodes } from "./convergence/run-remote-nodes.ts";
+import { cleanupAll, cleanupOnSignals, trackLab } from "./lab/cleanup.ts";
+import { labName, labUp, TARTAN } from "./lab/lab-cli.ts";
 
 const argv = process.argv.slice(2);
 const opt = (n: string, d: string): string => {
@@ -59,7 +57,6 @@ if (datastoreOpt !== "etcd" && datastoreOpt !== "kubernetes") {
   process.exit(2);
 }
 const datastore: "etcd" | "kubernetes" = datastoreOpt;
-const kubernetes = datastore === "kubernetes";
 const backend = opt("--backend", "");
 const labNodes = opt("--nodes", "10,50").split(",").map(Number);
 const TARGETS: Record<number, number> = { 100: 1000, 1000: 2000 };
@@ -80,136 +77,26 @@ interface Reach {
   reach: number[];
   add: number[];
   afterAdd: number[];
-  /** Kubernetes mode: the Pod's create through the API, before its ADD (included in reach). */
-  api: number[];
 }
 
-async function podReachability(lab: string, kubeconfig?: string): Promise<Reach> {
-  const paths = labPaths(lab);
-  const probers: LineProcess[] = [];
-  const podWriter = kubeconfig
-    ? new LineProcess([
-        "ip",
-        "netns",
-        "exec",
-        paths.fabricNetns,
-        process.execPath,
-        resolve(import.meta.dir, "convergence/kube-pods.ts"),
-        "--kubeconfig",
-        kubeconfig,
-      ])
-    : undefined;
-  for (const n of [2, 3]) {
-    const p = await labPodAdd(lab, `node-${n}`, `probe${n}`);
-    probers.push(
-      new LineProcess([
-        "ip",
-        "netns",
-        "exec",
-        p.netns,
-        process.execPath,
-        resolve(import.meta.dir, "convergence/prober.ts"),
-      ]),
-    );
-  }
-  const netconf = JSON.parse(readFileSync(`${paths.nodeDir("node-1")}/cni.json`, "utf8")) as Record<
-    string,
-    unknown
-  >;
-  const out: Reach = { reach: [], add: [], afterAdd: [], api: [] };
+async function podReachability(lab: string): Promise<Reach> {
+  const reach = await PodReach.open(lab);
+  const out: Reach = { reach: [], add: [], afterAdd: [] };
   try {
     for (let i = 0; i <= pods; i++) {
-      const ns = await createNetns("cvp");
-      const t0 = now();
-      if (podWriter) {
-        podWriter.send(`bench conv-${i} node-1`);
-        const a = JSON.parse(await podWriter.next()) as { ok: boolean; ms?: number; error?: string };
-        if (!a.ok) throw new Error(`Pod bench/conv-${i} not created through the API: ${a.error}`);
-      }
-      const tAdd = now();
-      const result = await callCni({
-        command: "ADD",
-        tartan: TARTAN,
-        nodeNetns: paths.nodeNetns(1),
-        podNetns: ns.name,
-        containerId: randomBytes(16).toString("hex"),
-        ifname: "eth0",
-        podNamespace: "bench",
-        podName: `conv-${i}`,
-        netconf,
-      });
-      const t1 = now();
-      const ip = ((result?.ips ?? []) as { address: string }[])[0]!.address.split("/")[0]!;
-      for (const p of probers) p.send(`${ip} 9 10000`);
-      const answers = (await Promise.all(probers.map((p) => p.next()))).map(
-        (l) => JSON.parse(l) as { ok: boolean; at: number; attempts: number },
-      );
-      if (answers.some((a) => !a.ok)) throw new Error(`pod ${ip} not reachable from every node within 10 s`);
+      const s = await reach.one(i);
       if (i === 0) continue; // warm-up: page cache, first spawn of the plugin
-      const reached = Math.max(...answers.map((a) => a.at));
-      out.reach.push(reached - t0);
-      out.add.push(t1 - tAdd);
-      out.afterAdd.push(reached - t1);
-      if (podWriter) out.api.push(tAdd - t0);
+      out.reach.push(s.reach);
+      out.add.push(s.add);
+      out.afterAdd.push(s.afterAdd);
       log(
-        `pod ${i}/${pods} ${ip}: reachable from every node ${(reached - t0).toFixed(0)} ms after ${podWriter ? `its create through the API (API ${(tAdd - t0).toFixed(0)} ms, ` : "ADD started ("}ADD ${(t1 - tAdd).toFixed(0)} ms)`,
+        `pod ${i}/${pods}: reachable from every node ${s.reach.toFixed(0)} ms after ADD started (ADD ${s.add.toFixed(0)} ms)`,
       );
     }
   } finally {
-    for (const p of probers) await p.stop();
-    await podWriter?.stop();
+    await reach.stop();
   }
   return out;
-}
-
-interface RemoteTrial {
-  n: number;
-  total: number;
-  writes: number;
-  afterWrites: number;
-  removal: number;
-  applies: number;
-  applySeconds: number;
-  kernelChanges: number;
-  writesInLog: { ms: number; changes: number }[];
-}
-
-async function remoteNodes(
-  mode: "burst" | "one-by-one",
-  nTrials: number,
-
-  lab: string,
-  etcd: LabEtcdInfo,
-  kubeconfig?: string,
-): Promise<{ results: RemoteTrial[]; profiles: Record<string, number>[] }> {
-  const paths = labPaths(lab);
-  const p = Bun.spawn(
-    [
-      "ip",
-      "netns",
-      "exec",
-      paths.fabricNetns,
-      process.execPath,
-      resolve(import.meta.dir, "convergence/remote-nodes.ts"),
-      ...(kubeconfig ? ["--datastore", "kubernetes", "--kubeconfig", kubeconfig] : labEtcdArgv(etcd)),
-      "--node-netns",
-      paths.nodeNetns(1),
-      "--agent-log",
-      `${paths.nodeDir("node-1")}/agent.log`,
-      "--counts",
-      counts.join(","),
-      "--trials",
-      String(nTrials),
-      "--mode",
-      mode,
-    ],
-    { stdin: "ignore", stdout: "pipe", stderr: "inherit", env: { ...process.env, TARTAN_BIN: TARTAN } },
-  );
-  trackProcess(p);
-  const text = await new Response(p.stdout as ReadableStream).text();
-  const code = await p.exited;
-  if (code !== 0) throw new Error(`remote-nodes helper exited ${code}`);
-  return JSON.parse(text);
 }
 
 /** The yardstick: the same N neighbours, FDB entries and onlink routes, one `bridge -batch` + one `ip -batch`. */
@@ -292,25 +179,26 @@ async function main(): Promise<void> {
     .map((l) => l.toFixed(1))
     .join(" ")}`;
   if (backend) return await freshBlocks(started, machine);
+  if (datastore === "kubernetes")
+    return await datastoreCompare({ pods, counts, trials, skipPods, json, started, machine, log });
   const name = labName("bcv");
   trackLab(name);
-  log(`lab ${name} up (3 nodes, vxlan, datastore ${datastore})`);
-  const lab = await labUp(name, { nodes: 3, backend: "vxlan", datastore });
-  const kubeconfig = kubernetes
-    ? (JSON.parse(readFileSync(labPaths(name).stateFile, "utf8")) as { kubeApi: { kubeconfig: string } })
-        .kubeApi.kubeconfig
-    : undefined;
-  const reach = skipPods ? undefined : await podReachability(name, kubeconfig);
-  // The Kubernetes API has no multi-object transaction: only one create per object there.
-  let remote = { results: [] as RemoteTrial[], profiles: [] as Record<string, number>[] };
-  if (!kubernetes) {
-    log(`remote nodes ${counts.join(", ")}, burst writes, ${trials} trials each`);
-    remote = await remoteNodes("burst", trials, name, lab.etcd);
-  }
-  const nOneByOne = kubernetes ? trials : trialsOneByOne;
-  log(`remote nodes ${counts.join(", ")}, one Datastore.create per object, ${nOneByOne} trials each`);
+  log(`lab ${name} up (3 nodes, vxlan, datastore etcd)`);
+  const lab = await labUp(name, { nodes: 3, backend: "vxlan" });
+  const reach = skipPods ? undefined : await podReachability(name);
+  log(`remote nodes ${counts.join(", ")}, burst writes, ${trials} trials each`);
+  const remote = await runRemoteNodes({ lab: name, mode: "burst", trials, counts, etcd: lab.etcd });
+  log(`remote nodes ${counts.join(", ")}, one Datastore.create per object, ${trialsOneByOne} trials each`);
   const oneByOne =
-    nOneByOne > 0 ? await remoteNodes("one-by-one", nOneByOne, name, lab.etcd, kubeconfig) : undefined;
+    trialsOneByOne > 0
+      ? await runRemoteNodes({
+          lab: name,
+          mode: "one-by-one",
+          trials: trialsOneByOne,
+          counts,
+          etcd: lab.etcd,
+        })
+      : undefined;
   log("yardstick: ip -batch of the same entries");
   const yard = await ipBatchYardstick();
 
@@ -334,56 +222,41 @@ async function main(): Promise<void> {
       };
     });
   const tables = [
-    ...(kubernetes
-      ? []
-      : [
-          {
-            title: "burst writes (<= 128 puts per etcd txn, all at once)",
-            rows: rowsOf(remote.results),
-            n: trials,
-          },
-        ]),
+    {
+      title: "burst writes (<= 128 puts per etcd txn, all at once)",
+      rows: rowsOf(remote.results),
+      n: trials,
+    },
     ...(oneByOne
       ? [
           {
-            title: kubernetes
-              ? "one create per object through the Kubernetes API, 64 in flight"
-              : "one Datastore.create per object, 64 in flight",
+            title: "one Datastore.create per object, 64 in flight",
             rows: rowsOf(oneByOne.results),
-            n: nOneByOne,
+            n: trialsOneByOne,
           },
         ]
       : []),
   ];
   if (json) {
-    console.log(
-      JSON.stringify({ started, machine, datastore, pods: reach, remote, oneByOne, tables }, null, 2),
-    );
+    console.log(JSON.stringify({ started, machine, pods: reach, remote, oneByOne, tables }, null, 2));
     return;
   }
   const f = (x: number) => x.toFixed(0);
-  console.log(`convergence, 3-node vxlan lab ${name}, datastore ${datastore}; ${machine}; ${started}`);
+  console.log(`convergence, 3-node vxlan lab ${name}, datastore etcd; ${machine}; ${started}`);
   if (reach) {
     const r = summarize(reach.reach);
     const a = summarize(reach.add);
     const aa = summarize(reach.afterAdd);
-    const start = kubernetes ? "Pod created through the API" : "ADD start";
-    console.log(
-      `\n(a) pod ${kubernetes ? "create + " : ""}ADD on node-1 -> reachable from node-2 and node-3, ${r.n} pods, ms`,
-    );
+    console.log(`\n(a) pod ADD on node-1 -> reachable from node-2 and node-3, ${r.n} pods, ms`);
     console.log("| measure | p50 | p99 | max |");
     console.log("|---|---|---|---|");
-    console.log(`| ${start} -> reachable from every other node | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} |`);
-    if (kubernetes) {
-      const api = summarize(reach.api);
-      console.log(`| of which the create through the API | ${f(api.p50)} | ${f(api.p99)} | ${f(api.max)} |`);
-    }
+    console.log(`| ADD start -> reachable from every other node | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} |`);
     console.log(`| of which the CNI ADD itself | ${f(a.p50)} | ${f(a.p99)} | ${f(a.max)} |`);
     console.log(`| ADD returned -> reachable | ${f(aa.p50)} | ${f(aa.p99)} | ${f(aa.max)} |`);
   }
   for (const t of tables) {
     console.log(
-      `\n(b) N remote nodes written to ${kubernetes ? "the Kubernetes API" : "etcd"} (${t.title}) -> all N routes + neighbours + FDB in node-1's kernel, ms (${t.n} trials; p99 = max)`,
+      `\n(b) N remote nodes written to etcd (${t.title}) -> all N routes + neighbours + FDB in node-1's kernel, ms (${t.n} trials; p99 = max)`,
     );
     console.log(
       "| N | p50 | p99 | writes p50 | after writes p50 / p99 | removal p50 / p99 | agent applies p50 | ms in apply p50 | ip -batch yardstick p50 | target p99 | met |",

@@ -1,17 +1,21 @@
-// Runs inside the lab's fabric namespace (where the lab's stand-in API server listens), started by
-// bench/convergence.ts --datastore kubernetes: for each line "NAMESPACE NAME NODE" on stdin it
-// creates that Pod through the Kubernetes API with the datastore adapter, as the scheduler's
+// Runs inside the lab's fabric namespace (where the lab's etcd and stand-in API server listen),
+// started by bench/convergence.ts --datastore kubernetes: for each line "NAMESPACE NAME NODE" on
+// stdin it creates that Pod in the lab's datastore with the datastore code, as the scheduler's
 // binding leaves it for kubelet (spec.nodeName set), and prints one JSON line {ok, ms} once the
-// API server answered. The Namespace is created first when it is new.
+// datastore answered. The Namespace is created first when it is new. With --kubeconfig the Pod
+// goes through the Kubernetes API (the adapter); with the lab's etcd arguments straight into etcd
+// (the agent then records the pod's IPs on that object at ADD, as it does on a kubelet's Pod),
+// so both datastores are timed from the same event.
 //
-//   bun kube-pods.ts --kubeconfig FILE
+//   bun pod-writer.ts --kubeconfig FILE
+//   bun pod-writer.ts --endpoint URL [--etcd-ca F --etcd-cert F --etcd-key F]
 import type { Datastore } from "../../src/datastore/datastore.ts";
 import { openDatastore } from "../../src/datastore/open-datastore.ts";
 import { TartanError } from "../../src/errors/tartan-error.ts";
+import { labEtcdConfig } from "../lab/lab-etcd.ts";
 
 const argv = process.argv.slice(2);
-const kubeconfig = argv[argv.indexOf("--kubeconfig") + 1];
-if (!argv.includes("--kubeconfig") || !kubeconfig) throw new Error("--kubeconfig FILE is required");
+const kubeconfig = argv.includes("--kubeconfig") ? argv[argv.indexOf("--kubeconfig") + 1] : undefined;
 const now = () => performance.timeOrigin + performance.now();
 
 async function ensureNamespace(ds: Datastore, name: string): Promise<void> {
@@ -23,7 +27,7 @@ async function ensureNamespace(ds: Datastore, name: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const ds = await openDatastore({ type: "kubernetes", kubeconfig });
+  const ds = await openDatastore(kubeconfig ? { type: "kubernetes", kubeconfig } : labEtcdConfig(argv));
   const namespaces = new Set<string>();
   let buf = "";
   const dec = new TextDecoder();
@@ -57,6 +61,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  process.stderr.write(`kube-pods: ${e instanceof Error ? (e.stack ?? e.message) : e}\n`);
+  process.stderr.write(`pod-writer: ${e instanceof Error ? (e.stack ?? e.message) : e}\n`);
   process.exit(1);
 });

@@ -1,0 +1,106 @@
+// One lab's pod-reachability measurement, one pod at a time, so that a run can interleave two labs
+// (etcd and Kubernetes) pod by pod and both see the same machine load. Probers in a pod on node-2
+// and on node-3 (bench/convergence/prober.ts) try TCP to each new pod in a tight loop; a writer
+// (pod-writer.ts), when given, creates the Pod in the lab's datastore before its CNI ADD, as the
+// scheduler's binding precedes kubelet's ADD.
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { callCni } from "../../src/lab/cni-call.ts";
+import { labPaths } from "../../src/lab/lab-paths.ts";
+import { createNetns } from "../../test/harness/netns.ts";
+import { labPodAdd, TARTAN } from "../lab/lab-cli.ts";
+import { LineProcess } from "./line-process.ts";
+
+export interface PodSample {
+  /** From the start (the Pod's create when a writer runs, else the ADD's start) to reachable. */
+  reach: number;
+  /** The CNI ADD itself. */
+  add: number;
+  /** ADD returned -> reachable from every other node. */
+  afterAdd: number;
+  /** The Pod's create in the datastore (0 without a writer). */
+  create: number;
+}
+
+const now = () => performance.timeOrigin + performance.now();
+
+export class PodReach {
+  private constructor(
+    private readonly lab: string,
+    private readonly probers: LineProcess[],
+    private readonly writer: LineProcess | undefined,
+    private readonly netconf: Record<string, unknown>,
+  ) {}
+
+  /** writerArgs: how pod-writer.ts reaches the lab's datastore (--kubeconfig F or the etcd args). */
+  static async open(lab: string, writerArgs?: string[]): Promise<PodReach> {
+    const paths = labPaths(lab);
+    const probers: LineProcess[] = [];
+    const inNetns = (ns: string, script: string, args: string[] = []) =>
+      new LineProcess([
+        "ip",
+        "netns",
+        "exec",
+        ns,
+        process.execPath,
+        resolve(import.meta.dir, script),
+        ...args,
+      ]);
+    const writer = writerArgs ? inNetns(paths.fabricNetns, "pod-writer.ts", writerArgs) : undefined;
+    try {
+      for (const n of [2, 3]) {
+        const p = await labPodAdd(lab, `node-${n}`, `probe${n}`);
+        probers.push(inNetns(p.netns, "prober.ts"));
+      }
+    } catch (e) {
+      for (const p of probers) await p.stop();
+      await writer?.stop();
+      throw e;
+    }
+    const netconf = JSON.parse(readFileSync(`${paths.nodeDir("node-1")}/cni.json`, "utf8")) as Record<
+      string,
+      unknown
+    >;
+    return new PodReach(lab, probers, writer, netconf);
+  }
+
+  /** Pod `conv-i` on node-1: created (with a writer), ADDed, then probed from node-2 and node-3. */
+  async one(i: number): Promise<PodSample> {
+    const paths = labPaths(this.lab);
+    const ns = await createNetns("cvp");
+    const t0 = now();
+    if (this.writer) {
+      this.writer.send(`bench conv-${i} node-1`);
+      const a = JSON.parse(await this.writer.next()) as { ok: boolean; error?: string };
+      if (!a.ok) throw new Error(`lab ${this.lab}: Pod bench/conv-${i} not created: ${a.error}`);
+    }
+    const tAdd = now();
+    const result = await callCni({
+      command: "ADD",
+      tartan: TARTAN,
+      nodeNetns: paths.nodeNetns(1),
+      podNetns: ns.name,
+      containerId: randomBytes(16).toString("hex"),
+      ifname: "eth0",
+      podNamespace: "bench",
+      podName: `conv-${i}`,
+      netconf: this.netconf,
+    });
+    const t1 = now();
+    const ip = ((result?.ips ?? []) as { address: string }[])[0]!.address.split("/")[0]!;
+    for (const p of this.probers) p.send(`${ip} 9 10000`);
+    const answers = (await Promise.all(this.probers.map((p) => p.next()))).map(
+      (l) => JSON.parse(l) as { ok: boolean; at: number },
+    );
+    if (answers.some((a) => !a.ok))
+      throw new Error(`lab ${this.lab}: pod ${ip} not reachable from every node within 10 s`);
+    const reached = Math.max(...answers.map((a) => a.at));
+    return { reach: reached - t0, add: t1 - tAdd, afterAdd: reached - t1, create: tAdd - t0 };
+  }
+
+  async stop(): Promise<void> {
+    for (const p of this.probers) await p.stop();
+    await this.writer?.stop();
+  }
+}
