@@ -1,24 +1,8 @@
 import { TartanError } from "../errors/tartan-error.ts";
 import type { LabelSelector } from "../model/k8s-resources.ts";
+import { splitSelectorTerms } from "../model/selector-terms.ts";
 
 type Expr = NonNullable<LabelSelector["matchExpressions"]>[number];
-
-/** Splits on commas outside parentheses: `a in (x,y),b` → [`a in (x,y)`, `b`]. */
-function terms(text: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let cur = "";
-  for (const c of text) {
-    if (c === "(") depth++;
-    if (c === ")") depth--;
-    if (c === "," && depth === 0) {
-      out.push(cur.trim());
-      cur = "";
-    } else cur += c;
-  }
-  if (cur.trim() || out.length) out.push(cur.trim());
-  return out;
-}
 
 const KEY = /^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$/;
 
@@ -36,7 +20,7 @@ export function parseSelector(text: string): LabelSelector {
     );
   const matchLabels: Record<string, string> = {};
   const matchExpressions: Expr[] = [];
-  for (const t of terms(text)) {
+  for (const t of splitSelectorTerms(text)) {
     const eq = /^(\S+?)\s*(==|!=|=)\s*(\S*)$/.exec(t);
     const set = /^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(t);
     const not = /^!\s*(\S+)$/.exec(t);
@@ -44,6 +28,8 @@ export function parseSelector(text: string): LabelSelector {
       const [, key, op, value] = eq as unknown as [string, string, string, string];
       if (!KEY.test(key)) throw bad(t);
       if (op === "!=") matchExpressions.push({ key, operator: "NotIn", values: [value] });
+      // `a=x,a=y` asks for both (nothing matches), not for the last one alone.
+      else if (key in matchLabels) matchExpressions.push({ key, operator: "In", values: [value] });
       else matchLabels[key] = value;
     } else if (set) {
       const [, key, op, list] = set as unknown as [string, string, string, string];

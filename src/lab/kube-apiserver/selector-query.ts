@@ -1,79 +1,26 @@
+import { parseSelector } from "../../cli/parse-selector.ts";
+import { TartanError } from "../../errors/tartan-error.ts";
+import type { LabelSelector } from "../../model/k8s-resources.ts";
+import { selectorMatches } from "../../model/label-selector.ts";
+import { splitSelectorTerms } from "../../model/selector-terms.ts";
 import { ApiError } from "./api-error.ts";
 
 type Labels = Record<string, string> | undefined;
 
-/** One requirement of a label selector string (kubectl's `-l` syntax). */
-interface Requirement {
-  key: string;
-  op: "=" | "!=" | "in" | "notin" | "exists" | "!";
-  values: string[];
-}
-
-const KEY = String.raw`[A-Za-z0-9][-A-Za-z0-9_./]*`;
-const VALUE = String.raw`[-A-Za-z0-9_.]*`;
-const TERM_RES: [RegExp, (m: RegExpMatchArray) => Requirement][] = [
-  [
-    new RegExp(`^(${KEY})\\s*(==|=|!=)\\s*(${VALUE})$`),
-    (m) => ({ key: m[1]!, op: m[2] === "!=" ? "!=" : "=", values: [m[3]!] }),
-  ],
-  [
-    new RegExp(`^(${KEY})\\s+(in|notin)\\s*\\(([^)]*)\\)$`),
-    (m) => ({
-      key: m[1]!,
-      op: m[2] as "in" | "notin",
-      values: m[3]!
-        .split(",")
-        .map((v) => v.trim())
-        .filter((v) => v !== ""),
-    }),
-  ],
-  [new RegExp(`^!\\s*(${KEY})$`), (m) => ({ key: m[1]!, op: "!", values: [] })],
-  [new RegExp(`^(${KEY})$`), (m) => ({ key: m[1]!, op: "exists", values: [] })],
-];
-
-/** Splits on commas outside parentheses. */
-function terms(s: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let cur = "";
-  for (const c of s) {
-    if (c === "(") depth++;
-    if (c === ")") depth--;
-    if (c === "," && depth === 0) {
-      out.push(cur.trim());
-      cur = "";
-    } else cur += c;
-  }
-  if (cur.trim() !== "") out.push(cur.trim());
-  return out;
-}
-
-/** A `labelSelector` query parameter as a predicate over labels; 400 when it does not parse. */
+/**
+ * A `labelSelector` query parameter as a predicate over labels, with the CLI's `-l` parser and the
+ * model's matcher (one reading of the syntax everywhere); 400 when it does not parse.
+ */
 export function parseLabelSelector(s: string | null): (labels: Labels) => boolean {
   if (!s || s.trim() === "") return () => true;
-  const reqs = terms(s).map((t) => {
-    for (const [re, make] of TERM_RES) {
-      const m = t.match(re);
-      if (m) return make(m);
-    }
-    throw new ApiError("BadRequest", `unable to parse requirement: ${JSON.stringify(t)}`);
-  });
-  return (labels) =>
-    reqs.every((r) => {
-      const v = labels?.[r.key];
-      switch (r.op) {
-        case "=":
-        case "in":
-          return v !== undefined && r.values.includes(v);
-        case "!=":
-        case "notin":
-          return v === undefined || !r.values.includes(v);
-        case "exists":
-          return v !== undefined;
-        default:
-          return v === undefined; // "!key"
-      }
-    });
+  let selector: LabelSelector;
+  try {
+    selector = parseSelector(s);
+  } catch (e) {
+    if (!(e instanceof TartanError)) throw e;
+    throw new ApiError("BadRequest", `unable to parse requirement: ${e.message}`);
+  }
+  return (labels) => selectorMatches(selector, labels ?? {});
 }
 
 function fieldValue(obj: Record<string, unknown>, path: string): string {
@@ -96,7 +43,7 @@ export function parseFieldSelector(
   kind: string,
 ): (obj: Record<string, unknown>) => boolean {
   if (!s || s.trim() === "") return () => true;
-  const reqs = terms(s).map((t) => {
+  const reqs = splitSelectorTerms(s).map((t) => {
     const m = t.match(/^([A-Za-z0-9.]+)\s*(==|=|!=)\s*(.*)$/);
     if (!m) throw new ApiError("BadRequest", `invalid selector: '${t}'; can't understand '${t}'`);
     const [, field, op, value] = m;
