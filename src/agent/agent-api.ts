@@ -8,6 +8,7 @@ import {
   AGENT_LOG_PATH,
   AGENT_NODE_STATUS_PATH,
   type AgentErrorBody,
+  type AgentHealth,
   type BlockRequest,
   type ClusterNodeStatus,
 } from "../model/agent-api.ts";
@@ -44,7 +45,7 @@ function parseBlockRequest(body: unknown): BlockRequest {
 /**
  * The agent's local API (its unix socket; see model/agent-api.ts):
  *   POST /v1/blocks  {network, family?}  → 200 {blocks, claimed?} | 4xx/5xx {code, message, hint}
- *   GET  /v1/healthz                    → 200 once synced, else 503
+ *   GET  /v1/healthz                    → 200 once synced (AgentHealth: can the node give addresses), else 503
  *   GET  /v1/status                     → sync state, Nodes known, this node's blocks, policy summary, every Node's readiness (0014)
  *   GET  /v1/node/status                → this node's health for `tartan status` (NodeStatusReport)
  *   GET  /v1/log?lines=N                → the agent's last log lines (when it keeps a LogRing)
@@ -64,9 +65,8 @@ export function agentApi(agent: Agent, logRing?: LogRing): (req: Request) => Pro
       return json(200, { lines: logRing?.tail(n) ?? [] });
     }
     if (path === AGENT_HEALTH_PATH && req.method === "GET") {
-      return agent.synced
-        ? json(200, { ok: true })
-        : failure(503, "agent-not-synced", "first sync not done yet");
+      const health: AgentHealth = { ok: true, network: agent.networkCondition() };
+      return agent.synced ? json(200, health) : failure(503, "agent-not-synced", "first sync not done yet");
     }
     if (path === "/metrics" && req.method === "GET") return metricsApi(agent)(req);
     const dropsAnswer = dropsApi(agent, req, path);

@@ -5,6 +5,7 @@ import {
   AGENT_HEALTH_PATH,
   AGENT_PODS_PATH,
   type AgentErrorBody,
+  type AgentHealth,
   type BlockRequest,
   type BlockResponse,
   type PodJoinRequest,
@@ -57,15 +58,25 @@ export class AgentClient {
 
   /** Whether the agent answers its health check (first sync done); never throws. */
   async healthy(timeoutMs = AGENT_HEALTH_TIMEOUT_MS): Promise<boolean> {
+    return (await this.health(timeoutMs)).ok;
+  }
+
+  /** The health check's answer: ok once synced, and whether the node's network can give addresses. */
+  async health(timeoutMs = AGENT_HEALTH_TIMEOUT_MS): Promise<AgentHealth> {
     try {
       const res = await fetch(`http://tartan-agent${AGENT_HEALTH_PATH}`, {
         unix: this.socket,
         signal: AbortSignal.timeout(timeoutMs),
       });
-      await res.text();
-      return res.ok;
+      const text = await res.text();
+      if (!res.ok) return { ok: false };
+      try {
+        return { ...(JSON.parse(text) as AgentHealth), ok: true };
+      } catch {
+        return { ok: true }; // an older agent answered plain text
+      }
     } catch {
-      return false;
+      return { ok: false };
     }
   }
 

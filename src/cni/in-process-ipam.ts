@@ -117,8 +117,18 @@ export class InProcessIpam implements IpamBackend {
     );
     const full = usage.filter((u) => u.exhausted);
     if (this.config.nodeBlocks && (full.length || usage.length === 0)) {
-      // Full blocks are fine while the agent can claim another one.
-      if (await new AgentClient(this.agentSocket).healthy()) return;
+      // Full blocks are fine while the agent can claim another one; no block at all is fine only
+      // while its network can give one (not in node-podcidr mode without a pod CIDR).
+      const health = await new AgentClient(this.agentSocket).health();
+      if (health.ok && (usage.length > 0 || health.network?.available !== false)) return;
+      if (health.ok) {
+        throw new CniError(
+          CniCode.notAvailable,
+          `network "${this.config.network}": this node has no IPAM block and cannot get one: ${health.network!.message}`,
+          "",
+          "give the Node a pod CIDR (kube-controller-manager --allocate-node-cidrs with --cluster-cidr), or use ipam.mode: blocks in the agent config",
+        );
+      }
       throw new CniError(
         CniCode.notAvailable,
         `network "${this.config.network}": this node's IPAM blocks are ${usage.length ? "full" : "not claimed yet"} ` +

@@ -11,6 +11,16 @@ export const AGENT_BLOCKS_PATH = "/v1/blocks";
 /** GET: 200 once the agent has finished its first sync. */
 export const AGENT_HEALTH_PATH = "/v1/healthz";
 
+/**
+ * GET /v1/healthz (200 once synced): whether this node's network can give pods addresses, so
+ * CNI STATUS on a node without blocks can tell "the agent will claim one" from "it cannot"
+ * (`ipam.mode: node-podcidr` on a Node the controller manager gave no pod CIDR).
+ */
+export interface AgentHealth {
+  ok: boolean;
+  network?: { available: boolean; reason: string; message: string };
+}
+
 export interface BlockRequest {
   /** The CNI network name the agent serves. */
   network: string;

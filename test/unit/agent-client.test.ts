@@ -121,6 +121,42 @@ describe("error codes and the CNI mapping", () => {
     expect(out.json).toMatchObject({ code: 11, msg: expect.stringContaining(`${dir}/absent.sock`) });
   });
 
+  test("STATUS with no block: 0 while the agent can claim one, 50 when it says it cannot (node-podcidr)", async () => {
+    const cni = new FakeCni();
+    const conf = tartanConf({ ranges: [] });
+    const ipam = conf.ipam as Record<string, unknown>;
+    ipam.nodeBlocks = true;
+    delete ipam.ranges;
+    const up = serve("healthy", () =>
+      Response.json({ ok: true, network: { available: true, reason: "TartanIsUp", message: "up" } }),
+    );
+    const old = serve("old-agent", () => new Response("ok\n"));
+    const noCidr = serve("no-cidr", () =>
+      Response.json({
+        ok: true,
+        network: { available: false, reason: "PodCIDRNotAssigned", message: "Node n1 has no spec.podCIDRs" },
+      }),
+    );
+    try {
+      ipam.agentSocket = up.socket;
+      expect((await cni.invoke({ command: "STATUS" }, conf)).exitCode).toBe(0);
+      ipam.agentSocket = old.socket;
+      expect((await cni.invoke({ command: "STATUS" }, conf)).exitCode).toBe(0);
+      ipam.agentSocket = noCidr.socket;
+      const out = await cni.invoke({ command: "STATUS" }, conf);
+      expect(out.exitCode).toBe(1);
+      expect(out.json).toMatchObject({
+        code: 50,
+        msg: expect.stringContaining("has no IPAM block and cannot get one: Node n1 has no spec.podCIDRs"),
+        details: expect.stringContaining("--allocate-node-cidrs"),
+      });
+    } finally {
+      up.stop();
+      old.stop();
+      noCidr.stop();
+    }
+  });
+
   test("an internal error: no stack in msg or details, the stack goes to the log", async () => {
     const cni = new FakeCni();
     const netns = cni.netns("pod1");
