@@ -5,6 +5,8 @@ import { splitSelectorTerms } from "../model/selector-terms.ts";
 type Expr = NonNullable<LabelSelector["matchExpressions"]>[number];
 
 const KEY = /^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$/;
+/** A label value: empty, or alphanumerics with - _ . inside, at most 63 characters (Kubernetes). */
+const VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 
 /**
  * kubectl's `-l` syntax: `k=v`, `k==v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k` (exists),
@@ -26,7 +28,7 @@ export function parseSelector(text: string): LabelSelector {
     const not = /^!\s*(\S+)$/.exec(t);
     if (eq) {
       const [, key, op, value] = eq as unknown as [string, string, string, string];
-      if (!KEY.test(key)) throw bad(t);
+      if (!KEY.test(key) || !VALUE.test(value)) throw bad(t);
       if (op === "!=") matchExpressions.push({ key, operator: "NotIn", values: [value] });
       // `a=x,a=y` asks for both (nothing matches), not for the last one alone.
       else if (key in matchLabels) matchExpressions.push({ key, operator: "In", values: [value] });
@@ -38,6 +40,7 @@ export function parseSelector(text: string): LabelSelector {
         .split(",")
         .map((v) => v.trim())
         .filter((v) => v !== "");
+      if (!values.every((v) => VALUE.test(v))) throw bad(t);
       matchExpressions.push({ key, operator: op === "in" ? "In" : "NotIn", values });
     } else if (not && KEY.test(not[1]!)) {
       matchExpressions.push({ key: not[1]!, operator: "DoesNotExist" });
