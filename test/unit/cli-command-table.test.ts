@@ -391,7 +391,8 @@ describe("shell completion, generated from the table", () => {
     expect(await complete(["lab", "pod", "add", "--l"])).toEqual(["--labels", "--lab"].sort());
     expect(await complete(["completion", ""])).toEqual(["bash", "zsh"]);
     expect(await complete(["lab", "exec", "web", "--", "p"])).toEqual([]);
-  });
+    // About 15 bash runs: ~3 s alone, several times that on a loaded 2-core machine.
+  }, 30_000);
 
   const zsh = Bun.which("zsh");
   test.skipIf(!zsh)("the zsh script parses (zsh -n)", async () => {
