@@ -3,10 +3,10 @@
 // still answers CNI_COMMAND for installs made before the split). Only what ADD, DEL, CHECK, STATUS,
 // GC and VERSION need is imported statically here: every module and built-in loaded at start-up is
 // paid by every plugin call (docs/decisions/0012-separate-plugin-executable.md).
-import { mkdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import type { CniDeps } from "./cni/cni-deps.ts";
 import { findPluginInPath } from "./cni/plugin-finder.ts";
-import { MAX_STDIN_BYTES, readCniStdin, stdinTooLarge } from "./cni/read-cni-stdin.ts";
+import { readPluginStdin } from "./cni/read-plugin-stdin.ts";
 import { runCni } from "./cni/run-cni.ts";
 import { runIpamPlugin } from "./cni/run-ipam-plugin.ts";
 import { LinuxHostFacts } from "./dataplane/linux/linux-host-facts.ts";
@@ -72,34 +72,6 @@ export function invokedAs(): string {
 }
 
 /**
- * The network config: blocking reads of fd 0 until EOF, refused as soon as it passes
- * MAX_STDIN_BYTES (at most one 64 KiB chunk beyond the limit is held). Bun.stdin.text() measured
- * ~2–5 ms more per plugin start (its stream machinery); a runtime gives the plugin a pipe, so a
- * sync read is safe. A non-blocking stdin (EAGAIN) falls back to the bounded stream reader.
- */
-async function readStdin(): Promise<string> {
-  const chunk = Buffer.allocUnsafe(64 * 1024);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for (;;) {
-    let n: number;
-    try {
-      n = readSync(0, chunk, 0, chunk.length, null);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === "EOF") break;
-      if (code === "EAGAIN" && total === 0) return await readCniStdin(Bun.stdin.stream());
-      throw e;
-    }
-    if (n === 0) break;
-    total += n;
-    if (total > MAX_STDIN_BYTES) throw stdinTooLarge();
-    chunks.push(Buffer.from(chunk.subarray(0, n)));
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-/**
  * Runs the CNI plugin (CNI_COMMAND set) or the standalone IPAM plugin (invoked as `tartan-ipam`)
  * and returns its exit code, or undefined when this process is neither.
  */
@@ -109,7 +81,7 @@ export async function runCniFaces(env: Record<string, string | undefined>): Prom
   const cniCall = env.CNI_COMMAND !== undefined;
   // Read lazily by runCni (it reads first, so even an env error answers in the config's version);
   // VERSION needs no stdin, and a runtime may give it none.
-  const stdin = env.CNI_COMMAND === "VERSION" ? () => readStdin().catch(() => "") : readStdin;
+  const stdin = env.CNI_COMMAND === "VERSION" ? () => readPluginStdin().catch(() => "") : readPluginStdin;
   if (name === "tartan-ipam" || (cniCall && name.endsWith("-ipam"))) {
     const out = await runIpamPlugin(cniDeps(env, "tartan-ipam"), env, stdin);
     await Bun.write(Bun.stdout, out.stdout);

@@ -18,19 +18,9 @@ import { checkDelegationDepth } from "./delegation-depth.ts";
 import { MAX_STDIN_BYTES, stdinTooLarge } from "./read-cni-stdin.ts";
 import { shapeResult } from "./shape-result.ts";
 import { toCniError } from "./to-cni-error.ts";
+import { requestedCniVersion, versionAnswer } from "./version-answer.ts";
 
 export type { CniOutcome } from "./cni-error-output.ts";
-
-const LATEST = "1.1.0";
-
-function versionOf(stdin: string): string {
-  try {
-    const v = (JSON.parse(stdin) as { cniVersion?: unknown }).cniVersion;
-    return typeof v === "string" && v !== "" ? v : LATEST;
-  } catch {
-    return LATEST;
-  }
-}
 
 /** Parses stdin: bad JSON → 6, bad or unsupported version → 1, invalid fields → 7 (via toCniError). */
 function readConfig(stdin: string): NetConf {
@@ -91,17 +81,14 @@ export async function runCni(
   } catch (e) {
     readError = e;
   }
-  let version = versionOf(stdin);
+  let version = requestedCniVersion(stdin);
   try {
     const env = parseCniEnv(rawEnv);
     // VERSION needs no config: a stdin that cannot be read is no reason to fail it.
     if (readError !== undefined && env.command !== "VERSION") throw readError;
     checkDelegationDepth(rawEnv, env);
     if (env.command === "VERSION") {
-      return {
-        stdout: JSON.stringify({ cniVersion: version, supportedVersions: [...SUPPORTED_CNI_VERSIONS] }),
-        exitCode: 0,
-      };
+      return { stdout: versionAnswer(stdin), exitCode: 0 };
     }
     let conf: NetConf;
     try {

@@ -11,6 +11,7 @@ import { InProcessIpam } from "./in-process-ipam.ts";
 import { type CniStdin, textOf } from "./run-cni.ts";
 import { shapeResult } from "./shape-result.ts";
 import { toCniError } from "./to-cni-error.ts";
+import { versionAnswer } from "./version-answer.ts";
 
 /**
  * tartan's IPAM as a standalone plugin (invoked as `tartan-ipam`), for other interface plugins to
@@ -42,12 +43,7 @@ export async function runIpamPlugin(
         );
     }
     if (typeof raw.cniVersion === "string" && raw.cniVersion) version = raw.cniVersion;
-    if (env.command === "VERSION") {
-      return {
-        stdout: JSON.stringify({ cniVersion: version, supportedVersions: [...SUPPORTED_CNI_VERSIONS] }),
-        exitCode: 0,
-      };
-    }
+    if (env.command === "VERSION") return { stdout: versionAnswer(stdin), exitCode: 0 };
     if (!isSupportedVersion(version)) {
       throw new CniError(
         CniCode.incompatibleVersion,
