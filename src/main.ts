@@ -59,6 +59,8 @@ async function agentWiring(env: Record<string, string | undefined>): Promise<Age
             ),
           ]
         : []),
+      // Outgoing NAT for pools with natOutgoing (Calico's): the IPPools of the datastore.
+      (await import("./agent/nat-manager.ts")).natManager(new LinuxNft()),
       // Dead nodes (decision 0014): acts only in the agent holding the reclaim lease.
       nodeReclaimer({ probe: config.nodeReclaimProbe === "ping" ? pingProbe : noProbe }),
     ],

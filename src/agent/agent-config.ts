@@ -165,6 +165,7 @@ const schema = z
             name: name.optional(),
             cidr: z.string(),
             blockSize: z.number().int().optional(),
+            natOutgoing: z.boolean().optional(),
           })
           .strict(),
       )
@@ -335,7 +336,12 @@ export function parseAgentConfig(
   if (!nodeNameOk.success) throw bad(`NODE_NAME: ${issuesText(nodeNameOk.error.issues)}`);
   const pools: AgentPool[] = (c.pools ?? DEFAULT_POOLS).map((p, i) => {
     const family = p.cidr.includes(":") ? 6 : 4;
-    const spec = { cidr: p.cidr, blockSize: p.blockSize ?? DEFAULT_BLOCK_SIZE[family] };
+    const spec = {
+      cidr: p.cidr,
+      blockSize: p.blockSize ?? DEFAULT_BLOCK_SIZE[family],
+      // Pods reach the world by default, as with Calico's default pool and Flannel's --ip-masq.
+      natOutgoing: ("natOutgoing" in p ? p.natOutgoing : undefined) ?? true,
+    };
     try {
       checkPool(spec, `pools[${i}]`);
     } catch (e) {

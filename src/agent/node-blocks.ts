@@ -40,7 +40,11 @@ const poolResource = (p: AgentPool): IPPoolResource => ({
   apiVersion: TARTAN_API_VERSION,
   kind: KINDS.ipPool,
   metadata: { name: p.name },
-  spec: { cidr: p.cidr, blockSize: p.blockSize },
+  spec: {
+    cidr: p.cidr,
+    blockSize: p.blockSize,
+    ...(p.natOutgoing !== undefined ? { natOutgoing: p.natOutgoing } : {}),
+  },
 });
 
 /**

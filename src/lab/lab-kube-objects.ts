@@ -50,7 +50,11 @@ export function labKubeBootstrap(): KubeObject[] {
       "ippools",
       "IPPool",
       "ttpool",
-      { cidr: { type: "string" }, blockSize: { type: "integer", minimum: 0, maximum: 128 } },
+      {
+        cidr: { type: "string" },
+        blockSize: { type: "integer", minimum: 0, maximum: 128 },
+        natOutgoing: { type: "boolean" },
+      },
       ["cidr", "blockSize"],
     ),
     crd(

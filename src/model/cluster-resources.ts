@@ -50,6 +50,12 @@ export interface IPPoolSpec {
   cidr: string;
   /** Prefix length of the blocks (26 for IPv4, 122 for IPv6 by default). */
   blockSize: number;
+  /**
+   * Pods of this pool reach addresses outside every pool from their node's address (masquerade),
+   * as Calico's `natOutgoing`. Absent is false; the pools an agent creates from its config get
+   * true unless the config says otherwise (Calico's default pool does the same).
+   */
+  natOutgoing?: boolean;
 }
 
 export type IPPoolResource = Resource<IPPoolSpec>;

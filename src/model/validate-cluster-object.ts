@@ -78,5 +78,8 @@ export function validateClusterObject(raw: Record<string, unknown>, errs: FieldE
     if (typeof b !== "number" || !Number.isInteger(b) || b < 1 || b > 128) {
       errs.check("spec.blockSize", b, "must be a prefix length between 1 and 128");
     }
+    if (spec.natOutgoing !== undefined && typeof spec.natOutgoing !== "boolean") {
+      errs.check("spec.natOutgoing", spec.natOutgoing, "must be true or false");
+    }
   }
 }
