@@ -247,6 +247,44 @@ describe.skipIf(!hasEtcd)("lab: fabric, nodes, etcd and pods (no agents)", () =>
   );
 });
 
+/** The source address a one-shot TCP server in `serverNetns` sees for a connection from `clientNetns`. */
+async function sourceSeen(
+  serverNetns: string,
+  clientNetns: string,
+  ip: string,
+  port: number,
+): Promise<string> {
+  const srv = Bun.spawn(
+    [
+      "ip",
+      "netns",
+      "exec",
+      serverNetns,
+      process.execPath,
+      "-e",
+      `const s=require('node:net').createServer(c=>c.end(c.remoteAddress+'\\n',()=>s.close()));s.listen(${port},'0.0.0.0')`,
+    ],
+    { stdout: "ignore", stderr: "inherit" },
+  );
+  try {
+    const r = await run([
+      "ip",
+      "netns",
+      "exec",
+      clientNetns,
+      process.execPath,
+      `${import.meta.dir}/../fixtures/tcp-once.ts`,
+      "client",
+      ip,
+      String(port),
+    ]);
+    return r.stdout.trim();
+  } finally {
+    srv.kill();
+    await srv.exited;
+  }
+}
+
 const backends = [
   { backend: "vxlan", subnets: 1 },
   { backend: "host-gw", subnets: 1 },
@@ -267,6 +305,17 @@ describe.skipIf(!hasAgent)("lab: 3 nodes with agents, a pod on each, every pod r
         const m = await matrixUntilGreen(name);
         expect(m.cells.filter((c) => !(c.ping && c.tcp))).toEqual([]);
         expect(m.total).toBe(6);
+        if (backend === "vxlan") {
+          // Outgoing NAT (the lab's pool has natOutgoing): a pod reaching an address outside the
+          // pools (node-2's underlay) appears as its node; reaching a pod it keeps its own address.
+          const [p1, p2] = [s.pods.find((p) => p.name === "p1")!, s.pods.find((p) => p.name === "p2")!];
+          expect(await sourceSeen(s.nodes[1]!.netns, p1.netns, s.nodes[1]!.underlayAddress, 9321)).toBe(
+            s.nodes[0]!.underlayAddress,
+          );
+          expect(await sourceSeen(p2.netns, p1.netns, p2.ips[0]!.split("/")[0]!, 9322)).toBe(
+            p1.ips[0]!.split("/")[0]!,
+          );
+        }
         await downAndCheck(name, recordedProcesses(state(name)));
       },
       T,
