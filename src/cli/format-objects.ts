@@ -110,13 +110,14 @@ export function formatGetTable(r: GetResult, now = Date.now(), wide = false): st
       );
     case "IPPool":
       return formatTable(
-        ["NAME", "CIDR", "BLOCK-SIZE", ...(wide ? ["LABELS"] : []), "AGE"],
+        ["NAME", "CIDR", "BLOCK-SIZE", "NAT-OUTGOING", ...(wide ? ["LABELS"] : []), "AGE"],
         items.map((x) => {
           const p = x as IPPoolResource;
           return [
             p.metadata.name,
             p.spec.cidr,
             String(p.spec.blockSize),
+            String(p.spec.natOutgoing === true),
             ...(wide ? [labels(p)] : []),
             age(p.metadata.creationTimestamp, now),
           ];

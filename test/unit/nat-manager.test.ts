@@ -4,6 +4,8 @@
 import { describe, expect, test } from "bun:test";
 import type { ManagerContext } from "../../src/agent/manager.ts";
 import { NatManager } from "../../src/agent/nat-manager.ts";
+import { formatGetTable } from "../../src/cli/format-objects.ts";
+import { resourceKind } from "../../src/cli/resource-kind.ts";
 import type { NetnsRef } from "../../src/dataplane/dataplane.ts";
 import type { NftTable } from "../../src/dataplane/nft-table.ts";
 import { MemoryDatastore } from "../../src/datastore/memory-datastore.ts";
@@ -107,5 +109,20 @@ describe("NatManager", () => {
     expect(nft.scripts[0]).toContain("ip6 saddr @nat-from6 ip6 daddr != @nat-pools6 masquerade");
     for (const x of m.mirrors) x.stop();
     await m.stop();
+  });
+
+  test("tartan get ippools shows the flag", () => {
+    const text = formatGetTable(
+      {
+        kind: resourceKind("ippools", { readable: true }),
+        single: false,
+        allNamespaces: false,
+        items: [pool("a", "10.244.0.0/16", true), pool("b", "10.99.0.0/16")],
+      },
+      0,
+    );
+    expect(text.split("\n")[0]).toContain("NAT-OUTGOING");
+    expect(text).toMatch(/a\s+10\.244\.0\.0\/16\s+26\s+true/);
+    expect(text).toMatch(/b\s+10\.99\.0\.0\/16\s+26\s+false/);
   });
 });
