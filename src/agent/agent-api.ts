@@ -120,7 +120,9 @@ export function agentApi(agent: Agent, logRing?: LogRing): (req: Request) => Pro
         );
       }
       try {
-        return json(200, await agent.nodeBlocks.claimFor(br));
+        const res = await agent.nodeBlocks.claimFor(br);
+        if (res.claimed !== undefined) agent.ownBlockClaimed();
+        return json(200, res);
       } catch (e) {
         if (e instanceof TartanError) {
           const status = e.code.startsWith("datastore-") ? 503 : e.code === "agent-wrong-network" ? 400 : 409;

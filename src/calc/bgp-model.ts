@@ -204,8 +204,9 @@ export function calcBgpModel(input: BgpModelInput): BgpModel {
       peerFamily: peer.address.family,
       asNumber: peer.asNumber,
       ...(o.sourceNone ? {} : { localAddress: localText }),
-      // One side connects, the other listens (Calico: the greater address is passive), so a
-      // fresh connection from a restarting node never collides with the established one.
+      // One side connects, the other listens (as Calico: a node is passive towards greater
+      // addresses, i.e. the greater address connects; compared as numbers, so both ends agree),
+      // so a fresh connection from a restarting node never collides with the established one.
       passive: peer.address.value > localAddr.value,
       ...(o.password ? { password: o.password } : {}),
       restartTimeSeconds: o.restart,

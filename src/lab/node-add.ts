@@ -7,7 +7,7 @@ import { nodeNetConf } from "./node-netconf.ts";
 import { requireLabState } from "./require-lab-state.ts";
 import { startAgent } from "./start-agent.ts";
 import { stopLabProcess } from "./stop-lab-process.ts";
-import { planUnderlay } from "./underlay-plan.ts";
+import { planUnderlay, staticNeighbourLines } from "./underlay-plan.ts";
 import { updateLabState } from "./update-lab-state.ts";
 
 /**
@@ -51,6 +51,13 @@ export async function nodeAdd(lab: string): Promise<LabNode> {
       stdin: `${planned.fabricLines.join("\n")}\n`,
     });
     await run(["ip", "-n", node.netns, "-batch", "-"], { stdin: `${planned.nodeLines.join("\n")}\n` });
+    // The nodes already there learn the new one statically, as lab up does (underlay-plan.ts).
+    const known = staticNeighbourLines(planned, "eth0");
+    await Promise.all(
+      state.nodes
+        .filter((n) => n.bridge === planned.bridge && existsSync(`/run/netns/${n.netns}`))
+        .map((n) => run(["ip", "-n", n.netns, "-batch", "-"], { stdin: `${known.join("\n")}\n` })),
+    );
     await run(["ip", "netns", "exec", node.netns, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
     if (ipv6Underlay)
       await run(["ip", "netns", "exec", node.netns, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"]);

@@ -4,6 +4,7 @@
 // stop, and reads the status from bird's replies. Timers are a manual clock.
 import { afterEach, describe, expect, test } from "bun:test";
 import { Agent } from "../../src/agent/agent.ts";
+import { agentApi } from "../../src/agent/agent-api.ts";
 import { type BgpManager, bgpManager } from "../../src/agent/bgp-manager.ts";
 import { parseProtocols, parseRoutes } from "../../src/agent/bgp-status.ts";
 import { type BirdDaemon, type BirdReply, birdPaths } from "../../src/dataplane/bird-daemon.ts";
@@ -64,10 +65,11 @@ afterEach(async () => {
 async function startAgent(bird: FakeBird, ds = new MemoryDatastore()) {
   const timers = new ManualTimers();
   const logs: string[] = [];
+  const store = new MemoryIpamStore();
   const agent = new Agent({
     config: testAgentConfig("a", { backend: "bgp" }),
     ds,
-    store: new MemoryIpamStore(),
+    store,
     managers: [bgpManager(bird)],
     underlay: TEST_UNDERLAY,
     vtepMac: TEST_VTEP_MAC,
@@ -80,7 +82,7 @@ async function startAgent(bird: FakeBird, ds = new MemoryDatastore()) {
   await agent.start();
   await agent.idle();
   const m = agent.managers[0] as BgpManager;
-  return { agent, m, ds, timers, logs };
+  return { agent, m, ds, timers, logs, store };
 }
 
 const peer = (name: string, ip: string) => ({
@@ -105,6 +107,43 @@ describe("BGP manager", () => {
     agent.resync();
     await agent.idle();
     expect(bird.calls.slice(n)).toEqual([]); // same text: neither written nor configured
+  });
+
+  test("a block the node claims for a pod (socket API) is advertised at once, not at the next resync", async () => {
+    // The claim is recorded in the mirror (observe) before its watch event arrives, so that
+    // event changes nothing and fires no apply: the claim itself must trigger one. Seen in a
+    // 50-node lab: a fresh block reached bird 14 s after its claim, at an unrelated trigger.
+    const bird = new FakeBird();
+    const { agent, store } = await startAgent(bird);
+    const first = /route (10\.244\.0\.\d+\/26) blackhole;/.exec(bird.conf ?? "")![1]!;
+    const base = first.split("/")[0]!.split(".").map(Number);
+    for (let i = 1; i < 64; i++)
+      store.transaction((tx) =>
+        tx.reserve({
+          network: "net",
+          ip: `10.244.0.${base[3]! + i}`,
+          containerId: `c${i}`,
+          ifname: "eth0",
+          rangeKey: "k",
+        }),
+      );
+    const r = await agentApi(agent)(
+      new Request("http://x/v1/blocks", {
+        method: "POST",
+        body: JSON.stringify({ network: "net", family: 4 }),
+      }),
+    );
+    const { claimed } = (await r.json()) as { claimed?: string };
+    expect(claimed).toMatch(/^10\.244\.\d+\.\d+\/26$/);
+    await eventually(
+      "the claimed block in bird's config",
+      () => bird.conf!.includes(`route ${claimed} blackhole;`),
+      {
+        timeoutMs: 3000,
+      },
+    );
+    await agent.idle();
+    expect(bird.calls.at(-1)).toBe("configure");
   });
 
   test("a running bird is adopted (configured, not started)", async () => {

@@ -187,7 +187,7 @@ describe("bird.conf per topology (golden files)", () => {
 });
 
 describe("the BGP model", () => {
-  test("mesh: one session per other node, the greater address passive, both families", () => {
+  test("mesh: one session per other node, passive towards greater addresses, both families", () => {
     const m = calcBgpModel(base);
     expect(m.routerId).toBe("198.18.0.11");
     expect(m.blocks4).toEqual(["10.244.0.0/26", "10.244.0.128/26"]);
@@ -198,6 +198,43 @@ describe("the BGP model", () => {
     ]);
     const from3 = calcBgpModel({ ...base, localNode: "node-3" });
     expect(from3.sessions.every((s) => !s.passive)).toBe(true);
+  });
+
+  test("mesh of 50 + awkward addresses: every pair has exactly one active side, by numeric order", () => {
+    // Text order differs from numeric order here (".9" > ".10", "198.18.1.2" > "198.18.0.200"
+    // as text), and two nodes are IPv6-only; both ends must agree on who connects.
+    const nodes = [
+      ...Array.from({ length: 50 }, (_, i) => node(`node-${i + 1}`, `198.18.0.${11 + i}`)),
+      node("x-9", "198.18.0.9"),
+      node("x-10", "198.18.0.10"),
+      node("x-200", "198.18.0.200"),
+      node("x-1-2", "198.18.1.2"),
+    ];
+    const v6 = [node("v6-a", "fd00::9"), node("v6-b", "fd00::10")];
+    const all = [...nodes, ...v6];
+    const models = new Map(
+      all.map((n) => [
+        n.spec.underlayAddress,
+        calcBgpModel({ ...base, nodes: all, localNode: n.metadata.name }),
+      ]),
+    );
+    const num = (a: string) =>
+      a.includes(":")
+        ? BigInt(`0x${a.split(":").pop()}`)
+        : BigInt(a.split(".").reduce((v, b) => v * 256 + Number(b), 0));
+    let pairs = 0;
+    for (const [addr, m] of models) {
+      for (const s of m.sessions) {
+        const back = models.get(s.peerIP)!.sessions.find((x) => x.peerIP === addr)!;
+        expect({ pair: [addr, s.peerIP], passive: [s.passive, back.passive].sort() }).toEqual({
+          pair: [addr, s.peerIP],
+          passive: [false, true],
+        });
+        expect(s.passive).toBe(num(s.peerIP) > num(addr));
+        pairs++;
+      }
+    }
+    expect(pairs).toBe(54 * 53 + 2);
     // A peer without an IPv6 address: IPv4 only on that session.
     const noV6 = calcBgpModel({ ...base, nodes: [n1, n2, node("node-3", "198.18.0.13")] });
     expect(noV6.sessions.map((s) => s.ipv6)).toEqual([true, false]);

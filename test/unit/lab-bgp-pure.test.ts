@@ -12,7 +12,7 @@ import { labPaths } from "../../src/lab/lab-paths.ts";
 import { frrCrashDir, frrDaemonArgv } from "../../src/lab/start-tor.ts";
 import { LAB_OUTSIDE, LAB_TOR_AS, planTor } from "../../src/lab/tor-plan.ts";
 import { torVtyshArgv } from "../../src/lab/tor-vtysh.ts";
-import { planUnderlay } from "../../src/lab/underlay-plan.ts";
+import { labUnderlayMac, planUnderlay } from "../../src/lab/underlay-plan.ts";
 import { ROUTE_REFLECTOR_LABEL } from "../../src/model/bgp-resources.ts";
 
 const bridges = [{ name: "br0", cidr: "198.18.0.0/24", gateway: "198.18.0.1" }];
@@ -102,6 +102,48 @@ describe("planTor", () => {
 });
 
 describe("BGP lab underlay and objects", () => {
+  test("static neighbours: every node knows its gateway and every node of its subnet (50 nodes, 2 subnets)", () => {
+    // The kernel's neighbour table is shared by all namespaces and capped at gc_thresh3 (1024)
+    // for dynamic entries: a 50-node full mesh needs ~2550, so the lab plans permanent ones.
+    const p = planUnderlay((i) => `n${i}`, 50, 2, true);
+    const macOf = new Map<string, string>();
+    for (const n of p.nodes) {
+      expect(n.nodeLines).toContain(`link set eth0 address ${n.mac}`);
+      macOf.set(n.address, n.mac);
+      if (n.address6) macOf.set(n.address6, n.mac);
+    }
+    for (const b of p.bridges) {
+      expect(p.fabricLines).toContain(`link add ${b.name} address ${labUnderlayMac(b.gateway)} type bridge`);
+      macOf.set(b.gateway, labUnderlayMac(b.gateway));
+      macOf.set(b.gateway6!, labUnderlayMac(b.gateway));
+    }
+    expect(new Set(p.nodes.map((n) => n.mac)).size).toBe(50);
+    const entries = (lines: string[], dev: string) =>
+      lines.flatMap((l) => {
+        const m = new RegExp(`^neigh replace (\\S+) lladdr (\\S+) dev ${dev} nud permanent$`).exec(l);
+        return m ? [[m[1]!, m[2]!] as const] : [];
+      });
+    for (const n of p.nodes) {
+      const peers = p.nodes.filter((x) => x !== n && x.bridge === n.bridge);
+      const b = p.bridges.find((x) => x.name === n.bridge)!;
+      const want = [b.gateway, b.gateway6!, ...peers.flatMap((x) => [x.address, x.address6!])];
+      const got = entries(n.nodeLines, "eth0");
+      expect(got.map(([ip]) => ip).sort()).toEqual(want.sort());
+      for (const [ip, mac] of got) expect(mac).toBe(macOf.get(ip)!);
+      // after the interface is up (going down drops permanent entries too)
+      expect(n.nodeLines.indexOf("link set eth0 up")).toBeLessThan(
+        n.nodeLines.findIndex((l) => l.startsWith("neigh ")),
+      );
+    }
+    for (const b of p.bridges) {
+      const got = entries(p.fabricLines, b.name);
+      const mine = p.nodes.filter((n) => n.bridge === b.name);
+      expect(got.map(([ip]) => ip).sort()).toEqual(mine.flatMap((n) => [n.address, n.address6!]).sort());
+      for (const [ip, mac] of got) expect(mac).toBe(macOf.get(ip)!);
+    }
+    expect(labUnderlayMac("198.18.1.61")).toBe("02:00:c6:12:01:3d");
+  });
+
   test("IPv6 underlay (BGP + --ipv6): a ULA /64 per subnet, node i at ::<10+i> in hex, fabric ::1", () => {
     const p = planUnderlay((i) => `n${i}`, 3, 1, true);
     expect(p.bridges[0]).toMatchObject({ cidr6: "fd00:198:18:0::/64", gateway6: "fd00:198:18:0::1" });
