@@ -155,6 +155,7 @@ export class NetlinkDataplane implements Dataplane {
    */
   private async read<T>(
     netns: NetnsRef,
+    what: string,
     native: (r: NetlinkReads) => T,
     fallback: (d: Dataplane) => Promise<T>,
   ) {
@@ -178,7 +179,8 @@ export class NetlinkDataplane implements Dataplane {
       const where = netns === null ? "the host namespace" : `netns ${netns}`;
       throw new TartanError(
         "kernel-read-failed",
-        `reading links, addresses or routes of ${where} over netlink: ${e instanceof Error ? e.message : e}`,
+        `reading ${what} of ${where} over netlink: ${e instanceof Error ? e.message : e}`,
+        "check that the namespace and device exist (ip -d link, ip addr, ip route, bridge fdb show there); the agent retries on its next resync",
       );
     } finally {
       sock.close();
@@ -188,6 +190,7 @@ export class NetlinkDataplane implements Dataplane {
   async links(netns: NetnsRef): Promise<LinkInfo[]> {
     return this.read(
       netns,
+      "links",
       (r) => r.links(),
       (d) => d.links(netns),
     );
@@ -196,6 +199,7 @@ export class NetlinkDataplane implements Dataplane {
   async link(netns: NetnsRef, name: string): Promise<LinkInfo | undefined> {
     return this.read(
       netns,
+      `link ${name}`,
       (r) => r.link(name),
       (d) => d.link(netns, name),
     );
@@ -204,6 +208,7 @@ export class NetlinkDataplane implements Dataplane {
   async addrs(netns: NetnsRef, dev?: string): Promise<AddrInfo[]> {
     return this.read(
       netns,
+      `addresses${dev === undefined ? "" : ` of ${dev}`}`,
       (r) => r.addrs(dev),
       (d) => d.addrs(netns, dev),
     );
@@ -212,6 +217,7 @@ export class NetlinkDataplane implements Dataplane {
   async routes(netns: NetnsRef, family: 4 | 6): Promise<RouteInfo[]> {
     return this.read(
       netns,
+      `IPv${family} routes`,
       (r) => r.routes(family),
       (d) => d.routes(netns, family),
     );
@@ -220,6 +226,7 @@ export class NetlinkDataplane implements Dataplane {
   async neighbours(netns: NetnsRef): Promise<NeighInfo[]> {
     return this.read(
       netns,
+      "neighbours",
       (r) => r.neighbours(),
       (d) => d.neighbours(netns),
     );
@@ -228,6 +235,7 @@ export class NetlinkDataplane implements Dataplane {
   async fdb(netns: NetnsRef, dev: string): Promise<FdbInfo[]> {
     return this.read(
       netns,
+      `the FDB of ${dev}`,
       (r) => r.fdb(dev),
       (d) => d.fdb(netns, dev),
     );
