@@ -14,7 +14,7 @@ async function agentWiring(env: Record<string, string | undefined>): Promise<Age
     { CalcKernelPort },
     { routingManager },
     { policyManager },
-    { LinuxDataplane },
+    { NetlinkDataplane },
     { LinuxNft },
     { nodeReclaimer },
     { pingProbe, noProbe },
@@ -25,7 +25,7 @@ async function agentWiring(env: Record<string, string | undefined>): Promise<Age
     import("./agent/calc-kernel-port.ts"),
     import("./agent/routing-manager.ts"),
     import("./agent/policy-manager-adapter.ts"),
-    import("./dataplane/linux/linux-dataplane.ts"),
+    import("./dataplane/linux/netlink-dataplane.ts"),
     import("./dataplane/linux/linux-nft.ts"),
     import("./agent/node-reclaimer.ts"),
     import("./agent/underlay-probe.ts"),
@@ -34,7 +34,8 @@ async function agentWiring(env: Record<string, string | undefined>): Promise<Age
   return {
     openDatastore,
     openIpamStore: (dir) => openSqliteIpamStore(dir),
-    dataplane: () => new LinuxDataplane(),
+    // Routes, neighbours, FDB and links over rtnetlink; iproute2 only where libc cannot be had.
+    dataplane: () => new NetlinkDataplane(),
     // The agent's managers, in order: one line each (decision 0010). The routing backend is the
     // config's; calc/backends/ holds them.
     managers: async (config, dp, log) => [

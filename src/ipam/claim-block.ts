@@ -8,6 +8,7 @@ import {
   KINDS,
 } from "../model/cluster-resources.ts";
 import { TARTAN_API_VERSION } from "../model/resource.ts";
+import { claimStart } from "./claim-start.ts";
 import { poolBlocks } from "./pool-blocks.ts";
 
 const isConflict = (e: unknown): boolean => e instanceof TartanError && e.code === "datastore-conflict";
@@ -17,15 +18,20 @@ const isConflict = (e: unknown): boolean => e instanceof TartanError && e.code =
  * IPAMBlock named after the CIDR: create fails with datastore-conflict when the object exists, so
  * when nodes race for one block exactly one create succeeds and the others move on to the next
  * CIDR. Listing first only saves round trips (blocks known taken are not tried); correctness rests
- * on create alone. Throws ipam-pool-exhausted when every block of the pool is owned.
+ * on create alone. The search starts at a block derived from the node name (claimStart) and wraps
+ * around, so many nodes starting at once rarely race for the same block; `spread: false` starts
+ * at the lowest block (the block-claims benchmark compares both). Throws ipam-pool-exhausted when
+ * every block of the pool is owned.
  */
 export async function claimBlock(
   ds: Datastore,
   pool: IPPoolResource,
   node: string,
+  opts: { spread?: boolean } = {},
 ): Promise<IPAMBlockResource> {
   const taken = new Set((await ds.list(KINDS.ipamBlock)).items.map((b) => b.metadata.name));
-  for (const cidr of poolBlocks(pool.spec)) {
+  const start = opts.spread === false ? 0n : claimStart(node, pool.spec);
+  for (const cidr of poolBlocks(pool.spec, start)) {
     const name = blockName(cidr);
     if (taken.has(name)) continue;
     const block: IPAMBlockResource = {

@@ -14,10 +14,37 @@ import { cleanupAllNetns, createNetns, deleteNetns, isRoot, withNetns } from "..
 /** The op kinds of every apply that went to iproute2 during the contract run. */
 const fellBack: string[][] = [];
 
+/** The reads that went to iproute2 during the contract run, by kind. */
+const readFellBack: string[] = [];
+
 class RecordingFallback extends LinuxDataplane {
   override async apply(netns: NetnsRef, ops: readonly KernelOp[]): Promise<void> {
     fellBack.push(ops.map((o) => o.op));
     return super.apply(netns, ops);
+  }
+  override async links(netns: NetnsRef) {
+    readFellBack.push("links");
+    return super.links(netns);
+  }
+  override async link(netns: NetnsRef, name: string) {
+    readFellBack.push("link");
+    return super.link(netns, name);
+  }
+  override async addrs(netns: NetnsRef, dev?: string) {
+    readFellBack.push("addrs");
+    return super.addrs(netns, dev);
+  }
+  override async routes(netns: NetnsRef, family: 4 | 6) {
+    readFellBack.push("routes");
+    return super.routes(netns, family);
+  }
+  override async neighbours(netns: NetnsRef) {
+    readFellBack.push("neighbours");
+    return super.neighbours(netns);
+  }
+  override async fdb(netns: NetnsRef, dev: string) {
+    readFellBack.push("fdb");
+    return super.fdb(netns, dev);
   }
 }
 
@@ -37,9 +64,9 @@ class NoFallback extends LinuxDataplane {
 }
 
 describe.skipIf(!isRoot)("NetlinkDataplane specifics", () => {
-  test("during the contract, only applies holding VXLAN/FDB ops went to iproute2", () => {
-    const foreign = new Set(["vxlan-add", "fdb-replace", "fdb-del"]);
-    expect(fellBack.filter((kinds) => !kinds.some((k) => foreign.has(k)))).toEqual([]);
+  test("during the contract, no apply and no read went to iproute2 (VXLAN and FDB included)", () => {
+    expect(fellBack).toEqual([]);
+    expect(readFellBack).toEqual([]);
   });
 
   test("failures read exactly as the iproute2 driver's (message, code, hint)", async () => {
@@ -62,6 +89,16 @@ describe.skipIf(!isRoot)("NetlinkDataplane specifics", () => {
         { op: "route-add", dst: "0.0.0.0/0", family: 4, dev: "br0", via: "10.1.0.9", append: true },
       ],
       [{ op: "neigh-del", dev: "br0", ip: "10.1.0.77" }],
+      [{ op: "neigh-replace", dev: "nosuch", ip: "10.1.0.77", mac: "02:00:00:00:00:01" }],
+      [{ op: "vxlan-add", name: "vx0", vni: 9, dstport: 4789, dev: "nosuch" }],
+      [
+        { op: "vxlan-add", name: "vx0", vni: 9, dstport: 4789, dev: "br0", local: "10.1.0.1" },
+        { op: "vxlan-add", name: "vx1", vni: 9, dstport: 4789, dev: "br0" },
+      ],
+      [{ op: "vxlan-add", name: "vx0", vni: 10, dstport: 4789 }],
+      [{ op: "fdb-replace", dev: "nosuch", mac: "02:00:00:00:00:01", dst: "10.1.0.2" }],
+      [{ op: "fdb-del", dev: "vx0", mac: "02:00:00:00:00:01", dst: "10.1.0.2" }],
+      [{ op: "fdb-replace", dev: "br0", mac: "02:00:00:00:00:01", dst: "10.1.0.2" }],
       [{ op: "veth-add", name: "tt7", peer: "eth0", peerNetns: "/run/netns/tt-t-missing-x", mtu: 1500 }],
       [
         { op: "bridge-add", name: "br9" },
@@ -170,15 +207,38 @@ describe.skipIf(!isRoot)("NetlinkDataplane specifics", () => {
     });
   });
 
-  test("an apply with an op kind it does not speak goes to iproute2 whole", async () => {
+  test("the agent's ops (VXLAN device, FDB, neighbours, onlink routes) run natively", async () => {
     await withNetns("f", async (ns) => {
-      const dp = new NetlinkDataplane();
+      const dp = new NetlinkDataplane(new NoFallback());
       await dp.apply(ns.path, [
         { op: "bridge-add", name: "ul0" },
-        { op: "vxlan-add", name: "vx0", vni: 42, dstport: 4789, dev: "ul0" },
+        { op: "link-set", name: "ul0", up: true },
+        { op: "addr-add", dev: "ul0", cidr: "198.18.0.1/24" },
+        { op: "vxlan-add", name: "vx0", vni: 42, dstport: 4789, dev: "ul0", local: "198.18.0.1", mtu: 1450 },
+        { op: "link-set", name: "vx0", up: true },
+        { op: "neigh-replace", dev: "vx0", ip: "10.244.1.0", mac: "02:aa:00:00:00:02" },
+        { op: "fdb-replace", dev: "vx0", mac: "02:aa:00:00:00:02", dst: "198.18.0.2" },
+        {
+          op: "route-add",
+          dst: "10.244.1.0/26",
+          family: 4,
+          dev: "vx0",
+          via: "10.244.1.0",
+          onlink: true,
+          proto: 201,
+          replace: true,
+        },
       ]);
-      expect(dp.applied).toEqual({ netlink: 0, iproute2: 1 });
-      expect((await dp.link(ns.path, "vx0"))?.kind).toBe("vxlan");
+      expect(dp.applied).toEqual({ netlink: 1, iproute2: 0 });
+      expect((await ns.exec(["ip", "-d", "link", "show", "vx0"])).stdout).toMatch(
+        /vxlan id 42 local 198\.18\.0\.1 dev ul0 srcport 0 0 dstport 4789 nolearning/,
+      );
+      expect((await ns.exec(["bridge", "fdb", "show", "dev", "vx0"])).stdout).toContain(
+        "02:aa:00:00:00:02 dst 198.18.0.2 self permanent",
+      );
+      expect((await ns.exec(["ip", "route", "show", "10.244.1.0/26"])).stdout.trim()).toBe(
+        "10.244.1.0/26 via 10.244.1.0 dev vx0 proto 201 onlink",
+      );
     });
   });
 

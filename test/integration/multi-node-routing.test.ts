@@ -20,6 +20,7 @@ import {
 import type { Dataplane, NetnsRef } from "../../src/dataplane/dataplane.ts";
 import type { KernelOp } from "../../src/dataplane/kernel-op.ts";
 import { LinuxDataplane } from "../../src/dataplane/linux/linux-dataplane.ts";
+import { NetlinkDataplane } from "../../src/dataplane/linux/netlink-dataplane.ts";
 import type { IPAMBlockResource, NodeResource } from "../../src/model/cluster-resources.ts";
 import type { RoutingBackendName } from "../../src/model/routing-backend.ts";
 import { clusterNode, ipamBlock } from "../harness/cluster-objects.ts";
@@ -150,7 +151,8 @@ describe.skipIf(!isRoot)("multi-node routing on the kernel (vxlan, host-gw, cros
       await linux.apply(n.path, plan.host);
       await linux.apply(p.path, plan.pod);
       for (const s of plan.sysctls) await linux.sysctlSet(n.path, s.key, s.value);
-      const dp = new CountingDataplane(linux);
+      // The agent's driver (main.ts): rtnetlink, no iproute2 fallback expected.
+      const dp = new CountingDataplane(new NetlinkDataplane());
       counting.set(d.name, dp);
       recs.set(d.name, new KernelReconciler(dp, n.path));
     }

@@ -137,13 +137,14 @@ describe("block claims in the datastore", () => {
     spec: { cidr, blockSize },
   });
 
-  test("claims go to the lowest free block; a taken block is skipped", async () => {
+  test("claims start at the block the node name hashes to; a taken block is skipped", async () => {
     const ds = new MemoryDatastore();
-    const a = await claimBlock(ds, pool("10.244.0.0/24", 26), "a");
-    const b = await claimBlock(ds, pool("10.244.0.0/24", 26), "b");
-    expect([a.spec.cidr, b.spec.cidr]).toEqual(["10.244.0.0/26", "10.244.0.64/26"]);
-    expect(a.metadata.name).toBe(blockName("10.244.0.0/26"));
-    expect(b.spec).toEqual({ cidr: "10.244.0.64/26", pool: "p", node: "b" });
+    // claimStart of "b" and of "other" is block 1 of the four.
+    const a = await claimBlock(ds, pool("10.244.0.0/24", 26), "b");
+    const b = await claimBlock(ds, pool("10.244.0.0/24", 26), "other");
+    expect([a.spec.cidr, b.spec.cidr]).toEqual(["10.244.0.64/26", "10.244.0.128/26"]);
+    expect(a.metadata.name).toBe(blockName("10.244.0.64/26"));
+    expect(b.spec).toEqual({ cidr: "10.244.0.128/26", pool: "p", node: "other" });
   });
 
   test("N concurrent claimers of the last free block: exactly one wins, the rest learn the pool is full", async () => {

@@ -281,19 +281,21 @@ describe("a node reclaimed while alive comes back without duplicate addresses", 
     const ds = new MemoryDatastore();
     const { agent, store } = await liveAgent(ds, "node-1");
     const [block] = agent.nodeBlocks.owned();
-    expect(block?.spec.cidr).toBe("10.244.0.0/26");
+    // node-1's claims start at block 3 of the pool (claimStart of its name).
+    expect(block?.spec.cidr).toBe("10.244.0.192/26");
     store.transaction((tx) =>
-      tx.reserve({ network: "net", ip: "10.244.0.7", containerId: "c1", ifname: "eth0", rangeKey: "k" }),
+      tx.reserve({ network: "net", ip: "10.244.0.199", containerId: "c1", ifname: "eth0", rangeKey: "k" }),
     );
     await forgetNode(ds, "node-1"); // what the reclaimer does to a node it believes dead
     await eventually("the block re-claimed for node-1", () => owners(ds), {
-      until: (o) => o.join() === "10.244.0.0/26 node-1",
+      until: (o) => o.join() === "10.244.0.192/26 node-1",
       timeoutMs: 3000,
     });
-    expect(store.transaction((tx) => tx.nodeBlocks("net"))).toEqual(["10.244.0.0/26"]);
-    // Another node claiming now gets the next block, not the one with node-1's pods in it.
-    expect((await claimBlock(ds, ipPool("p4", "10.244.0.0/24", 26), "node-2")).spec.cidr).toBe(
-      "10.244.0.64/26",
+    expect(store.transaction((tx) => tx.nodeBlocks("net"))).toEqual(["10.244.0.192/26"]);
+    // Another node whose search starts at the same block (node-5: block 3 too) gets the next
+    // one, wrapping around, not the one with node-1's pods in it.
+    expect((await claimBlock(ds, ipPool("p4", "10.244.0.0/24", 26), "node-5")).spec.cidr).toBe(
+      "10.244.0.0/26",
     );
   });
 
@@ -318,7 +320,7 @@ describe("a node reclaimed while alive comes back without duplicate addresses", 
     const res = await agentApi(agent)(new Request("http://tartan-agent/v1/status"));
     const body = (await res.json()) as { clusterNodes: unknown };
     expect(body.clusterNodes).toEqual([
-      expect.objectContaining({ name: "node-1", ready: true, blocks: ["10.244.0.0/26"] }),
+      expect.objectContaining({ name: "node-1", ready: true, blocks: ["10.244.0.192/26"] }),
       {
         name: "node-2",
         underlayAddress: "198.18.0.3",
@@ -334,17 +336,18 @@ describe("a node reclaimed while alive comes back without duplicate addresses", 
     const ds = new MemoryDatastore();
     const { agent, store } = await liveAgent(ds, "node-1");
     store.transaction((tx) =>
-      tx.reserve({ network: "net", ip: "10.244.0.7", containerId: "c1", ifname: "eth0", rangeKey: "k" }),
+      tx.reserve({ network: "net", ip: "10.244.0.199", containerId: "c1", ifname: "eth0", rangeKey: "k" }),
     );
     await agent.stop();
     await forgetNode(ds, "node-1");
-    await claimBlock(ds, ipPool("p4", "10.244.0.0/24", 26), "node-2");
+    // node-5's search starts where node-1's does (block 3), so it takes node-1's old block.
+    await claimBlock(ds, ipPool("p4", "10.244.0.0/24", 26), "node-5");
     const again = await liveAgent(ds, "node-1", store); // the node restarts with its local store
     expect(again.logs.find((l) => l.msg.startsWith("pods here hold addresses"))?.fields).toMatchObject({
-      block: "10.244.0.0/26",
-      owner: "node-2",
+      block: "10.244.0.192/26",
+      owner: "node-5",
     });
-    expect(await owners(ds)).toEqual(["10.244.0.0/26 node-2", "10.244.0.64/26 node-1"]);
+    expect(await owners(ds)).toEqual(["10.244.0.0/26 node-1", "10.244.0.192/26 node-5"]);
   });
 });
 

@@ -1,12 +1,14 @@
 import type { KernelOp } from "../../kernel-op.ts";
 import { addrMessage } from "./addr-message.ts";
+import { fdbMessage } from "./fdb-message.ts";
 import { linkMessages } from "./link-messages.ts";
 import { neighMessage } from "./neigh-message.ts";
 import type { NlMessage } from "./nl-message.ts";
 import type { OpContext } from "./op-context.ts";
 import { routeMessage } from "./route-message.ts";
+import { vxlanMessage } from "./vxlan-message.ts";
 
-/** The op kinds this driver speaks natively; applies with any other kind go to iproute2. */
+/** The op kinds this driver speaks natively (all of KernelOp today); any other kind goes to iproute2. */
 export type NetlinkOp = Extract<
   KernelOp,
   {
@@ -20,7 +22,10 @@ export type NetlinkOp = Extract<
       | "route-add"
       | "route-del"
       | "neigh-replace"
-      | "neigh-del";
+      | "neigh-del"
+      | "vxlan-add"
+      | "fdb-replace"
+      | "fdb-del";
   }
 >;
 
@@ -44,5 +49,10 @@ export function netlinkOpMessages(op: NetlinkOp, ctx: OpContext): NlMessage[] {
     case "neigh-replace":
     case "neigh-del":
       return [neighMessage(op, ctx)];
+    case "vxlan-add":
+      return [vxlanMessage(op, ctx)];
+    case "fdb-replace":
+    case "fdb-del":
+      return [fdbMessage(op, ctx)];
   }
 }

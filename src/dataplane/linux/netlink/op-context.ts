@@ -14,13 +14,28 @@ const ENODEV = 19;
 export class OpContext {
   private readonly fds: number[] = [];
 
+  /**
+   * `indexes` remembers looked-up indexes across the ops of one apply (the agent's 1000 routes
+   * through one device would otherwise cost 1000 extra round trips); the driver clears it after
+   * every op that adds or deletes links. Only found names are kept, so a missing device is
+   * always asked for again.
+   */
   constructor(
     private readonly c: Libc,
     private readonly sock: NetlinkSocket,
+    private readonly indexes: Map<string, number> = new Map(),
   ) {}
 
   /** The index of a link, or undefined when there is none of that name. */
   lookup(name: string): number | undefined {
+    const known = this.indexes.get(name);
+    if (known !== undefined) return known;
+    const found = this.ask(name);
+    if (found !== undefined) this.indexes.set(name, found);
+    return found;
+  }
+
+  private ask(name: string): number | undefined {
     const msg = new NlMessage(RTNL.RTM_GETLINK, RTNL.NLM_F_REQUEST | RTNL.NLM_F_ACK)
       .header(16, () => {})
       .str(RTNL.IFLA_IFNAME, name)
