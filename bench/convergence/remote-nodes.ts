@@ -15,7 +15,7 @@ import { readFileSync } from "node:fs";
 import type { Etcd3 } from "etcd3";
 import { diffKernelState } from "../../src/agent/kernel-diff.ts";
 import { calcNodeRouting } from "../../src/calc/node-routing.ts";
-import { LinuxDataplane } from "../../src/dataplane/linux/linux-dataplane.ts";
+import { NetlinkDataplane } from "../../src/dataplane/linux/netlink-dataplane.ts";
 import type { Datastore } from "../../src/datastore/datastore.ts";
 import { openDatastore } from "../../src/datastore/open-datastore.ts";
 import { prepareWrite } from "../../src/datastore/prepare-write.ts";
@@ -247,7 +247,7 @@ interface Trial {
 
 async function profile(ds: Datastore, n: number): Promise<Record<string, number>> {
   // The agent's steps, one by one, on the state it just programmed (N remote nodes).
-  const dp = new LinuxDataplane();
+  const dp = new NetlinkDataplane(); // the agent's own driver
   const t = async <T>(fn: () => Promise<T> | T): Promise<[T, number]> => {
     const t0 = performance.now();
     const r = await fn();
