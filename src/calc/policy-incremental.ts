@@ -11,7 +11,7 @@ import type { PolicyIR } from "./policy-ir.ts";
 import { type PeerKey, peerSelects } from "./policy-peer-key.ts";
 import { namedPortElements, type PeerSource, podSetElements } from "./policy-peer-source.ts";
 import { type PolicyPod, policyPod } from "./policy-pods.ts";
-import { SetRegistry } from "./policy-set-registry.ts";
+import { SetRegistry, type SetThunk } from "./policy-set-registry.ts";
 import { sortPolicies } from "./sort-policies.ts";
 
 /** A selector peer some compile used: its member pods and the element arrays of its sets. */
@@ -39,7 +39,10 @@ const samePod = (a: PolicyPod, b: PolicyPod): boolean =>
  * - a changed policy only invalidates the sorted policy list: a peer first named by it is
  *   evaluated against all pods on first use, and peers no compile uses any more are dropped;
  * - unchanged sets keep the same element arrays, so the delta renderer skips them by identity.
- * The per-policy pass over this node's pods (at most ~110) still runs on every compile.
+ * - when only set members changed since the last compile (remote pods, Namespaces: nothing that
+ *   decides which policies select which local pods, their rules or the sets they name), the last
+ *   IR is kept and only the sets of the peers touched are remade: O(change), not O(policies).
+ * Otherwise the per-policy pass over this node's pods (at most ~110) runs again.
  */
 export class IncrementalPolicy {
   private readonly pods = new Map<string, PolicyPod>();
@@ -54,6 +57,12 @@ export class IncrementalPolicy {
   /** Peers the running compile named; the others are dropped after it. */
   private used = new Set<string>();
   private readonly memo: CompileMemo = { policies: new WeakMap() };
+  /** The last compile's IR and how its sets were made (undefined: none yet). */
+  private last: { ir: PolicyIR; thunks: ReadonlyMap<string, SetThunk> } | undefined;
+  /** Since the last compile: a policy or a local pod changed (the per-policy pass must run). */
+  private structural = true;
+  /** Since the last compile: peers whose members (or a member) changed, by peerKeyText. */
+  private readonly touched = new Set<string>();
   private readonly source: PeerSource = {
     podSetElements: (p, text, f) => this.elements(p, text, `p${f}`, (pods) => podSetElements(pods, f)),
     namedPortElements: (p, text, protocol: Protocol, name: string, f: IpFamily) =>
@@ -100,13 +109,17 @@ export class IncrementalPolicy {
       this.local.delete(key);
       if (next?.node === this.nodeName) this.local.set(key, next);
       this.localSorted = undefined;
+      this.structural = true;
     }
-    for (const e of this.peers.values()) {
+    for (const [text, e] of this.peers) {
       const was = e.members.has(key);
       const is = next !== undefined && peerSelects(e.key, next, this.labelsOf);
       if (is) e.members.add(key);
       else if (was) e.members.delete(key);
-      if (was || is) e.sets.clear();
+      if (was || is) {
+        e.sets.clear();
+        this.touched.add(text);
+      }
     }
   }
 
@@ -119,7 +132,7 @@ export class IncrementalPolicy {
     else this.nsLabels.delete(name);
     const keys = this.byNamespace.get(name);
     if (!keys) return;
-    for (const e of this.peers.values()) {
+    for (const [text, e] of this.peers) {
       if (!e.key.namespaceSelector) continue;
       for (const k of keys) {
         const was = e.members.has(k);
@@ -128,6 +141,7 @@ export class IncrementalPolicy {
         if (is) e.members.add(k);
         else e.members.delete(k);
         e.sets.clear();
+        this.touched.add(text);
       }
     }
   }
@@ -138,23 +152,39 @@ export class IncrementalPolicy {
     if (raw) this.policies.set(key, raw);
     else this.policies.delete(key);
     this.policiesSorted = undefined;
+    this.structural = true;
   }
 
   /** The IR of everything set so far; equal to compilePolicy of the same objects. */
   compile(): PolicyIR {
+    if (!this.structural && this.last) return this.remakeTouchedSets(this.last);
     this.localSorted ??= [...this.local.values()].sort((a, b) =>
       a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
     );
     this.policiesSorted ??= sortPolicies(this.policies.values());
     this.used = new Set();
-    const ir = compilePolicies(
-      this.localSorted,
-      this.policiesSorted,
-      new SetRegistry(this.source),
-      this.sctp,
-      this.memo,
-    );
+    const reg = new SetRegistry(this.source);
+    const ir = compilePolicies(this.localSorted, this.policiesSorted, reg, this.sctp, this.memo);
     for (const text of this.peers.keys()) if (!this.used.has(text)) this.peers.delete(text);
+    this.last = { ir, thunks: reg.thunks };
+    this.structural = false;
+    this.touched.clear();
+    return ir;
+  }
+
+  /**
+   * The last IR with the sets of the touched peers made again (everything else, chains included,
+   * is what the per-policy pass would give again: rules never depend on set contents). Sets keep
+   * their names, so the sorted order of the map holds.
+   */
+  private remakeTouchedSets(last: { ir: PolicyIR; thunks: ReadonlyMap<string, SetThunk> }): PolicyIR {
+    if (this.touched.size === 0) return last.ir;
+    const sets = new Map(last.ir.sets);
+    for (const [name, t] of last.thunks)
+      if (t.peer !== undefined && this.touched.has(t.peer)) sets.set(name, t.make());
+    this.touched.clear();
+    const ir = { ...last.ir, sets };
+    this.last = { ir, thunks: last.thunks };
     return ir;
   }
 
