@@ -7,6 +7,7 @@ import {
   type Protocol,
 } from "../model/k8s-resources.ts";
 import { type CompileMemo, compilePolicies } from "./compile-policies.ts";
+import { withCandidates } from "./element-delta.ts";
 import type { PolicyIR } from "./policy-ir.ts";
 import { type PeerKey, peerSelects } from "./policy-peer-key.ts";
 import { namedPortElements, type PeerSource, podSetElements } from "./policy-peer-source.ts";
@@ -21,7 +22,16 @@ interface PeerEntry {
   members: Set<string>;
   /** Element arrays by "p<f>" / "n<f>|<proto>|<name>"; cleared when membership or a member changes. */
   sets: Map<string, unknown[]>;
+  /**
+   * Since the last build of each pod-IP set ("p<f>"): that array, and the addresses that may have
+   * come or gone (the IPs of the pods that entered, left or changed), so the next build is the
+   * old array updated at those addresses (withCandidates) and carries its delta for the renderer.
+   */
+  stale?: Map<string, { base: readonly string[]; candidates: Set<string> }>;
 }
+
+/** Beyond this many candidate addresses a pod-IP set is simply rebuilt. */
+const MAX_CANDIDATES = 512;
 
 const samePod = (a: PolicyPod, b: PolicyPod): boolean =>
   a.key === b.key &&
@@ -46,6 +56,8 @@ const samePod = (a: PolicyPod, b: PolicyPod): boolean =>
  */
 export class IncrementalPolicy {
   private readonly pods = new Map<string, PolicyPod>();
+  /** Pod keys by IP (normally one; more while IPs conflict): whether a peer still holds an address. */
+  private readonly byIp = new Map<string, string[]>();
   private readonly byNamespace = new Map<string, Set<string>>();
   private readonly local = new Map<string, PolicyPod>();
   private localSorted: PolicyPod[] | undefined;
@@ -95,9 +107,16 @@ export class IncrementalPolicy {
     if (prev) {
       this.pods.delete(key);
       this.byNamespace.get(prev.namespace)?.delete(key);
+      for (const ip of [...prev.ips[4], ...prev.ips[6]]) {
+        const owners = this.byIp.get(ip)?.filter((k) => k !== key);
+        if (owners?.length) this.byIp.set(ip, owners);
+        else this.byIp.delete(ip);
+      }
     }
     if (next) {
       this.pods.set(key, next);
+      for (const ip of [...next.ips[4], ...next.ips[6]])
+        this.byIp.set(ip, [...(this.byIp.get(ip) ?? []), key]);
       let s = this.byNamespace.get(next.namespace);
       if (!s) {
         s = new Set();
@@ -116,10 +135,7 @@ export class IncrementalPolicy {
       const is = next !== undefined && peerSelects(e.key, next, this.labelsOf);
       if (is) e.members.add(key);
       else if (was) e.members.delete(key);
-      if (was || is) {
-        e.sets.clear();
-        this.touched.add(text);
-      }
+      if (was || is) this.invalidate(text, e, was ? prev : undefined, is ? next : undefined);
     }
   }
 
@@ -140,8 +156,7 @@ export class IncrementalPolicy {
         if (was === is) continue;
         if (is) e.members.add(k);
         else e.members.delete(k);
-        e.sets.clear();
-        this.touched.add(text);
+        this.invalidate(text, e, this.pods.get(k));
       }
     }
   }
@@ -188,6 +203,38 @@ export class IncrementalPolicy {
     return ir;
   }
 
+  /** A member of the peer changed: its sets are built again on next use (see PeerEntry.stale). */
+  private invalidate(text: string, e: PeerEntry, ...changed: (PolicyPod | undefined)[]): void {
+    this.touched.add(text);
+    if (e.sets.size > 0) {
+      e.stale ??= new Map();
+      for (const [which, els] of e.sets) {
+        if (which[0] === "p") e.stale.set(which, { base: els as string[], candidates: new Set() });
+      }
+      e.sets.clear();
+    }
+    if (!e.stale) return;
+    for (const [which, st] of e.stale) {
+      const f = which === "p6" ? 6 : 4;
+      for (const p of changed) if (p) for (const ip of p.ips[f]) st.candidates.add(ip);
+      if (st.candidates.size > MAX_CANDIDATES) e.stale.delete(which);
+    }
+  }
+
+  /** A pod-IP set from its last build and the candidates since, or undefined to build it afresh. */
+  private updated(e: PeerEntry, which: string): string[] | undefined {
+    const st = e.stale?.get(which);
+    if (!st) return undefined;
+    e.stale!.delete(which);
+    if (e.stale!.size === 0) e.stale = undefined;
+    if (st.candidates.size > st.base.length / 2 + 1) return undefined;
+    return withCandidates(
+      st.base,
+      st.candidates,
+      (ip) => this.byIp.get(ip)?.some((k) => e.members.has(k)) ?? false,
+    ) as string[];
+  }
+
   /** Selector peers currently indexed (for tests and metrics). */
   get peerCount(): number {
     return this.peers.size;
@@ -207,6 +254,10 @@ export class IncrementalPolicy {
       this.peers.set(text, e);
     }
     let els = e.sets.get(which) as T[] | undefined;
+    if (!els && which[0] === "p") {
+      els = this.updated(e, which) as T[] | undefined;
+      if (els) e.sets.set(which, els);
+    }
     if (!els) {
       const members = e.members;
       const pods = this.pods;
