@@ -6,6 +6,7 @@ import {
   type PodResource,
   type Protocol,
 } from "../model/k8s-resources.ts";
+import { selectorMatches } from "../model/label-selector.ts";
 import { type CompileMemo, compilePolicies } from "./compile-policies.ts";
 import { withCandidates } from "./element-delta.ts";
 import type { PolicyIR } from "./policy-ir.ts";
@@ -250,7 +251,15 @@ export class IncrementalPolicy {
     let e = this.peers.get(text);
     if (!e) {
       e = { key: p, members: new Set(), sets: new Map() };
-      for (const [k, pod] of this.pods) if (peerSelects(p, pod, this.labelsOf)) e.members.add(k);
+      // Namespace by namespace: a podSelector-only peer reads one namespace, a namespaceSelector
+      // is tested once per namespace; the pods of the namespaces left are tested one by one.
+      const nss = p.namespace !== undefined ? [p.namespace] : this.byNamespace.keys();
+      for (const ns of nss) {
+        const keys = this.byNamespace.get(ns);
+        if (!keys?.size) continue;
+        if (p.namespaceSelector && !selectorMatches(p.namespaceSelector, this.labelsOf(ns))) continue;
+        for (const k of keys) if (peerSelects(p, this.pods.get(k)!, this.labelsOf)) e.members.add(k);
+      }
       this.peers.set(text, e);
     }
     let els = e.sets.get(which) as T[] | undefined;
