@@ -76,6 +76,10 @@ export function withCandidates(
     }
   }
   while (a < added.length) out[o++] = added[a++]!;
+  // Only the newest step is kept: base's own delta would hold its base, and so on back to the
+  // first array (a chain growing with every change; a delta is only ever read against the
+  // array the kernel was last given, the base).
+  deltas.delete(base);
   deltas.set(out, { base, added, removed });
   return out;
 }
