@@ -94,6 +94,14 @@ export function stripPod(o: Resource): PodResource {
   } as PodResource;
 }
 
+/** Quiet time after an apply before the agent hands freed memory back to the system. */
+const IDLE_RELEASE_MS = 5000;
+
+/** A full collection: hands the garbage of a read-back or of a burst of changes back. */
+function releaseMemory(): void {
+  Bun.gc(true);
+}
+
 const specChanged = (a: Resource | undefined, b: Resource | undefined): boolean =>
   JSON.stringify(a?.spec) !== JSON.stringify(b?.spec);
 
@@ -140,6 +148,8 @@ export class PolicyManager {
   private failures = 0;
   private retryTimer: unknown;
   private reportedProblems = "[]";
+  /** Bumped by every apply: the idle memory release runs only if no apply came after its own. */
+  private applyGeneration = 0;
   private readonly setT: (fn: () => void, ms: number) => unknown;
   /** Drops with names (undefined: not wired); started with the manager, after the first sync. */
   readonly drops: DropReporter | undefined;
@@ -377,8 +387,15 @@ export class PolicyManager {
     for (const w of ready) w.resolve();
     // Reading the kernel back (first apply, resyncs) parses megabytes of `nft -j` JSON at cluster
     // scale; a full collection right after, off the waiters' path, hands that memory back instead
-    // of letting the heap keep its high-water mark (bench:policy measures the agent's RSS).
-    if (fromKernel) this.setT(() => Bun.gc(true), 0);
+    // of letting the heap keep its high-water mark (bench:policy measures the agent's RSS). After
+    // a burst of changes the same happens once things have been quiet for IDLE_RELEASE_MS (a
+    // collection takes tens of ms at 10k pods: never between two changes close together).
+    if (fromKernel) this.setT(() => releaseMemory(), 0);
+    const gen = ++this.applyGeneration;
+    const t = this.setT(() => {
+      if (gen === this.applyGeneration && !this.stopped) releaseMemory();
+    }, IDLE_RELEASE_MS);
+    (t as { unref?: () => void } | undefined)?.unref?.();
   }
 
   private failed(e: unknown): void {

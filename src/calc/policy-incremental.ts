@@ -6,12 +6,14 @@ import {
   type PodResource,
   type Protocol,
 } from "../model/k8s-resources.ts";
+import { selectorMatches } from "../model/label-selector.ts";
 import { type CompileMemo, compilePolicies } from "./compile-policies.ts";
+import { withCandidates } from "./element-delta.ts";
 import type { PolicyIR } from "./policy-ir.ts";
 import { type PeerKey, peerSelects } from "./policy-peer-key.ts";
 import { namedPortElements, type PeerSource, podSetElements } from "./policy-peer-source.ts";
 import { type PolicyPod, policyPod } from "./policy-pods.ts";
-import { SetRegistry } from "./policy-set-registry.ts";
+import { SetRegistry, type SetThunk } from "./policy-set-registry.ts";
 import { sortPolicies } from "./sort-policies.ts";
 
 /** A selector peer some compile used: its member pods and the element arrays of its sets. */
@@ -21,7 +23,16 @@ interface PeerEntry {
   members: Set<string>;
   /** Element arrays by "p<f>" / "n<f>|<proto>|<name>"; cleared when membership or a member changes. */
   sets: Map<string, unknown[]>;
+  /**
+   * Since the last build of each pod-IP set ("p<f>"): that array, and the addresses that may have
+   * come or gone (the IPs of the pods that entered, left or changed), so the next build is the
+   * old array updated at those addresses (withCandidates) and carries its delta for the renderer.
+   */
+  stale?: Map<string, { base: readonly string[]; candidates: Set<string> }>;
 }
+
+/** Beyond this many candidate addresses a pod-IP set is simply rebuilt. */
+const MAX_CANDIDATES = 512;
 
 const samePod = (a: PolicyPod, b: PolicyPod): boolean =>
   a.key === b.key &&
@@ -39,10 +50,15 @@ const samePod = (a: PolicyPod, b: PolicyPod): boolean =>
  * - a changed policy only invalidates the sorted policy list: a peer first named by it is
  *   evaluated against all pods on first use, and peers no compile uses any more are dropped;
  * - unchanged sets keep the same element arrays, so the delta renderer skips them by identity.
- * The per-policy pass over this node's pods (at most ~110) still runs on every compile.
+ * - when only set members changed since the last compile (remote pods, Namespaces: nothing that
+ *   decides which policies select which local pods, their rules or the sets they name), the last
+ *   IR is kept and only the sets of the peers touched are remade: O(change), not O(policies).
+ * Otherwise the per-policy pass over this node's pods (at most ~110) runs again.
  */
 export class IncrementalPolicy {
   private readonly pods = new Map<string, PolicyPod>();
+  /** Pod keys by IP (normally one; more while IPs conflict): whether a peer still holds an address. */
+  private readonly byIp = new Map<string, string[]>();
   private readonly byNamespace = new Map<string, Set<string>>();
   private readonly local = new Map<string, PolicyPod>();
   private localSorted: PolicyPod[] | undefined;
@@ -54,6 +70,12 @@ export class IncrementalPolicy {
   /** Peers the running compile named; the others are dropped after it. */
   private used = new Set<string>();
   private readonly memo: CompileMemo = { policies: new WeakMap() };
+  /** The last compile's IR and how its sets were made (undefined: none yet). */
+  private last: { ir: PolicyIR; thunks: ReadonlyMap<string, SetThunk> } | undefined;
+  /** Since the last compile: a policy or a local pod changed (the per-policy pass must run). */
+  private structural = true;
+  /** Since the last compile: peers whose members (or a member) changed, by peerKeyText. */
+  private readonly touched = new Set<string>();
   private readonly source: PeerSource = {
     podSetElements: (p, text, f) => this.elements(p, text, `p${f}`, (pods) => podSetElements(pods, f)),
     namedPortElements: (p, text, protocol: Protocol, name: string, f: IpFamily) =>
@@ -86,9 +108,16 @@ export class IncrementalPolicy {
     if (prev) {
       this.pods.delete(key);
       this.byNamespace.get(prev.namespace)?.delete(key);
+      for (const ip of [...prev.ips[4], ...prev.ips[6]]) {
+        const owners = this.byIp.get(ip)?.filter((k) => k !== key);
+        if (owners?.length) this.byIp.set(ip, owners);
+        else this.byIp.delete(ip);
+      }
     }
     if (next) {
       this.pods.set(key, next);
+      for (const ip of [...next.ips[4], ...next.ips[6]])
+        this.byIp.set(ip, [...(this.byIp.get(ip) ?? []), key]);
       let s = this.byNamespace.get(next.namespace);
       if (!s) {
         s = new Set();
@@ -100,13 +129,14 @@ export class IncrementalPolicy {
       this.local.delete(key);
       if (next?.node === this.nodeName) this.local.set(key, next);
       this.localSorted = undefined;
+      this.structural = true;
     }
-    for (const e of this.peers.values()) {
+    for (const [text, e] of this.peers) {
       const was = e.members.has(key);
       const is = next !== undefined && peerSelects(e.key, next, this.labelsOf);
       if (is) e.members.add(key);
       else if (was) e.members.delete(key);
-      if (was || is) e.sets.clear();
+      if (was || is) this.invalidate(text, e, was ? prev : undefined, is ? next : undefined);
     }
   }
 
@@ -119,7 +149,7 @@ export class IncrementalPolicy {
     else this.nsLabels.delete(name);
     const keys = this.byNamespace.get(name);
     if (!keys) return;
-    for (const e of this.peers.values()) {
+    for (const [text, e] of this.peers) {
       if (!e.key.namespaceSelector) continue;
       for (const k of keys) {
         const was = e.members.has(k);
@@ -127,7 +157,7 @@ export class IncrementalPolicy {
         if (was === is) continue;
         if (is) e.members.add(k);
         else e.members.delete(k);
-        e.sets.clear();
+        this.invalidate(text, e, this.pods.get(k));
       }
     }
   }
@@ -138,24 +168,72 @@ export class IncrementalPolicy {
     if (raw) this.policies.set(key, raw);
     else this.policies.delete(key);
     this.policiesSorted = undefined;
+    this.structural = true;
   }
 
   /** The IR of everything set so far; equal to compilePolicy of the same objects. */
   compile(): PolicyIR {
+    if (!this.structural && this.last) return this.remakeTouchedSets(this.last);
     this.localSorted ??= [...this.local.values()].sort((a, b) =>
       a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
     );
     this.policiesSorted ??= sortPolicies(this.policies.values());
     this.used = new Set();
-    const ir = compilePolicies(
-      this.localSorted,
-      this.policiesSorted,
-      new SetRegistry(this.source),
-      this.sctp,
-      this.memo,
-    );
+    const reg = new SetRegistry(this.source);
+    const ir = compilePolicies(this.localSorted, this.policiesSorted, reg, this.sctp, this.memo);
     for (const text of this.peers.keys()) if (!this.used.has(text)) this.peers.delete(text);
+    this.last = { ir, thunks: reg.thunks };
+    this.structural = false;
+    this.touched.clear();
     return ir;
+  }
+
+  /**
+   * The last IR with the sets of the touched peers made again (everything else, chains included,
+   * is what the per-policy pass would give again: rules never depend on set contents). Sets keep
+   * their names, so the sorted order of the map holds.
+   */
+  private remakeTouchedSets(last: { ir: PolicyIR; thunks: ReadonlyMap<string, SetThunk> }): PolicyIR {
+    if (this.touched.size === 0) return last.ir;
+    const sets = new Map(last.ir.sets);
+    for (const [name, t] of last.thunks)
+      if (t.peer !== undefined && this.touched.has(t.peer)) sets.set(name, t.make());
+    this.touched.clear();
+    const ir = { ...last.ir, sets };
+    this.last = { ir, thunks: last.thunks };
+    return ir;
+  }
+
+  /** A member of the peer changed: its sets are built again on next use (see PeerEntry.stale). */
+  private invalidate(text: string, e: PeerEntry, ...changed: (PolicyPod | undefined)[]): void {
+    this.touched.add(text);
+    if (e.sets.size > 0) {
+      e.stale ??= new Map();
+      for (const [which, els] of e.sets) {
+        if (which[0] === "p") e.stale.set(which, { base: els as string[], candidates: new Set() });
+      }
+      e.sets.clear();
+    }
+    if (!e.stale) return;
+    for (const [which, st] of e.stale) {
+      const f = which === "p6" ? 6 : 4;
+      for (const p of changed) if (p) for (const ip of p.ips[f]) st.candidates.add(ip);
+      if (st.candidates.size > MAX_CANDIDATES) e.stale.delete(which);
+    }
+  }
+
+  /** A pod-IP set from its last build and the candidates since, or undefined to build it afresh. */
+  private updated(e: PeerEntry, which: string): string[] | undefined {
+    const st = e.stale?.get(which);
+    if (!st) return undefined;
+    e.stale!.delete(which);
+    if (e.stale!.size === 0) e.stale = undefined;
+    if (st.candidates.size > st.base.length / 2 + 1) return undefined;
+    return withCandidates(
+      st.base,
+      st.candidates,
+      (ip) => this.byIp.get(ip)?.some((k) => e.members.has(k)) ?? false,
+    ) as string[];
   }
 
   /** Selector peers currently indexed (for tests and metrics). */
@@ -173,10 +251,22 @@ export class IncrementalPolicy {
     let e = this.peers.get(text);
     if (!e) {
       e = { key: p, members: new Set(), sets: new Map() };
-      for (const [k, pod] of this.pods) if (peerSelects(p, pod, this.labelsOf)) e.members.add(k);
+      // Namespace by namespace: a podSelector-only peer reads one namespace, a namespaceSelector
+      // is tested once per namespace; the pods of the namespaces left are tested one by one.
+      const nss = p.namespace !== undefined ? [p.namespace] : this.byNamespace.keys();
+      for (const ns of nss) {
+        const keys = this.byNamespace.get(ns);
+        if (!keys?.size) continue;
+        if (p.namespaceSelector && !selectorMatches(p.namespaceSelector, this.labelsOf(ns))) continue;
+        for (const k of keys) if (peerSelects(p, this.pods.get(k)!, this.labelsOf)) e.members.add(k);
+      }
       this.peers.set(text, e);
     }
     let els = e.sets.get(which) as T[] | undefined;
+    if (!els && which[0] === "p") {
+      els = this.updated(e, which) as T[] | undefined;
+      if (els) e.sets.set(which, els);
+    }
     if (!els) {
       const members = e.members;
       const pods = this.pods;

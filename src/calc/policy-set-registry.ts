@@ -10,6 +10,8 @@ import type { AddrSet, PolicySet } from "./policy-set.ts";
 export interface SetThunk {
   name: string;
   make: () => PolicySet;
+  /** peerKeyText of the selector peer whose pods the set holds (pod and named-port sets). */
+  peer?: string;
 }
 
 /** The sets an ipBlock peer is matched with: its CIDR, and its exceptions when it has any. */
@@ -26,6 +28,8 @@ export interface IpBlockSets {
  */
 export class SetRegistry {
   readonly sets = new Map<string, PolicySet>();
+  /** How each set of `sets` was made: a later compile with only membership changes remakes some. */
+  readonly thunks = new Map<string, SetThunk>();
   /** Set names by what defines them: each distinct set is hashed once per compile. */
   private readonly names = new Map<string, string>();
 
@@ -62,7 +66,9 @@ export class SetRegistry {
   }
 
   private ensure(t: SetThunk): void {
-    if (!this.sets.has(t.name)) this.sets.set(t.name, t.make());
+    if (this.sets.has(t.name)) return;
+    this.sets.set(t.name, t.make());
+    this.thunks.set(t.name, t);
   }
 
   private use(t: SetThunk): string {
@@ -78,6 +84,7 @@ export class SetRegistry {
     const source = this.source;
     return this.use({
       name,
+      peer: text,
       make: () => ({
         name,
         kind: "set",
@@ -96,6 +103,7 @@ export class SetRegistry {
     const source = this.source;
     return this.use({
       name,
+      peer: text,
       make: () => ({
         name,
         kind: "set",

@@ -1,3 +1,4 @@
+import { elementDeltaOf } from "../calc/element-delta.ts";
 import type { PolicyChain, PolicyIR } from "../calc/policy-ir.ts";
 import type { PolicySet } from "../calc/policy-set.ts";
 import { TARTAN_TABLE } from "./masquerade-nft.ts";
@@ -147,10 +148,19 @@ export function renderPolicyDelta(old: PolicyState, next: PolicyIR): PolicyDelta
     const elements = setElementTexts(s);
     // The incremental compile keeps an unchanged set's element array: nothing to diff.
     if (o && o.elements === elements) continue;
-    const have = new Set(o?.elements ?? []);
-    const want = new Set(elements);
-    const gone = (o?.elements ?? []).filter((e) => !want.has(e));
-    const fresh = elements.filter((e) => !have.has(e));
+    // ...and says what changed in a pod-IP set when it knows, relative to the array it updated.
+    const known = o && s.type === "addr" ? elementDeltaOf(elements) : undefined;
+    let gone: readonly string[];
+    let fresh: readonly string[];
+    if (known && known.base === o?.elements) {
+      gone = known.removed;
+      fresh = known.added;
+    } else {
+      const have = new Set(o?.elements ?? []);
+      const want = new Set(elements);
+      gone = (o?.elements ?? []).filter((e) => !want.has(e));
+      fresh = elements.filter((e) => !have.has(e));
+    }
     elDel.push(
       ...elementLines(
         "delete",
