@@ -8,7 +8,6 @@ import type { CniDeps } from "./cni/cni-deps.ts";
 import { findPluginInPath } from "./cni/plugin-finder.ts";
 import { readPluginStdin } from "./cni/read-plugin-stdin.ts";
 import { runCni } from "./cni/run-cni.ts";
-import { runIpamPlugin } from "./cni/run-ipam-plugin.ts";
 import { LinuxHostFacts } from "./dataplane/linux/linux-host-facts.ts";
 import { NetlinkDataplane } from "./dataplane/linux/netlink-dataplane.ts";
 import type { NftTable } from "./dataplane/nft-table.ts";
@@ -83,6 +82,8 @@ export async function runCniFaces(env: Record<string, string | undefined>): Prom
   // VERSION needs no stdin, and a runtime may give it none.
   const stdin = env.CNI_COMMAND === "VERSION" ? () => readPluginStdin().catch(() => "") : readPluginStdin;
   if (name === "tartan-ipam" || (cniCall && name.endsWith("-ipam"))) {
+    // The IPAM face only: its modules are not evaluated for the plugin's calls.
+    const { runIpamPlugin } = await import("./cni/run-ipam-plugin.ts");
     const out = await runIpamPlugin(cniDeps(env, "tartan-ipam"), env, stdin);
     await Bun.write(Bun.stdout, out.stdout);
     return out.exitCode;

@@ -6,17 +6,11 @@ import {
   versionAtLeast,
 } from "../model/cni-version.ts";
 import { type NetConf, parseNetConf } from "../model/net-conf.ts";
-import { cmdAdd } from "./cmd-add.ts";
-import { cmdCheck } from "./cmd-check.ts";
-import { cmdDel } from "./cmd-del.ts";
-import { cmdGc } from "./cmd-gc.ts";
-import { cmdStatus } from "./cmd-status.ts";
 import type { CniDeps } from "./cni-deps.ts";
 import { parseCniEnv } from "./cni-env.ts";
 import { type CniOutcome, cniErrorOutput } from "./cni-error-output.ts";
 import { checkDelegationDepth } from "./delegation-depth.ts";
 import { MAX_STDIN_BYTES, stdinTooLarge } from "./read-cni-stdin.ts";
-import { shapeResult } from "./shape-result.ts";
 import { toCniError } from "./to-cni-error.ts";
 import { requestedCniVersion, versionAnswer } from "./version-answer.ts";
 
@@ -121,13 +115,19 @@ export async function runCni(
     }
     const req = { deps, env, conf, stdin };
     switch (env.command) {
+      // Each verb's modules are loaded when that verb runs: a plugin process runs one verb, and
+      // evaluating the others' modules was paid by every call.
       case "ADD": {
+        const [{ cmdAdd }, { shapeResult }] = await Promise.all([
+          import("./cmd-add.ts"),
+          import("./shape-result.ts"),
+        ]);
         const result = await cmdAdd(req);
         return { stdout: JSON.stringify(shapeResult(result, version)), exitCode: 0 };
       }
       case "DEL":
         try {
-          await cmdDel(req);
+          await (await import("./cmd-del.ts")).cmdDel(req);
         } catch (e) {
           // A config ADD would refuse (found deeper than parseNetConf, e.g. in the ipam ranges)
           // must not make DEL fail forever: clean up what can be found, succeed.
@@ -143,13 +143,13 @@ export async function runCni(
         }
         return { stdout: "", exitCode: 0 };
       case "CHECK":
-        await cmdCheck(req);
+        await (await import("./cmd-check.ts")).cmdCheck(req);
         return { stdout: "", exitCode: 0 };
       case "GC":
-        await cmdGc(req);
+        await (await import("./cmd-gc.ts")).cmdGc(req);
         return { stdout: "", exitCode: 0 };
       case "STATUS":
-        await cmdStatus(req);
+        await (await import("./cmd-status.ts")).cmdStatus(req);
         return { stdout: "", exitCode: 0 };
     }
   } catch (e) {
