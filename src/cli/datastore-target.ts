@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseDatastoreFile } from "../agent/agent-config.ts";
 import type { DatastoreConfig, EtcdTlsFiles } from "../datastore/open-datastore.ts";
@@ -31,6 +31,34 @@ export interface TargetOptions {
   etcdKey?: string;
   etcdUser?: string;
   etcdPasswordFile?: string;
+}
+
+/** The target the command's TARGET_OPTIONS name (--datastore, --config, --lab, --etcd-*). */
+export function datastoreTargetOf(args: { get(name: string): string | undefined }): DatastoreTarget {
+  return datastoreTarget({
+    datastore: args.get("datastore"),
+    config: args.get("config"),
+    lab: args.get("lab"),
+    etcdCa: args.get("etcd-ca"),
+    etcdCert: args.get("etcd-cert"),
+    etcdKey: args.get("etcd-key"),
+    etcdUser: args.get("etcd-user"),
+    etcdPasswordFile: args.get("etcd-password-file"),
+  });
+}
+
+/**
+ * A command that only reads never creates a store: a mistyped local path is an error, not a new,
+ * empty database that answers "No resources found".
+ */
+export function refuseMissingLocalStore(config: DatastoreConfig): void {
+  if (config.type === "local" && !existsSync(config.path)) {
+    throw new TartanError(
+      "no-datastore",
+      `no local datastore at ${config.path}`,
+      "check the path given with --datastore local=PATH (the agent's `datastore.path`)",
+    );
+  }
 }
 
 const NO_DATASTORE_HINT =

@@ -1,10 +1,9 @@
-import { existsSync } from "node:fs";
 import { openDatastore } from "../datastore/open-datastore.ts";
 import { TartanError } from "../errors/tartan-error.ts";
 import { run } from "../exec/run.ts";
 import { type ClusterSnapshot, readClusterSnapshot } from "./cluster-snapshot.ts";
 import type { CommandArgs } from "./command-args.ts";
-import { datastoreTarget, etcdFlagsArgv } from "./datastore-target.ts";
+import { datastoreTargetOf, etcdFlagsArgv, refuseMissingLocalStore } from "./datastore-target.ts";
 import { type LabFileFields, readLabFile } from "./lab-file.ts";
 import { requireRoot } from "./require-root.ts";
 import { selfArgv } from "./self-argv.ts";
@@ -21,16 +20,7 @@ export const SNAPSHOT_COMMAND = "cluster-snapshot";
 export async function readSnapshotTarget(
   args: CommandArgs,
 ): Promise<{ snapshot: ClusterSnapshot; lab?: LabFileFields }> {
-  const target = datastoreTarget({
-    datastore: args.get("datastore"),
-    config: args.get("config"),
-    lab: args.get("lab"),
-    etcdCa: args.get("etcd-ca"),
-    etcdCert: args.get("etcd-cert"),
-    etcdKey: args.get("etcd-key"),
-    etcdUser: args.get("etcd-user"),
-    etcdPasswordFile: args.get("etcd-password-file"),
-  });
+  const target = datastoreTargetOf(args);
   if (target.type === "lab") {
     requireRoot(`reaching lab "${target.lab}" (its etcd is inside network namespace ${target.netns})`);
     const r = await run(
@@ -55,13 +45,7 @@ export async function readSnapshotTarget(
     const lab = readLabFile(target.lab);
     return { snapshot: JSON.parse(r.stdout) as ClusterSnapshot, ...(lab ? { lab } : {}) };
   }
-  if (target.config.type === "local" && !existsSync(target.config.path)) {
-    throw new TartanError(
-      "no-datastore",
-      `no local datastore at ${target.config.path}`,
-      "check the path given with --datastore local=PATH (the agent's `datastore.path`)",
-    );
-  }
+  refuseMissingLocalStore(target.config);
   const ds = await openDatastore(target.config);
   try {
     return { snapshot: await readClusterSnapshot(ds) };

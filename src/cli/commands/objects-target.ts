@@ -1,13 +1,16 @@
-import { existsSync } from "node:fs";
 import type { Datastore } from "../../datastore/datastore.ts";
 import { openDatastore } from "../../datastore/open-datastore.ts";
-import { TartanError } from "../../errors/tartan-error.ts";
 import { run } from "../../exec/run.ts";
 import type { CommandIo, OptionSpec } from "../command.ts";
 import { Exited } from "../command.ts";
 import type { CommandArgs } from "../command-args.ts";
 import { LAB_OPTION } from "../common-options.ts";
-import { type DatastoreTarget, datastoreTarget, etcdFlagsArgv } from "../datastore-target.ts";
+import {
+  type DatastoreTarget,
+  datastoreTargetOf,
+  etcdFlagsArgv,
+  refuseMissingLocalStore,
+} from "../datastore-target.ts";
 import { requireRoot } from "../require-root.ts";
 import { selfArgv } from "../self-argv.ts";
 
@@ -66,31 +69,14 @@ export async function onTarget<D>(
   body: (ds: Datastore) => Promise<D>,
   opts: { readOnly?: boolean; stream?: boolean } = {},
 ): Promise<D | Exited> {
-  const target = datastoreTarget({
-    datastore: args.get("datastore"),
-    config: args.get("config"),
-    lab: args.get("lab"),
-    etcdCa: args.get("etcd-ca"),
-    etcdCert: args.get("etcd-cert"),
-    etcdKey: args.get("etcd-key"),
-    etcdUser: args.get("etcd-user"),
-    etcdPasswordFile: args.get("etcd-password-file"),
-  });
+  const target = datastoreTargetOf(args);
   if (target.type === "lab") {
     const { argv, stdin } = inner();
     return new Exited(
       await inLab(target, [...argv, "-o", args.get("output") ?? "table"], stdin, io, opts.stream ?? false),
     );
   }
-  // A command that only reads never creates a store: a mistyped path is an error, not a new,
-  // empty database that answers "No resources found".
-  if (opts.readOnly && target.config.type === "local" && !existsSync(target.config.path)) {
-    throw new TartanError(
-      "no-datastore",
-      `no local datastore at ${target.config.path}`,
-      "check the path given with --datastore local=PATH (the agent's `datastore.path`)",
-    );
-  }
+  if (opts.readOnly) refuseMissingLocalStore(target.config);
   const ds = await openDatastore(target.config);
   try {
     return await body(ds);
