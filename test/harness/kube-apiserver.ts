@@ -135,3 +135,47 @@ export async function startKubeApiServer(o: KubeApiServerFixtureOptions): Promis
     },
   };
 }
+
+/**
+ * A CustomResourceDefinition of the tartan.dev group that keeps whatever it is given: for tests
+ * that need the adapter's kinds served (deploy/ carries the CRDs with their full schemas).
+ */
+export function permissiveCrd(kind: string, plural: string) {
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: `${plural}.tartan.dev` },
+    spec: {
+      group: "tartan.dev",
+      scope: "Cluster",
+      names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
+      versions: [
+        {
+          name: "v1alpha1",
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+        },
+      ],
+    },
+  };
+}
+
+/** A request as the admin (client certificate) that fails the test on an error answer; the parsed body. */
+export async function adminRequest<T>(
+  kube: KubeApiServerFixture,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = "application/json",
+): Promise<T> {
+  const r = await kube.api(path, {
+    method,
+    headers: { "content-type": contentType },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (r.status < 200 || r.status > 299)
+    throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body as T;
+}

@@ -7,7 +7,6 @@
 // Then node-podcidr mode: the Nodes' spec.podCIDRs, no IPAMBlock at all, and a Node without one
 // reported as PodCIDRNotAssigned.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
 import { Etcd3 } from "etcd3";
 import { Agent } from "../../src/agent/agent.ts";
 import { nodeReclaimer } from "../../src/agent/node-reclaimer.ts";
@@ -23,7 +22,12 @@ import { TEST_UNDERLAY, TEST_VTEP_MAC, testAgentConfig } from "../harness/agent-
 import { type EtcdServer, etcdSkipReason, startEtcd } from "../harness/etcd.ts";
 import { eventually } from "../harness/eventually.ts";
 import { FakeKernelPort } from "../harness/fake-kernel-port.ts";
-import { type KubeApiServerFixture, startKubeApiServer } from "../harness/kube-apiserver.ts";
+import {
+  adminRequest,
+  type KubeApiServerFixture,
+  permissiveCrd,
+  startKubeApiServer,
+} from "../harness/kube-apiserver.ts";
 
 if (etcdSkipReason) console.warn(`agent kubernetes tests skipped: ${etcdSkipReason}`);
 const skip = etcdSkipReason;
@@ -33,47 +37,15 @@ let etcd: EtcdServer | undefined;
 let kube: KubeApiServerFixture | undefined;
 let raw: Etcd3 | undefined;
 
-const crd = (kind: string, plural: string) => ({
-  apiVersion: "apiextensions.k8s.io/v1",
-  kind: "CustomResourceDefinition",
-  metadata: { name: `${plural}.tartan.dev` },
-  spec: {
-    group: "tartan.dev",
-    scope: "Cluster",
-    names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
-    versions: [
-      {
-        name: "v1alpha1",
-        served: true,
-        storage: true,
-        subresources: { status: {} },
-        schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
-      },
-    ],
-  },
-});
-
 interface CoreObject {
   metadata: { name: string; annotations?: Record<string, string> };
   spec?: Record<string, unknown>;
   status?: { conditions?: { type: string; status: string; reason?: string }[]; podIPs?: unknown };
 }
 
-async function admin(method: string, path: string, body?: unknown, contentType = "application/json") {
-  const res = await fetch(kube!.url + path, {
-    method,
-    headers: { "content-type": contentType },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    tls: {
-      ca: readFileSync(kube!.caFile, "utf8"),
-      cert: readFileSync(kube!.clientCertFile, "utf8"),
-      key: readFileSync(kube!.clientKeyFile, "utf8"),
-    },
-  } as RequestInit);
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return JSON.parse(text) as CoreObject & { items?: CoreObject[] };
-}
+/** A request as the admin (client certificate), around the adapter. */
+const admin = (method: string, path: string, body?: unknown, contentType?: string) =>
+  adminRequest<CoreObject & { items?: CoreObject[] }>(kube!, method, path, body, contentType);
 
 /** A Node as kubelet registers it: Ready, no tartan annotations. */
 async function kubeletNode(name: string, podCIDRs?: string[]): Promise<void> {
@@ -96,7 +68,7 @@ beforeAll(async () => {
   etcd = await startEtcd();
   kube = await startKubeApiServer({ etcd });
   raw = new Etcd3({ hosts: [etcd.endpoint] });
-  for (const c of [crd("IPPool", "ippools"), crd("IPAMBlock", "ipamblocks")]) {
+  for (const c of [permissiveCrd("IPPool", "ippools"), permissiveCrd("IPAMBlock", "ipamblocks")]) {
     await admin("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", c);
   }
   for (const ns of ["tartan-system", "prod"]) {

@@ -17,7 +17,12 @@ import { type Resource, TARTAN_API_VERSION } from "../../src/model/resource.ts";
 import { codeOf, datastoreContract, node } from "../contract/datastore-contract.ts";
 import { type EtcdServer, etcdSkipReason, startEtcd } from "../harness/etcd.ts";
 import { eventually } from "../harness/eventually.ts";
-import { type KubeApiServerFixture, startKubeApiServer } from "../harness/kube-apiserver.ts";
+import {
+  adminRequest,
+  type KubeApiServerFixture,
+  permissiveCrd,
+  startKubeApiServer,
+} from "../harness/kube-apiserver.ts";
 
 if (etcdSkipReason) console.warn(`kubernetes datastore tests skipped: ${etcdSkipReason}`);
 const skip = etcdSkipReason;
@@ -26,50 +31,16 @@ let etcd: EtcdServer | undefined;
 let kube: KubeApiServerFixture | undefined;
 let raw: Etcd3 | undefined;
 
-/** The two CRDs the adapter needs (the deploy/ ones carry the full schema; these keep the test standalone). */
-const crd = (kind: string, plural: string) => ({
-  apiVersion: "apiextensions.k8s.io/v1",
-  kind: "CustomResourceDefinition",
-  metadata: { name: `${plural}.tartan.dev` },
-  spec: {
-    group: "tartan.dev",
-    scope: "Cluster",
-    names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
-    versions: [
-      {
-        name: "v1alpha1",
-        served: true,
-        storage: true,
-        subresources: { status: {} },
-        schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
-      },
-    ],
-  },
-});
-
-/** A request as an admin (client certificate), around the adapter. */
-async function admin(method: string, path: string, body?: unknown, contentType = "application/json") {
-  const res = await fetch(kube!.url + path, {
-    method,
-    headers: { "content-type": contentType },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    tls: {
-      ca: readFileSync(kube!.caFile, "utf8"),
-      cert: readFileSync(kube!.clientCertFile, "utf8"),
-      key: readFileSync(kube!.clientKeyFile, "utf8"),
-    },
-  } as RequestInit);
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return JSON.parse(text) as Resource & { status?: Record<string, unknown> };
-}
+/** A request as the admin (client certificate), around the adapter. */
+const admin = (method: string, path: string, body?: unknown, contentType?: string) =>
+  adminRequest<Resource & { status?: Record<string, unknown> }>(kube!, method, path, body, contentType);
 
 beforeAll(async () => {
   if (skip) return;
   etcd = await startEtcd();
   kube = await startKubeApiServer({ etcd, bookmarkIntervalMs: 500 });
   raw = new Etcd3({ hosts: [etcd.endpoint] });
-  for (const c of [crd("IPPool", "ippools"), crd("IPAMBlock", "ipamblocks")]) {
+  for (const c of [permissiveCrd("IPPool", "ippools"), permissiveCrd("IPAMBlock", "ipamblocks")]) {
     await admin("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", c);
   }
   await admin("POST", "/api/v1/namespaces", {
