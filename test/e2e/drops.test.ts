@@ -7,22 +7,10 @@ import { describe, expect, test } from "bun:test";
 import { run } from "../../src/exec/run.ts";
 import type { DropEvent, DropRecord, DropSuppressed, PolicyDropRow } from "../../src/model/agent-api.ts";
 import { eventually } from "../harness/eventually.ts";
-import { labFixture } from "../harness/lab-fixture.ts";
+import { DENY_INGRESS_PROD, labFixture } from "../harness/lab-fixture.ts";
 
 const T = 240_000;
-const { tartan, hasEtcd, name } = await labFixture("dd", "tartan-drops-e2e-");
-
-const DENY = `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: default-deny, namespace: prod}
-spec: {podSelector: {}, policyTypes: [Ingress]}
-`;
-
-async function tt(args: string[], stdin?: string): Promise<string> {
-  const r = await run([tartan, ...args], { allowFailure: true, timeoutMs: 180_000, stdin });
-  if (r.code !== 0) throw new Error(`tartan ${args.join(" ")} failed (${r.code}): ${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
+const { tartan, hasEtcd, name, tt } = await labFixture("dd", "tartan-drops-e2e-");
 
 const drops = async (...extra: string[]): Promise<DropRecord[]> =>
   (JSON.parse(await tt(["drops", "--lab", name, "-o", "json", ...extra])) as { drops: DropRecord[] }).drops;
@@ -60,7 +48,7 @@ describe.skipIf(!hasEtcd)("tartan drops on the lab", () => {
       await tt(["lab", "up", "--lab", name, "--nodes", "2"]);
       await tt(["lab", "pod", "add", "node-1", "prod/web", "--ports", "http:8080/TCP", "--lab", name]);
       await tt(["lab", "pod", "add", "node-2", "dev/client", "--lab", name]);
-      await tt(["apply", "--lab", name, "-f", "-"], DENY);
+      await tt(["apply", "--lab", name, "-f", "-"], DENY_INGRESS_PROD);
       const state = JSON.parse(await Bun.file(`/run/tartan-lab/${name}/lab.json`).text()) as {
         pods: { namespace: string; name: string; ips: string[] }[];
       };

@@ -16,23 +16,12 @@ import type { LabMatrix } from "../../src/lab/lab-matrix.ts";
 import { labPaths } from "../../src/lab/lab-paths.ts";
 import { eventually } from "../harness/eventually.ts";
 import { pod } from "../harness/k8s-objects.ts";
-import { labFixture } from "../harness/lab-fixture.ts";
+import { DENY_INGRESS_PROD, labFixture } from "../harness/lab-fixture.ts";
 
 const T = 300_000;
-const { tartan, hasEtcd, name } = await labFixture("po", "tartan-poison-e2e-");
+const { tartan, hasEtcd, name, tt } = await labFixture("po", "tartan-poison-e2e-");
 
 const EVIL_NAME = "evil\n}\nflush ruleset";
-const DENY = `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: default-deny, namespace: prod}
-spec: {podSelector: {}, policyTypes: [Ingress]}
-`;
-
-async function tt(args: string[], stdin?: string): Promise<string> {
-  const r = await run([tartan, ...args], { allowFailure: true, timeoutMs: 180_000, stdin });
-  if (r.code !== 0) throw new Error(`tartan ${args.join(" ")} failed (${r.code}): ${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
 
 /** TCP dev/client -> prod/web on every address: true when all connect, false when none does. */
 async function clientReachesWeb(): Promise<boolean | "mixed"> {
@@ -88,7 +77,7 @@ describe.skipIf(!hasEtcd)("a poisoned object in the lab's etcd", () => {
 
       // The deny goes through `tartan apply` (validated) and must be enforced within seconds.
       const t0 = performance.now();
-      await tt(["apply", "--lab", name, "-f", "-"], DENY);
+      await tt(["apply", "--lab", name, "-f", "-"], DENY_INGRESS_PROD);
       expect(
         await eventually("dev/client blocked from prod/web by the default-deny", clientReachesWeb, {
           timeoutMs: 15_000,

@@ -8,16 +8,11 @@ import { run } from "../../src/exec/run.ts";
 import type { LabMatrix } from "../../src/lab/lab-matrix.ts";
 import type { PolicyDropRow } from "../../src/model/agent-api.ts";
 import { eventually } from "../harness/eventually.ts";
-import { labFixture } from "../harness/lab-fixture.ts";
+import { DENY_INGRESS_PROD, labFixture } from "../harness/lab-fixture.ts";
 
 const T = 300_000;
-const { tartan, hasEtcd, name } = await labFixture("pb", "tartan-policy-e2e-");
+const { tartan, hasEtcd, name, tt } = await labFixture("pb", "tartan-policy-e2e-");
 
-const DENY = `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: default-deny, namespace: prod}
-spec: {podSelector: {}, policyTypes: [Ingress]}
-`;
 const ALLOW = `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: web-from-dev, namespace: prod}
@@ -27,12 +22,6 @@ spec:
   - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: dev}}}]
     ports: [{port: http}]
 `;
-
-async function tt(args: string[], stdin?: string): Promise<string> {
-  const r = await run([tartan, ...args], { allowFailure: true, timeoutMs: 180_000, stdin });
-  if (r.code !== 0) throw new Error(`tartan ${args.join(" ")} failed (${r.code}): ${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
 
 async function matrix(): Promise<LabMatrix> {
   const r = await run([tartan, "lab", "matrix", "--lab", name, "-o", "json", "--timeout-ms", "1500"], {
@@ -100,7 +89,7 @@ describe.skipIf(!hasEtcd)("NetworkPolicy on the lab", () => {
       };
       expect(await until(open, 60_000)).toEqual(open);
 
-      await tt(["apply", "--lab", name, "-f", "-"], DENY);
+      await tt(["apply", "--lab", name, "-f", "-"], DENY_INGRESS_PROD);
       const denied = {
         "dev/client -> prod/web": false, // across nodes
         "prod/other -> prod/web": false, // same node, same namespace
@@ -135,7 +124,7 @@ describe.skipIf(!hasEtcd)("NetworkPolicy on the lab", () => {
       );
       expect(status.nodes[0].problems).toEqual([]);
 
-      await tt(["delete", "--lab", name, "-f", "-"], `${DENY}---\n${ALLOW}`);
+      await tt(["delete", "--lab", name, "-f", "-"], `${DENY_INGRESS_PROD}---\n${ALLOW}`);
       const reopened = { ...open, "dev/client -> prod/late": true };
       expect(await until(reopened)).toEqual(reopened);
       // Nothing of policy is left in the nodes' tables.

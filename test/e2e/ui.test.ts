@@ -11,27 +11,15 @@ import { existsSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { run } from "../../src/exec/run.ts";
 import { eventually } from "../harness/eventually.ts";
-import { labFixture } from "../harness/lab-fixture.ts";
+import { DENY_INGRESS_PROD, labFixture } from "../harness/lab-fixture.ts";
 import { withNetns } from "../harness/netns.ts";
 import { stopProcess } from "../harness/stop-process.ts";
 
 const T = 240_000;
-const { tartan, hasEtcd, name } = await labFixture("ui", "tartan-ui-e2e-");
+const { tartan, hasEtcd, name, tt } = await labFixture("ui", "tartan-ui-e2e-");
 const hasChromium = existsSync("/usr/bin/chromium");
 const ARTIFACTS = resolve(process.env.TARTAN_TEST_ARTIFACTS ?? "test-artifacts");
 const PORT = 19650;
-
-const DENY = `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: default-deny, namespace: prod}
-spec: {podSelector: {}, policyTypes: [Ingress]}
-`;
-
-async function tt(args: string[], stdin?: string): Promise<string> {
-  const r = await run([tartan, ...args], { allowFailure: true, timeoutMs: 180_000, stdin });
-  if (r.code !== 0) throw new Error(`tartan ${args.join(" ")} failed (${r.code}): ${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
 
 const probe = (ip: string) =>
   run(
@@ -87,7 +75,7 @@ describe.skipIf(!hasEtcd || !hasChromium)("tartan ui in headless chromium", () =
       await tt(["lab", "pod", "add", "node-1", "prod/web", "--ports", "http:8080/TCP", "--lab", name]);
       await tt(["lab", "pod", "add", "node-2", "dev/client", "--lab", name]);
       await tt(["lab", "pod", "add", "node-2", "dev/tools", "--lab", name]);
-      await tt(["apply", "--lab", name, "-f", "-"], DENY);
+      await tt(["apply", "--lab", name, "-f", "-"], DENY_INGRESS_PROD);
       const state = JSON.parse(await Bun.file(`/run/tartan-lab/${name}/lab.json`).text()) as {
         pods: { name: string; ips: string[] }[];
       };

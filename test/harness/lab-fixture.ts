@@ -17,7 +17,16 @@ export interface LabFixture {
   hasEtcd: boolean;
   /** The lab's name: `labPrefix` and six random characters. */
   name: string;
+  /** Runs this file's tartan with `args` (and stdin); its stdout, or a thrown error with its output. */
+  tt(args: string[], stdin?: string): Promise<string>;
 }
+
+/** Default deny of ingress for every pod of namespace prod (the e2e files' usual first policy). */
+export const DENY_INGRESS_PROD = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: prod}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+`;
 
 export async function labFixture(labPrefix: string, binPrefix: string): Promise<LabFixture> {
   const bin = isRoot ? await privateTartanBin(binPrefix) : "";
@@ -34,5 +43,10 @@ export async function labFixture(labPrefix: string, binPrefix: string): Promise<
     if (hasEtcd) await run(down, { allowFailure: true, timeoutMs: 120_000 });
     if (bin) rmSync(bin, { recursive: true, force: true });
   });
-  return { tartan, hasEtcd, name };
+  const tt = async (args: string[], stdin?: string): Promise<string> => {
+    const r = await run([tartan, ...args], { allowFailure: true, timeoutMs: 180_000, stdin });
+    if (r.code !== 0) throw new Error(`tartan ${args.join(" ")} failed (${r.code}): ${r.stderr}${r.stdout}`);
+    return r.stdout;
+  };
+  return { tartan, hasEtcd, name, tt };
 }
