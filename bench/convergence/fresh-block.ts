@@ -1,22 +1,13 @@
-// `bench:convergence -- --backend bgp`: a pod ADD in a fresh block → the pod reachable from every
-// node, on an N-node lab of that backend and, in the same run, of vxlan (the yardstick: the agent's
-// own routes). Labs made with `--block-size 30`, so every pod lands in a block nobody has heard of:
-// for bgp the time includes BIRD's reconfigure, the advertisement over the mesh and the other
-// BIRDs' kernel writes; for vxlan the agents' watch of the new IPAMBlock and their route, neighbour
-// and FDB writes. One prober per other node, in the node's own namespace (bench/convergence/
-// prober.ts: TCP to port 9 in a tight loop; a RST from the pod's kernel is an answer). Also bird's
-// resident memory per node (VmRSS of the pid in <node dir>/bird/bird.pid) after the pods.
-import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { run } from "../../src/exec/run.ts";
-import { callCni } from "../../src/lab/cni-call.ts";
 import { labPaths } from "../../src/lab/lab-paths.ts";
 import { createNetns, deleteNetns } from "../../test/harness/netns.ts";
 import { summarize } from "../cni/stats.ts";
 import { trackLab, untrackLab } from "../lab/cleanup.ts";
 import { labDown, labName, labUp, TARTAN } from "../lab/lab-cli.ts";
 import { LineProcess } from "./line-process.ts";
+import { node1Netconf, node1PodAdd } from "./node1-pod-add.ts";
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -111,37 +102,14 @@ export async function freshBlockRun(
         ]),
       );
     }
-    const netconf = JSON.parse(readFileSync(`${paths.nodeDir("node-1")}/cni.json`, "utf8")) as Record<
-      string,
-      unknown
-    >;
+    const netconf = node1Netconf(name);
     for (let i = 0; i <= pods; i++) {
       const ns = await createNetns("cvf");
       const s = now();
-      let result: Record<string, unknown> | null = null;
-      // CNI code 11 (try again later: the agent could not reach etcd in time) is retried, as a
-      // runtime would; on a loaded machine a 50-node lab's etcd misses deadlines.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          result = await callCni({
-            command: "ADD",
-            tartan: TARTAN,
-            nodeNetns: paths.nodeNetns(1),
-            podNetns: ns.name,
-            containerId: randomBytes(16).toString("hex"),
-            ifname: "eth0",
-            podNamespace: "bench",
-            podName: `fresh-${i}`,
-            netconf,
-          });
-          break;
-        } catch (err) {
-          if (attempt >= 3 || !String(err).includes("[CNI code 11]")) throw err;
-          log(`${backend} N=${nodes} pod ${i}: ADD attempt ${attempt} failed (code 11), retrying`);
-        }
-      }
+      const ip = await node1PodAdd(name, netconf, ns.name, `fresh-${i}`, (attempt) =>
+        log(`${backend} N=${nodes} pod ${i}: ADD attempt ${attempt} failed (code 11), retrying`),
+      );
       const e = now();
-      const ip = ((result?.ips ?? []) as { address: string }[])[0]!.address.split("/")[0]!;
       for (const p of probers) p.send(`${ip} 9 15000`);
       const answers = (await Promise.all(probers.map((p) => p.next()))).map(
         (l) => JSON.parse(l) as { ok: boolean; at: number },

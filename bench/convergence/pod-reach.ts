@@ -1,16 +1,9 @@
-// One lab's pod-reachability measurement, one pod at a time, so that a run can interleave two labs
-// (etcd and Kubernetes) pod by pod and both see the same machine load. Probers in a pod on node-2
-// and on node-3 (bench/convergence/prober.ts) try TCP to each new pod in a tight loop; a writer
-// (pod-writer.ts), when given, creates the Pod in the lab's datastore before its CNI ADD, as the
-// scheduler's binding precedes kubelet's ADD.
-import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { callCni } from "../../src/lab/cni-call.ts";
 import { labPaths } from "../../src/lab/lab-paths.ts";
 import { createNetns } from "../../test/harness/netns.ts";
-import { labPodAdd, TARTAN } from "../lab/lab-cli.ts";
+import { labPodAdd } from "../lab/lab-cli.ts";
 import { LineProcess } from "./line-process.ts";
+import { node1Netconf, node1PodAdd } from "./node1-pod-add.ts";
 
 export interface PodSample {
   /** From the start (the Pod's create when a writer runs, else the ADD's start) to reachable. */
@@ -58,16 +51,12 @@ export class PodReach {
       await writer?.stop();
       throw e;
     }
-    const netconf = JSON.parse(readFileSync(`${paths.nodeDir("node-1")}/cni.json`, "utf8")) as Record<
-      string,
-      unknown
-    >;
-    return new PodReach(lab, probers, writer, netconf);
+    return new PodReach(lab, probers, writer, node1Netconf(lab));
   }
 
   /** Pod `conv-i` on node-1: created (with a writer), ADDed, then probed from node-2 and node-3. */
   async one(i: number): Promise<PodSample> {
-    const paths = labPaths(this.lab);
+    const _paths = labPaths(this.lab);
     const ns = await createNetns("cvp");
     const t0 = now();
     if (this.writer) {
@@ -76,19 +65,8 @@ export class PodReach {
       if (!a.ok) throw new Error(`lab ${this.lab}: Pod bench/conv-${i} not created: ${a.error}`);
     }
     const tAdd = now();
-    const result = await callCni({
-      command: "ADD",
-      tartan: TARTAN,
-      nodeNetns: paths.nodeNetns(1),
-      podNetns: ns.name,
-      containerId: randomBytes(16).toString("hex"),
-      ifname: "eth0",
-      podNamespace: "bench",
-      podName: `conv-${i}`,
-      netconf: this.netconf,
-    });
+    const ip = await node1PodAdd(this.lab, this.netconf, ns.name, `conv-${i}`);
     const t1 = now();
-    const ip = ((result?.ips ?? []) as { address: string }[])[0]!.address.split("/")[0]!;
     for (const p of this.probers) p.send(`${ip} 9 10000`);
     const answers = (await Promise.all(this.probers.map((p) => p.next()))).map(
       (l) => JSON.parse(l) as { ok: boolean; at: number },
