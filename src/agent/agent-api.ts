@@ -120,9 +120,7 @@ export function agentApi(agent: Agent, logRing?: LogRing): (req: Request) => Pro
         );
       }
       try {
-        const res = await agent.nodeBlocks.claimFor(br);
-        if (res.claimed !== undefined) agent.ownBlockClaimed();
-        return json(200, res);
+        return json(200, await agent.nodeBlocks.claimFor(br));
       } catch (e) {
         if (e instanceof TartanError) {
           const status = e.code.startsWith("datastore-") ? 503 : e.code === "agent-wrong-network" ? 400 : 409;

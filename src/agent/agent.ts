@@ -131,6 +131,7 @@ export class Agent {
       metrics: this.metrics,
       log: d.log,
       claims: d.config.ipam?.mode !== "node-podcidr",
+      onOwnChange: () => this.changed(KINDS.ipamBlock),
     });
     const ctx: ManagerContext = {
       config: d.config,
@@ -234,16 +235,6 @@ export class Agent {
         resolve(true);
       });
     });
-  }
-
-  /**
-   * This agent claimed a block itself (socket API): the managers must apply now. The claim is in
-   * the mirror already (observe), so its watch event changes nothing there and triggers nothing;
-   * without this a fresh block reached the kernel and BIRD only at the next unrelated trigger
-   * (seen: 14 s in a 50-node BGP lab; up to the 60 s resync).
-   */
-  ownBlockClaimed(): void {
-    this.changed(KINDS.ipamBlock);
   }
 
   /** Re-applies the whole desired state: the reconciler reads the kernel again and repairs drift. */

@@ -32,6 +32,12 @@ export interface NodeBlocksDeps {
    * CIDRs (pod-cidr-blocks.ts), nothing is claimed, re-claimed or released. Default true.
    */
   claims?: boolean;
+  /**
+   * A claim, re-claim or release of this node entered the block mirror (observe / forget fire no
+   * onChange, and the watch event that follows changes nothing there): the managers must hear of
+   * it now, not at the next unrelated trigger (seen: 14 s in a 50-node BGP lab; up to the resync).
+   */
+  onOwnChange?: () => void;
 }
 
 const familyOf = (cidr: string): 4 | 6 => (cidr.includes(":") ? 6 : 4);
@@ -214,6 +220,7 @@ export class NodeBlocks {
             spec: { cidr, pool: pool.name, node: this.d.nodeName },
           })) as IPAMBlockResource;
           this.d.blocks.observe(b);
+          this.d.onOwnChange?.();
           this.d.metrics.blockClaims++;
           reclaimed.push(cidr);
           this.d.log("warn", "re-claimed a block this node's pods still use", {
@@ -257,6 +264,7 @@ export class NodeBlocks {
       this.releasing.delete(b.metadata.name);
       if (outcome === "released") {
         this.d.blocks.forget(b.metadata.name);
+        this.d.onOwnChange?.();
         this.tracker.forget(b.spec.cidr);
         this.d.metrics.blockReleases++;
         this.d.log("info", "released empty block", { block: b.spec.cidr, pool: b.spec.pool });
@@ -282,6 +290,7 @@ export class NodeBlocks {
     try {
       const b = await claimBlock(this.d.ds, poolResource(pool), this.d.nodeName);
       this.d.blocks.observe(b);
+      this.d.onOwnChange?.();
       this.d.metrics.blockClaims++;
       this.d.log("info", "claimed block", { block: b.spec.cidr, pool: pool.name });
       return b;
