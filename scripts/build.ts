@@ -46,6 +46,10 @@ async function compile(entry: string, outfile: string, plugin = false): Promise<
     // The plugin reads no .env or bunfig.toml from the runtime's working directory: its behaviour
     // must come from its config and CNI_* alone (and it saves the lookups at every start).
     compile: plugin ? { outfile, autoloadDotenv: false, autoloadBunfig: false } : { outfile },
+    // The plugin as ES modules split at its dynamic imports: each verb's chunks, and the built-ins
+    // they import, are loaded only when that verb runs (VERSION loads none of them). A single
+    // bundle hoists every built-in import to its top, evaluated at every start.
+    ...(plugin ? { format: "esm" as const, splitting: true } : {}),
     minify: true,
     bytecode: true,
     plugins: [etcd3EmbeddedProtos()],
