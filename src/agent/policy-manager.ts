@@ -358,8 +358,14 @@ export class PolicyManager {
     const delta = renderPolicyDelta(this.applied, ir);
     if (delta.script !== "") {
       try {
-        this.metrics.nftCalls++;
-        await this.d.nft.apply(null, delta.script);
+        // Element-only deltas (a pod's label or IPs) skip the nft process (decision 0020).
+        if (delta.elements && this.d.nft.applyElements) {
+          this.metrics.elementBatches++;
+          await this.d.nft.applyElements(null, TARTAN_TABLE, delta.elements);
+        } else {
+          this.metrics.nftCalls++;
+          await this.d.nft.apply(null, delta.script);
+        }
       } catch (e) {
         this.applied = undefined; // unknown now: read the kernel again next time
         throw e;
