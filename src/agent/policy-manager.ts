@@ -351,11 +351,14 @@ export class PolicyManager {
     const seq = this.seq;
     const t0 = performance.now();
     const ir = this.current();
+    const t1 = performance.now();
     const fromKernel = this.applied === undefined;
     if (!this.applied) {
       this.applied = parsePolicyState(await this.d.nft.listJson!(null, "inet", TARTAN_TABLE));
     }
+    const t2 = performance.now();
     const delta = renderPolicyDelta(this.applied, ir);
+    const t3 = performance.now();
     if (delta.script !== "") {
       try {
         // Element-only deltas (a pod's label or IPs) skip the nft process (decision 0020).
@@ -372,10 +375,17 @@ export class PolicyManager {
       }
       this.metrics.deltaChanges += delta.changes;
       if (fromKernel && this.metrics.applies > 0) this.metrics.driftRepairs++;
+      // Where the apply's time went (bench:policy reads these from the log).
+      const ms = (a: number, b: number) => Math.round((b - a) * 10) / 10;
       this.d.log("info", "policy applied", {
         changes: delta.changes,
         isolatedPods: ir.pods.length,
         ...(fromKernel ? { fromKernel: true } : {}),
+        ...(delta.elements && this.d.nft.applyElements ? { via: "netlink" } : {}),
+        compileMs: ms(t0, t1),
+        ...(fromKernel ? { readKernelMs: ms(t1, t2) } : {}),
+        renderMs: ms(t2, t3),
+        writeMs: ms(t3, performance.now()),
       });
     }
     this.applied = policyStateOf(ir);
