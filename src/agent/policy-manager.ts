@@ -350,14 +350,25 @@ export class PolicyManager {
     if (!this.started || this.stopped) return;
     const seq = this.seq;
     const t0 = performance.now();
+    const fromKernel = this.applied === undefined;
+    // The read-back (an nft process) runs while the compile holds this thread: on a cold start
+    // both are on the path to the first rules in the kernel. Settled into a value at once, so a
+    // compile that throws leaves no unhandled rejection behind.
+    const reading = fromKernel
+      ? this.d.nft.listJson!(null, "inet", TARTAN_TABLE).then(
+          (v) => ({ v }),
+          (e: unknown) => ({ e }),
+        )
+      : undefined;
     const ir = this.current();
     const t1 = performance.now();
-    const fromKernel = this.applied === undefined;
-    if (!this.applied) {
-      this.applied = parsePolicyState(await this.d.nft.listJson!(null, "inet", TARTAN_TABLE));
+    if (reading) {
+      const r = await reading;
+      if ("e" in r) throw r.e;
+      this.applied = parsePolicyState(r.v);
     }
     const t2 = performance.now();
-    const delta = renderPolicyDelta(this.applied, ir);
+    const delta = renderPolicyDelta(this.applied!, ir);
     const t3 = performance.now();
     if (delta.script !== "") {
       try {
