@@ -339,6 +339,9 @@ async function main() {
     await settled(before);
   }
   out.rssAfterIncremental = rss(await agentPid());
+  // The agent collects after 5 s without an apply (policy-manager.ts): the RSS it settles at.
+  await Bun.sleep(6000);
+  out.rssAfterIdle = rss(await agentPid());
 
   // (c) throughput: all policies loaded, only the iperf pair's two policies, none; rotating order.
   // "pair" separates the cost of stateful filtering itself (conntrack, which the node namespace
