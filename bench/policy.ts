@@ -74,6 +74,7 @@ interface Result {
   }[];
   incremental: Record<string, Summary & { emptyDeltas: number }>;
   rssAfterIncremental: { rssMb: number; hwmMb: number };
+  rssAfterIdle: { rssMb: number; hwmMb: number };
   throughput: {
     loadedGbps: number[];
     pairGbps: number[];
@@ -216,7 +217,7 @@ async function main(): Promise<void> {
     `    ratio loaded/none ${t.ratio.toFixed(3)}, loaded/pair ${t.ratioVsPair.toFixed(3)} (server isolated: ${JSON.stringify(t.serverIsolated)})`,
   );
   lines.push(
-    `(d) agent RSS at the largest size: ${big.agent.rssMb.toFixed(0)} MB (peak ${big.agent.hwmMb.toFixed(0)} MB); after (b): ${r.rssAfterIncremental.rssMb.toFixed(0)} MB`,
+    `(d) agent RSS at the largest size: ${big.agent.rssMb.toFixed(0)} MB (peak ${big.agent.hwmMb.toFixed(0)} MB); after (b): ${r.rssAfterIncremental.rssMb.toFixed(0)} MB; 6 s later (idle collection): ${r.rssAfterIdle.rssMb.toFixed(0)} MB`,
   );
   lines.push("");
   const inc = Math.max(...Object.values(r.incremental).map((s) => s.p99));

@@ -132,6 +132,8 @@ interface SyncRun {
   deltaChanges: number;
   /** Agent log messages of the start, ms after the process started (cold runs). */
   timeline?: [string, number][];
+  /** The fields of the agent's "policy applied" line (compileMs, readKernelMs, renderMs, writeMs). */
+  policyApplied?: Record<string, unknown>;
 }
 
 async function fullSync(kind: "cold" | "warm"): Promise<SyncRun> {
@@ -171,8 +173,17 @@ async function fullSync(kind: "cold" | "warm"): Promise<SyncRun> {
     applyMs: (m.get("tartan_policy_last_apply_duration_seconds") ?? 0) * 1000,
     deltaChanges: m.get("tartan_policy_last_delta_changes") ?? 0,
   };
+  const lines = readFileSync(agentLog, "utf8").slice(logOffset).split("\n").filter(Boolean);
+  for (const l of lines) {
+    try {
+      const j = JSON.parse(l) as { msg: string };
+      if (j.msg === "policy applied" && r.policyApplied === undefined) {
+        const { time: _t, msg: _m, level: _l, ...rest } = j as Record<string, unknown>;
+        r.policyApplied = rest;
+      }
+    } catch {}
+  }
   if (kind === "cold") {
-    const lines = readFileSync(agentLog, "utf8").slice(logOffset).split("\n").filter(Boolean);
     r.timeline = lines.flatMap((l) => {
       try {
         const j = JSON.parse(l) as { time: string; msg: string };
@@ -328,6 +339,9 @@ async function main() {
     await settled(before);
   }
   out.rssAfterIncremental = rss(await agentPid());
+  // The agent collects after 5 s without an apply (policy-manager.ts): the RSS it settles at.
+  await Bun.sleep(6000);
+  out.rssAfterIdle = rss(await agentPid());
 
   // (c) throughput: all policies loaded, only the iperf pair's two policies, none; rotating order.
   // "pair" separates the cost of stateful filtering itself (conntrack, which the node namespace

@@ -11,6 +11,8 @@ export class PolicyMetrics {
   lastError: string | undefined;
   /** nft transactions run (an apply whose delta is empty runs none). */
   nftCalls = 0;
+  /** Element-only deltas sent as one nf_tables netlink batch instead of nft -f (decision 0020). */
+  elementBatches = 0;
   deltaChanges = 0;
   lastDeltaChanges = 0;
   /** Resyncs that found the kernel different from the IR (something changed it from outside). */
@@ -74,6 +76,12 @@ export class PolicyMetrics {
     metric("tartan_policy_nft_transactions_total", "counter", "nft -f transactions run by policy.", [
       ["", this.nftCalls],
     ]);
+    metric(
+      "tartan_policy_element_batches_total",
+      "counter",
+      "Element-only policy deltas sent as nf_tables netlink batches (no nft process).",
+      [["", this.elementBatches]],
+    );
     metric("tartan_policy_delta_changes_total", "counter", "Kernel objects written by policy deltas.", [
       ["", this.deltaChanges],
     ]);

@@ -1,6 +1,7 @@
 import { elementDeltaOf } from "../calc/element-delta.ts";
 import type { PolicyChain, PolicyIR } from "../calc/policy-ir.ts";
 import type { PolicySet } from "../calc/policy-set.ts";
+import type { NftElementChange } from "../dataplane/nft-table.ts";
 import { TARTAN_TABLE } from "./masquerade-nft.ts";
 import { nftName } from "./nft-text.ts";
 import { renderChain } from "./policy-chain-nft.ts";
@@ -54,7 +55,21 @@ export interface PolicyDelta {
   script: string;
   /** Kernel objects written: sets/chains/counters added or removed, elements added or removed, chains rewritten. */
   changes: number;
+  /**
+   * The same transaction as element changes, when that is all it is and every set touched is a
+   * plain address set (no interval flag, no concatenation, no map) and the changes are few
+   * (ELEMENT_BATCH_MAX): the agent then sends them over nf_tables netlink (decision 0020).
+   * Deletes first, as in the script.
+   */
+  elements?: NftElementChange[];
 }
+
+/**
+ * Most elements offered as an element batch: a label change or a new pod moves a handful; a
+ * bigger change (a namespace relabelled) goes through nft -f, which sizes its own socket buffer.
+ * 2000 IPv6 elements are ~70 kB of messages, well inside a netlink socket's default send buffer.
+ */
+export const ELEMENT_BATCH_MAX = 2000;
 
 const T = `inet ${TARTAN_TABLE}`;
 /** Elements per `add element` line: keeps lines short for big sets (one transaction either way). */
@@ -103,6 +118,10 @@ export function renderPolicyDelta(old: PolicyState, next: PolicyIR): PolicyDelta
   const rules: string[] = [];
   const removes: string[] = [];
   let changes = 0;
+  const elDelOps: NftElementChange[] = [];
+  const elAddOps: NftElementChange[] = [];
+  /** False once an element change touches a set the element batch does not speak. */
+  let plainSets = true;
 
   const oldSets = new Map(old.sets);
   const oldChains = new Map(old.chains);
@@ -170,6 +189,11 @@ export function renderPolicyDelta(old: PolicyState, next: PolicyIR): PolicyDelta
     );
     elAdd.push(...elementLines("add", name, fresh));
     changes += gone.length + fresh.length;
+    if (s.type !== "addr" || s.interval) plainSets = plainSets && gone.length + fresh.length === 0;
+    else {
+      if (gone.length > 0) elDelOps.push({ verb: "delete", set: name, family: s.family, elements: gone });
+      if (fresh.length > 0) elAddOps.push({ verb: "add", set: name, family: s.family, elements: fresh });
+    }
   }
   for (const c of nextCounters) {
     if (!old.counters.has(c)) {
@@ -210,7 +234,11 @@ export function renderPolicyDelta(old: PolicyState, next: PolicyIR): PolicyDelta
   }
   const body = [...head, ...adds, ...elDel, ...elAdd, ...rules, ...removes];
   if (body.length === 0) return { script: "", changes: 0 };
-  return { script: `add table ${T}\n${body.join("\n")}\n`, changes };
+  const script = `add table ${T}\n${body.join("\n")}\n`;
+  const onlyElements = head.length + adds.length + rules.length + removes.length === 0 && plainSets;
+  if (onlyElements && changes <= ELEMENT_BATCH_MAX)
+    return { script, changes, elements: [...elDelOps, ...elAddOps] };
+  return { script, changes };
 }
 
 /** The whole policy state as one script (what a delta from an empty table is). */

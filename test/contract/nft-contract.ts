@@ -271,6 +271,49 @@ export function nftContract(
       expect(await elements("pods4-a")).toEqual(["10.0.0.1"]);
     });
 
+    test("element batches (applyElements): in order, add idempotent, one transaction, refusals name the change", async () => {
+      if (!nft.applyElements) throw new Error("this NftTable has no applyElements");
+      await run(
+        `add table ${T}`,
+        `add set ${T} pods4-a { type ipv4_addr; }`,
+        `add set ${T} pods6-a { type ipv6_addr; }`,
+        `add element ${T} pods4-a { 10.0.0.1 }`,
+      );
+      await nft.applyElements(ns, "tartan", [
+        { verb: "delete", set: "pods4-a", family: 4, elements: ["10.0.0.1"] },
+        { verb: "add", set: "pods4-a", family: 4, elements: ["10.0.0.3", "10.0.0.2"] },
+        { verb: "add", set: "pods6-a", family: 6, elements: ["fd00::1"] },
+      ]);
+      expect(await elements("pods4-a")).toEqual(["10.0.0.2", "10.0.0.3"]);
+      expect(await elements("pods6-a")).toEqual(["fd00::1"]);
+      // Adding what is there is no error; an empty change is nothing.
+      await nft.applyElements(ns, "tartan", [
+        { verb: "add", set: "pods4-a", family: 4, elements: ["10.0.0.2"] },
+        { verb: "delete", set: "pods6-a", family: 6, elements: [] },
+      ]);
+      expect(await elements("pods4-a")).toEqual(["10.0.0.2", "10.0.0.3"]);
+      const before = await json();
+      const refusal = (cs: Parameters<NonNullable<NftTable["applyElements"]>>[2]) =>
+        nft.applyElements!(ns, "tartan", cs).then(
+          () => "",
+          (e: Error) => e.message,
+        );
+      const missing = await refusal([
+        { verb: "add", set: "pods4-a", family: 4, elements: ["10.0.0.4"] },
+        { verb: "delete", set: "pods4-a", family: 4, elements: ["10.0.0.9"] },
+      ]);
+      for (const part of [
+        "nothing was applied",
+        "delete element inet tartan pods4-a { 10.0.0.9 }",
+        "No such file",
+      ])
+        expect(missing).toContain(part);
+      const noSet = await refusal([{ verb: "add", set: "pods4-none", family: 4, elements: ["10.0.0.4"] }]);
+      for (const part of ["add element inet tartan pods4-none { 10.0.0.4 }", "No such file"])
+        expect(noSet).toContain(part);
+      expect(parsePolicyState(await json())).toEqual(parsePolicyState(before));
+    });
+
     test("the policy renderer's script reads back as the IR's state; a second apply is empty", async () => {
       const ir = compilePolicy({
         nodeName: "n1",

@@ -1,7 +1,8 @@
 // Per-set element deltas on the real nftables, in a tt-t-* namespace of the test's own: at a
 // cluster of 2000 pods, a remote pod's membership change (label flip, new pod, pod gone, IP
 // change) gives a script of `add element` / `delete element` lines only, nft accepts it, and
-// the kernel's sets then equal the full render of a full compile of the same objects.
+// the kernel's sets then equal the full render of a full compile of the same objects. The
+// changes go to the kernel as the agent sends them: nf_tables netlink element batches.
 import { afterAll, describe, expect, test } from "bun:test";
 import { benchNamespaces, benchPod, benchPolicy } from "../../bench/policy/synthetic-cluster.ts";
 import { compilePolicy } from "../../src/calc/compile-policy.ts";
@@ -70,7 +71,9 @@ describe.skipIf(!isRoot)("policy element deltas in the kernel", () => {
           other: [],
         });
         elementLines += body.length;
-        if (delta.script) await nft.apply(ns.path, delta.script);
+        // Element-only over plain address sets: offered as an element batch, sent over netlink.
+        expect({ what, batch: delta.elements !== undefined }).toEqual({ what, batch: delta.script !== "" });
+        if (delta.elements) await nft.applyElements(ns.path, "tartan", delta.elements);
         state = policyStateOf(ir);
       }
       expect(elementLines).toBeGreaterThan(0);

@@ -254,14 +254,18 @@ describe("PolicyManager over FakeNft", () => {
     await m.idle();
     const cur = (await ds.get("Pod", "client", "dev"))!;
     await ds.update({ ...cur, metadata: { ...cur.metadata, labels: { role: "db-client" } } });
-    for (let i = 0; i < 50 && nft.scripts.length < 2; i++) await Bun.sleep(5);
+    for (let i = 0; i < 50 && nft.elementBatches.length < 1; i++) await Bun.sleep(5);
     await m.idle();
-    expect(nft.scripts).toHaveLength(2);
-    expect(lines(nft.scripts[1]!.script)).toEqual([
-      "add table inet tartan",
-      expect.stringMatching(/^add element .* \{ 10\.0\.0\.9 \}$/),
+    // Element-only: one element batch (netlink in the Linux driver), no second nft script.
+    expect(nft.scripts).toHaveLength(1);
+    expect(nft.elementBatches).toHaveLength(1);
+    expect(nft.elementBatches[0]!.changes).toEqual([
+      { verb: "add", set: expect.any(String), family: 4, elements: ["10.0.0.9"] },
     ]);
     expect(m.metrics.lastDeltaChanges).toBe(1);
+    expect(m.metrics.elementBatches).toBe(1);
+    expect(m.metrics.nftCalls).toBe(1);
+    expect(JSON.stringify((await nft.listJson(null, "inet", "tartan")) ?? {})).toContain("10.0.0.9");
   });
 
   test("a failed nft transaction is retried; waiters are answered once it went in", async () => {

@@ -1,6 +1,6 @@
 import { TartanError } from "../../errors/tartan-error.ts";
 import type { NetnsRef } from "../dataplane.ts";
-import type { NftTable } from "../nft-table.ts";
+import type { NftElementChange, NftTable } from "../nft-table.ts";
 import {
   cloneRuleset,
   type FakeRuleset,
@@ -37,6 +37,29 @@ export class FakeNft implements NftTable {
     runScript(rs, script);
     this.state.set(netns, rs);
     this.scripts.push({ netns, script });
+  }
+
+  /** Every element batch applied successfully (applyElements), in order. */
+  readonly elementBatches: { netns: NetnsRef; table: string; changes: readonly NftElementChange[] }[] = [];
+
+  /** Like the netlink batch: the same lines as a script, all or nothing, recorded on its own. */
+  async applyElements(netns: NetnsRef, table: string, changes: readonly NftElementChange[]): Promise<void> {
+    const failure = this.failures.shift();
+    if (failure !== undefined)
+      throw new TartanError(
+        "nft-apply-failed",
+        `nf_tables element batch refused (nothing was applied): ${failure}`,
+      );
+    const rs = cloneRuleset(this.state.get(netns) ?? new Map());
+    runScript(
+      rs,
+      changes
+        .filter((c) => c.elements.length > 0)
+        .map((c) => `${c.verb} element inet ${table} ${c.set} { ${c.elements.join(", ")} }\n`)
+        .join(""),
+    );
+    this.state.set(netns, rs);
+    this.elementBatches.push({ netns, table, changes });
   }
 
   async list(netns: NetnsRef, family: string, table: string): Promise<string | undefined> {

@@ -15,6 +15,8 @@ export interface NlReply {
 
 const cstr = (s: string): Uint8Array => new TextEncoder().encode(`${s}\0`);
 const EINTR = 4;
+const EAGAIN = 11;
+const MSG_DONTWAIT = 0x40;
 
 function intOpt(v: number): Uint8Array {
   const b = new Uint8Array(4);
@@ -42,8 +44,8 @@ export class NetlinkSocket {
    * so no other code (and no await) ever runs in the target namespace. Throws when the namespace
    * cannot be entered or the socket not created; nothing has been changed then.
    */
-  static open(c: Libc, netns: string | null): NetlinkSocket {
-    if (netns === null) return NetlinkSocket.configure(c, NetlinkSocket.socket(c));
+  static open(c: Libc, netns: string | null, protocol: number = RTNL.NETLINK_ROUTE): NetlinkSocket {
+    if (netns === null) return NetlinkSocket.configure(c, NetlinkSocket.socket(c, protocol));
     const self = c.open(cstr("/proc/thread-self/ns/net"), RTNL.O_RDONLY | RTNL.O_CLOEXEC);
     if (self < 0) throw new Error(`open /proc/thread-self/ns/net: ${c.strerror(c.errno())}`);
     const target = c.open(cstr(netns), RTNL.O_RDONLY | RTNL.O_CLOEXEC);
@@ -58,7 +60,7 @@ export class NetlinkSocket {
       fail = `setns ${netns}: ${c.strerror(c.errno())}`;
     } else {
       try {
-        fd = NetlinkSocket.socket(c);
+        fd = NetlinkSocket.socket(c, protocol);
       } catch (e) {
         fail = String(e);
       }
@@ -75,8 +77,8 @@ export class NetlinkSocket {
     return NetlinkSocket.configure(c, fd);
   }
 
-  private static socket(c: Libc): number {
-    const fd = c.socket(RTNL.AF_NETLINK, RTNL.SOCK_RAW | RTNL.SOCK_CLOEXEC, RTNL.NETLINK_ROUTE);
+  private static socket(c: Libc, protocol: number): number {
+    const fd = c.socket(RTNL.AF_NETLINK, RTNL.SOCK_RAW | RTNL.SOCK_CLOEXEC, protocol);
     if (fd < 0) throw new Error(`socket(AF_NETLINK): ${c.strerror(c.errno())}`);
     return fd;
   }
@@ -144,6 +146,45 @@ export class NetlinkSocket {
     // iproute2 prints "Error: <ext ack>." when the kernel gave one, else "RTNETLINK answers: <strerror>".
     words = words.replace(/\.$/, "") || this.c.strerror(error);
     return { error, words, messages };
+  }
+
+  /**
+   * Sends `msgs` in one datagram (an nfnetlink batch: the kernel runs it as one transaction) and
+   * returns every answer to them, by sequence number, with the sequence numbers given. The kernel
+   * handles a datagram within send() and queues all its answers before send() returns, so the
+   * answers are read without waiting until none is left (nft reads them the same way).
+   */
+  talkBatch(msgs: readonly NlMessage[]): { seqs: number[]; answers: Map<number, NlReply> } {
+    const seqs = msgs.map(() => ++this.seq);
+    const chunks = msgs.map((m, i) => m.done(seqs[i]!));
+    const bytes = new Uint8Array(chunks.reduce((n, b) => n + b.length, 0));
+    let at = 0;
+    for (const b of chunks) {
+      bytes.set(b, at);
+      at += b.length;
+    }
+    if (this.c.send(this.fd, bytes, bytes.length, 0) !== bytes.length)
+      throw new Error(`netlink send: ${this.c.strerror(this.c.errno())}`);
+    const answers = new Map<number, NlReply>();
+    const ours = new Set(seqs);
+    for (;;) {
+      const n = this.c.recv(this.fd, this.rx, this.rx.length, MSG_DONTWAIT);
+      if (n < 0) {
+        const e = this.c.errno();
+        if (e === EINTR) continue;
+        if (e === EAGAIN) return { seqs, answers };
+        throw new Error(`netlink recv: ${this.c.strerror(e)}`);
+      }
+      const v = new DataView(this.rx.buffer, 0, n);
+      for (let off = 0; off + RTNL.NLMSG_HDRLEN <= n; ) {
+        const len = v.getUint32(off, true);
+        if (len < RTNL.NLMSG_HDRLEN || off + len > n) throw new Error("netlink: malformed reply");
+        const seq = v.getUint32(off + 8, true);
+        if (ours.has(seq) && v.getUint16(off + 4, true) === RTNL.NLMSG_ERROR)
+          answers.set(seq, this.ack(v, off, len, []));
+        off += (len + 3) & ~3;
+      }
+    }
   }
 
   close(): void {
