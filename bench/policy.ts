@@ -2,15 +2,17 @@
 //  (a) full sync for 1k/5k/10k pods with 100/500/1000 policies: from the agent's start until its
 //      first policy apply is in the kernel, cold (node table emptied first) and warm;
 //  (b) incremental latency p50/p99 from one datastore write (pod label change, new pod, new
-//      policy) to the apply carrying it done (nft -f returned);
+//      policy) to the apply carrying it done (nft -f returned, or the netlink element batch
+//      acknowledged), with the agent's own phases (compile, render, write) p50 beside it;
 //  (c) iperf3 pod to pod (node-2 -> node-1, both pods isolated and allowed by policy) with all
 //      policies loaded vs only the pair's two policies vs none, rotating rounds in the same run;
 //  (d) the agent's RSS at each size.
 // Pods beyond the two real ones are datastore objects with IPs (written straight into the lab's
 // etcd through the datastore code), so the ruleset has its full size; --local-pods of them are
 // on node-1 (chains and verdict-map entries of their own), the rest elsewhere (peer-set elements).
-// Targets: full sync at 10k pods / 1k policies <= 2 s; incremental p99 <= 100 ms; throughput
-// ratio >= 0.95; agent RSS <= 150 MB.
+// Targets (issue 11): full sync at 10k pods / 1k policies <= 1 s; incremental p99 <= 50 ms;
+// per-packet cost independent of the number of policies (throughput loaded/pair >= 0.95; loaded/none,
+// the fixed cost of conntrack, is reported on its own); agent RSS <= 100 MB.
 //
 //   npm run bench:policy [-- --sizes 1000:100,5000:500,10000:1000] [--trials 30] [--sync-trials 3]
 //                        [--local-pods 100] [--iperf-seconds 5] [--iperf-rounds 3] [--json]
@@ -72,7 +74,7 @@ interface Result {
     }[];
     agent: { rssMb: number; hwmMb: number };
   }[];
-  incremental: Record<string, Summary & { emptyDeltas: number }>;
+  incremental: Record<string, Summary & { emptyDeltas: number; agentPhasesP50?: Record<string, number> }>;
   rssAfterIncremental: { rssMb: number; hwmMb: number };
   rssAfterIdle: { rssMb: number; hwmMb: number };
   throughput: {
@@ -205,6 +207,9 @@ async function main(): Promise<void> {
     lines.push(
       `  ${k.padEnd(7)} p50 ${s.p50.toFixed(1)}  p99 ${s.p99.toFixed(1)}  max ${s.max.toFixed(1)}  (n=${s.n}, empty deltas ${s.emptyDeltas})`,
     );
+    const ph = Object.entries(s.agentPhasesP50 ?? {});
+    if (ph.length)
+      lines.push(`          inside the agent, p50: ${ph.map(([n, v]) => `${n} ${v.toFixed(1)}`).join(", ")}`);
   }
   lines.push("");
   const t = r.throughput;
@@ -222,12 +227,13 @@ async function main(): Promise<void> {
   lines.push("");
   const inc = Math.max(...Object.values(r.incremental).map((s) => s.p99));
   const targets: [string, boolean][] = [
-    [`full sync 10k/1k cold p50 ${f(big.cold.p50)} ms <= 2000`, big.cold.p50 <= 2000],
-    [`incremental p99 ${inc.toFixed(1)} ms <= 100`, inc <= 100],
-    [`throughput ratio loaded/none ${t.ratio.toFixed(3)} >= 0.95`, t.ratio >= 0.95],
-    [`agent RSS ${big.agent.rssMb.toFixed(0)} MB <= 150`, big.agent.rssMb <= 150],
+    [`full sync ${big.pods}/${big.policies} cold p50 ${f(big.cold.p50)} ms <= 1000`, big.cold.p50 <= 1000],
+    [`incremental p99 ${inc.toFixed(1)} ms <= 50`, inc <= 50],
+    [`per-packet cost: throughput loaded/pair ${t.ratioVsPair.toFixed(3)} >= 0.95`, t.ratioVsPair >= 0.95],
+    [`agent RSS ${big.agent.rssMb.toFixed(0)} MB <= 100`, big.agent.rssMb <= 100],
   ];
   for (const [what, ok] of targets) lines.push(`target ${ok ? "MET   " : "MISSED"} ${what}`);
+  lines.push(`(fixed cost of conntrack, loaded/none: ${t.ratio.toFixed(3)}; reported, no target)`);
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 

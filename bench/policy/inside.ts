@@ -200,7 +200,45 @@ async function fullSync(kind: "cold" | "warm"): Promise<SyncRun> {
 const labelPod = (k: number) => 5 * Math.ceil((local + 1) / 5) + 5 * k;
 
 /** One datastore write until the apply carrying it is done; ms, and whether the delta was non-empty. */
-async function timedChange(write: () => Promise<unknown>): Promise<{ ms: number; changes: number }> {
+/**
+ * The phases (compileMs, readKernelMs, renderMs, writeMs) of the agent's "policy applied" lines
+ * written after byte `offset` of its log that carried changes: where an incremental change's
+ * time went inside the agent.
+ */
+function appliedPhases(offset: number): Record<string, number>[] {
+  const out: Record<string, number>[] = [];
+  for (const l of readFileSync(agentLog, "utf8").slice(offset).split("\n")) {
+    try {
+      const j = JSON.parse(l) as Record<string, unknown>;
+      if (j.msg !== "policy applied" || !j.changes) continue;
+      out.push(
+        Object.fromEntries(
+          Object.entries(j).filter(
+            (e): e is [string, number] => e[0].endsWith("Ms") && typeof e[1] === "number",
+          ),
+        ),
+      );
+    } catch {}
+  }
+  return out;
+}
+
+/** Per phase, the p50 over the changes of one kind (phases absent from a change count as 0). */
+function phaseP50s(runs: Record<string, number>[][]): Record<string, number> {
+  const flat = runs.flat();
+  const names = [...new Set(flat.flatMap((r) => Object.keys(r)))];
+  return Object.fromEntries(names.map((n) => [n, summarize(flat.map((r) => r[n] ?? 0)).p50]));
+}
+
+async function timedChange(
+  write: () => Promise<unknown>,
+): Promise<{ ms: number; changes: number; phases?: Record<string, number>[] }> {
+  const offset = statSync(agentLog).size;
+  const r = await timedChangeOnly(write);
+  return { ...r, phases: appliedPhases(offset) };
+}
+
+async function timedChangeOnly(write: () => Promise<unknown>): Promise<{ ms: number; changes: number }> {
   const before = await applies();
   const t0 = now();
   await write();
@@ -290,7 +328,11 @@ async function main() {
 
   // (b) incremental, at the largest size.
   log(`incremental: ${trials} trials per kind`);
-  const inc: Record<string, { ms: number; changes: number }[]> = { label: [], pod: [], policy: [] };
+  const inc: Record<string, { ms: number; changes: number; phases?: Record<string, number>[] }[]> = {
+    label: [],
+    pod: [],
+    policy: [],
+  };
   for (let k = 0; k < trials; k++) {
     // A remote pod in a namespace whose policies admit tier=web pods of that namespace (shape 0):
     // flipping its tier moves it into or out of that peer set, so the delta is never empty.
@@ -322,6 +364,9 @@ async function main() {
         ...summarize(v.map((x) => x.ms)),
         emptyDeltas: v.filter((x) => x.changes === 0).length,
         changes: summarize(v.map((x) => x.changes)),
+        // Inside the agent (its "policy applied" line): the rest of `ms` is the watch delivery,
+        // the coalescing trigger and this bench's polling of the metrics.
+        agentPhasesP50: phaseP50s(v.map((x) => x.phases ?? [])),
       },
     ]),
   );
