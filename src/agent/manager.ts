@@ -31,6 +31,12 @@ export interface Manager {
   readonly mirrors: readonly KindMirror[];
   /** True once everything the manager reads has been listed once (its view is complete). */
   readonly inSync: boolean;
+  /**
+   * The least ms between the end of one of its applies and the start of the next (the agent's
+   * coalescing trigger waits it out after a recent apply, so a burst of events takes few applies);
+   * absent: none.
+   */
+  readonly settleMs?: number;
   onUpdate(event: ManagerEvent): void;
   /** Programs the kernel; answers how many kernel objects changed, or undefined when it did not look. */
   apply(): Promise<{ changes?: number } | undefined>;
