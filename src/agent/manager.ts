@@ -32,9 +32,8 @@ export interface Manager {
   /** True once everything the manager reads has been listed once (its view is complete). */
   readonly inSync: boolean;
   /**
-   * The least ms between the end of one of its applies and the start of the next (the agent's
-   * coalescing trigger waits it out after a recent apply, so a burst of events takes few applies);
-   * absent: none.
+   * The most ms an apply waits after the previous one ended (as long as that one took, capped
+   * here: the agent's coalescing trigger, so a burst of events takes few applies); absent: none.
    */
   readonly settleMs?: number;
   onUpdate(event: ManagerEvent): void;

@@ -18,9 +18,10 @@ export class RoutingManager implements Manager {
   readonly name = "routing";
   readonly mirrors = [];
   /**
-   * After an apply, the next waits this long for more events: a 1000-node burst reaches the agent
-   * as ~16 etcd transactions over 100–300 ms; without it every transaction that arrives during an
-   * apply costs one more full apply. A lone change after a quiet spell is not delayed.
+   * After an apply, the next waits as long as it took, at most this long, for more events: a
+   * 1000-node burst reaches the agent as ~16 etcd transactions over 100–500 ms; without it every
+   * transaction that arrives during an apply costs one more apply. A lone change after a quiet
+   * spell is not delayed, and one after a cheap apply only by that apply's few ms.
    */
   readonly settleMs = ROUTING_SETTLE_MS;
   /** Starts marked: the first apply after the first sync must run. */

@@ -25,7 +25,7 @@ function clock() {
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe("CoalescingTrigger settle window", () => {
-  test("a lone trigger after a quiet spell runs at once; one right after a run waits out the window", async () => {
+  test("a lone trigger after a quiet spell runs at once; one right after a run waits as long as the run took", async () => {
     const c = clock();
     const runs: number[] = [];
     const t = new CoalescingTrigger(
@@ -40,26 +40,26 @@ describe("CoalescingTrigger settle window", () => {
     await t.idle();
     expect(runs).toEqual([1000]);
     expect(c.sleeps).toEqual([]);
-    // 10 ms after the run ended: waits the remaining 40 ms.
+    // 10 ms after a run that took 30 ms: waits the remaining 20 ms.
     c.t += 10;
     t.trigger();
     await tick();
-    expect(c.sleeps.map((s) => s.ms)).toEqual([40]);
+    expect(c.sleeps.map((s) => s.ms)).toEqual([20]);
     expect(runs).toHaveLength(1);
     // Everything arriving during the wait joins that one run.
     for (let i = 0; i < 5; i++) t.trigger();
     c.wakeFirst();
     await t.idle();
-    expect(runs).toEqual([1000, 1080]);
+    expect(runs).toEqual([1000, 1060]);
     // Long after: at once again.
     c.t += 500;
     t.trigger();
     await t.idle();
-    expect(runs).toEqual([1000, 1080, 1610]);
+    expect(runs).toEqual([1000, 1060, 1590]);
     expect(c.sleeps).toEqual([]);
   });
 
-  test("a burst: triggers during a run cause one more run, settleMs after the first ended", async () => {
+  test("a burst: triggers during a long run cause one more run, settleMs (the cap) after it ended", async () => {
     const c = clock();
     const runs: number[] = [];
     let during: (() => void) | undefined;
@@ -85,7 +85,7 @@ describe("CoalescingTrigger settle window", () => {
     expect(runs).toEqual([1000, 1150]);
   });
 
-  test("settleMs 0 (the default) never waits; stop() during a wait ends without running", async () => {
+  test("settleMs 0 never waits, nor does a run after one that took no time; stop() during a wait ends without running", async () => {
     const c = clock();
     let runs = 0;
     const plain = new CoalescingTrigger(
@@ -102,9 +102,25 @@ describe("CoalescingTrigger settle window", () => {
     expect(runs).toBe(2);
     expect(c.sleeps).toEqual([]);
 
+    // A run that took no time: the next one does not wait either.
+    const instant = new CoalescingTrigger(
+      async () => {
+        runs++;
+      },
+      () => {},
+      { settleMs: 50, now: c.now, sleep: c.sleep },
+    );
+    instant.trigger();
+    await instant.idle();
+    instant.trigger();
+    await instant.idle();
+    expect(runs).toBe(4);
+    expect(c.sleeps).toEqual([]);
+
     const settled = new CoalescingTrigger(
       async () => {
         runs++;
+        c.t += 5;
       },
       () => {},
       { settleMs: 50, now: c.now, sleep: c.sleep },
@@ -115,9 +131,10 @@ describe("CoalescingTrigger settle window", () => {
     await tick();
     expect(c.sleeps).toHaveLength(1);
     settled.stop();
+    expect(c.sleeps[0]!.ms).toBe(5);
     c.wakeFirst();
     await settled.idle();
-    expect(runs).toBe(3);
+    expect(runs).toBe(5);
   });
 
   test("a throwing run still counts as a run for the window", async () => {
@@ -125,6 +142,7 @@ describe("CoalescingTrigger settle window", () => {
     const errors: unknown[] = [];
     const t = new CoalescingTrigger(
       async () => {
+        c.t += 80;
         throw new Error("boom");
       },
       (e) => errors.push(e),
