@@ -1,15 +1,16 @@
 // Where one routing apply's time goes at N remote nodes, in-process, in the private network
 // namespace this process runs in (root; run it under `ip netns exec tt-t-…`, never in the host's):
 // the agent's own steps (calc, the kernel read-back dumps, the diff, the netlink writes) for a
-// burst of N nodes, a no-op apply, one node added to N, and the removal of all N; plus the
-// ingestion cost of 2N watch objects (JSON parse + validation, what the agent's mirrors do).
+// burst of N nodes, a no-op apply, one node added to N, and the removal of all N, each with a
+// full read-back (rows); the same through the agent's path (calc's cache, diffs against what was
+// written: agentRows); plus the ingestion cost of 2N watch objects (JSON parse + validation).
 //
 //   ip netns add tt-t-prof && ip netns exec tt-t-prof bun bench/convergence/apply-profile.ts --n 1000 --rounds 3; ip netns del tt-t-prof
 //
 // The namespace gets a bridge as underlay `ul0` (198.18.0.2/15); everything goes with the namespace.
 import { diffKernelState } from "../../src/agent/kernel-diff.ts";
 import { KernelReconciler } from "../../src/agent/kernel-reconciler.ts";
-import { calcNodeRouting } from "../../src/calc/node-routing.ts";
+import { calcNodeRouting, NodeRoutingCache } from "../../src/calc/node-routing.ts";
 import { NetlinkDataplane } from "../../src/dataplane/linux/netlink-dataplane.ts";
 import { run } from "../../src/exec/run.ts";
 import {
@@ -57,13 +58,16 @@ const LOCAL = node(9999);
 LOCAL.metadata.name = "local";
 LOCAL.spec = { underlayAddress: "198.18.0.2", underlaySubnet: "198.18.0.0/15", vtepMac: "02:aa:00:00:00:02" };
 
-const calc = (n: number, extra = 0) => {
-  const nodes = [LOCAL, ...Array.from({ length: n + extra }, (_, i) => node(i))];
-  const blocks = [
-    block(1023, "local"),
-    ...Array.from({ length: n + extra }, (_, i) => block(i, node(i).metadata.name)),
-  ];
+// Built once, as the agent's mirrors keep them: an unchanged object is the same object.
+const NODES = Array.from({ length: 1100 }, (_, i) => node(i));
+const BLOCKS = NODES.map((n, i) => block(i, n.metadata.name));
+const LOCAL_BLOCK = block(1023, "local");
+
+const calc = (n: number, extra = 0, cache?: NodeRoutingCache) => {
+  const nodes = [LOCAL, ...NODES.slice(0, n + extra)];
+  const blocks = [LOCAL_BLOCK, ...BLOCKS.slice(0, n + extra)];
   return calcNodeRouting({
+    ...(cache ? { cache } : {}),
     localNode: "local",
     nodes,
     blocks,
@@ -118,6 +122,19 @@ async function reads(dp: NetlinkDataplane) {
   return out;
 }
 
+/**
+ * The agent's path since issue 11 point 4: calc with its cache, the reconciler diffing against
+ * what it last wrote (no read-back), as CalcKernelPort drives them.
+ */
+async function agentPath(rec: KernelReconciler, cache: NodeRoutingCache, n: number, extra: number) {
+  const t = performance.now();
+  const want = calc(n, extra, cache);
+  const calcMs = ms(t);
+  rec.setDesired(want.state);
+  const stats = await rec.apply();
+  return { calcMs, ...rec.lastTimings, changes: stats.added + stats.changed + stats.removed };
+}
+
 function ingestion(n: number) {
   const texts = Array.from({ length: n }, (_, i) => [
     JSON.stringify(node(i)),
@@ -150,7 +167,20 @@ async function main() {
     const removal = await phases(dp, 0, 0);
     rows.push({ round: r + 1, burst, noop, readsAlone, oneMore, oneLess, removal, ingest2N: ingestion(N) });
   }
-  console.log(JSON.stringify({ n: N, rows }, null, 1));
+  // The agent's path: a first apply reads back, the later ones trust what they wrote.
+  const cache = new NodeRoutingCache();
+  const agent = new KernelReconciler(dp);
+  const agentRows: Record<string, unknown>[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    agentRows.push({
+      round: r + 1,
+      burst: await agentPath(agent, cache, N, 0),
+      oneMore: await agentPath(agent, cache, N, 1),
+      oneLess: await agentPath(agent, cache, N, 0),
+      removal: await agentPath(agent, cache, 0, 0),
+    });
+  }
+  console.log(JSON.stringify({ n: N, rows, agentRows }, null, 1));
 }
 
 await main();
