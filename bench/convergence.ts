@@ -214,6 +214,8 @@ async function main(): Promise<void> {
         writes: s((r) => r.writes),
         afterWrites: s((r) => r.afterWrites),
         removal: s((r) => r.removal),
+        watched: s((r) => r.watched ?? Number.NaN),
+        removalWatched: s((r) => r.removalWatched ?? Number.NaN),
         applies: s((r) => r.applies),
         applyMs: s((r) => r.applySeconds * 1000),
         ipBatch: summarize(yard.get(n)!),
@@ -259,21 +261,28 @@ async function main(): Promise<void> {
       `\n(b) N remote nodes written to etcd (${t.title}) -> all N routes + neighbours + FDB in node-1's kernel, ms (${t.n} trials; p99 = max)`,
     );
     console.log(
-      "| N | p50 | p99 | writes p50 | after writes p50 / p99 | removal p50 / p99 | agent applies p50 | ms in apply p50 | ip -batch yardstick p50 | target p99 | met |",
+      "| N | p50 | p99 | writes p50 | after writes p50 / p99 | bare watch saw all p50 | removal p50 / p99 | removal: bare watch saw all p50 | agent applies p50 | ms in apply p50 | ip -batch yardstick p50 | target p99 | met |",
     );
-    console.log("|---|---|---|---|---|---|---|---|---|---|---|");
+    console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (const r of t.rows) {
       console.log(
-        `| ${r.n} | ${f(r.total.p50)} | ${f(r.total.p99)} | ${f(r.writes.p50)} | ${f(r.afterWrites.p50)} / ${f(r.afterWrites.p99)} | ${f(r.removal.p50)} / ${f(r.removal.p99)} | ${f(r.applies.p50)} | ${f(r.applyMs.p50)} | ${r.ipBatch.p50.toFixed(1)} | ${r.target ? `<= ${r.target}` : "-"} | ${r.met === undefined ? "-" : r.met ? "yes" : "no"} |`,
+        `| ${r.n} | ${f(r.total.p50)} | ${f(r.total.p99)} | ${f(r.writes.p50)} | ${f(r.afterWrites.p50)} / ${f(r.afterWrites.p99)} | ${f(r.watched.p50)} | ${f(r.removal.p50)} / ${f(r.removal.p99)} | ${f(r.removalWatched.p50)} | ${f(r.applies.p50)} | ${f(r.applyMs.p50)} | ${r.ipBatch.p50.toFixed(1)} | ${r.target ? `<= ${r.target}` : "-"} | ${r.met === undefined ? "-" : r.met ? "yes" : "no"} |`,
       );
     }
   }
   for (const p of remote.profiles)
     console.log(`\nagent steps at N=${p.n}, one by one (ms): ${JSON.stringify(p)}`);
-  for (const r of remote.results)
+  const applyText = (w: { ms: number; changes: number; steps?: string }) =>
+    `${w.ms}:${w.changes}${w.steps ? ` [${w.steps}]` : ""}`;
+  for (const r of remote.results) {
     console.log(
-      `burst N=${r.n}: agent writes (ms after first etcd write: changes) ${r.writesInLog.map((w) => `${w.ms}:${w.changes}`).join(" ")}`,
+      `burst N=${r.n}: agent writes (ms after first etcd write: changes [its steps in ms: c calc, r kernel read-back, d diff, w write]) ${r.writesInLog.map(applyText).join(" ")}`,
     );
+    if (r.removalInLog)
+      console.log(
+        `burst N=${r.n}: removal writes (ms after first etcd delete: changes [steps]) ${r.removalInLog.map(applyText).join(" ")}`,
+      );
+  }
 }
 
 main()

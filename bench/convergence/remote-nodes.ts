@@ -2,7 +2,7 @@
 // registers N remote nodes (Node + IPAMBlock, underlay 198.18.2.0+ inside 198.18.0.0/15, a VTEP
 // MAC each) straight into the lab's etcd through the datastore code, and times how long the agent
 // of a real node takes until its kernel holds all N block routes (+ neighbour and FDB entries for
-// vxlan), polling `ip -j route`, `ip -j neigh`, `bridge -j fdb` in that node's namespace. Then
+// vxlan), polling that node's namespace with rtnetlink dumps (routes, neighbours, FDB). Then
 // deletes them and times the removal the same way. No traffic is sent to the fake addresses: the
 // neighbours are permanent, and nothing routes to the fake blocks.
 //
@@ -144,26 +144,27 @@ interface Counts {
   fdb: number;
 }
 
-/** How many of the fakes' routes / neighbours / FDB entries the node's kernel holds now. */
+/**
+ * How many of the fakes' routes / neighbours / FDB entries the node's kernel holds now: rtnetlink
+ * dumps in this process (the agent's own read code, contract-tested against iproute2). Polling with
+ * `ip -j route`, `ip -j neigh` and `bridge -j fdb` spawned three processes every 5 ms, each
+ * printing 1000+ entries as JSON: CPU taken from the agents being measured on a 2-core machine.
+ */
+const poller = new NetlinkDataplane();
 async function kernelCounts(set: {
   blocks: Set<string>;
   addrs: Set<string>;
   macs: Set<string>;
 }): Promise<Counts> {
+  const ns = `/run/netns/${nodeNs}`;
   const [r, ne, fd] = await Promise.all([
-    run(["ip", "-n", nodeNs, "-j", "-4", "route", "show", "proto", "201"]),
-    vxlan ? run(["ip", "-n", nodeNs, "-j", "neigh", "show", "dev", DEVICE]) : null,
-    vxlan ? run(["bridge", "-n", nodeNs, "-j", "fdb", "show", "dev", DEVICE]) : null,
+    poller.routes(ns, 4),
+    vxlan ? poller.neighbours(ns) : [],
+    vxlan ? poller.fdb(ns, DEVICE).catch(() => []) : [],
   ]);
-  const routes = (JSON.parse(r.stdout || "[]") as { dst: string }[]).filter((x) =>
-    set.blocks.has(x.dst),
-  ).length;
-  const neigh = ne
-    ? (JSON.parse(ne.stdout || "[]") as { dst: string }[]).filter((x) => set.addrs.has(x.dst)).length
-    : 0;
-  const fdb = fd
-    ? (JSON.parse(fd.stdout || "[]") as { mac: string }[]).filter((x) => set.macs.has(x.mac)).length
-    : 0;
+  const routes = r.filter((x) => x.proto === 201 && set.blocks.has(x.dst)).length;
+  const neigh = ne.filter((x) => x.dev === DEVICE && set.addrs.has(x.ip)).length;
+  const fdb = fd.filter((x) => set.macs.has(x.mac)).length;
   return { routes, neigh, fdb };
 }
 
@@ -177,10 +178,12 @@ async function waitKernel(
   let last: Counts = { routes: -1, neigh: -1, fdb: -1 };
   while (now() < deadline) {
     polls++;
+    const p0 = now();
     last = await kernelCounts(set);
     if (last.routes === want && (!vxlan || (last.neigh === want && last.fdb === want)))
       return { at: now(), polls, last };
-    await Bun.sleep(5);
+    // At most about half of one core for the poller (a dump of 1000 entries takes ms to parse).
+    await Bun.sleep(Math.max(5, now() - p0));
   }
   throw new Error(`kernel did not reach ${want} entries in ${timeoutMs} ms (last ${JSON.stringify(last)})`);
 }
@@ -213,18 +216,31 @@ async function agentMetrics(): Promise<AgentMetrics> {
 }
 
 /** "kernel updated" lines of the agent log between two instants: when each apply wrote, and how much. */
-function appliesBetween(from: number, to: number): { at: number; changes: number }[] {
-  const out: { at: number; changes: number }[] = [];
+function appliesBetween(from: number, to: number): { at: number; changes: number; steps?: string }[] {
+  const out: { at: number; changes: number; steps?: string }[] = [];
   for (const line of readFileSync(agentLog, "utf8").split("\n")) {
     if (!line.includes('"kernel updated"')) continue;
     try {
-      const j = JSON.parse(line) as { time: string; changes: number };
+      const j = JSON.parse(line) as { time: string; changes: number; ms?: Record<string, number> };
       const at = Date.parse(j.time);
-      if (at >= from - 5 && at <= to + 5) out.push({ at, changes: j.changes });
+      if (at >= from - 5 && at <= to + 5)
+        out.push({ at, changes: j.changes, ...(j.ms ? { steps: stepsText(j.ms) } : {}) });
     } catch {}
   }
   return out;
 }
+
+/** The agent's own step times of one apply (its log's `ms`), short: c(alc) r(ead) d(iff) w(rite). */
+const stepsText = (ms: Record<string, number>) =>
+  [
+    ["c", ms.calcMs],
+    ["r", ms.readMs],
+    ["d", ms.diffMs],
+    ["w", ms.writeMs],
+  ]
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}${Math.round(v as number)}`)
+    .join(" ");
 
 interface Trial {
   n: number;
@@ -237,12 +253,53 @@ interface Trial {
   afterWrites: number;
   /** ms from the first delete until the kernel had none of it. */
   removal: number;
+  /** ms the deletes themselves took (first sent to last acknowledged). */
+  removalWrites: number;
+  /** ms until the bench's own watch had seen every create (-1: not within 10 s). */
+  watched: number;
+  /** ms until the bench's own watch had seen every delete (-1: not within 10 s). */
+  removalWatched: number;
   polls: number;
   applies: number;
   applySeconds: number;
   kernelChanges: number;
   /** The agent's writes as its log shows them: ms after the first write, changes written. */
-  writesInLog: { ms: number; changes: number }[];
+  writesInLog: { ms: number; changes: number; steps?: string }[];
+  /** Likewise during the removal: ms after the first delete. */
+  removalInLog: { ms: number; changes: number; steps?: string }[];
+}
+
+/** Watches Nodes and IPAMBlocks from now; done() resolves with when the last of `set`'s events of `type` arrived. */
+async function watchEvents(ds: Datastore, set: Fake[], type: "ADDED" | "DELETED") {
+  const want = new Set(set.flatMap((f) => [`n/${f.node.metadata.name}`, `b/${f.block.metadata.name}`]));
+  let last: number | undefined;
+  const handles = await Promise.all(
+    [
+      [KINDS.node, "n"],
+      [KINDS.ipamBlock, "b"],
+    ].map(async ([kind, tag]) => {
+      const { revision } = await ds.list(kind!);
+      // As the agent's mirrors watch (kind-mirror.ts).
+      return ds.watch(
+        kind!,
+        revision,
+        (ev) => {
+          if (ev.type !== type || !want.delete(`${tag}/${ev.object.metadata.name}`)) return;
+          if (want.size === 0) last = now();
+        },
+        undefined,
+        { deletedIdentityOnly: true },
+      );
+    }),
+  );
+  return {
+    done: async (timeoutMs: number) => {
+      const end = now() + timeoutMs;
+      while (want.size > 0 && now() < end) await Bun.sleep(5);
+      for (const h of handles) h.close();
+      return last;
+    },
+  };
 }
 
 async function profile(ds: Datastore, n: number): Promise<Record<string, number>> {
@@ -319,6 +376,7 @@ async function main(): Promise<void> {
       };
       for (let trial = 0; trial < trials; trial++) {
         const m0 = await agentMetrics();
+        const seenAdds = await watchEvents(ds, set, "ADDED");
         const t0 = now();
         // Per remote node: its Node, then its block (an agent writes them in this order too).
         if (mode === "burst") await burstCreate(etcd!, set);
@@ -329,14 +387,16 @@ async function main(): Promise<void> {
           });
         const tw = now();
         const done = await waitKernel(keys, n, 60_000);
+        const addsWatchedAt = await seenAdds.done(10_000);
         // Let the coalesced applies settle before reading the counters.
         await Bun.sleep(300);
         const m1 = await agentMetrics();
-        const writesInLog = appliesBetween(t0, done.at).map((a) => ({
-          ms: Math.round(a.at - t0),
-          changes: a.changes,
-        }));
+        const writesInLog = appliesBetween(t0, done.at).map((a) => ({ ...a, ms: Math.round(a.at - t0) }));
         if (mode === "burst" && n === maxN && trial === 0) profiles.push(await profile(ds, n));
+        // The bench's own watch (the agent's datastore code, another client of the same etcd):
+        // when the last delete event reaches a watcher that does nothing else, to tell the
+        // watch delivery's share of the removal from the agent's.
+        const seen = await watchEvents(ds, set, "DELETED");
         const r0 = now();
         if (mode === "burst") await burstDelete(etcd!, set);
         else
@@ -344,7 +404,11 @@ async function main(): Promise<void> {
             await ds.delete(KINDS.ipamBlock, f.block.metadata.name);
             await ds.delete(KINDS.node, f.node.metadata.name);
           });
+        const rw = now();
         const gone = await waitKernel(keys, 0, 60_000);
+        await Bun.sleep(100); // the log line of the last apply
+        const watchedAt = await seen.done(10_000);
+        const removalInLog = appliesBetween(r0, gone.at).map((a) => ({ ...a, ms: Math.round(a.at - r0) }));
         const t: Trial = {
           n,
           trial,
@@ -352,16 +416,20 @@ async function main(): Promise<void> {
           writes: tw - t0,
           afterWrites: done.at - tw,
           removal: gone.at - r0,
+          removalWrites: rw - r0,
+          removalWatched: watchedAt === undefined ? -1 : watchedAt - r0,
+          watched: addsWatchedAt === undefined ? -1 : addsWatchedAt - t0,
           polls: done.polls,
           applies: m1.applies - m0.applies,
           applySeconds: m1.applySeconds - m0.applySeconds,
           kernelChanges: m1.kernelChanges - m0.kernelChanges,
           writesInLog,
+          removalInLog,
         };
         results.push(t);
         log(
-          `${mode} N=${n} trial ${trial + 1}/${trials}: ${t.total.toFixed(0)} ms (writes ${t.writes.toFixed(0)}, then ${t.afterWrites.toFixed(0)}), ` +
-            `${t.applies} applies (${(t.applySeconds * 1000).toFixed(0)} ms in apply), removal ${t.removal.toFixed(0)} ms`,
+          `${mode} N=${n} trial ${trial + 1}/${trials}: ${t.total.toFixed(0)} ms (writes ${t.writes.toFixed(0)}, then ${t.afterWrites.toFixed(0)}; all seen by a bare watch ${t.watched.toFixed(0)}), ` +
+            `${t.applies} applies (${(t.applySeconds * 1000).toFixed(0)} ms in apply), removal ${t.removal.toFixed(0)} ms (deletes acknowledged ${t.removalWrites.toFixed(0)}, all seen by a bare watch ${t.removalWatched.toFixed(0)})`,
         );
         await Bun.sleep(500);
       }

@@ -12,10 +12,14 @@ export interface RemoteTrial {
   writes: number;
   afterWrites: number;
   removal: number;
+  /** ms until the bench's own bare watch saw every create / delete (-1: not within 10 s). */
+  watched?: number;
+  removalWatched?: number;
   applies: number;
   applySeconds: number;
   kernelChanges: number;
-  writesInLog: { ms: number; changes: number }[];
+  writesInLog: { ms: number; changes: number; steps?: string }[];
+  removalInLog?: { ms: number; changes: number; steps?: string }[];
 }
 
 export interface RemoteRun {

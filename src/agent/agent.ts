@@ -155,6 +155,7 @@ export class Agent {
               manager: m.name,
               ...errorFields(e),
             }),
+          { settleMs: m.settleMs ?? 0 },
         ),
     );
     this.localBlocks = new CoalescingTrigger(

@@ -30,8 +30,13 @@ export interface Underlay {
  */
 export interface KernelPort {
   setDesired(snapshot: ClusterSnapshot): void;
-  /** Programs the kernel; answers how many kernel objects it changed when it knows. */
-  apply(): Promise<{ changes?: number } | undefined>;
+  /**
+   * Programs the kernel; answers how many kernel objects it changed when it knows, and where the
+   * time went (ms per step, for the log) when it measured it.
+   */
+  apply(): Promise<{ changes?: number; timings?: Record<string, number> } | undefined>;
+  /** The next apply compares with the kernel as read back, not with what it last wrote (drift repair). */
+  verify?(): void;
   /** Per peer, whether the kernel holds what the snapshot needs (tartan status); optional for recorders. */
   inspect?(snapshot: ClusterSnapshot): Promise<{ peers: PeerProgramState[]; local: string[] }>;
 }

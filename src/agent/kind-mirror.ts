@@ -198,6 +198,8 @@ export class KindMirror<T extends Resource = Resource> {
         this.handle = undefined;
         this.retryLater();
       },
+      // A delete is applied by key (onEvent): the deleted object's last content is not needed.
+      { deletedIdentityOnly: true },
     );
   }
 

@@ -31,6 +31,11 @@ export interface Manager {
   readonly mirrors: readonly KindMirror[];
   /** True once everything the manager reads has been listed once (its view is complete). */
   readonly inSync: boolean;
+  /**
+   * The most ms an apply waits after the previous one ended (as long as that one took, capped
+   * here: the agent's coalescing trigger, so a burst of events takes few applies); absent: none.
+   */
+  readonly settleMs?: number;
   onUpdate(event: ManagerEvent): void;
   /** Programs the kernel; answers how many kernel objects changed, or undefined when it did not look. */
   apply(): Promise<{ changes?: number } | undefined>;

@@ -34,10 +34,12 @@ export async function registerNode(
           status,
         })) as NodeResource;
       }
+      // spec.podCIDRs is the cluster's (Kubernetes' controller manager assigns it), never the agent's.
+      const podCIDRs = cur.spec?.podCIDRs;
       return (await ds.update({
         ...cur,
         metadata: withLabels(cur.metadata),
-        spec,
+        spec: podCIDRs ? { ...spec, podCIDRs } : spec,
         status: { ...cur.status, ...status },
       })) as NodeResource;
     } catch (e) {

@@ -182,6 +182,25 @@ export function datastoreContract(
       expect(events[2]!.object.metadata.uid).toBe(gone.metadata.uid);
     });
 
+    test("a watch asking for deletes by identity still names the deleted object, at the delete's revision", async () => {
+      await ds.create(node("gone"));
+      const l = await ds.list(KINDS.node);
+      const events: WatchEvent[] = [];
+      const h = ds.watch(KINDS.node, l.revision, (e) => events.push(e), undefined, {
+        deletedIdentityOnly: true,
+      });
+      try {
+        await ds.delete(KINDS.node, "gone");
+        await eventually("the delete event", () => events.length >= 1, { timeoutMs: 5000, intervalMs: 10 });
+      } finally {
+        h.close();
+      }
+      expect(events.map(view)).toEqual(["DELETED gone"]);
+      expect(events[0]!.object.kind).toBe(KINDS.node);
+      expect(events[0]!.object.metadata.resourceVersion).toBe(events[0]!.revision);
+      expect(BigInt(events[0]!.revision)).toBeGreaterThan(BigInt(l.revision));
+    });
+
     test("watch from an earlier revision replays the history after it", async () => {
       const a = (await ds.create(node("a"))) as NodeResource;
       await ds.update({ ...a, spec: { ...a.spec, underlayAddress: "198.18.0.9" } });

@@ -1,7 +1,7 @@
 import { ExponentialBackoff, type IBackoff, noop } from "cockatiel";
 import { Etcd3, type IKeyValue, type IWatchResponse } from "etcd3";
 import type { Resource } from "../../model/resource.ts";
-import type { Datastore, ListResult, WatchEvent, WatchHandle } from "../datastore.ts";
+import type { Datastore, ListResult, WatchEvent, WatchHandle, WatchOptions } from "../datastore.ts";
 import type { EtcdTlsFiles, EtcdUser } from "../datastore-config.ts";
 import { datastoreError } from "../datastore-error.ts";
 import { prepareWrite } from "../prepare-write.ts";
@@ -169,16 +169,17 @@ export class EtcdDatastore implements Datastore {
     fromRevision: string,
     onEvent: (e: WatchEvent) => void,
     onError?: (e: Error) => void,
+    opts?: WatchOptions,
   ): WatchHandle {
     checkKind(kind);
     let last = BigInt(fromRevision);
     let closed = false;
-    const watcher = this.client
+    const builder = this.client
       .watch()
       .prefix(`${this.prefix}/${kind}/`)
-      .startRevision(String(last + 1n))
-      .withPreviousKV()
-      .watcher();
+      .startRevision(String(last + 1n));
+    // Without prev_kv a DELETED event is built from its key (fromKey).
+    const watcher = (opts?.deletedIdentityOnly ? builder : builder.withPreviousKV()).watcher();
     // etcd3 resumes a broken stream from the last response header's revision + 1, but a header
     // can be ahead of the events delivered so far (a catch-up sent in several responses, or the
     // "created" answer of a watch from the past): resuming from it could skip events. These
