@@ -59,7 +59,9 @@ if (datastoreOpt !== "etcd" && datastoreOpt !== "kubernetes") {
 const datastore: "etcd" | "kubernetes" = datastoreOpt;
 const backend = opt("--backend", "");
 const labNodes = opt("--nodes", "10,50").split(",").map(Number);
-const TARGETS: Record<number, number> = { 100: 1000, 1000: 2000 };
+// Issue 11: a burst of 1000 remote nodes programmed, and 1000 removed, each in <= 1 s (p99).
+// One by one the datastore sets the pace: no time target, the agent's share is what is printed.
+const TARGETS: Record<number, number> = { 100: 1000, 1000: 1000 };
 const log = (m: string): void => void process.stderr.write(`convergence: ${m}\n`);
 const now = () => performance.timeOrigin + performance.now();
 
@@ -202,7 +204,7 @@ async function main(): Promise<void> {
   log("yardstick: ip -batch of the same entries");
   const yard = await ipBatchYardstick();
 
-  const rowsOf = (results: RemoteTrial[]) =>
+  const rowsOf = (results: RemoteTrial[], timed: boolean) =>
     counts.map((n) => {
       const ts = results.filter((r) => r.n === n);
       const s = (f: (r: RemoteTrial) => number) => summarize(ts.map(f));
@@ -219,21 +221,24 @@ async function main(): Promise<void> {
         applies: s((r) => r.applies),
         applyMs: s((r) => r.applySeconds * 1000),
         ipBatch: summarize(yard.get(n)!),
-        target: TARGETS[n],
-        met: TARGETS[n] === undefined ? undefined : total.p99 <= TARGETS[n]!,
+        target: timed ? TARGETS[n] : undefined,
+        met:
+          !timed || TARGETS[n] === undefined
+            ? undefined
+            : total.p99 <= TARGETS[n]! && s((r) => r.removal).p99 <= TARGETS[n]!,
       };
     });
   const tables = [
     {
       title: "burst writes (<= 128 puts per etcd txn, all at once)",
-      rows: rowsOf(remote.results),
+      rows: rowsOf(remote.results, true),
       n: trials,
     },
     ...(oneByOne
       ? [
           {
             title: "one Datastore.create per object, 64 in flight",
-            rows: rowsOf(oneByOne.results),
+            rows: rowsOf(oneByOne.results, false),
             n: trialsOneByOne,
           },
         ]
@@ -261,7 +266,7 @@ async function main(): Promise<void> {
       `\n(b) N remote nodes written to etcd (${t.title}) -> all N routes + neighbours + FDB in node-1's kernel, ms (${t.n} trials; p99 = max)`,
     );
     console.log(
-      "| N | p50 | p99 | writes p50 | after writes p50 / p99 | bare watch saw all p50 | removal p50 / p99 | removal: bare watch saw all p50 | agent applies p50 | ms in apply p50 | ip -batch yardstick p50 | target p99 | met |",
+      "| N | p50 | p99 | writes p50 | after writes p50 / p99 | bare watch saw all p50 | removal p50 / p99 | removal: bare watch saw all p50 | agent applies p50 | ms in apply p50 | ip -batch yardstick p50 | target p99 (add and removal) | met |",
     );
     console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (const r of t.rows) {
