@@ -6,11 +6,25 @@ import { cleanupAllNetns, createNetns, deleteNetns, isRoot } from "../harness/ne
 
 afterAll(cleanupAllNetns);
 
+// Both ways LinuxNft runs a script: libnftables in this process (small scripts, the default)
+// and the nft binary (large scripts, or where the library cannot be loaded).
 nftContract(
-  "Linux (nft)",
+  "Linux (libnftables in-process)",
   async () => {
     const ns = await createNetns("nftc");
     return { nft: new LinuxNft(), netns: ns.path, cleanup: () => deleteNetns(ns.name) };
+  },
+  { skip: !isRoot },
+);
+nftContract(
+  "Linux (nft binary)",
+  async () => {
+    const ns = await createNetns("nftc");
+    return {
+      nft: new LinuxNft("nft", { libnftables: false }),
+      netns: ns.path,
+      cleanup: () => deleteNetns(ns.name),
+    };
   },
   { skip: !isRoot },
 );

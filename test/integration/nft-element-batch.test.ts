@@ -34,7 +34,7 @@ describe.skipIf(!isRoot)("nf_tables element batches (real kernel)", () => {
     await withNetns("nfel", async (ns) => {
       await ns.exec(["nft", "-f", "-"], { stdin: TABLE });
       // No nft binary: a fallback to nft -f would fail, so what passes went over netlink.
-      const nft = new LinuxNft("/nonexistent/nft");
+      const nft = new LinuxNft("/nonexistent/nft", { libnftables: false });
       const many = Array.from({ length: 1500 }, (_, i) => `10.1.${i >> 8}.${i & 255}`);
       const steps: { v4: NftElementChange[]; v6: NftElementChange[] }[] = [
         {
@@ -72,7 +72,7 @@ describe.skipIf(!isRoot)("nf_tables element batches (real kernel)", () => {
   test("a refused batch changes nothing and names what was refused", async () => {
     await withNetns("nfel", async (ns) => {
       await ns.exec(["nft", "-f", "-"], { stdin: `${TABLE}add element inet tartan a4 { 10.0.0.1 }\n` });
-      const nft = new LinuxNft("/nonexistent/nft");
+      const nft = new LinuxNft("/nonexistent/nft", { libnftables: false });
       const refused = async (cs: NftElementChange[]): Promise<TartanError> => {
         try {
           await nft.applyElements(ns.path, "tartan", cs);

@@ -1,6 +1,6 @@
 // LinuxNft against the real nftables in a fresh tt-t-* namespace (never the root one).
 import { afterAll, describe, expect, test } from "bun:test";
-import { LinuxNft } from "../../src/dataplane/linux/linux-nft.ts";
+import { IN_PROCESS_SCRIPT_MAX, LinuxNft } from "../../src/dataplane/linux/linux-nft.ts";
 import { cleanupAllNetns, isRoot, withNetns } from "../harness/netns.ts";
 
 afterAll(cleanupAllNetns);
@@ -31,6 +31,23 @@ describe.skipIf(!isRoot)("LinuxNft", () => {
       expect(await nft.list(ns.path, "inet", "tartan")).toBeUndefined();
       expect(await nft.listJson(ns.path, "inet", "tartan")).toBeUndefined();
       expect(await nft.list(ns.path, "ip", "other")).toContain("chain keep");
+    });
+  });
+
+  test("small scripts run in-process (libnftables), large ones through the binary", async () => {
+    await withNetns("nft", async (ns) => {
+      // No binary: what succeeds went through the library, what needs the binary fails to spawn.
+      const nft = new LinuxNft("/nonexistent/nft");
+      await nft.apply(ns.path, "add table inet tartan\nadd set inet tartan s { type ipv4_addr; }\n");
+      const listed = await ns.exec(["nft", "list", "set", "inet", "tartan", "s"]);
+      expect(listed.stdout).toContain("type ipv4_addr");
+      // Refused in-process: nft's own words, nothing applied.
+      await expect(
+        nft.apply(ns.path, "add chain inet tartan c\nadd rule inet tartan c ip saddr @nosuch accept\n"),
+      ).rejects.toThrow(/nft transaction failed.*No such file or directory/s);
+      expect((await ns.exec(["nft", "list", "table", "inet", "tartan"])).stdout).not.toContain("chain c");
+      const big = `add table inet tartan\n${"# padding\n".repeat(IN_PROCESS_SCRIPT_MAX / 10 + 1)}`;
+      await expect(nft.apply(ns.path, big)).rejects.toThrow();
     });
   });
 

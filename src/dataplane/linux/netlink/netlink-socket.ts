@@ -1,4 +1,4 @@
-import { writeSync } from "node:fs";
+import { inNetns } from "./in-netns.ts";
 import type { Libc } from "./libc.ts";
 import type { NlMessage } from "./nl-message.ts";
 import { RTNL } from "./rtnl.ts";
@@ -13,7 +13,6 @@ export interface NlReply {
   messages: DataView[];
 }
 
-const cstr = (s: string): Uint8Array => new TextEncoder().encode(`${s}\0`);
 const EINTR = 4;
 const EAGAIN = 11;
 const MSG_DONTWAIT = 0x40;
@@ -45,35 +44,10 @@ export class NetlinkSocket {
    * cannot be entered or the socket not created; nothing has been changed then.
    */
   static open(c: Libc, netns: string | null, protocol: number = RTNL.NETLINK_ROUTE): NetlinkSocket {
-    if (netns === null) return NetlinkSocket.configure(c, NetlinkSocket.socket(c, protocol));
-    const self = c.open(cstr("/proc/thread-self/ns/net"), RTNL.O_RDONLY | RTNL.O_CLOEXEC);
-    if (self < 0) throw new Error(`open /proc/thread-self/ns/net: ${c.strerror(c.errno())}`);
-    const target = c.open(cstr(netns), RTNL.O_RDONLY | RTNL.O_CLOEXEC);
-    if (target < 0) {
-      const e = c.errno();
-      c.close(self);
-      throw new Error(`open ${netns}: ${c.strerror(e)}`);
-    }
-    let fd = -1;
-    let fail = "";
-    if (c.setns(target, RTNL.CLONE_NEWNET) !== 0) {
-      fail = `setns ${netns}: ${c.strerror(c.errno())}`;
-    } else {
-      try {
-        fd = NetlinkSocket.socket(c, protocol);
-      } catch (e) {
-        fail = String(e);
-      }
-      if (c.setns(self, RTNL.CLONE_NEWNET) !== 0) {
-        // The thread is stuck in the pod's namespace: everything after (host-side ops, spawned
-        // tools) would silently act on the wrong namespace. Stopping is the only safe answer.
-        writeSync(2, `tartan: cannot return to the original network namespace: ${c.strerror(c.errno())}\n`);
-        process.exit(70);
-      }
-    }
-    c.close(target);
-    c.close(self);
-    if (fd < 0) throw new Error(fail);
+    const fd =
+      netns === null
+        ? NetlinkSocket.socket(c, protocol)
+        : inNetns(c, netns, () => NetlinkSocket.socket(c, protocol));
     return NetlinkSocket.configure(c, fd);
   }
 
