@@ -14,7 +14,7 @@ import { type PeerKey, peerSelects } from "./policy-peer-key.ts";
 import { namedPortElements, type PeerSource, podSetElements } from "./policy-peer-source.ts";
 import { type PolicyPod, policyPod } from "./policy-pods.ts";
 import { SetRegistry, type SetThunk } from "./policy-set-registry.ts";
-import { sortPolicies } from "./sort-policies.ts";
+import { objectKey, replaceSorted, sortPolicies } from "./sort-policies.ts";
 
 /** A selector peer some compile used: its member pods and the element arrays of its sets. */
 interface PeerEntry {
@@ -164,10 +164,15 @@ export class IncrementalPolicy {
 
   /** Upserts (or removes) a NetworkPolicy. */
   setPolicy(key: string, raw: NetworkPolicyResource | undefined): void {
-    if (this.policies.get(key) === raw) return;
+    const old = this.policies.get(key);
+    if (old === raw) return;
     if (raw) this.policies.set(key, raw);
     else this.policies.delete(key);
-    this.policiesSorted = undefined;
+    // Kept in compile order in place; re-sorted from scratch only when a policy's key is not
+    // its map key (its <ns>/<name> may then collide with another entry's).
+    if (this.policiesSorted && (!raw || objectKey(raw) === key) && (!old || objectKey(old) === key))
+      replaceSorted(this.policiesSorted, old, raw);
+    else this.policiesSorted = undefined;
     this.structural = true;
   }
 
