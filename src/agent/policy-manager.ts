@@ -97,9 +97,13 @@ export function stripPod(o: Resource): PodResource {
 /** Quiet time after an apply before the agent hands freed memory back to the system. */
 const IDLE_RELEASE_MS = 5000;
 
-/** A full collection: hands the garbage of a read-back or of a burst of changes back. */
-function releaseMemory(): void {
+/**
+ * A full collection: hands the garbage of a read-back or of a burst of changes back; and the nft
+ * driver's freed C memory (libnftables' caches in glibc's arenas), when it has any.
+ */
+function releaseMemory(nft: NftTable): void {
   Bun.gc(true);
+  nft.releaseMemory?.();
 }
 
 const specChanged = (a: Resource | undefined, b: Resource | undefined): boolean =>
@@ -417,10 +421,10 @@ export class PolicyManager {
     // of letting the heap keep its high-water mark (bench:policy measures the agent's RSS). After
     // a burst of changes the same happens once things have been quiet for IDLE_RELEASE_MS (a
     // collection takes tens of ms at 10k pods: never between two changes close together).
-    if (fromKernel) this.setT(() => releaseMemory(), 0);
+    if (fromKernel) this.setT(() => releaseMemory(this.d.nft), 0);
     const gen = ++this.applyGeneration;
     const t = this.setT(() => {
-      if (gen === this.applyGeneration && !this.stopped) releaseMemory();
+      if (gen === this.applyGeneration && !this.stopped) releaseMemory(this.d.nft);
     }, IDLE_RELEASE_MS);
     (t as { unref?: () => void } | undefined)?.unref?.();
   }

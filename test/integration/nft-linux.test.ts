@@ -46,6 +46,11 @@ describe.skipIf(!isRoot)("LinuxNft", () => {
         nft.apply(ns.path, "add chain inet tartan c\nadd rule inet tartan c ip saddr @nosuch accept\n"),
       ).rejects.toThrow(/nft transaction failed.*No such file or directory/s);
       expect((await ns.exec(["nft", "list", "table", "inet", "tartan"])).stdout).not.toContain("chain c");
+      // The library's freed memory back to the system: no effect on the kernel, no crash.
+      nft.releaseMemory();
+      expect((await ns.exec(["nft", "list", "set", "inet", "tartan", "s"])).stdout).toContain(
+        "type ipv4_addr",
+      );
       const big = `add table inet tartan\n${"# padding\n".repeat(IN_PROCESS_SCRIPT_MAX / 10 + 1)}`;
       await expect(nft.apply(ns.path, big)).rejects.toThrow();
     });

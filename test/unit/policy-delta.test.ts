@@ -230,6 +230,34 @@ describe("PolicyManager over FakeNft", () => {
     return { ds, nft, m, logs };
   }
 
+  test("after an apply and a quiet spell, the nft driver's freed memory is handed back too", async () => {
+    const ds = new MemoryDatastore();
+    for (const o of [web, db, client, allowDb]) await ds.create(o);
+    const nft = new FakeNft() as FakeNft & { releaseMemory: () => void };
+    let released = 0;
+    nft.releaseMemory = () => void released++;
+    const timers: { fn: () => void; ms: number }[] = [];
+    const m = new PolicyManager({
+      ds,
+      nodeName: "n1",
+      nft,
+      sctp: true,
+      log: () => {},
+      mirrorOptions: { onError: () => {} },
+      setTimeout: (fn, ms) => timers.push({ fn, ms }),
+    });
+    managers.push(m);
+    await Promise.all(m.mirrors.map((x) => x.start()));
+    m.start();
+    await m.idle();
+    expect(nft.scripts).toHaveLength(1);
+    const idle = timers.filter((t) => t.ms >= 1000);
+    expect(idle.length).toBeGreaterThan(0);
+    expect(released).toBe(0); // never on the apply's own path
+    for (const t of idle) t.fn();
+    expect(released).toBe(1);
+  });
+
   test("nothing is written before start(); then one transaction; the same state again writes nothing", async () => {
     const { nft, m } = await setup([web, db, client, allowDb]);
     m.onUpdate();

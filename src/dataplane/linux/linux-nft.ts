@@ -124,6 +124,10 @@ export class LinuxNft implements NftTable {
     if (script !== "") await this.apply(netns, script);
   }
 
+  releaseMemory(): void {
+    this.lib?.trim();
+  }
+
   async list(netns: NetnsRef, family: string, table: string): Promise<string | undefined> {
     checkTable(family, table);
     const res = await this.nft(netns, ["list", "table", family, table], { allowFailure: true });

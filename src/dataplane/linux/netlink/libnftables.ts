@@ -12,6 +12,7 @@ interface Symbols {
   nft_ctx_buffer_error(ctx: unknown): number;
   nft_ctx_get_error_buffer(ctx: unknown): unknown;
   nft_run_cmd_from_buffer(ctx: unknown, buf: unknown): number;
+  malloc_trim(pad: number | bigint): number;
 }
 
 let loaded: LibNftables | null | undefined;
@@ -33,6 +34,10 @@ export class LibNftables {
     loaded = null;
     if (process.platform !== "linux") return undefined;
     try {
+      // glibc's, for trim(): libnftables allocates with malloc, not with Bun's allocator.
+      const { symbols: libcTrim } = dlopen("libc.so.6", {
+        malloc_trim: { args: [FFIType.u64], returns: FFIType.i32 },
+      });
       const { symbols } = dlopen("libnftables.so.1", {
         nft_ctx_new: { args: [FFIType.u32], returns: FFIType.ptr },
         nft_ctx_free: { args: [FFIType.ptr], returns: FFIType.void },
@@ -41,11 +46,20 @@ export class LibNftables {
         nft_ctx_get_error_buffer: { args: [FFIType.ptr], returns: FFIType.cstring },
         nft_run_cmd_from_buffer: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
       });
-      loaded = new LibNftables(symbols as unknown as Symbols);
+      loaded = new LibNftables({ ...symbols, ...libcTrim } as unknown as Symbols);
     } catch {
       loaded = null;
     }
     return loaded ?? undefined;
+  }
+
+  /**
+   * Gives the memory nft's freed caches left in glibc's arenas back to the system (~8 ms at 10k
+   * pods / 1k policies: measured as the cost of doing it after every call, so it is not done
+   * then). At 10k/1k the arenas otherwise keep ~20–60 MB after a burst of applies.
+   */
+  trim(): void {
+    this.s.malloc_trim(0);
   }
 
   /**
