@@ -3,12 +3,15 @@ import type { KubeObject } from "./kube-apiserver/object-store.ts";
 /** The namespace where the agents keep their namespaced objects (the node-reclaimer Lease). */
 export const TARTAN_SYSTEM_NAMESPACE = "tartan-system";
 
-function crd(
+/**
+ * A cluster-scoped CustomResourceDefinition of the tartan.dev group, version v1alpha1 with a
+ * status subresource, validating with `schema` (the lab's own below; tests serve permissive ones).
+ */
+export function tartanCrd(
   plural: string,
   kind: string,
-  shortName: string,
-  spec: Record<string, unknown>,
-  required: string[],
+  schema: Record<string, unknown>,
+  shortNames: string[] = [],
 ): KubeObject {
   return {
     apiVersion: "apiextensions.k8s.io/v1",
@@ -17,26 +20,45 @@ function crd(
     spec: {
       group: "tartan.dev",
       scope: "Cluster",
-      names: { plural, singular: kind.toLowerCase(), kind, listKind: `${kind}List`, shortNames: [shortName] },
+      names: {
+        plural,
+        singular: kind.toLowerCase(),
+        kind,
+        listKind: `${kind}List`,
+        ...(shortNames.length ? { shortNames } : {}),
+      },
       versions: [
         {
           name: "v1alpha1",
           served: true,
           storage: true,
           subresources: { status: {} },
-          schema: {
-            openAPIV3Schema: {
-              type: "object",
-              properties: {
-                spec: { type: "object", required, properties: spec },
-                status: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
-              },
-            },
-          },
+          schema: { openAPIV3Schema: schema },
         },
       ],
     },
   };
+}
+
+function crd(
+  plural: string,
+  kind: string,
+  shortName: string,
+  spec: Record<string, unknown>,
+  required: string[],
+): KubeObject {
+  return tartanCrd(
+    plural,
+    kind,
+    {
+      type: "object",
+      properties: {
+        spec: { type: "object", required, properties: spec },
+        status: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+      },
+    },
+    [shortName],
+  );
 }
 
 /**

@@ -12,6 +12,7 @@ import { RawEtcd } from "../../src/datastore/etcd/raw-etcd.ts";
 import { type KubeApiCerts, makeKubeApiCerts } from "../../src/lab/kube-apiserver/kube-api-certs.ts";
 import { writeKubeconfig } from "../../src/lab/kube-apiserver/kubeconfig.ts";
 import { type KubeApiServer, serveKubeApi } from "../../src/lab/kube-apiserver/serve-kube-api.ts";
+import { tartanCrd } from "../../src/lab/lab-kube-objects.ts";
 import type { EtcdServer } from "./etcd.ts";
 
 export interface KubeApiServerFixture {
@@ -141,25 +142,7 @@ export async function startKubeApiServer(o: KubeApiServerFixtureOptions): Promis
  * that need the adapter's kinds served (deploy/ carries the CRDs with their full schemas).
  */
 export function permissiveCrd(kind: string, plural: string) {
-  return {
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: { name: `${plural}.tartan.dev` },
-    spec: {
-      group: "tartan.dev",
-      scope: "Cluster",
-      names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
-      versions: [
-        {
-          name: "v1alpha1",
-          served: true,
-          storage: true,
-          subresources: { status: {} },
-          schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
-        },
-      ],
-    },
-  };
+  return tartanCrd(plural, kind, { type: "object", "x-kubernetes-preserve-unknown-fields": true });
 }
 
 /** A request as the admin (client certificate) that fails the test on an error answer; the parsed body. */

@@ -212,10 +212,13 @@ describe("PolicyManager over FakeNft", () => {
     for (const m of managers.splice(0)) m.stop();
   });
 
-  async function setup(objects: Resource[]) {
+  async function setup(
+    objects: Resource[],
+    opts: { nft?: FakeNft; setTimeout?: (fn: () => void, ms: number) => unknown } = {},
+  ) {
     const ds = new MemoryDatastore();
     for (const o of objects) await ds.create(o);
-    const nft = new FakeNft();
+    const nft = opts.nft ?? new FakeNft();
     const logs: string[] = [];
     const m = new PolicyManager({
       ds,
@@ -224,6 +227,7 @@ describe("PolicyManager over FakeNft", () => {
       sctp: true,
       log: (_l, msg) => logs.push(msg),
       mirrorOptions: { onError: () => {} },
+      ...(opts.setTimeout ? { setTimeout: opts.setTimeout } : {}),
     });
     managers.push(m);
     await Promise.all(m.mirrors.map((x) => x.start()));
@@ -231,23 +235,14 @@ describe("PolicyManager over FakeNft", () => {
   }
 
   test("after an apply and a quiet spell, the nft driver's freed memory is handed back too", async () => {
-    const ds = new MemoryDatastore();
-    for (const o of [web, db, client, allowDb]) await ds.create(o);
-    const nft = new FakeNft() as FakeNft & { releaseMemory: () => void };
+    const spy = new FakeNft() as FakeNft & { releaseMemory: () => void };
     let released = 0;
-    nft.releaseMemory = () => void released++;
+    spy.releaseMemory = () => void released++;
     const timers: { fn: () => void; ms: number }[] = [];
-    const m = new PolicyManager({
-      ds,
-      nodeName: "n1",
-      nft,
-      sctp: true,
-      log: () => {},
-      mirrorOptions: { onError: () => {} },
+    const { nft, m } = await setup([web, db, client, allowDb], {
+      nft: spy,
       setTimeout: (fn, ms) => timers.push({ fn, ms }),
     });
-    managers.push(m);
-    await Promise.all(m.mirrors.map((x) => x.start()));
     m.start();
     await m.idle();
     expect(nft.scripts).toHaveLength(1);
