@@ -1,5 +1,6 @@
 import { TARTAN_OWNED } from "../dataplane/tartan-owned.ts";
 import { TartanError } from "../errors/tartan-error.ts";
+import { byText } from "../model/by-text.ts";
 import { type Cidr, contains, formatNetwork, parseCidr } from "../model/cidr.ts";
 import type { IPAMBlockResource, NodeResource } from "../model/cluster-resources.ts";
 import { formatIp, type Ip, parseIp } from "../model/ip.ts";
@@ -48,8 +49,15 @@ export class NodeRoutingCache {
   >();
 }
 
-// One collator for every sort: the order of String.prototype.localeCompare, without its per-call setup.
-const byText = new Intl.Collator().compare;
+/** The cached value of `key` in `map` (made and kept on a miss); without a cache, made each time. */
+function cachedIn<K extends object, V>(map: WeakMap<K, V> | undefined, key: K, make: () => V): V {
+  let v = map?.get(key);
+  if (v === undefined) {
+    v = make();
+    map?.set(key, v);
+  }
+  return v;
+}
 
 export type { RoutingProblem, RoutingProblemCode } from "./routing-problem.ts";
 
@@ -152,11 +160,7 @@ export function calcNodeRouting(input: NodeRoutingInput): NodeRouting {
   for (const n of [...input.nodes].sort((a, b) => byText(a.metadata.name, b.metadata.name))) {
     const name = n.metadata.name;
     if (name === input.localNode) continue;
-    let peer = cache?.peers.get(n);
-    if (!peer) {
-      peer = parsePeer(n);
-      cache?.peers.set(n, peer);
-    }
+    const peer = cachedIn(cache?.peers, n, () => parsePeer(n));
     if ("code" in peer) {
       problem(peer);
       continue;
@@ -191,11 +195,7 @@ export function calcNodeRouting(input: NodeRoutingInput): NodeRouting {
   ].join("|");
   for (const b of [...input.blocks].sort((x, y) => byText(x.spec.cidr, y.spec.cidr))) {
     const owner = b.spec.node;
-    let parsed = cache?.blocks.get(b);
-    if (!parsed) {
-      parsed = parseBlock(b);
-      cache?.blocks.set(b, parsed);
-    }
+    const parsed = cachedIn(cache?.blocks, b, () => parseBlock(b));
     if ("code" in parsed) {
       problem(parsed);
       continue;

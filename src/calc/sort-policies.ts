@@ -1,3 +1,4 @@
+import { byText } from "../model/by-text.ts";
 import type { NetworkPolicyResource } from "../model/k8s-resources.ts";
 
 /** "<ns>/<name>" of an object. */
@@ -5,7 +6,7 @@ export const objectKey = (o: { metadata: { namespace?: string; name: string } })
   `${o.metadata.namespace ?? "default"}/${o.metadata.name}`;
 
 const byKey = (a: NetworkPolicyResource, b: NetworkPolicyResource): number =>
-  objectKey(a).localeCompare(objectKey(b));
+  byText(objectKey(a), objectKey(b));
 
 /** Policies in compile order (by "<ns>/<name>"). */
 export function sortPolicies(policies: Iterable<NetworkPolicyResource>): NetworkPolicyResource[] {
@@ -27,7 +28,7 @@ function positionOf(sorted: readonly NetworkPolicyResource[], pol: NetworkPolicy
 /**
  * Keeps `sorted` (compile order, one policy per "<ns>/<name>") what sortPolicies would give after
  * `old` is replaced by `next` (either may be absent): a new policy costs two binary searches and a
- * splice instead of re-sorting every policy (~1.5 ms at 1000, localeCompare on built keys).
+ * splice instead of re-sorting every policy (~1.5 ms at 1000, comparing built keys).
  */
 export function replaceSorted(
   sorted: NetworkPolicyResource[],
