@@ -8,7 +8,8 @@
 //      node:child_process, Bun.spawn / Bun.spawnSync (text match)   src/exec/
 //      bun:ffi                                                       src/dataplane/linux/netlink*
 //      bun:sqlite                                                    src/datastore/local/
-//      etcd3                                                         src/datastore/etcd/
+//      node:http2 (gRPC to etcd, decision 0023)                      src/datastore/etcd/
+//    and the etcd3 package (a dev dependency: tests' and benches' independent client) nowhere.
 // 4. Concrete adapters are wired only by the composition roots. A file of an adapter group may be
 //    imported by files of the same group, the roots (src/main.ts for dist/tartan, src/cni-main.ts
 //    for the plugin dist/cni/tartan, src/cni-wiring.ts, the CNI wiring both share) and
@@ -67,7 +68,9 @@ const PLATFORM: ReadonlyArray<{ module: string; allowed: (path: string) => boole
     allowed: (p) => p.startsWith("src/datastore/local/"),
     where: "src/datastore/local/",
   },
-  { module: "etcd3", allowed: (p) => p.startsWith("src/datastore/etcd/"), where: "src/datastore/etcd/" },
+  { module: "node:http2", allowed: (p) => p.startsWith("src/datastore/etcd/"), where: "src/datastore/etcd/" },
+  { module: "http2", allowed: (p) => p.startsWith("src/datastore/etcd/"), where: "src/datastore/etcd/" },
+  { module: "etcd3", allowed: () => false, where: "tests and benches (a dev dependency)" },
 ];
 const SPAWN_RE = /\bBun\.spawn(?:Sync)?\b/;
 

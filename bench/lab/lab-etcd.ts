@@ -5,7 +5,7 @@ import { Etcd3 } from "etcd3";
 import { etcdFlagsArgv } from "../../src/cli/datastore-target.ts";
 import type { EtcdDatastoreConfig, EtcdTlsFiles } from "../../src/datastore/datastore-config.ts";
 import { etcdClientSecrets } from "../../src/datastore/etcd/etcd-credentials.ts";
-import { allowTlsToIpEndpoints } from "../../src/datastore/etcd/tls-ip-servername.ts";
+import { allowTlsToIpEndpoints } from "./etcd3-tls-ip-servername.ts";
 
 export interface LabEtcdInfo {
   endpoint: string;
@@ -35,9 +35,23 @@ export function labEtcdConfig(argv: readonly string[]): EtcdDatastoreConfig {
   };
 }
 
-/** A raw etcd3 client with the same TLS files (for bulk transactions the Datastore port lacks). */
+/**
+ * A raw etcd3 client (a dev dependency: an independent client for benches and tests) with the
+ * same TLS files, for bulk transactions the Datastore port lacks and for etcd administration.
+ */
 export function labEtcd3(config: EtcdDatastoreConfig): Etcd3 {
-  const secrets = etcdClientSecrets(config);
-  if (secrets.credentials) allowTlsToIpEndpoints();
-  return new Etcd3({ hosts: config.endpoints, ...secrets });
+  const { tls, auth } = etcdClientSecrets(config);
+  if (tls) allowTlsToIpEndpoints();
+  return new Etcd3({
+    hosts: config.endpoints,
+    ...(tls
+      ? {
+          credentials: {
+            rootCertificate: tls.ca,
+            ...(tls.cert && tls.key ? { certChain: tls.cert, privateKey: tls.key } : {}),
+          },
+        }
+      : {}),
+    ...(auth ? { auth } : {}),
+  });
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Etcd3 } from "etcd3";
+import { labEtcd3 } from "../../bench/lab/lab-etcd.ts";
 import type { WatchEvent } from "../../src/datastore/datastore.ts";
 import type { EtcdDatastoreConfig } from "../../src/datastore/datastore-config.ts";
 import { EtcdDatastore } from "../../src/datastore/etcd/etcd-datastore.ts";
@@ -131,10 +131,8 @@ describe.skipIf(skip !== undefined)("etcd with users (auth enabled)", () => {
     if (skip) return;
     writeFileSync(pwFile, "tartan-pw\n", { mode: 0o600 });
     writeFileSync(badPwFile, "nope\n", { mode: 0o600 });
-    const admin = new Etcd3({
-      hosts: users!.endpoint,
-      credentials: { rootCertificate: Buffer.from(await Bun.file(certs.caFile).text()) },
-    });
+    // etcd3, an independent client, sets the users up.
+    const admin = labEtcd3({ type: "etcd", endpoints: [users!.endpoint], tls: { caFile: certs.caFile } });
     try {
       await admin.role("root").create();
       await admin.user("root").create("root-pw");

@@ -20,8 +20,8 @@ const CLEAN: Record<string, string> = {
   "src/datastore/memory-datastore.ts":
     'import type { Datastore } from "./datastore.ts";\nexport const m: Datastore = {};\n',
   "src/datastore/local/sqlite.ts": 'import { Database } from "bun:sqlite";\nexport { Database };\n',
-  "src/datastore/etcd/etcd.ts": 'import { Etcd3 } from "etcd3";\nexport { Etcd3 };\n',
-  "src/datastore/etcd/raw-etcd.ts": 'import { Etcd3 } from "etcd3";\nexport const RawEtcd = Etcd3;\n',
+  "src/datastore/etcd/etcd.ts": 'import { connect } from "node:http2";\nexport const Etcd3 = connect;\n',
+  "src/datastore/etcd/raw-etcd.ts": 'import { Etcd3 } from "./etcd.ts";\nexport const RawEtcd = Etcd3;\n',
   // The one exception to adapter wiring: the lab's stand-in API server and the raw etcd helper.
   "src/lab/kube-apiserver/store.ts":
     'import { RawEtcd } from "../../datastore/etcd/raw-etcd.ts";\nexport { RawEtcd };\n',
@@ -114,9 +114,14 @@ describe("check-imports", () => {
       ["src/agent/cache.ts imports bun:sqlite, which only src/datastore/local/ may use"],
     ],
     [
-      "etcd3 outside the etcd adapter",
-      { "src/datastore/local/mirror.ts": 'import { Etcd3 } from "etcd3";\nexport { Etcd3 };\n' },
-      ["src/datastore/local/mirror.ts imports etcd3, which only src/datastore/etcd/ may use"],
+      "node:http2 outside the etcd adapter",
+      { "src/datastore/local/mirror.ts": 'import { connect } from "node:http2";\nexport { connect };\n' },
+      ["src/datastore/local/mirror.ts imports node:http2, which only src/datastore/etcd/ may use"],
+    ],
+    [
+      "the etcd3 package anywhere in src/",
+      { "src/datastore/etcd/old.ts": 'import { Etcd3 } from "etcd3";\nexport { Etcd3 };\n' },
+      ["src/datastore/etcd/old.ts imports etcd3, which only tests and benches (a dev dependency) may use"],
     ],
     [
       "a layer importing a Linux driver",

@@ -9,6 +9,7 @@ import { parseAgentConfig, parseDatastoreFile } from "../../src/agent/agent-conf
 import { datastoreTarget, etcdFlagsArgv } from "../../src/cli/datastore-target.ts";
 import { etcdClientSecrets } from "../../src/datastore/etcd/etcd-credentials.ts";
 import { etcdError } from "../../src/datastore/etcd/etcd-error.ts";
+import { GRPC, GrpcError } from "../../src/datastore/etcd/grpc-error.ts";
 import { SqliteDatastore } from "../../src/datastore/local/sqlite-datastore.ts";
 import { openSqliteIpamStore } from "../../src/datastore/local/sqlite-ipam-store.ts";
 import { TartanError } from "../../src/errors/tartan-error.ts";
@@ -166,8 +167,8 @@ describe("etcd adapter: TLS files and users are checked before connecting", () =
       tls: { caFile: ca, certFile: ca, keyFile: key },
       auth: { username: "u", passwordFile: pw },
     });
-    expect(s.credentials?.rootCertificate.toString()).toBe(PEM_CERT);
-    expect(s.credentials?.privateKey?.toString()).toBe(PEM_KEY);
+    expect(s.tls?.ca.toString()).toBe(PEM_CERT);
+    expect(s.tls?.key?.toString()).toBe(PEM_KEY);
     expect(s.auth).toEqual({ username: "u", password: "s3cret" });
   });
 
@@ -195,12 +196,8 @@ describe("etcd adapter: TLS files and users are checked before connecting", () =
   });
 
   test("refused handshakes and credentials are coded and say what to fix", () => {
-    const grpc = (last: string) => {
-      const e = new Error(
-        `14 UNAVAILABLE: No connection established. Last error: ${last}. Resolution note: `,
-      );
-      return etcdError("list", https, e);
-    };
+    const grpc = (last: string) =>
+      etcdError("list", https, new GrpcError(GRPC.unavailable, `no connection; last error: ${last}`));
     // The words Bun's TLS used in test/integration/etcd-tls.test.ts's cases.
     const noCert = grpc("error:10000412:SSL routines:OPENSSL_internal:SSLV3_ALERT_BAD_CERTIFICATE");
     expect(noCert.code).toBe("datastore-tls");
@@ -213,11 +210,10 @@ describe("etcd adapter: TLS files and users are checked before connecting", () =
     expect(grpc("Hostname/IP does not match certificate's altnames: IP: 10.0.0.1").message).toContain(
       "does not name the endpoint's host",
     );
-    class EtcdAuthenticationFailedError extends Error {}
     const bad = etcdError(
       "get",
       https,
-      new EtcdAuthenticationFailedError("etcdserver: authentication failed"),
+      new GrpcError(GRPC.invalidArgument, "etcdserver: authentication failed, invalid user ID or password"),
     );
     expect(bad.code).toBe("datastore-auth");
     expect(bad.message).toContain("refused the user name or password");

@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import { TartanError } from "../../errors/tartan-error.ts";
 import type { EtcdDatastoreConfig } from "../datastore-config.ts";
 
-/** What etcd3's constructor takes for TLS and users, read from the configured files. */
+/** The TLS files' contents and the etcd user, read from the configured files. */
 export interface EtcdClientSecrets {
-  credentials?: { rootCertificate: Buffer; privateKey?: Buffer; certChain?: Buffer };
+  tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
   auth?: { username: string; password: string };
 }
 
@@ -47,12 +47,12 @@ export function etcdClientSecrets(c: EtcdDatastoreConfig): EtcdClientSecrets {
     if (!certFile !== !keyFile) {
       throw tlsError("an etcd client certificate needs both its certificate file and its key file");
     }
-    out.credentials = {
-      rootCertificate: readPem("CA file", caFile, /-----BEGIN CERTIFICATE-----/),
+    out.tls = {
+      ca: readPem("CA file", caFile, /-----BEGIN CERTIFICATE-----/),
       ...(certFile && keyFile
         ? {
-            certChain: readPem("client certificate", certFile, /-----BEGIN CERTIFICATE-----/),
-            privateKey: readPem("client key", keyFile, /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
+            cert: readPem("client certificate", certFile, /-----BEGIN CERTIFICATE-----/),
+            key: readPem("client key", keyFile, /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
           }
         : {}),
     };

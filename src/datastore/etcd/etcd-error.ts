@@ -1,16 +1,13 @@
 import { TartanError } from "../../errors/tartan-error.ts";
 import { datastoreError } from "../datastore-error.ts";
+import { GRPC, GrpcError } from "./grpc-error.ts";
 
-/** gRPC failures that mean "nobody answered": no connection, or no answer before the deadline. */
-const UNREACHABLE_CLASSES = new Set(["GRPCUnavailableError", "GRPCDeadlineExceededError"]);
-const UNREACHABLE_MESSAGE = /^\s*(?:14 UNAVAILABLE|4 DEADLINE_EXCEEDED)\b/;
-
-/** The few words of a gRPC failure a user can act on, instead of "14 UNAVAILABLE: No connection…". */
-function reasonOf(e: Error): string {
-  if (e.constructor.name === "GRPCDeadlineExceededError" || /DEADLINE_EXCEEDED/.test(e.message)) {
+/** The few words of a gRPC failure a user can act on, instead of "14 UNAVAILABLE: no connection…". */
+function reasonOf(e: GrpcError): string {
+  if (e.code === GRPC.deadlineExceeded && !/last error:/.test(e.details)) {
     return "no answer before the call's deadline";
   }
-  const last = /Last error: (?:Error: )?(.*?)(?:\. Resolution note|$)/.exec(e.message)?.[1]?.trim();
+  const last = /last error: (?:Error: )?(.*)$/.exec(e.details)?.[1]?.trim();
   if (last && /ECONNREFUSED/.test(last)) return "connection refused (nothing listens there)";
   // Also what an etcd going down mid-handshake causes, so it stays "unavailable" (retried).
   if (last && /before secure TLS connection was established/.test(last))
@@ -48,14 +45,7 @@ const TLS_FAILURES: readonly { re: RegExp; why: string; hint: string }[] = [
   },
 ];
 
-/** etcd's answers to a bad user, password or permission (etcd3 maps them to these classes). */
-const AUTH_CLASSES = new Set([
-  "EtcdAuthenticationFailedError",
-  "EtcdPermissionDeniedError",
-  "EtcdInvalidAuthTokenError",
-  "EtcdUserNotFoundError",
-  "GRPCUnauthenticatedError",
-]);
+/** etcd's answers to a bad user, password or permission ("etcdserver: …"). */
 const AUTH_MESSAGE =
   /authentication failed|permission denied|user name is empty|invalid auth token|user name not found/i;
 
@@ -68,7 +58,7 @@ function securityError(what: string, at: string, e: Error): TartanError | undefi
       });
     }
   }
-  if (AUTH_CLASSES.has(e.constructor.name) || AUTH_MESSAGE.test(e.message)) {
+  if ((e instanceof GrpcError && e.code === GRPC.unauthenticated) || AUTH_MESSAGE.test(e.message)) {
     const why = /permission denied/i.test(e.message)
       ? "the etcd user lacks permission for tartan's keys"
       : /user name is empty/i.test(e.message)
@@ -87,21 +77,19 @@ function securityError(what: string, at: string, e: Error): TartanError | undefi
 
 /**
  * A refused TLS handshake or credential is `datastore-tls`/`datastore-auth` (what was refused and
- * which file or setting to fix: a retry does not help). Any other failure of an etcd call becomes datastore-unavailable: down, unreachable, past the
- * deadline, closed, or an answer we could not use. Callers treat them all alike (keep working
- * from what they have, retry later). When nobody answered (gRPC UNAVAILABLE or
- * DEADLINE_EXCEEDED) the message says so in words, naming the endpoints, and the hint says where
- * they are configured; the raw gRPC error stays in `cause` for the logs.
+ * which file or setting to fix: a retry does not help). Any other failure of an etcd call becomes
+ * datastore-unavailable: down, unreachable, past the deadline, closed, or an answer we could not
+ * use. Callers treat them all alike (keep working from what they have, retry later). When nobody
+ * answered (gRPC UNAVAILABLE or DEADLINE_EXCEEDED) the message says so in words, naming the
+ * endpoints, and the hint says where they are configured; the GrpcError stays in `cause` for the
+ * logs.
  */
 export function etcdError(what: string, endpoints: readonly string[], e: unknown): TartanError {
   if (e instanceof TartanError) return e;
   const at = endpoints.join(", ");
   const security = e instanceof Error ? securityError(what, at, e) : undefined;
   if (security) return security;
-  if (
-    e instanceof Error &&
-    (UNREACHABLE_CLASSES.has(e.constructor.name) || UNREACHABLE_MESSAGE.test(e.message))
-  ) {
+  if (e instanceof GrpcError && (e.code === GRPC.unavailable || e.code === GRPC.deadlineExceeded)) {
     return new TartanError(
       "datastore-unavailable",
       `the datastore at ${at} is unreachable: ${reasonOf(e)}; ${what} failed`,

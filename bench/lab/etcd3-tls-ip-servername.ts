@@ -4,7 +4,8 @@ import tls from "node:tls";
 let installed = false;
 
 /**
- * Lets TLS connections to an etcd at an IP address work under Bun. gRPC (grpc-js) passes the
+ * Lets the etcd3 client (benches' and tests' independent etcd client; tartan's own client sends
+ * no SNI for an IP by itself) connect over TLS to an etcd at an IP address under Bun. gRPC (grpc-js) passes the
  * endpoint's host as the TLS `servername` (SNI); Node accepts an IP there with a warning, Bun
  * refuses it ("Setting the TLS ServerName to an IP address is not permitted"), and RFC 6066
  * forbids IP literals in SNI anyway. This drops such a servername before `tls.connect`: no SNI
