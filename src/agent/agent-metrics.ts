@@ -29,6 +29,8 @@ export class AgentMetrics {
   nodeReclaimedBlocks = 0;
   /** Reclaims not done because the node still answered on the underlay. */
   nodeReclaimsSpared = 0;
+  /** Where the memory figures come from (a test gives fixed ones). */
+  memory: () => { rss: number; heapUsed: number; heapTotal: number } = () => process.memoryUsage();
 
   datastoreError(op: string): void {
     this.datastoreErrors.set(op, (this.datastoreErrors.get(op) ?? 0) + 1);
@@ -111,6 +113,15 @@ export class AgentMetrics {
       "Reclaims not done: the silent node still answered on the underlay.",
       [["", this.nodeReclaimsSpared]],
     );
+    // The process's memory, as Go agents export it (process_resident_memory_bytes), and the JS
+    // heap beside it: what the rest of the resident set is (runtime code, allocator caches) is
+    // then visible as the difference.
+    const mem = this.memory();
+    metric("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", [["", mem.rss]]);
+    metric("tartan_agent_js_heap_bytes", "gauge", "JavaScript heap: in use, and held by the runtime.", [
+      ['{state="used"}', mem.heapUsed],
+      ['{state="total"}', mem.heapTotal],
+    ]);
     return `${out.join("\n")}\n`;
   }
 }

@@ -452,5 +452,16 @@ describe("agent", () => {
       expect(text).toContain(line);
     }
     expect(text).toMatch(/tartan_agent_apply_duration_seconds_count 1\n/);
+    // The process's own memory: the real figures are there (non-zero), as given.
+    expect(Number(/\nprocess_resident_memory_bytes (\d+)\n/.exec(text)?.[1])).toBeGreaterThan(1_000_000);
+    agent.metrics.memory = () => ({ rss: 7, heapUsed: 5, heapTotal: 6 });
+    const fixed = await m(new Request("http://x/metrics")).text();
+    for (const line of [
+      "process_resident_memory_bytes 7",
+      'tartan_agent_js_heap_bytes{state="used"} 5',
+      'tartan_agent_js_heap_bytes{state="total"} 6',
+    ]) {
+      expect(fixed).toContain(line);
+    }
   });
 });
