@@ -86,13 +86,20 @@ describe("etcd requests, read by etcd's own schema", () => {
     const end = new Uint8Array([0x2f, 0x61, 0xff]);
     const o = asObject(
       "WatchRequest",
-      etcdRequest.watchCreate({ key: "/a", rangeEnd: end, startRevision: "7", prevKv: true }),
+      etcdRequest.watchCreate({
+        key: "/a",
+        rangeEnd: end,
+        startRevision: "7",
+        prevKv: true,
+        progressNotify: true,
+      }),
     );
     expect(o).toEqual({
       create_request: {
         key: b64("/a"),
         range_end: Buffer.from(end).toString("base64"),
         start_revision: "7",
+        progress_notify: true,
         prev_kv: true,
       },
       request_union: "create_request",

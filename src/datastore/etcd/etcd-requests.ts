@@ -38,6 +38,8 @@ export interface WatchCreateRequest {
   rangeEnd?: EtcdKey;
   startRevision: string;
   prevKv: boolean;
+  /** Ask etcd for progress notifications while nothing changes (etcd's --experimental-watch-progress-notify-interval). */
+  progressNotify?: boolean;
 }
 
 function range(w: ProtobufWriter, r: RangeRequest): void {
@@ -77,7 +79,14 @@ export const etcdRequest = {
   /** A WatchRequest holding a create_request. */
   watchCreate: (r: WatchCreateRequest) =>
     build((w) =>
-      w.message(1, (m) => m.bytes(1, r.key).bytes(2, r.rangeEnd).uint(3, r.startRevision).uint(6, r.prevKv)),
+      w.message(1, (m) =>
+        m
+          .bytes(1, r.key)
+          .bytes(2, r.rangeEnd)
+          .uint(3, r.startRevision)
+          .uint(4, r.progressNotify)
+          .uint(6, r.prevKv),
+      ),
     ),
 } as const;
 

@@ -11,6 +11,8 @@ export interface EtcdWatchRange {
   startRevision: string;
   /** Ask etcd for each event's previous value (deletes then carry the object). */
   prevKv: boolean;
+  /** Ask etcd for progress notifications (onProgress) while nothing changes. */
+  progressNotify?: boolean;
 }
 
 export interface EtcdWatchHandlers {
@@ -102,7 +104,13 @@ export function watchEtcd(client: EtcdClient, range: EtcdWatchRange, h: EtcdWatc
     if (closed) return;
     client
       .openWatch(
-        { key: range.key, rangeEnd: range.rangeEnd, startRevision: String(last + 1n), prevKv: range.prevKv },
+        {
+          key: range.key,
+          rangeEnd: range.rangeEnd,
+          startRevision: String(last + 1n),
+          prevKv: range.prevKv,
+          progressNotify: range.progressNotify ?? false,
+        },
         { onMessage, onEnd },
       )
       .then(

@@ -123,11 +123,15 @@ export class RawEtcd {
     return this.conditional(key, "mod", modRevision, { deleteRange: { key } });
   }
 
-  /** Watches [from, end) from `startRevision` (inclusive), with previous values. Returns a closer. */
+  /**
+   * Watches [from, end) from `startRevision` (inclusive), with previous values and etcd's
+   * progress notifications. Returns a closer.
+   */
   watch(from: string, end: string, startRevision: string, cb: RawWatchCallbacks): () => void {
     return watchEtcd(
       this.client,
-      { key: latin1(from), rangeEnd: latin1(end), startRevision, prevKv: true },
+      // Progress notifications: the stand-in API server's BOOKMARKs carry what etcd confirms.
+      { key: latin1(from), rangeEnd: latin1(end), startRevision, prevKv: true, progressNotify: true },
       {
         onEvents: (events) =>
           cb.onEvents(
