@@ -12,7 +12,7 @@ import { LinuxHostFacts } from "./dataplane/linux/linux-host-facts.ts";
 import { NetlinkDataplane } from "./dataplane/linux/netlink-dataplane.ts";
 import type { NftTable } from "./dataplane/nft-table.ts";
 import { openSqliteIpamStore } from "./datastore/local/sqlite-ipam-store.ts";
-import { makeLogger } from "./exec/json-logger.ts";
+import { flushLogs, makeLogger } from "./exec/json-logger.ts";
 import { run } from "./exec/run.ts";
 
 /**
@@ -85,12 +85,13 @@ export async function runCniFaces(env: Record<string, string | undefined>): Prom
     // The IPAM face only: its modules are not evaluated for the plugin's calls.
     const { runIpamPlugin } = await import("./cni/run-ipam-plugin.ts");
     const out = await runIpamPlugin(cniDeps(env, "tartan-ipam"), env, stdin);
-    await Bun.write(Bun.stdout, out.stdout);
+    await Promise.all([Bun.write(Bun.stdout, out.stdout), flushLogs()]);
     return out.exitCode;
   }
   if (cniCall) {
     const out = await runCni(cniDeps(env, "cni"), env, stdin);
-    await Bun.write(Bun.stdout, out.stdout);
+    // The caller exits at once: the warnings logged on stderr must be out first.
+    await Promise.all([Bun.write(Bun.stdout, out.stdout), flushLogs()]);
     return out.exitCode;
   }
   return undefined;

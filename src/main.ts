@@ -4,7 +4,7 @@ import { writeSync } from "node:fs";
 import type { AgentWiring } from "./agent/run-agent.ts";
 import { runCniFaces } from "./cni-wiring.ts";
 import { openSqliteIpamStore } from "./datastore/local/sqlite-ipam-store.ts";
-import { makeLogger } from "./exec/json-logger.ts";
+import { flushLogs, makeLogger } from "./exec/json-logger.ts";
 
 /** The agent's real adapters; loaded only for `tartan agent`, never on the plugin path. */
 async function agentWiring(env: Record<string, string | undefined>): Promise<AgentWiring> {
@@ -132,9 +132,13 @@ function fatalLine(e: unknown, env: Record<string, string | undefined>): string 
 }
 
 main().then(
-  (code) => process.exit(code),
+  async (code) => {
+    await flushLogs();
+    process.exit(code);
+  },
   async (e) => {
     // Awaited: process.exit right after an unawaited write can lose the message.
+    await flushLogs();
     await Bun.write(Bun.stderr, fatalLine(e, process.env));
     process.exit(1);
   },
