@@ -75,6 +75,8 @@ export interface EtcdStartOptions {
    * plain metrics listener on 127.0.0.1 (the private netns's loopback).
    */
   tls?: { caFile: string; certFile: string; keyFile: string; clientCertAuth: boolean };
+  /** More etcd flags (e.g. "--auth-token-ttl=1"). */
+  extraArgs?: string[];
 }
 
 export async function startEtcd(opts: EtcdStartOptions = {}): Promise<EtcdServer> {
@@ -132,6 +134,7 @@ export async function startEtcd(opts: EtcdStartOptions = {}): Promise<EtcdServer
       // revision etcd confirms delivered (test/harness/kube-apiserver.ts).
       "--experimental-watch-progress-notify-interval=1s",
       ...tlsArgs,
+      ...(opts.extraArgs ?? []),
     ]);
     await eventually(
       "etcd's pid file",

@@ -25,6 +25,8 @@ let certs: LabCerts;
 let other: LabCerts;
 let mtls: EtcdServer | undefined;
 let users: EtcdServer | undefined;
+/** Plain etcd with users whose tokens expire after 1 s unused. */
+let shortTokens: EtcdServer | undefined;
 
 beforeAll(async () => {
   if (skip) return;
@@ -33,13 +35,14 @@ beforeAll(async () => {
     makeLabCerts(join(dir, "other"), "o", ["127.0.0.1"]),
   ]);
   const server = { caFile: certs.caFile, certFile: certs.serverCertFile, keyFile: certs.serverKeyFile };
-  [mtls, users] = await Promise.all([
+  [mtls, users, shortTokens] = await Promise.all([
     startEtcd({ tls: { ...server, clientCertAuth: true } }),
     startEtcd({ tls: { ...server, clientCertAuth: false } }),
+    startEtcd({ extraArgs: ["--auth-token-ttl=1"] }),
   ]);
 });
 afterAll(async () => {
-  await Promise.all([mtls?.cleanup(), users?.cleanup()]);
+  await Promise.all([mtls?.cleanup(), users?.cleanup(), shortTokens?.cleanup()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -192,5 +195,48 @@ describe.skipIf(skip !== undefined)("etcd with users (auth enabled)", () => {
     });
     expect(e.code).toBe("datastore-auth");
     expect(e.message).toContain("lacks permission");
+  });
+});
+
+describe.skipIf(skip !== undefined)("etcd user tokens that expire", () => {
+  test("a call after the token expired authenticates again and succeeds; a watch keeps delivering", async () => {
+    const pwFile = join(dir, "short.password");
+    writeFileSync(pwFile, "short-pw\n", { mode: 0o600 });
+    const admin = labEtcd3({ type: "etcd", endpoints: [shortTokens!.endpoint] });
+    try {
+      await admin.role("root").create();
+      await admin.user("root").create("root-pw");
+      await admin.user("root").addRole("root");
+      const role = await admin.role("short").create();
+      await role.grant({ permission: "Readwrite", range: admin.range({ prefix: "/tt-t-short/" }) });
+      await admin.user("short").create("short-pw");
+      await admin.user("short").addRole("short");
+      await admin.auth.authEnable();
+    } finally {
+      admin.close();
+    }
+    const ds = new EtcdDatastore({
+      endpoints: [shortTokens!.endpoint],
+      prefix: "/tt-t-short",
+      auth: { username: "short", passwordFile: pwFile },
+      timeoutMs: 2000,
+    });
+    try {
+      const { revision } = await ds.list("Node");
+      const events: WatchEvent[] = [];
+      const w = ds.watch("Node", revision!, (e) => events.push(e));
+      await ds.create(node("t1"));
+      // etcd forgets a simple token after --auth-token-ttl unused: 1 s here.
+      await Bun.sleep(2500);
+      await ds.create(node("t2"));
+      expect((await ds.list("Node")).items.map((o) => o.metadata.name)).toEqual(["t1", "t2"]);
+      await eventually("both watch events", () => events.map((e) => e.object.metadata.name), {
+        timeoutMs: 5000,
+        until: (names) => names.includes("t1") && names.includes("t2"),
+      });
+      w.close();
+    } finally {
+      await ds.close();
+    }
   });
 });
