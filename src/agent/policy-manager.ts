@@ -404,7 +404,9 @@ export class PolicyManager {
           await this.d.nft.applyElements(null, TARTAN_TABLE, delta.elements);
         } else {
           this.metrics.nftCalls++;
-          await this.d.nft.apply(null, delta.script);
+          // The agent's first load (a cold start writes the whole table): nothing waits on the
+          // thread that a process would free, so nft runs in process at any size (decision 0022).
+          await this.d.nft.apply(null, delta.script, { mayBlock: this.metrics.applies === 0 });
         }
       } catch (e) {
         this.applied = undefined; // unknown now: read the kernel again next time
