@@ -404,8 +404,9 @@ export class PolicyManager {
           await this.d.nft.applyElements(null, TARTAN_TABLE, delta.elements);
         } else {
           this.metrics.nftCalls++;
-          // The agent's first load (a cold start writes the whole table): nothing waits on the
-          // thread that a process would free, so nft runs in process at any size (decision 0022).
+          // The agent's first load (a cold start writes the whole table): once per start, right
+          // after a compile that held the thread longer; in process it saves the nft process's
+          // start, the pipe and the wait (~100 ms at 10k/1k), so it may block (decision 0022).
           await this.d.nft.apply(null, delta.script, { mayBlock: this.metrics.applies === 0 });
         }
       } catch (e) {
