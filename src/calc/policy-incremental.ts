@@ -116,8 +116,12 @@ export class IncrementalPolicy {
     }
     if (next) {
       this.pods.set(key, next);
-      for (const ip of [...next.ips[4], ...next.ips[6]])
-        this.byIp.set(ip, [...(this.byIp.get(ip) ?? []), key]);
+      for (const f of [4, 6] as const)
+        for (const ip of next.ips[f]) {
+          const owners = this.byIp.get(ip);
+          if (owners) owners.push(key);
+          else this.byIp.set(ip, [key]);
+        }
       let s = this.byNamespace.get(next.namespace);
       if (!s) {
         s = new Set();
@@ -263,7 +267,9 @@ export class IncrementalPolicy {
         const keys = this.byNamespace.get(ns);
         if (!keys?.size) continue;
         if (p.namespaceSelector && !selectorMatches(p.namespaceSelector, this.labelsOf(ns))) continue;
-        for (const k of keys) if (peerSelects(p, this.pods.get(k)!, this.labelsOf)) e.members.add(k);
+        // The namespace is decided above for all its pods (peerSelects would test it per pod).
+        const sel = p.podSelector;
+        for (const k of keys) if (selectorMatches(sel, this.pods.get(k)!.labels)) e.members.add(k);
       }
       this.peers.set(text, e);
     }
@@ -273,13 +279,9 @@ export class IncrementalPolicy {
       if (els) e.sets.set(which, els);
     }
     if (!els) {
-      const members = e.members;
-      const pods = this.pods;
-      els = build(
-        (function* () {
-          for (const k of members) yield pods.get(k)!;
-        })(),
-      );
+      const members: PolicyPod[] = [];
+      for (const k of e.members) members.push(this.pods.get(k)!);
+      els = build(members);
       e.sets.set(which, els);
     }
     return els;

@@ -6,9 +6,15 @@ import type { AddrPortElement } from "./policy-set.ts";
 
 /** A `pods4-…` set's elements: the pods' IPs of one family, unique, sorted. */
 export function podSetElements(pods: Iterable<PolicyPod>, f: IpFamily): string[] {
-  const els = new Set<string>();
-  for (const pod of pods) for (const ip of pod.ips[f]) els.add(ip);
-  return [...els].sort();
+  // Sorted, then duplicates (pods sharing an address while IPs conflict) dropped side by side:
+  // no Set of thousands of addresses for a first compile's big peers.
+  const els: string[] = [];
+  for (const pod of pods) for (const ip of pod.ips[f]) els.push(ip);
+  els.sort();
+  let n = 0;
+  for (const ip of els) if (n === 0 || els[n - 1] !== ip) els[n++] = ip;
+  els.length = n;
+  return els;
 }
 
 /** An `nport4-…` set's elements: (ip, proto, port) of the pods having that named port, sorted. */

@@ -12,13 +12,22 @@ export interface NftElementChange {
   elements: readonly string[];
 }
 
+/** How a caller lets an apply run. */
+export interface NftApplyOptions {
+  /**
+   * The caller accepts its thread held for the whole transaction: the agent's first load of a
+   * full table (decision 0022), where a process would only add its start, the pipe and the wait.
+   */
+  mayBlock?: boolean;
+}
+
 /**
  * The nftables port. Everything tartan programs lives in `table inet tartan`, written as whole
  * scripts so each change is one atomic kernel transaction (all of it applies, or none).
  */
 export interface NftTable {
   /** Runs the script as one `nft -f -` transaction in the namespace; throws TartanError on failure. */
-  apply(netns: NetnsRef, script: string): Promise<void>;
+  apply(netns: NetnsRef, script: string, opts?: NftApplyOptions): Promise<void>;
   /** `nft list table FAMILY NAME` text, or undefined when the table does not exist. */
   list(netns: NetnsRef, family: string, table: string): Promise<string | undefined>;
   /** The same as list, as nft's JSON (`nft -j`), parsed; undefined when the table does not exist. */

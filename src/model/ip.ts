@@ -10,17 +10,32 @@ export interface Ip {
 
 export const IP_BITS: Record<IpFamily, number> = { 4: 32, 6: 128 };
 
+// Dotted quad by hand: this runs for every pod address the agent ingests (validation, policy),
+// tens of thousands at a full sync; a split, a regex per part and a bigint shift per byte cost
+// ~5 µs an address. Same rules: four parts of 1-3 decimal digits, <= 255, no leading zero.
 function parseV4(text: string): bigint | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4) return undefined;
-  let v = 0n;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255 || (p.length > 1 && p.startsWith("0"))) return undefined;
-    v = (v << 8n) | BigInt(n);
+  const n = text.length;
+  if (n < 7 || n > 15) return undefined;
+  let v = 0;
+  let part = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? text.charCodeAt(i) : 46;
+    if (c === 46) {
+      // "." (or the end): closes a part
+      if (digits === 0 || part > 255) return undefined;
+      v = v * 256 + part;
+      parts++;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 3 || (digits === 1 && part === 0)) return undefined;
+      part = part * 10 + (c - 48);
+      digits++;
+    } else return undefined;
   }
-  return v;
+  return parts === 4 ? BigInt(v) : undefined;
 }
 
 function parseV6(text: string): bigint | undefined {
@@ -65,8 +80,8 @@ export function parseIp(text: string, field = "ip"): Ip {
 /** Canonical text: dotted quad, or RFC 5952 IPv6 (lower case, longest zero run compressed). */
 export function formatIp(ip: Ip): string {
   if (ip.family === 4) {
-    const v = ip.value;
-    return [24n, 16n, 8n, 0n].map((s) => String((v >> s) & 255n)).join(".");
+    const v = Number(ip.value & 0xffffffffn);
+    return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join(".");
   }
   const groups: number[] = [];
   for (let i = 7; i >= 0; i--) groups.push(Number((ip.value >> BigInt(i * 16)) & 0xffffn));

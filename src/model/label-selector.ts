@@ -8,7 +8,9 @@ export function selectorMatches(
   selector: LabelSelector,
   labels: Readonly<Record<string, string>> = {},
 ): boolean {
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
+  // Object.keys, not entries: no [k, v] array per label (a first compile tests ~10^5 pods).
+  const ml = selector.matchLabels;
+  if (ml) for (const k of Object.keys(ml)) if (labels[k] !== ml[k]) return false;
   for (const e of selector.matchExpressions ?? []) {
     const has = Object.hasOwn(labels, e.key);
     const value = labels[e.key];

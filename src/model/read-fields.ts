@@ -45,7 +45,9 @@ function stringMap(raw: unknown, path: string, errs: FieldErrors): Record<string
   const o = object(raw, path, errs);
   if (!o) return undefined;
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(o)) {
+  // Object.keys, not entries: no [k, v] array per key (every ingested object's labels come here).
+  for (const k of Object.keys(o)) {
+    const v = o[k];
     if (typeof v === "string") out[k] = v;
     else errs.add(`${path}[${k}]`, `must be a string, not ${kindOf(v)} (quote it in YAML)`);
   }

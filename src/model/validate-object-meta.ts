@@ -17,6 +17,8 @@ const IGNORED = [
   "deletionGracePeriodSeconds",
 ];
 const KEPT = ["name", "namespace", "labels", "annotations", "resourceVersion"];
+/** Every key metadata may have (one array, not one per object validated). */
+const KNOWN = [...KEPT, "generateName", ...IGNORED];
 
 export interface MetaRules {
   /** Namespaced kinds get `defaultNamespace` when they have none; cluster-scoped ones must have none. */
@@ -28,7 +30,7 @@ export interface MetaRules {
 
 /** metadata: name, namespace (defaulted), labels and annotations (key and value syntax). */
 export function validateObjectMeta(raw: unknown, rules: MetaRules, errs: FieldErrors): ObjectMeta {
-  const o = readFields.object(raw ?? {}, "metadata", errs, [...KEPT, "generateName", ...IGNORED]) ?? {};
+  const o = readFields.object(raw ?? {}, "metadata", errs, KNOWN) ?? {};
   const meta: ObjectMeta = { name: "" };
   if (o.name === undefined && o.generateName !== undefined) {
     errs.add("metadata.name", "Required value (generateName is not supported: give the object a name)");
@@ -52,9 +54,11 @@ export function validateObjectMeta(raw: unknown, rules: MetaRules, errs: FieldEr
   }
   const labels = readFields.stringMap(o.labels, "metadata.labels", errs);
   if (labels) {
-    for (const [k, v] of Object.entries(labels)) {
+    for (const k of Object.keys(labels)) {
+      const v = labels[k]!;
       errs.check("metadata.labels", k, k8sSyntax.labelKey(k));
-      errs.check(`metadata.labels[${k}]`, v, k8sSyntax.labelValue(v));
+      const bad = k8sSyntax.labelValue(v);
+      if (bad !== undefined) errs.check(`metadata.labels[${k}]`, v, bad);
     }
     meta.labels = labels;
   }

@@ -49,11 +49,15 @@ function container(raw: unknown, path: string, portNames: Set<string>, errs: Fie
       const f = `${path}.ports[${j}]`;
       const po = readFields.object(p, f, errs) ?? {};
       const containerPort = typeof po.containerPort === "number" ? po.containerPort : 0;
+      // Field paths are built only for an error: this runs for every port of every ingested pod.
       if (po.containerPort === undefined) errs.add(`${f}.containerPort`, "Required value");
-      else errs.check(`${f}.containerPort`, po.containerPort, k8sSyntax.portNumber(containerPort));
+      else {
+        const bad = k8sSyntax.portNumber(containerPort);
+        if (bad !== undefined) errs.check(`${f}.containerPort`, po.containerPort, bad);
+      }
       let protocol: Protocol = "TCP";
       if (po.protocol !== undefined) {
-        const pr = PROTOCOLS.find((x) => x === po.protocol);
+        const pr = PROTOCOLS.includes(po.protocol as Protocol) ? (po.protocol as Protocol) : undefined;
         if (pr) protocol = pr;
         else
           errs.add(
@@ -67,9 +71,10 @@ function container(raw: unknown, path: string, portNames: Set<string>, errs: Fie
         protocol,
       };
       if (po.name !== undefined) {
-        const n = readFields.string(po.name, `${f}.name`, errs);
+        const n = typeof po.name === "string" ? po.name : readFields.string(po.name, `${f}.name`, errs);
         if (n !== undefined) {
-          errs.check(`${f}.name`, n, k8sSyntax.portName(n));
+          const bad = k8sSyntax.portName(n);
+          if (bad !== undefined) errs.check(`${f}.name`, n, bad);
           // Named ports resolve by name across the whole pod: two meanings would be ambiguous.
           if (portNames.has(n)) errs.add(`${f}.name`, `duplicate port name "${n}" in this pod`);
           portNames.add(n);
@@ -101,10 +106,11 @@ export function validatePodStatus(raw: unknown, errs: FieldErrors): PodStatus | 
     status.podIPs = ips.map((entry, i) => {
       const f = `status.podIPs[${i}]`;
       const e = readFields.object(entry, f, errs, ["ip"]) ?? {};
-      const ip = readFields.string(e.ip, `${f}.ip`, errs) ?? "";
+      const ip = typeof e.ip === "string" ? e.ip : (readFields.string(e.ip, `${f}.ip`, errs) ?? "");
       try {
         // parseIp trims; a stored "10.0.0.1\n" is not an address anyone wrote through tartan.
-        if (e.ip !== undefined && (ip.trim() !== ip || !parseIp(ip, `${f}.ip`))) throw new Error();
+        // (Its own error is replaced below: no field path is made for it.)
+        if (e.ip !== undefined && (ip.trim() !== ip || !parseIp(ip))) throw new Error();
       } catch {
         errs.add(`${f}.ip`, `invalid value ${JSON.stringify(ip)}: must be an IP address`);
       }

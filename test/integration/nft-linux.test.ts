@@ -1,6 +1,6 @@
 // LinuxNft against the real nftables in a fresh tt-t-* namespace (never the root one).
 import { afterAll, describe, expect, test } from "bun:test";
-import { IN_PROCESS_SCRIPT_MAX, LinuxNft } from "../../src/dataplane/linux/linux-nft.ts";
+import { BLOCKING_SCRIPT_MAX, IN_PROCESS_SCRIPT_MAX, LinuxNft } from "../../src/dataplane/linux/linux-nft.ts";
 import { cleanupAllNetns, isRoot, withNetns } from "../harness/netns.ts";
 
 afterAll(cleanupAllNetns);
@@ -53,6 +53,37 @@ describe.skipIf(!isRoot)("LinuxNft", () => {
       );
       const big = `add table inet tartan\n${"# padding\n".repeat(IN_PROCESS_SCRIPT_MAX / 10 + 1)}`;
       await expect(nft.apply(ns.path, big)).rejects.toThrow();
+    });
+  });
+
+  test("with mayBlock (a first load), large scripts run in-process too, up to their own bound", async () => {
+    await withNetns("nft", async (ns) => {
+      // No binary, as above: only the library can have applied what succeeds.
+      const nft = new LinuxNft("/nonexistent/nft");
+      // A first load's shape: ~400 KB of sets with elements, over the ordinary in-process bound.
+      const lines = ["add table inet tartan"];
+      for (let s = 0; lines.join("\n").length <= IN_PROCESS_SCRIPT_MAX * 3; s++) {
+        const els = Array.from({ length: 250 }, (_, i) => `10.${s >> 8}.${s & 255}.${i}`);
+        lines.push(`add set inet tartan s${s} { type ipv4_addr; }`);
+        lines.push(`add element inet tartan s${s} { ${els.join(", ")} }`);
+      }
+      const script = `${lines.join("\n")}\n`;
+      expect(script.length).toBeGreaterThan(IN_PROCESS_SCRIPT_MAX);
+      await expect(nft.apply(ns.path, script)).rejects.toThrow();
+      expect(await ns.exec(["nft", "list", "tables"])).toMatchObject({ stdout: "" });
+      await nft.apply(ns.path, script, { mayBlock: true });
+      const listed = await ns.exec(["nft", "list", "set", "inet", "tartan", "s0"]);
+      expect(listed.stdout).toContain("10.0.0.249");
+      // Refused in-process at that size too: nft's words, nothing of it applied.
+      const refused = `add set inet tartan zz { type ipv4_addr; }\n${lines.slice(1).join("\n")}\nadd rule inet tartan nochain accept\n`;
+      expect(refused.length).toBeGreaterThan(IN_PROCESS_SCRIPT_MAX);
+      await expect(nft.apply(ns.path, refused, { mayBlock: true })).rejects.toThrow(/nft transaction failed/);
+      const zz = await ns.exec(["nft", "list", "set", "inet", "tartan", "zz"], { allowFailure: true });
+      expect(zz.code).not.toBe(0);
+      nft.releaseMemory();
+      // Beyond the first load's own bound: the binary (absent here), never a longer block.
+      const huge = `${script}${"# padding\n".repeat(BLOCKING_SCRIPT_MAX / 10 + 1)}`;
+      await expect(nft.apply(ns.path, huge, { mayBlock: true })).rejects.toThrow();
     });
   });
 

@@ -1,7 +1,7 @@
 import { TartanError } from "../../errors/tartan-error.ts";
 import { type RunOptions, run } from "../../exec/run.ts";
 import type { NetnsRef } from "../dataplane.ts";
-import type { NftElementChange, NftTable } from "../nft-table.ts";
+import type { NftApplyOptions, NftElementChange, NftTable } from "../nft-table.ts";
 import { libc } from "./netlink/libc.ts";
 import { LibNftables, type NftRun } from "./netlink/libnftables.ts";
 import { NftElementWriter } from "./netlink/nft-element-writer.ts";
@@ -36,6 +36,13 @@ function elementScript(table: string, changes: readonly NftElementChange[]): str
 export const IN_PROCESS_SCRIPT_MAX = 128 * 1024;
 
 /**
+ * With `mayBlock` (the agent's first load of its table, decision 0022), scripts up to this size
+ * run in process too: ~400 KB at 10k pods / 1k policies is ~110 ms of nft's work held on the
+ * thread against ~140–200 ms through a process; beyond ~1 MiB (some 25k pods) the process again.
+ */
+export const BLOCKING_SCRIPT_MAX = 1024 * 1024;
+
+/**
  * NftTable through nft: scripts run by libnftables in this process when it can be loaded and the
  * script is small (decision 0021), else by the nft binary; other namespaces are entered with
  * setns around the library's socket creation, or with nsenter for the binary (nft has no -n).
@@ -57,7 +64,7 @@ export class LinuxNft implements NftTable {
     return run([this.nftBinary, ...args], netns === null ? opts : { ...opts, netns });
   }
 
-  async apply(netns: NetnsRef, script: string): Promise<void> {
+  async apply(netns: NetnsRef, script: string, opts: NftApplyOptions = {}): Promise<void> {
     const refused = (text: string) =>
       // nft prints the failing line of the script with carets under the bad part: keep it whole.
       new TartanError(
@@ -65,7 +72,8 @@ export class LinuxNft implements NftTable {
         `nft transaction failed in ${netns ?? "the host namespace"} (nothing was applied): ${text.trim()}`,
         "the script is printed above the error; check the named line",
       );
-    if (this.lib && script.length <= IN_PROCESS_SCRIPT_MAX) {
+    const max = opts.mayBlock ? BLOCKING_SCRIPT_MAX : IN_PROCESS_SCRIPT_MAX;
+    if (this.lib && script.length <= max) {
       let r: NftRun | undefined;
       try {
         r = this.lib.run(libc(), netns, script);
