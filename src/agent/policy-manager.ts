@@ -415,7 +415,10 @@ export class PolicyManager {
       }
       this.metrics.deltaChanges += delta.changes;
       if (fromKernel && this.metrics.applies > 0) this.metrics.driftRepairs++;
-      // Where the apply's time went (bench:policy reads these from the log).
+    }
+    // Every change, and the first apply even when the kernel already held it all (a restart):
+    // where the apply's time went (bench:policy reads these lines, and times a start by the first).
+    if (delta.script !== "" || this.metrics.applies === 0) {
       const ms = (a: number, b: number) => Math.round((b - a) * 10) / 10;
       this.d.log("info", "policy applied", {
         changes: delta.changes,
