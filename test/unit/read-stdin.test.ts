@@ -1,10 +1,12 @@
-// VERSION's stdin reader: blocking read(2) through libc (readFdSync), the stream reader where that
-// cannot go on, and the same text, limit and refusal as readCniStdin (src/cni/read-cni-stdin.ts).
+// The plugin's stdin readers: blocking read(2) through libc (readFdSync); VERSION's (the stream
+// reader where that cannot go on, and the same text, limit and refusal as readCniStdin) and the
+// other verbs' (node:fs's readSync where it cannot go on, with its errors, as before).
 import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readCniStdin } from "../../src/cni/read-cni-stdin.ts";
+import { MAX_STDIN_BYTES, readCniStdin } from "../../src/cni/read-cni-stdin.ts";
+import { readPluginStdin } from "../../src/cni/read-plugin-stdin.ts";
 import { readVersionStdin } from "../../src/cni/read-version-stdin.ts";
 import { readFdSync } from "../../src/exec/read-fd-sync.ts";
 
@@ -133,5 +135,39 @@ describe("readVersionStdin", () => {
 
   test("a stdin that cannot be read at all: the stream reader answers", async () => {
     expect(await readVersionStdin(-1, () => streamOf(new TextEncoder().encode('{"a":1}')))).toBe('{"a":1}');
+  });
+});
+
+describe("readPluginStdin", () => {
+  test("the text as before: UTF-8 through Buffer, a byte-order mark kept (JSON.parse refuses it)", async () => {
+    const bytes = Uint8Array.from([0xef, 0xbb, 0xbf, ...new TextEncoder().encode('{"cniVersion":"é"}')]);
+    const fd = fdOf(bytes);
+    try {
+      expect(await readPluginStdin(fd, noStream)).toBe('\uFEFF{"cniVersion":"é"}');
+    } finally {
+      closeSync(fd);
+    }
+    const big = fdOf("x".repeat(MAX_STDIN_BYTES + 1));
+    try {
+      await expect(readPluginStdin(big, noStream)).rejects.toMatchObject({ code: "cni-stdin-too-large" });
+    } finally {
+      closeSync(big);
+    }
+  });
+
+  test("a non-blocking stdin: the stream reader when nothing came yet, EAGAIN after a part", async () => {
+    const empty = nonBlockingFifo(new Uint8Array(0));
+    try {
+      const text = await readPluginStdin(empty, () => streamOf(new TextEncoder().encode('{"a":1}')));
+      expect(text).toBe('{"a":1}');
+    } finally {
+      closeSync(empty);
+    }
+    const part = nonBlockingFifo(new TextEncoder().encode('{"a":'));
+    try {
+      await expect(readPluginStdin(part, noStream)).rejects.toMatchObject({ code: "EAGAIN" });
+    } finally {
+      closeSync(part);
+    }
   });
 });
