@@ -7,7 +7,7 @@ import { MAX_STDIN_BYTES, readCniStdin, stdinTooLarge } from "./read-cni-stdin.t
  * MAX_STDIN_BYTES (at most one 64 KiB chunk beyond the limit is held). Bun.stdin.text() measured
  * ~2–5 ms more per plugin start (its stream machinery); a runtime gives the plugin a pipe, so a
  * sync read is safe. libc's read(2) through bun:ffi (readFdSync; bun:ffi is loaded on this path
- * anyway, for netlink) first: ~2–3 ms less CPU per ADD or DEL than node:fs's readSync (issue 11,
+ * anyway, for netlink) first: ~2 ms less CPU per ADD or DEL than node:fs's readSync (issue 11,
  * docs/benchmarks.md). Where it fails or libc is missing, readSync goes on from there as before:
  * its errors, and a non-blocking stdin (EAGAIN before any byte) read by the bounded stream reader.
  */
