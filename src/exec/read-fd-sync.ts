@@ -18,8 +18,8 @@ let libcRead: ReadFn | null | undefined;
  * Blocking read(2) of `fd` through libc (bun:ffi) until end of input or past `limit` bytes;
  * undefined where libc cannot be opened (not glibc, not Linux). Synchronous on purpose: the CNI
  * plugin's VERSION reads its stdin this way because Bun's own readers of fd 0 (`Bun.stdin.text()`,
- * its stream) start Bun's thread pool and stream machinery, measured ~2 ms more per process start
- * than loading bun:ffi and reading (docs/benchmarks.md, issue 11). Other callers of a pipe or a
+ * its stream) start Bun's thread pool and stream machinery, measured ~1–2.5 ms more CPU per
+ * process start than loading bun:ffi and reading (docs/benchmarks.md, issue 11). Other callers of a pipe or a
  * file that may block the thread can use it too; an event loop blocked here runs nothing else.
  */
 export function readFdSync(fd: number, limit: number): FdRead | undefined {
