@@ -6,11 +6,12 @@
 // VERSION (which runtimes call before anything else, and which measures the start-up floor) is
 // answered from stdin alone, before the rest of the plugin is evaluated: the wiring is a dynamic
 // import, which the build splits into chunks of their own (scripts/build.ts), so VERSION loads
-// neither them nor the built-ins they import (node:fs, bun:ffi, bun:sqlite: ~2–4 ms each at
-// start-up). VERSION reads stdin through the stream reader for the same reason: node:fs's
-// readSync, cheaper once node:fs is loaded (ADD, DEL), costs ~3 ms more here than the stream.
+// neither them nor the built-ins they import (node:fs, bun:sqlite: ~2–4 ms each at start-up).
+// VERSION reads stdin by blocking read(2) calls through bun:ffi (readVersionStdin), the one
+// built-in it loads: ~1–2.5 ms less CPU than Bun's stream reader of fd 0 (its thread pool), and
+// than node:fs's readSync, whose module alone costs ~3–4 ms (ADD and DEL load node:fs anyway).
 import { delegationDepth, MAX_DELEGATION_DEPTH } from "./cni/delegation-depth.ts";
-import { readCniStdin } from "./cni/read-cni-stdin.ts";
+import { readVersionStdin } from "./cni/read-version-stdin.ts";
 import { versionAnswer } from "./cni/version-answer.ts";
 
 const ABOUT =
@@ -23,7 +24,7 @@ const env = process.env as Record<string, string | undefined>;
 async function main(): Promise<number | undefined> {
   // Past the delegation limit, VERSION too is answered with the error (runCni does that).
   if (env.CNI_COMMAND === "VERSION" && delegationDepth(env) <= MAX_DELEGATION_DEPTH) {
-    await Bun.write(Bun.stdout, versionAnswer(await readCniStdin(Bun.stdin.stream()).catch(() => "")));
+    await Bun.write(Bun.stdout, versionAnswer(await readVersionStdin().catch(() => "")));
     return 0;
   }
   const { runCniFaces } = await import("./cni-wiring.ts");

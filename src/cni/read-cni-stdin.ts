@@ -19,6 +19,14 @@ export async function readCniStdin(
   stream: ReadableStream<Uint8Array>,
   limit = MAX_STDIN_BYTES,
 ): Promise<string> {
+  return new TextDecoder().decode(await readCniStdinBytes(stream, limit));
+}
+
+/** readCniStdin's bytes, before decoding (the VERSION reader joins them to what it read itself). */
+export async function readCniStdinBytes(
+  stream: ReadableStream<Uint8Array>,
+  limit = MAX_STDIN_BYTES,
+): Promise<Uint8Array> {
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -33,5 +41,5 @@ export async function readCniStdin(
   } finally {
     await reader.cancel().catch(() => {});
   }
-  return new TextDecoder().decode(Buffer.concat(chunks));
+  return Buffer.concat(chunks);
 }
