@@ -1,6 +1,7 @@
 // LinuxNft against the real nftables in a fresh tt-t-* namespace (never the root one).
 import { afterAll, describe, expect, test } from "bun:test";
 import { BLOCKING_SCRIPT_MAX, IN_PROCESS_SCRIPT_MAX, LinuxNft } from "../../src/dataplane/linux/linux-nft.ts";
+import { LibNftables } from "../../src/dataplane/linux/netlink/libnftables.ts";
 import { cleanupAllNetns, isRoot, withNetns } from "../harness/netns.ts";
 
 afterAll(cleanupAllNetns);
@@ -46,8 +47,22 @@ describe.skipIf(!isRoot)("LinuxNft", () => {
         nft.apply(ns.path, "add chain inet tartan c\nadd rule inet tartan c ip saddr @nosuch accept\n"),
       ).rejects.toThrow(/nft transaction failed.*No such file or directory/s);
       expect((await ns.exec(["nft", "list", "table", "inet", "tartan"])).stdout).not.toContain("chain c");
-      // The library's freed memory back to the system: no effect on the kernel, no crash.
-      nft.releaseMemory();
+      // The library's freed memory back to the system: no effect on the kernel, no crash; and a
+      // second release with no nft run since does not walk glibc's arenas again.
+      const syms = (LibNftables.load() as unknown as { s: { malloc_trim: (pad: number) => number } }).s;
+      const trim = syms.malloc_trim;
+      let trims = 0;
+      syms.malloc_trim = (pad) => {
+        trims++;
+        return trim(pad);
+      };
+      try {
+        nft.releaseMemory();
+        nft.releaseMemory();
+      } finally {
+        syms.malloc_trim = trim;
+      }
+      expect(trims).toBe(1);
       expect((await ns.exec(["nft", "list", "set", "inet", "tartan", "s"])).stdout).toContain(
         "type ipv4_addr",
       );
