@@ -8,6 +8,7 @@ import { checkKind, checkName } from "../validate-resource.ts";
 import { EtcdClient } from "./etcd-client.ts";
 import { etcdClientSecrets } from "./etcd-credentials.ts";
 import { etcdError } from "./etcd-error.ts";
+import { prefixRangeEnd } from "./etcd-requests.ts";
 import type { KeyValue } from "./etcd-responses.ts";
 import { watchEtcd } from "./etcd-watch.ts";
 
@@ -29,13 +30,6 @@ export interface EtcdDatastoreOptions {
 }
 
 const text = new TextDecoder();
-
-/** The smallest key greater than every key starting with `prefix` (etcd's range_end idiom). */
-function prefixEnd(prefix: string): Uint8Array {
-  const b = new TextEncoder().encode(prefix);
-  b[b.length - 1]! += 1;
-  return b;
-}
 
 /** The key right after `key` (a list's next page starts there). */
 function after(key: Uint8Array): Uint8Array {
@@ -82,7 +76,7 @@ export class EtcdDatastore implements Datastore {
     checkKind(kind);
     if (namespace) checkName("x", namespace);
     const p = namespace ? this.key(kind, "", namespace) : `${this.prefix}/${kind}/`;
-    const end = prefixEnd(p);
+    const end = prefixRangeEnd(p);
     const items: Resource[] = [];
     let from: Uint8Array | string = p;
     let revision: string | undefined;
@@ -158,28 +152,26 @@ export class EtcdDatastore implements Datastore {
   ): WatchHandle {
     checkKind(kind);
     const prefix = `${this.prefix}/${kind}/`;
-    let last = BigInt(fromRevision);
     let closed = false;
     const stop = watchEtcd(
       this.client,
       // Without previous values a DELETED event is built from its key (fromKey).
       {
         key: prefix,
-        rangeEnd: prefixEnd(prefix),
-        startRevision: String(last + 1n),
+        rangeEnd: prefixRangeEnd(prefix),
+        startRevision: String(BigInt(fromRevision) + 1n),
         prevKv: !opts?.deletedIdentityOnly,
       },
       {
         onEvents: (events) => {
           for (const ev of events) {
             if (closed) return; // closed by an earlier event's handler
-            last = BigInt(ev.kv.modRevision);
             onEvent(this.toEvent(ev.type, ev.kv, ev.prevKv));
           }
         },
-        onError: (err) => {
+        onError: (err, next) => {
           closed = true;
-          void this.watchFailure(kind, last, err).then((e) => onError?.(e));
+          void this.watchFailure(kind, next, err).then((e) => onError?.(e));
         },
       },
     );
@@ -259,22 +251,18 @@ export class EtcdDatastore implements Datastore {
    * other end, ask etcd: a read at the revision the watch needed fails with "compacted" exactly
    * when that is the cause.
    */
-  private async watchFailure(kind: string, last: bigint, err: Error): Promise<Error> {
-    if (/compact/i.test(err.message)) return this.compactedError(kind, last, err);
+  private async watchFailure(kind: string, next: string, err: Error): Promise<Error> {
+    if (/compact/i.test(err.message)) return this.compactedError(kind, next, err);
     try {
-      await this.client.range({ key: `${this.prefix}/${kind}/`, revision: String(last + 1n), limit: 1 });
+      await this.client.range({ key: `${this.prefix}/${kind}/`, revision: next, limit: 1 });
     } catch (e) {
-      if (/compact/i.test(String((e as Error)?.message))) return this.compactedError(kind, last, e);
+      if (/compact/i.test(String((e as Error)?.message))) return this.compactedError(kind, next, e);
     }
     return etcdError(`watch of ${kind}`, this.endpoints, err);
   }
 
-  private compactedError(kind: string, last: bigint, cause: unknown): Error {
-    return datastoreError(
-      "datastore-compacted",
-      `watch of ${kind}: revision ${last + 1n} was compacted`,
-      cause,
-    );
+  private compactedError(kind: string, next: string, cause: unknown): Error {
+    return datastoreError("datastore-compacted", `watch of ${kind}: revision ${next} was compacted`, cause);
   }
 
   private casFailure(key: string, expected: string, cur: KeyValue | undefined): Error {

@@ -42,6 +42,13 @@ export interface WatchCreateRequest {
   progressNotify?: boolean;
 }
 
+/** The smallest key greater than every key starting with `prefix` (etcd's range_end idiom). */
+export function prefixRangeEnd(prefix: string): Uint8Array {
+  const b = new TextEncoder().encode(prefix);
+  b[b.length - 1]! += 1;
+  return b;
+}
+
 function range(w: ProtobufWriter, r: RangeRequest): void {
   w.bytes(1, r.key).bytes(2, r.rangeEnd).uint(3, r.limit).uint(4, r.revision).uint(8, r.keysOnly);
 }

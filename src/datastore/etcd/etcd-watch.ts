@@ -21,7 +21,8 @@ export interface EtcdWatchHandlers {
   /** A response without events past the last one delivered: every change up to `revision` was sent. */
   onProgress?(revision: string): void;
   /** The watch ended for good: cancelled by etcd (compacted history, permissions). */
-  onError(e: Error): void;
+  /** `nextRevision`: the first revision not delivered (where a new watch would have to start). */
+  onError(e: Error, nextRevision: string): void;
 }
 
 /** A stream that broke for a reason a reconnect can fix (etcd restarting, unreachable, cut). */
@@ -58,7 +59,7 @@ export function watchEtcd(client: EtcdClient, range: EtcdWatchRange, h: EtcdWatc
     if (closed) return;
     closed = true;
     stream?.close();
-    h.onError(e);
+    h.onError(e, String(last + 1n));
   };
 
   const onMessage = (b: Uint8Array) => {

@@ -1,6 +1,7 @@
 import type { EtcdTlsFiles } from "../datastore-config.ts";
 import { EtcdClient } from "./etcd-client.ts";
 import { etcdClientSecrets } from "./etcd-credentials.ts";
+import { prefixRangeEnd } from "./etcd-requests.ts";
 import type { KeyValue } from "./etcd-responses.ts";
 import { watchEtcd } from "./etcd-watch.ts";
 
@@ -62,11 +63,9 @@ function fromKv(kv: KeyValue): RawKv {
 /** A key given as a string of byte values (prefixEnd's, latin1) as those bytes. */
 const latin1 = (s: string) => Buffer.from(s, "latin1");
 
-/** The smallest key greater than every key starting with `prefix` (etcd's range_end idiom). */
+/** prefixRangeEnd as a string of byte values (latin1), as this class's key ranges take it. */
 export function prefixEnd(prefix: string): string {
-  const b = Buffer.from(prefix);
-  b[b.length - 1]! += 1;
-  return b.toString("latin1");
+  return Buffer.from(prefixRangeEnd(prefix)).toString("latin1");
 }
 
 /**
