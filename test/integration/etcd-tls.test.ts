@@ -46,6 +46,26 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * Turns auth on in an etcd with a root user and user `name` (password `${name}-pw`), whose role
+ * may read and write `/tt-t-${name}/`. etcd3, an independent client, sets them up.
+ */
+async function enableAuth(config: EtcdDatastoreConfig, name: string): Promise<void> {
+  const admin = labEtcd3(config);
+  try {
+    await admin.role("root").create();
+    await admin.user("root").create("root-pw");
+    await admin.user("root").addRole("root");
+    const role = await admin.role(name).create();
+    await role.grant({ permission: "Readwrite", range: admin.range({ prefix: `/tt-t-${name}/` }) });
+    await admin.user(name).create(`${name}-pw`);
+    await admin.user(name).addRole(name);
+    await admin.auth.authEnable();
+  } finally {
+    admin.close();
+  }
+}
+
 /** The error of one call through a fresh client (1 s deadline), closed afterwards. */
 async function failure(config: Omit<EtcdDatastoreConfig, "type">): Promise<TartanError> {
   const ds = new EtcdDatastore({ timeoutMs: 1000, ...config });
@@ -134,20 +154,7 @@ describe.skipIf(skip !== undefined)("etcd with users (auth enabled)", () => {
     if (skip) return;
     writeFileSync(pwFile, "tartan-pw\n", { mode: 0o600 });
     writeFileSync(badPwFile, "nope\n", { mode: 0o600 });
-    // etcd3, an independent client, sets the users up.
-    const admin = labEtcd3({ type: "etcd", endpoints: [users!.endpoint], tls: { caFile: certs.caFile } });
-    try {
-      await admin.role("root").create();
-      await admin.user("root").create("root-pw");
-      await admin.user("root").addRole("root");
-      const role = await admin.role("tartan").create();
-      await role.grant({ permission: "Readwrite", range: admin.range({ prefix: "/tt-t-users/" }) });
-      await admin.user("tartan").create("tartan-pw");
-      await admin.user("tartan").addRole("tartan");
-      await admin.auth.authEnable();
-    } finally {
-      admin.close();
-    }
+    await enableAuth({ type: "etcd", endpoints: [users!.endpoint], tls: { caFile: certs.caFile } }, "tartan");
   });
 
   const tls = () => ({ caFile: certs.caFile });
@@ -156,7 +163,7 @@ describe.skipIf(skip !== undefined)("etcd with users (auth enabled)", () => {
     const ds = await openDatastore({
       type: "etcd",
       endpoints: [users!.endpoint],
-      prefix: "/tt-t-users",
+      prefix: "/tt-t-tartan",
       tls: tls(),
       auth: { username: "tartan", passwordFile: pwFile },
     });
@@ -171,7 +178,7 @@ describe.skipIf(skip !== undefined)("etcd with users (auth enabled)", () => {
   test("a wrong password: datastore-auth", async () => {
     const e = await failure({
       endpoints: [users!.endpoint],
-      prefix: "/tt-t-users",
+      prefix: "/tt-t-tartan",
       tls: tls(),
       auth: { username: "tartan", passwordFile: badPwFile },
     });
@@ -181,7 +188,7 @@ describe.skipIf(skip !== undefined)("etcd with users (auth enabled)", () => {
   });
 
   test("no user at all: datastore-auth, etcd requires one", async () => {
-    const e = await failure({ endpoints: [users!.endpoint], prefix: "/tt-t-users", tls: tls() });
+    const e = await failure({ endpoints: [users!.endpoint], prefix: "/tt-t-tartan", tls: tls() });
     expect(e.code).toBe("datastore-auth");
     expect(e.message).toContain("requires a user");
   });
@@ -202,19 +209,7 @@ describe.skipIf(skip !== undefined)("etcd user tokens that expire", () => {
   test("a call after the token expired authenticates again and succeeds; a watch keeps delivering", async () => {
     const pwFile = join(dir, "short.password");
     writeFileSync(pwFile, "short-pw\n", { mode: 0o600 });
-    const admin = labEtcd3({ type: "etcd", endpoints: [shortTokens!.endpoint] });
-    try {
-      await admin.role("root").create();
-      await admin.user("root").create("root-pw");
-      await admin.user("root").addRole("root");
-      const role = await admin.role("short").create();
-      await role.grant({ permission: "Readwrite", range: admin.range({ prefix: "/tt-t-short/" }) });
-      await admin.user("short").create("short-pw");
-      await admin.user("short").addRole("short");
-      await admin.auth.authEnable();
-    } finally {
-      admin.close();
-    }
+    await enableAuth({ type: "etcd", endpoints: [shortTokens!.endpoint] }, "short");
     const ds = new EtcdDatastore({
       endpoints: [shortTokens!.endpoint],
       prefix: "/tt-t-short",
