@@ -7,7 +7,8 @@ import { MAX_STDIN_BYTES, readCniStdinBytes, stdinTooLarge } from "./read-cni-st
  * by blocking read(2) calls through libc (readFdSync), ~1–2.5 ms less CPU per start than the
  * stream reader (Bun's thread pool), with the stream reader taking over where libc is missing or a read
  * fails (a non-blocking pipe's EAGAIN): then it reads what is left, after the bytes already read.
- * Only the plugin's VERSION uses it: ADD and DEL load node:fs anyway and read with its readSync.
+ * Only the plugin's VERSION uses it: the other verbs read through readPluginStdin (read(2) first
+ * too, then node:fs's readSync, whose errors they report; node:fs is loaded on their path anyway).
  */
 export async function readVersionStdin(
   fd = 0,

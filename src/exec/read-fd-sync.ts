@@ -21,6 +21,8 @@ let libcRead: ReadFn | null | undefined;
  * its stream) start Bun's thread pool and stream machinery, measured ~1–2.5 ms more CPU per
  * process start than loading bun:ffi and reading (docs/benchmarks.md, issue 11). Other callers of a pipe or a
  * file that may block the thread can use it too; an event loop blocked here runs nothing else.
+ * Its own one-symbol dlopen rather than the netlink driver's libc (dataplane/linux/netlink/libc.ts,
+ * a layer above): bun:ffi compiles a stub per symbol bound, and VERSION needs only read(2).
  */
 export function readFdSync(fd: number, limit: number): FdRead | undefined {
   if (libcRead === undefined) {
