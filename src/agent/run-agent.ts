@@ -2,6 +2,7 @@ import type { Dataplane } from "../dataplane/dataplane.ts";
 import type { Datastore } from "../datastore/datastore.ts";
 import type { IpamStore } from "../datastore/ipam-store.ts";
 import type { DatastoreConfig } from "../datastore/open-datastore.ts";
+import { stopSignal } from "../exec/stop-signal.ts";
 import { stableMac } from "../model/mac-address.ts";
 import { isBgpBackend } from "../model/routing-backend.ts";
 import { Agent } from "./agent.ts";
@@ -128,10 +129,7 @@ export async function startAgent(config: AgentConfig, w: AgentWiring): Promise<R
 export async function runAgent(config: AgentConfig, w: AgentWiring): Promise<number> {
   const running = await startAgent(config, w);
   w.log("info", "agent listening", { socket: config.socket, metrics: config.metricsAddress || "off" });
-  const signal = await new Promise<string>((resolve) => {
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    process.once("SIGINT", () => resolve("SIGINT"));
-  });
+  const signal = await stopSignal();
   w.log("info", "agent stopping; kernel state is left in place", { signal });
   await running.stop();
   return 0;

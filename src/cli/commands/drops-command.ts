@@ -1,6 +1,7 @@
 import { AgentClient } from "../../api/agent-client.ts";
 import { followAgent } from "../../api/agent-stream.ts";
 import { TartanError } from "../../errors/tartan-error.ts";
+import { stopSignal } from "../../exec/stop-signal.ts";
 import {
   AGENT_DROPS_PATH,
   type DropEndpoint,
@@ -83,8 +84,7 @@ async function follow(
   const json = args.get("output") === "json";
   const max = args.get("count") ? Number(args.get("count")) : Number.POSITIVE_INFINITY;
   const stop = new AbortController();
-  process.once("SIGINT", () => stop.abort());
-  process.once("SIGTERM", () => stop.abort());
+  stopSignal().then(() => stop.abort());
   let printed = 0;
   let failed = 0;
   const widths = [12, 8, 9, 34, 34, 6, 0];

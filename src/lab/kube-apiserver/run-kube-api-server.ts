@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { stopSignal } from "../../exec/stop-signal.ts";
 import { type KubeApiServerOptions, serveKubeApi } from "./serve-kube-api.ts";
 
 /** The config file of `tartan lab kube-apiserver --config FILE` (JSON): the server's options. */
@@ -17,10 +18,7 @@ export async function runKubeApiServer(configFile: string): Promise<number> {
       : {}),
   });
   process.stdout.write(`serving ${server.url}\n`);
-  await new Promise<void>((resolve) => {
-    process.once("SIGTERM", () => resolve());
-    process.once("SIGINT", () => resolve());
-  });
+  await stopSignal();
   await server.close();
   return 0;
 }

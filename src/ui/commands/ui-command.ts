@@ -7,6 +7,7 @@ import { formatExplanation } from "../../cli/format-explanation.ts";
 import { pickLab } from "../../cli/labs-up.ts";
 import { readSnapshotTarget } from "../../cli/snapshot-target.ts";
 import { TartanError } from "../../errors/tartan-error.ts";
+import { stopSignal } from "../../exec/stop-signal.ts";
 import { isRoutingBackend } from "../../model/routing-backend.ts";
 import { viewSource } from "../cluster-view.ts";
 import { type ExplainFn, serveUi } from "../ui-server.ts";
@@ -76,10 +77,7 @@ export const uiCommand = defineCommand<never>({
     const lab = socket ? args.get("lab") : pickLab(args.get("lab"));
     const ui = serveUi({ hostname, port, source: viewSource(lab, socket), explain: explainWith(args) });
     ctx.io.out(`tartan ui: serving ${ui.url}${lab ? ` (lab ${lab})` : ""}; Ctrl-C to stop\n`);
-    await new Promise<void>((resolve) => {
-      process.once("SIGINT", resolve);
-      process.once("SIGTERM", resolve);
-    });
+    await stopSignal();
     await ui.stop();
     return new Exited(0);
   },
