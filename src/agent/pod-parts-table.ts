@@ -10,21 +10,34 @@ function labelsHash(l: Labels): number {
   return h;
 }
 
-/** Same keys in the same order with the same values (the mirror compares pods by their JSON). */
+/**
+ * The same keys with the same values. Order is not compared (it would cost two key arrays per
+ * pod): the hash is order-dependent, so a different order nearly always lands elsewhere, and
+ * labels are a map either way.
+ */
 function sameLabels(a: Labels, b: Labels): boolean {
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i] || a[ka[i]!] !== b[kb[i]!]) return false;
-  return true;
+  let n = 0;
+  for (const k in a) {
+    if (a[k] !== b[k] || !Object.hasOwn(b, k)) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
 }
+
+/** A field's value into the hash: numbers without a string conversion. */
+const mix = (v: unknown, h: number): number =>
+  typeof v === "number"
+    ? Math.imul(h ^ (v | 0), 16777619)
+    : typeof v === "string"
+      ? fnv1a(v, h)
+      : fnv1a(String(v), h);
 
 function containersHash(cs: Containers): number {
   let h = FNV_OFFSET;
   for (const c of cs) {
-    h = fnv1a(String(c.name), h ^ 0x7c);
-    for (const p of c.ports ?? [])
-      h = fnv1a(String(p.protocol), fnv1a(String(p.containerPort), fnv1a(String(p.name), h ^ 0x2c)));
+    h = mix(c.name, h ^ 0x7c);
+    for (const p of c.ports ?? []) h = mix(p.protocol, mix(p.containerPort, mix(p.name, h ^ 0x2c)));
   }
   return h;
 }
@@ -49,11 +62,12 @@ function sameContainers(a: Containers, b: Containers): boolean {
   return true;
 }
 
-/** A stripped spec: its node, hostNetwork and (already shared) containers. */
+/**
+ * A stripped spec by its node and hostNetwork only: its containers are compared by identity
+ * (shared first), and the pods of one node have few distinct ones.
+ */
 function specHash(s: PodSpec): number {
-  let h = fnv1a(String(s.nodeName), FNV_OFFSET);
-  h = fnv1a(String(s.hostNetwork), h ^ 0x1f);
-  return s.containers ? h ^ containersHash(s.containers) : h;
+  return mix(s.hostNetwork, mix(s.nodeName, FNV_OFFSET));
 }
 
 /** Same fields present with the same values; containers by identity (they are shared first). */
