@@ -216,6 +216,14 @@ export class Agent {
       nodes: this.nodes.items.size,
       blocks: this.nodeBlocks.owned().map((b) => b.spec.cidr),
     });
+    if (config.ipam?.mode === "node-podcidr") {
+      const outside = this.nodeBlocks.outsidePools(this.ownPodCidrs());
+      if (outside.length)
+        log("warn", "pod CIDRs in no configured pool: their traffic leaving the cluster is not masqueraded", {
+          podCidrs: outside,
+          hint: "set the agent config's pools to the cluster CIDR (the controller manager's --cluster-cidr)",
+        });
+    }
     for (const a of this.appliers) a.trigger();
     void this.publishNetworkCondition();
     const every = (seconds: number, fn: () => void) =>
