@@ -99,6 +99,18 @@ describe("agent config", () => {
     expect(c.vxlan).toEqual({ vni: 4096, port: 4789 });
   });
 
+  test("underlayInterface: a name or a form that finds it; a bad form is named with what is wrong", () => {
+    const base = "nodeName: n1\ndatastore: {type: local, path: /x}\nunderlayInterface: ";
+    for (const v of ["ens5", "default-route", "cidr=10.0.0.0/8,fd00::/8", "interface=^(eth|ens)[0-9]+$"])
+      expect(parseAgentConfig(`${base}'${v}'\n`).underlayInterface).toBe(v);
+    for (const [v, msg] of [
+      ["cidr=10.0.0.0", /underlayInterface.*not in CIDR notation/],
+      ["interface=([", /underlayInterface.*not a regular expression/],
+      ["a-name-longer-than-15", /underlayInterface.*is not an interface name, interface=REGEX/],
+    ] as const)
+      expect(() => parseAgentConfig(`${base}'${v}'\n`)).toThrow(msg);
+  });
+
   test("errors name every bad field", () => {
     let err: unknown;
     try {
