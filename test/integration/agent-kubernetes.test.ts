@@ -40,7 +40,7 @@ let kube: KubeApiServerFixture | undefined;
 let raw: Etcd3 | undefined;
 
 interface CoreObject {
-  metadata: { name: string; annotations?: Record<string, string> };
+  metadata: { name: string; resourceVersion?: string; annotations?: Record<string, string> };
   spec?: Record<string, unknown>;
   status?: { conditions?: { type: string; status: string; reason?: string }[]; podIPs?: unknown };
 }
@@ -192,15 +192,34 @@ describe.skipIf(skip !== undefined)("agents in Kubernetes mode on the stand-in A
       const after = await admin("GET", "/api/v1/namespaces/prod/pods/web");
       expect(after.status).toEqual(before.status);
       expect(a.agent.policy!.pods.items.get("prod/web")?.status?.podIPs).toEqual([{ ip: "10.244.0.5" }]);
-      // The node reclaimer's lease is a coordination.k8s.io Lease in tartan-system.
+      // The node reclaimer's lease and each node's heartbeat lease are coordination.k8s.io Leases
+      // in tartan-system; heartbeats do not touch the Nodes.
+      const leaseNames = async () =>
+        (await admin("GET", "/apis/coordination.k8s.io/v1/namespaces/tartan-system/leases"))
+          .items!.map((l) => l.metadata.name)
+          .sort()
+          .join(" ");
       await eventually(
-        "the reclaimer lease",
-        async () =>
-          (await admin("GET", "/apis/coordination.k8s.io/v1/namespaces/tartan-system/leases")).items!.map(
-            (l) => l.metadata.name,
-          )[0] === "node-reclaimer",
+        "the reclaimer and heartbeat leases",
+        async () => (await leaseNames()) === "heartbeat.k1 heartbeat.k2 node-reclaimer",
         SETTLE,
       );
+      const nodeVersion = (await admin("GET", "/api/v1/nodes/k1")).metadata.resourceVersion;
+      const beat = async () =>
+        (await admin(
+          "GET",
+          "/apis/coordination.k8s.io/v1/namespaces/tartan-system/leases/heartbeat.k1",
+        )) as unknown as {
+          spec: { renewTime: string; holderIdentity: string };
+        };
+      const first = (await beat()).spec;
+      expect(first.holderIdentity).toBe("k1");
+      await eventually(
+        "k1's lease renewed (heartbeatSeconds 1)",
+        async () => (await beat()).spec.renewTime !== first.renewTime,
+        SETTLE,
+      );
+      expect((await admin("GET", "/api/v1/nodes/k1")).metadata.resourceVersion).toBe(nodeVersion);
     } finally {
       await stopAll();
       await wipe();
