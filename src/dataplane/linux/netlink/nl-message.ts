@@ -4,7 +4,8 @@
  * socket when it sends.
  */
 export class NlMessage {
-  private buf = new Uint8Array(256);
+  // 128 bytes hold a route, neighbour or FDB request; bigger ones grow.
+  private buf = new Uint8Array(128);
   private view = new DataView(this.buf.buffer);
   private len = 16;
   private readonly open: number[] = [];
@@ -43,13 +44,19 @@ export class NlMessage {
   }
 
   u8(type: number, v: number): this {
-    return this.bytes(type, Uint8Array.of(v));
+    const at = this.grow(5);
+    this.view.setUint16(at, 5, true);
+    this.view.setUint16(at + 2, type, true);
+    this.view.setUint8(at + 4, v);
+    return this;
   }
 
   u32(type: number, v: number): this {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, v, true);
-    return this.bytes(type, b);
+    const at = this.grow(8);
+    this.view.setUint16(at, 8, true);
+    this.view.setUint16(at + 2, type, true);
+    this.view.setUint32(at + 4, v, true);
+    return this;
   }
 
   /** A NUL-terminated string, as the kernel expects for names and kinds. */
