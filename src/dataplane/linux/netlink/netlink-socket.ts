@@ -178,10 +178,8 @@ export class NetlinkSocket {
     const chunks = msgs.map((m, i) => {
       const b = m.done(++this.seq);
       len += b.length;
-      if (i < n - 1) {
-        const v = new DataView(b.buffer, b.byteOffset, b.length);
-        v.setUint16(6, v.getUint16(6, true) & ~RTNL.NLM_F_ACK, true);
-      }
+      // nlmsg_flags is little-endian at offset 6; NLM_F_ACK sits in its low byte.
+      if (i < n - 1) b[6] = (b[6] as number) & ~RTNL.NLM_F_ACK;
       return b;
     });
     if (this.tx.length < len) this.tx = new Uint8Array(Math.max(len, this.tx.length * 2));
