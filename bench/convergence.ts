@@ -9,7 +9,7 @@
 //      convergence): one hand-written `ip -batch` (+ `bridge -batch`) of the same N entries.
 // Targets: (b) p99 <= 1 s at 100 nodes, <= 2 s at 1000.
 //
-//   npm run bench:convergence [-- --pods 20] [--counts 10,100,1000] [--trials 5] [--json]
+//   npm run bench:convergence [-- --pods 20] [--counts 10,100,1000] [--trials 5] [--kernel-poll events|dump] [--json]
 //   npm run bench:convergence -- --datastore kubernetes [...]
 //
 // --datastore kubernetes: the Kubernetes datastore against etcd in the same run
@@ -58,6 +58,9 @@ if (datastoreOpt !== "etcd" && datastoreOpt !== "kubernetes") {
 }
 const datastore: "etcd" | "kubernetes" = datastoreOpt;
 const backend = opt("--backend", "");
+// How the helper sees node-1's kernel: rtnetlink notifications (default since the sixth session)
+// or the dumps paced to half a core used before (`--kernel-poll dump`, to compare with old figures).
+const kernelPoll = opt("--kernel-poll", "events") === "dump" ? "dump" : "events";
 const labNodes = opt("--nodes", "10,50").split(",").map(Number);
 // Issue 11: a burst of 1000 remote nodes programmed, and 1000 removed, each in <= 1 s (p99).
 // One by one the datastore sets the pace: no time target, the agent's share is what is printed.
@@ -189,7 +192,14 @@ async function main(): Promise<void> {
   const lab = await labUp(name, { nodes: 3, backend: "vxlan" });
   const reach = skipPods ? undefined : await podReachability(name);
   log(`remote nodes ${counts.join(", ")}, burst writes, ${trials} trials each`);
-  const remote = await runRemoteNodes({ lab: name, mode: "burst", trials, counts, etcd: lab.etcd });
+  const remote = await runRemoteNodes({
+    lab: name,
+    mode: "burst",
+    trials,
+    counts,
+    etcd: lab.etcd,
+    kernelPoll,
+  });
   log(`remote nodes ${counts.join(", ")}, one Datastore.create per object, ${trialsOneByOne} trials each`);
   const oneByOne =
     trialsOneByOne > 0
@@ -199,6 +209,7 @@ async function main(): Promise<void> {
           trials: trialsOneByOne,
           counts,
           etcd: lab.etcd,
+          kernelPoll,
         })
       : undefined;
   log("yardstick: ip -batch of the same entries");
@@ -249,7 +260,9 @@ async function main(): Promise<void> {
     return;
   }
   const f = (x: number) => x.toFixed(0);
-  console.log(`convergence, 3-node vxlan lab ${name}, datastore etcd; ${machine}; ${started}`);
+  console.log(
+    `convergence, 3-node vxlan lab ${name}, datastore etcd, kernel seen by ${kernelPoll === "events" ? "notifications" : "dumps"}; ${machine}; ${started}`,
+  );
   if (reach) {
     const r = summarize(reach.reach);
     const a = summarize(reach.add);

@@ -20,8 +20,12 @@ export interface FreshBlockResult {
   afterAdd: ReturnType<typeof summarize>;
   /** bird's VmRSS per node, KiB (bgp only). */
   birdRssKiB?: { mean: number; max: number; nodes: number };
+  /** `lab up`; for bgp backends it includes lab up's own wait for the sessions (up to 30 s). */
   upSeconds: number;
-  /** bgp backends: lab up returned → every BGP session Established (bgp status), s. */
+  /**
+   * bgp backends: lab up returned → every BGP session Established (bgp status), s: ~0 unless
+   * lab up's 30 s wait ran out (large labs).
+   */
   meshSeconds?: number;
 }
 

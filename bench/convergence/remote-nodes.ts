@@ -29,6 +29,7 @@ import {
 } from "../../src/model/cluster-resources.ts";
 import { TARTAN_API_VERSION } from "../../src/model/resource.ts";
 import { labEtcd3, labEtcdConfig } from "../lab/lab-etcd.ts";
+import { KernelEvents, type Wanted } from "./kernel-events.ts";
 
 const argv = process.argv.slice(2);
 const opt = (n: string, d = ""): string => {
@@ -48,6 +49,7 @@ const vxlan = opt("--backend", "vxlan") !== "host-gw";
  * one after the other would write them: the timing then includes etcd's write rate.
  */
 const mode = opt("--mode", "burst") as "burst" | "one-by-one";
+const kernelPoll = opt("--kernel-poll", "events") as "events" | "dump";
 const kubernetes = opt("--datastore", "etcd") === "kubernetes";
 if (kubernetes && mode === "burst")
   throw new Error("--datastore kubernetes writes through the API: --mode one-by-one");
@@ -151,37 +153,68 @@ interface Counts {
  * printing 1000+ entries as JSON: CPU taken from the agents being measured on a 2-core machine.
  */
 const poller = new NetlinkDataplane();
-async function kernelCounts(set: {
-  blocks: Set<string>;
-  addrs: Set<string>;
-  macs: Set<string>;
-}): Promise<Counts> {
+async function kernelKeys(set: Wanted): Promise<{ routes: string[]; neigh: string[]; fdb: string[] }> {
   const ns = `/run/netns/${nodeNs}`;
   const [r, ne, fd] = await Promise.all([
     poller.routes(ns, 4),
     vxlan ? poller.neighbours(ns) : [],
     vxlan ? poller.fdb(ns, DEVICE).catch(() => []) : [],
   ]);
-  const routes = r.filter((x) => x.proto === 201 && set.blocks.has(x.dst)).length;
-  const neigh = ne.filter((x) => x.dev === DEVICE && set.addrs.has(x.ip)).length;
-  const fdb = fd.filter((x) => set.macs.has(x.mac)).length;
-  return { routes, neigh, fdb };
+  return {
+    routes: r.filter((x) => x.proto === 201 && set.blocks.has(x.dst)).map((x) => x.dst),
+    neigh: ne.filter((x) => x.dev === DEVICE && set.addrs.has(x.ip)).map((x) => x.ip),
+    fdb: fd.filter((x) => set.macs.has(x.mac)).map((x) => x.mac),
+  };
+}
+
+async function kernelCounts(set: Wanted): Promise<Counts> {
+  const k = await kernelKeys(set);
+  return { routes: k.routes.length, neigh: k.neigh.length, fdb: k.fdb.length };
+}
+
+/**
+ * Notifications of the node's kernel, seeded with a dump (--kernel-poll events, the default), or
+ * undefined for dumps only (--kernel-poll dump, the way before the sixth session).
+ */
+async function kernelEvents(set: Wanted): Promise<KernelEvents | undefined> {
+  if (kernelPoll !== "events") return undefined;
+  const ev = new KernelEvents(`/run/netns/${nodeNs}`, set);
+  const k = await kernelKeys(set);
+  ev.seed(k.routes, k.neigh, k.fdb);
+  return ev;
 }
 
 async function waitKernel(
-  set: { blocks: Set<string>; addrs: Set<string>; macs: Set<string> },
+  set: Wanted,
   want: number,
   timeoutMs: number,
+  events?: KernelEvents,
 ): Promise<{ at: number; polls: number; last: Counts }> {
   const deadline = now() + timeoutMs;
   let polls = 0;
   let last: Counts = { routes: -1, neigh: -1, fdb: -1 };
+  const complete = (c: Counts) => c.routes === want && (!vxlan || (c.neigh === want && c.fdb === want));
+  try {
+    while (events && !events.lost && now() < deadline) {
+      events.drain();
+      last = { routes: events.routes.size, neigh: events.neigh.size, fdb: events.fdb.size };
+      if (!events.lost && complete(last)) {
+        const at = now();
+        // One dump confirms what the notifications said; on a mismatch, dumps from here on.
+        last = await kernelCounts(set);
+        if (complete(last)) return { at, polls: polls + 1, last };
+        break;
+      }
+      await Bun.sleep(2);
+    }
+  } finally {
+    events?.close();
+  }
   while (now() < deadline) {
     polls++;
     const p0 = now();
     last = await kernelCounts(set);
-    if (last.routes === want && (!vxlan || (last.neigh === want && last.fdb === want)))
-      return { at: now(), polls, last };
+    if (complete(last)) return { at: now(), polls, last };
     // At most about half of one core for the poller (a dump of 1000 entries takes ms to parse).
     await Bun.sleep(Math.max(5, now() - p0));
   }
@@ -377,6 +410,7 @@ async function main(): Promise<void> {
       for (let trial = 0; trial < trials; trial++) {
         const m0 = await agentMetrics();
         const seenAdds = await watchEvents(ds, set, "ADDED");
+        const addEvents = await kernelEvents(keys);
         const t0 = now();
         // Per remote node: its Node, then its block (an agent writes them in this order too).
         if (mode === "burst") await burstCreate(etcd!, set);
@@ -386,7 +420,7 @@ async function main(): Promise<void> {
             await ds.create(f.block);
           });
         const tw = now();
-        const done = await waitKernel(keys, n, 60_000);
+        const done = await waitKernel(keys, n, 60_000, addEvents);
         const addsWatchedAt = await seenAdds.done(10_000);
         // Let the coalesced applies settle before reading the counters.
         await Bun.sleep(300);
@@ -397,6 +431,7 @@ async function main(): Promise<void> {
         // when the last delete event reaches a watcher that does nothing else, to tell the
         // watch delivery's share of the removal from the agent's.
         const seen = await watchEvents(ds, set, "DELETED");
+        const delEvents = await kernelEvents(keys);
         const r0 = now();
         if (mode === "burst") await burstDelete(etcd!, set);
         else
@@ -405,7 +440,7 @@ async function main(): Promise<void> {
             await ds.delete(KINDS.node, f.node.metadata.name);
           });
         const rw = now();
-        const gone = await waitKernel(keys, 0, 60_000);
+        const gone = await waitKernel(keys, 0, 60_000, delEvents);
         await Bun.sleep(100); // the log line of the last apply
         const watchedAt = await seen.done(10_000);
         const removalInLog = appliesBetween(r0, gone.at).map((a) => ({ ...a, ms: Math.round(a.at - r0) }));

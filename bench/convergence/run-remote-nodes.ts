@@ -35,6 +35,8 @@ export async function runRemoteNodes(o: {
   etcd: LabEtcdInfo;
   /** Write through the lab's stand-in Kubernetes API with this kubeconfig instead of into etcd. */
   kubeconfig?: string;
+  /** How the helper watches node-1's kernel: notifications (default) or repeated dumps. */
+  kernelPoll?: "events" | "dump";
 }): Promise<RemoteRun> {
   const paths = labPaths(o.lab);
   const p = Bun.spawn(
@@ -56,6 +58,8 @@ export async function runRemoteNodes(o: {
       String(o.trials),
       "--mode",
       o.mode,
+      "--kernel-poll",
+      o.kernelPoll ?? "events",
     ],
     { stdin: "ignore", stdout: "pipe", stderr: "inherit", env: { ...process.env, TARTAN_BIN: TARTAN } },
   );

@@ -12,12 +12,14 @@ import {
   type BlockRequest,
   type ClusterNodeStatus,
 } from "../model/agent-api.ts";
+import { latestTime } from "../model/latest-time.ts";
 import type { Agent } from "./agent.ts";
 import { errorFields } from "./agent-log.ts";
 import { BgpManager } from "./bgp-manager.ts";
 import { dropsApi } from "./drops-api.ts";
 import { ipamApi } from "./ipam-api.ts";
 import type { LogRing } from "./log-ring.ts";
+import { type NodeHeartbeatSeen, readHeartbeats } from "./node-heartbeat.ts";
 import { markedNotReady, readyCondition } from "./node-reclaimer.ts";
 import { nodeStatus } from "./node-status.ts";
 import { policyApi } from "./policy-api.ts";
@@ -82,7 +84,7 @@ export function agentApi(agent: Agent, logRing?: LogRing): (req: Request) => Pro
         blocks: agent.nodeBlocks.owned().map((b) => b.spec.cidr),
         rejected: agent.rejectedObjects().map((r) => ({ kind: r.kind, object: r.key })),
         ...(agent.policy ? { policy: policySummary(agent.policy.current()) } : {}),
-        clusterNodes: clusterNodes(agent),
+        clusterNodes: clusterNodes(agent, await readHeartbeats(agent.datastore).catch(() => undefined)),
         // Kubernetes mode publishes it as the Node condition NetworkUnavailable (decision 0015).
         network: agent.networkCondition(),
       });
@@ -134,19 +136,22 @@ export function agentApi(agent: Agent, logRing?: LogRing): (req: Request) => Pro
 }
 
 /** Every Node this agent mirrors, with the reclaimer's readiness (decision 0014) and its blocks. */
-const clusterNodes = (agent: Agent): ClusterNodeStatus[] =>
+const clusterNodes = (agent: Agent, beats: Map<string, NodeHeartbeatSeen> | undefined): ClusterNodeStatus[] =>
   [...agent.nodes.items.values()]
-    .map((n) => ({
-      name: n.metadata.name,
-      underlayAddress: n.spec.underlayAddress,
-      ready: !markedNotReady(n),
-      ...(readyCondition(n) ? { readyReason: readyCondition(n)!.reason } : {}),
-      ...(n.status?.heartbeat ? { heartbeat: n.status.heartbeat } : {}),
-      blocks: [...agent.blocks.items.values()]
-        .filter((b) => b.spec.node === n.metadata.name)
-        .map((b) => b.spec.cidr)
-        .sort(),
-    }))
+    .map((n) => {
+      const heartbeat = latestTime(beats?.get(n.metadata.name)?.renewTime, n.status?.heartbeat);
+      return {
+        name: n.metadata.name,
+        underlayAddress: n.spec.underlayAddress,
+        ready: !markedNotReady(n),
+        ...(readyCondition(n) ? { readyReason: readyCondition(n)!.reason } : {}),
+        ...(heartbeat ? { heartbeat } : {}),
+        blocks: [...agent.blocks.items.values()]
+          .filter((b) => b.spec.node === n.metadata.name)
+          .map((b) => b.spec.cidr)
+          .sort(),
+      };
+    })
     .sort((a, b) => a.name.localeCompare(b.name));
 
 const policySummary = (ir: PolicyIR) => ({

@@ -6,12 +6,14 @@ import { checkPool } from "../ipam/check-pool.ts";
 import { DEFAULT_AGENT_SOCKET } from "../model/agent-api.ts";
 import { DEFAULT_BLOCK_SIZE, DEFAULT_POOLS, type IPPoolSpec } from "../model/cluster-resources.ts";
 import { DEFAULT_IPAM_DIR } from "../model/default-paths.ts";
+import { InvalidValueError } from "../model/invalid-value.ts";
 import { NETWORK_NAME_RE } from "../model/net-conf.ts";
 import {
   DEFAULT_ROUTING_BACKEND,
   ROUTING_BACKENDS,
   type RoutingBackendName,
 } from "../model/routing-backend.ts";
+import { parseUnderlaySelector } from "../model/underlay-selector.ts";
 
 export interface AgentPool extends IPPoolSpec {
   /** The IPPool's name in the datastore. */
@@ -23,7 +25,10 @@ export interface AgentConfig {
   nodeName: string;
   datastore: DatastoreConfig;
   backend: RoutingBackendName;
-  /** The interface whose address peers reach this node at; its subnet and MTU are read from it. */
+  /**
+   * The interface whose address peers reach this node at (its subnet and MTU are read from it):
+   * a name, or a form that finds it on each node (model/underlay-selector.ts).
+   */
   underlayInterface: string;
   pools: AgentPool[];
   /** The CNI network name the agent keeps the node's blocks for. */
@@ -157,7 +162,13 @@ const schema = z
     nodeName: name.optional(),
     datastore: datastoreSchema,
     backend: z.enum(ROUTING_BACKENDS).default(DEFAULT_ROUTING_BACKEND),
-    underlayInterface: z.string().min(1).max(15),
+    underlayInterface: z.string().superRefine((v, ctx) => {
+      try {
+        parseUnderlaySelector(v);
+      } catch (e) {
+        ctx.addIssue({ code: "custom", message: e instanceof InvalidValueError ? e.reason : String(e) });
+      }
+    }),
     pools: z
       .array(
         z

@@ -19,9 +19,10 @@ import type { Underlay } from "./kernel-port.ts";
 import { KindMirror, type RejectedObject } from "./kind-mirror.ts";
 import type { Manager, ManagerContext, ManagerFactory } from "./manager.ts";
 import { NodeBlocks } from "./node-blocks.ts";
+import { NodeHeartbeat } from "./node-heartbeat.ts";
 import type { PolicyManager } from "./policy-manager.ts";
 import { PolicyManagerAdapter } from "./policy-manager-adapter.ts";
-import { registerNode } from "./register-node.ts";
+import { nodeIsRegistered, registerNode } from "./register-node.ts";
 
 export type { AgentTimers } from "./agent-timers.ts";
 
@@ -88,6 +89,7 @@ export class Agent {
   private publishedCondition: string | undefined;
   private syncWaiters: (() => void)[] = [];
   private readonly spec: NodeSpec;
+  private readonly heartbeatLease: NodeHeartbeat;
 
   constructor(private readonly d: AgentDeps) {
     this.timers = d.timers ?? realTimers;
@@ -118,6 +120,12 @@ export class Agent {
       onItem: () => this.countItems(),
     });
     this.nodes = new KindMirror<NodeResource>(d.ds, KINDS.node, own(KINDS.node, "nodes"));
+    this.heartbeatLease = new NodeHeartbeat(
+      d.ds,
+      d.config.nodeName,
+      d.config.nodeNotReadyAfterSeconds * 1000,
+      this.now,
+    );
     this.blocks = new KindMirror<IPAMBlockResource>(d.ds, KINDS.ipamBlock, own(KINDS.ipamBlock, "blocks"));
     this.nodeBlocks = new NodeBlocks({
       ds: d.ds,
@@ -216,11 +224,21 @@ export class Agent {
       nodes: this.nodes.items.size,
       blocks: this.nodeBlocks.owned().map((b) => b.spec.cidr),
     });
+    if (config.ipam?.mode === "node-podcidr") {
+      const outside = this.nodeBlocks.outsidePools(this.ownPodCidrs());
+      if (outside.length)
+        log("warn", "pod CIDRs in no configured pool: their traffic leaving the cluster is not masqueraded", {
+          podCidrs: outside,
+          hint: "set the agent config's pools to the cluster CIDR (the controller manager's --cluster-cidr)",
+        });
+    }
     for (const a of this.appliers) a.trigger();
     void this.publishNetworkCondition();
     const every = (seconds: number, fn: () => void) =>
       this.intervals.push(this.timers.setInterval(fn, Math.max(50, seconds * 1000)));
     every(config.resyncSeconds, () => this.resync());
+    // The first lease renewal now: a reclaimer sees this node's lease without waiting a period.
+    this.heartbeatLease.beat().catch((e) => log("warn", "heartbeat failed", errorFields(e)));
     every(config.heartbeatSeconds, () => void this.heartbeat());
     // Often enough that a block is released soon after its grace ends, rarely enough to be free.
     every(Math.min(30, Math.max(1, config.blockReleaseGraceSeconds / 4)), () => void this.releaseEmpty());
@@ -248,10 +266,16 @@ export class Agent {
     for (const a of this.appliers) a.trigger();
   }
 
-  /** Writes the heartbeat into the Node's status (CAS; a conflict is retried by registerNode). */
+  /**
+   * Renews this node's heartbeat lease (node-heartbeat.ts: not the Node, which every agent
+   * watches), and registers the Node again only when it is missing or differs from what this agent
+   * would write (deleted by a reclaimer while this node was cut off, changed by hand).
+   */
   async heartbeat(): Promise<void> {
     try {
-      await this.register();
+      await this.heartbeatLease.beat();
+      const own = this.nodes.items.get(this.nodeName);
+      if (!own || !nodeIsRegistered(own, this.spec, this.d.config.bgp?.labels)) await this.register();
       this.metrics.heartbeats++;
       await this.publishNetworkCondition();
     } catch (e) {

@@ -136,10 +136,11 @@ export function diffKernelState(desired: DesiredState, actual: ActualKernelState
   // 2. Routes, keyed like the kernel keys them.
   const owned = new Map<string, RouteInfo>();
   const foreign = new Set<string>();
+  const wanted = new Set(desired.routes.map(routeKey));
   for (const r of actual.routes) {
     if (ownedRoute(r, device)) {
       if (gone(r.dev)) {
-        if (!desired.routes.some((d) => routeKey(d) === routeKey(r))) stats.removed++;
+        if (!wanted.has(routeKey(r))) stats.removed++;
         continue;
       }
       const key = routeKey(r);
@@ -149,7 +150,6 @@ export function diffKernelState(desired: DesiredState, actual: ActualKernelState
       } else owned.set(key, r);
     } else if (defaultMetric(r)) foreign.add(routeKey(r));
   }
-  const wanted = new Set(desired.routes.map(routeKey));
   for (const [key, r] of owned) {
     if (!wanted.has(key)) {
       cleanupOps.push(routeDelOp(r));
@@ -201,6 +201,8 @@ export function diffKernelState(desired: DesiredState, actual: ActualKernelState
   const haveFdb = kept ? actual.fdb : [];
   if (deviceFresh) stats.removed += actual.fdb.filter((f) => !wantFdb.has(f.mac)).length;
   const inPlace = new Set(haveFdb.filter((f) => wantFdb.get(f.mac) === f.dst).map((f) => f.mac));
+  // A set, not a scan per wanted MAC: a 1000-node burst adds hundreds of entries to hundreds.
+  const haveMacs = new Set(haveFdb.map((f) => f.mac));
   for (const f of haveFdb) {
     if (wantFdb.get(f.mac) === f.dst) continue;
     // A wanted MAC at the wrong VTEP is moved by fdb-replace below, unless the right entry also
@@ -215,7 +217,7 @@ export function diffKernelState(desired: DesiredState, actual: ActualKernelState
       continue;
     }
     fdbOps.push({ op: "fdb-replace", dev: device, mac, dst });
-    if (haveFdb.some((f) => f.mac === mac)) stats.changed++;
+    if (haveMacs.has(mac)) stats.changed++;
     else stats.added++;
   }
 

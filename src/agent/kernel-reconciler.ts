@@ -102,7 +102,9 @@ export class KernelReconciler {
     const diff = diffKernelState(desired, actual);
     const diffMs = since(t);
     t = performance.now();
-    if (diff.ops.length > 0) await this.dp.apply(this.netns, diff.ops);
+    // Independent: after a refusal the kernel is read back anyway (written stays unset), so ops
+    // the driver ran past it do no harm, and the netlink driver can send 64 to a datagram.
+    if (diff.ops.length > 0) await this.dp.apply(this.netns, diff.ops, { independent: true });
     this.lastTimings = {
       ...(readMs !== undefined ? { readMs } : {}),
       diffMs,

@@ -70,9 +70,13 @@ export class NodeBlocks {
     this.tracker = new EmptyBlockTracker(d.graceMs);
   }
 
-  /** Creates the configured IPPools that do not exist yet (a differing one is reported, not changed). */
+  /**
+   * Creates the configured IPPools that do not exist yet (a differing one is reported, not
+   * changed). Also in node-podcidr mode, where nothing is claimed from them: there the pools
+   * describe the cluster's pod network (the controller manager's --cluster-cidr), which outgoing
+   * NAT needs to tell traffic leaving the cluster from pod-to-pod traffic (Flannel's ip-masq).
+   */
   async ensurePools(): Promise<void> {
-    if (this.d.claims === false) return;
     for (const p of this.d.pools) {
       try {
         await this.d.ds.create(poolResource(p));
@@ -88,6 +92,15 @@ export class NodeBlocks {
         }
       }
     }
+  }
+
+  /** The CIDRs among `cidrs` (this node's pod CIDRs in node-podcidr mode) inside no configured pool. */
+  outsidePools(cidrs: readonly string[]): string[] {
+    const pools = this.d.pools.map((p) => parseCidr(p.cidr));
+    return cidrs.filter((text) => {
+      const c = parseCidr(text);
+      return !pools.some((p) => p.prefix <= c.prefix && contains(p, c.ip));
+    });
   }
 
   /** The node's blocks in preference order: pools in config order, then by address. */

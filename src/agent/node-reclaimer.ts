@@ -1,7 +1,12 @@
 import type { Datastore } from "../datastore/datastore.ts";
 import { isConflictOrGone } from "../datastore/datastore-error.ts";
 import { forgetNode } from "../ipam/forget-node.ts";
-import { KINDS, type NodeCondition, type NodeResource } from "../model/cluster-resources.ts";
+import {
+  KINDS,
+  type LeaseResource,
+  type NodeCondition,
+  type NodeResource,
+} from "../model/cluster-resources.ts";
 import { agentWritesPodStatus } from "./agent-config.ts";
 import { type AgentLog, errorFields } from "./agent-log.ts";
 import type { AgentMetrics } from "./agent-metrics.ts";
@@ -10,6 +15,7 @@ import { DatastoreLease } from "./datastore-lease.ts";
 import { forgetNodePods } from "./forget-node-pods.ts";
 import type { KindMirror } from "./kind-mirror.ts";
 import type { Manager, ManagerFactory } from "./manager.ts";
+import { heartbeatLeaseName, type NodeHeartbeatSeen, readHeartbeats } from "./node-heartbeat.ts";
 import type { ProbeOutcome, UnderlayProbe } from "./underlay-probe.ts";
 
 /** The lease's name in the datastore: one reclaimer per cluster. */
@@ -34,12 +40,21 @@ export interface NodeReclaimerOptions {
 
 /** What the reclaimer has seen of one node's heartbeat, on its own clock. */
 interface Seen {
-  heartbeat: string | undefined;
+  /** heartbeatOf: the lease's version and the Node's heartbeat. */
+  heartbeat: string;
   /** Local time the heartbeat was first seen with this value. */
   at: number;
   /** The probe outcome a spare was last logged for (log once per silence, not every tick). */
   spared?: ProbeOutcome;
 }
+
+/**
+ * What the reclaimer compares from tick to tick: the heartbeat lease's version (node-heartbeat.ts)
+ * and the Node's own heartbeat (written at registration, and by agents from before the leases, so
+ * a cluster upgraded node by node is judged right on both).
+ */
+const heartbeatOf = (beat: NodeHeartbeatSeen | undefined, node: NodeResource): string =>
+  `${beat?.version ?? "-"}/${node.status?.heartbeat ?? "-"}`;
 
 /** The Ready condition the reclaimer wrote, if any. */
 export const readyCondition = (n: NodeResource): NodeCondition | undefined =>
@@ -76,6 +91,8 @@ export class NodeReclaimer implements Manager {
   readonly inSync = true;
   private readonly lease: DatastoreLease;
   private readonly seen = new Map<string, Seen>();
+  /** Heartbeat leases without a Node: their version and when it was first seen (local clock). */
+  private readonly orphans = new Map<string, { version: string; at: number }>();
   /** Reclaimed nodes whose Pods still carry addresses (a failed cleanup is retried every tick). */
   private readonly podCleanup = new Set<string>();
   private interval: unknown;
@@ -157,14 +174,23 @@ export class NodeReclaimer implements Manager {
       return;
     }
     for (const name of [...this.podCleanup]) await this.cleanPods(name);
+    let beats: Map<string, NodeHeartbeatSeen>;
+    try {
+      beats = await readHeartbeats(this.o.ds);
+    } catch (e) {
+      metrics.datastoreError("heartbeats");
+      log("warn", "reading the nodes' heartbeat leases failed; not judging nodes", errorFields(e));
+      return;
+    }
     const now = this.o.now();
+    await this.dropOrphanHeartbeats(beats, now);
     for (const name of this.seen.keys()) if (!this.o.nodes.items.has(name)) this.seen.delete(name);
     let notReady = 0;
     for (const node of [...this.o.nodes.items.values()]) {
       if (this.stopped || !this.lease.held) return;
       const name = node.metadata.name;
       if (name === this.o.nodeName) continue;
-      const heartbeat = node.status?.heartbeat;
+      const heartbeat = heartbeatOf(beats.get(name), node);
       const s = this.seen.get(name);
       if (!s || s.heartbeat !== heartbeat) {
         this.seen.set(name, { heartbeat, at: now });
@@ -229,6 +255,46 @@ export class NodeReclaimer implements Manager {
     }
   }
 
+  /**
+   * Heartbeat leases of nodes that are gone (deleted by hand, or reclaimed before the lease could
+   * be removed) are deleted once unchanged for the reclaim grace: a node that comes back renews
+   * its lease and registers again, so nothing is lost; the datastore does not fill with leases
+   * of nodes an autoscaler removed.
+   */
+  private async dropOrphanHeartbeats(beats: Map<string, NodeHeartbeatSeen>, now: number): Promise<void> {
+    const graceMs = Math.max(this.o.reclaimAfterMs, this.o.notReadyAfterMs);
+    for (const name of this.orphans.keys()) if (!beats.has(name)) this.orphans.delete(name);
+    for (const [name, beat] of beats) {
+      if (this.o.nodes.items.has(name)) {
+        this.orphans.delete(name);
+        continue;
+      }
+      const seen = this.orphans.get(name);
+      if (!seen || seen.version !== beat.version) {
+        this.orphans.set(name, { version: beat.version, at: now });
+      } else if (now - seen.at >= graceMs) {
+        const lease = (await this.o.ds.get(KINDS.lease, heartbeatLeaseName(name))) as
+          | LeaseResource
+          | undefined;
+        if (lease?.metadata.resourceVersion === beat.version) await this.deleteLease(lease);
+        this.orphans.delete(name);
+      }
+    }
+  }
+
+  private async deleteLease(lease: LeaseResource): Promise<void> {
+    await this.o.ds
+      .delete(KINDS.lease, lease.metadata.name, undefined, lease.metadata.resourceVersion)
+      .catch((e) => {
+        if (isConflictOrGone(e)) return;
+        this.o.metrics.datastoreError("heartbeat-delete");
+        this.o.log("warn", "could not delete a gone node's heartbeat lease; a later tick retries", {
+          lease: lease.metadata.name,
+          ...errorFields(e),
+        });
+      });
+  }
+
   /** The reclaimed node's Pods give their addresses up (forget-node-pods.ts). */
   private async cleanPods(node: string): Promise<void> {
     try {
@@ -267,10 +333,13 @@ export class NodeReclaimer implements Manager {
     if (this.stopped || !this.lease.held) return false;
     // Judge the version the decision was made on: a heartbeat written meanwhile cancels it.
     const cur = (await this.o.ds.get(KINDS.node, name)) as NodeResource | undefined;
-    if (!cur || cur.status?.heartbeat !== s.heartbeat) return false;
+    const lease = (await this.o.ds.get(KINDS.lease, heartbeatLeaseName(name))) as LeaseResource | undefined;
+    const beat = lease && { renewTime: lease.spec.renewTime, version: lease.metadata.resourceVersion ?? "" };
+    if (!cur || heartbeatOf(beat, cur) !== s.heartbeat) return false;
     try {
       const r = await forgetNode(this.o.ds, name, { nodeResourceVersion: cur.metadata.resourceVersion });
       this.seen.delete(name);
+      if (lease) await this.deleteLease(lease);
       this.o.metrics.nodeReclaims++;
       this.o.metrics.nodeReclaimedBlocks += r.blocks.length;
       this.o.log("warn", "dead node reclaimed: its blocks and Node were removed", {

@@ -47,3 +47,25 @@ export async function registerNode(
     }
   }
 }
+
+/** JSON with object keys sorted: the same data read back through another datastore compares equal. */
+const canonical = (v: unknown): string =>
+  JSON.stringify(v, (_k, x) =>
+    x && typeof x === "object" && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
+  );
+
+/**
+ * Whether the stored Node already holds what registerNode would write: the spec (apart from the
+ * cluster's podCIDRs), ready, and the config's labels. A heartbeat then writes nothing to it.
+ */
+export function nodeIsRegistered(
+  cur: NodeResource,
+  spec: NodeSpec,
+  labels?: Readonly<Record<string, string>>,
+): boolean {
+  const { podCIDRs: _, ...stored } = cur.spec ?? ({} as NodeSpec);
+  if (canonical(stored) !== canonical(spec) || cur.status?.ready !== true) return false;
+  return Object.entries(labels ?? {}).every(([k, v]) => cur.metadata.labels?.[k] === v);
+}

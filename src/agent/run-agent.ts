@@ -53,7 +53,9 @@ export async function startAgent(config: AgentConfig, w: AgentWiring): Promise<R
   const dp = w.dataplane();
   const underlay = await readUnderlay(dp, config.underlayInterface);
   const vtepMac = vtepMacOf(config.nodeName);
-  const nodeBgp = isBgpBackend(config.backend) ? await nodeBgpSpec(config, dp) : undefined;
+  const nodeBgp = isBgpBackend(config.backend)
+    ? await nodeBgpSpec(config, dp, underlay.interface)
+    : undefined;
   const opened = await w.openDatastore(config.datastore);
   // node-podcidr: IPAMBlocks are read from the Nodes' spec.podCIDRs, never claimed (decision 0015).
   const ds = config.ipam?.mode === "node-podcidr" ? new PodCidrBlocks(opened) : opened;

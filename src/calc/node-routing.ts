@@ -193,6 +193,7 @@ export function calcNodeRouting(input: NodeRoutingInput): NodeRouting {
     localNode.vxlan?.mac,
     localNode.bgpIpv6,
   ].join("|");
+  let nodeNames: Set<string> | undefined;
   for (const b of [...input.blocks].sort((x, y) => byText(x.spec.cidr, y.spec.cidr))) {
     const owner = b.spec.node;
     const parsed = cachedIn(cache?.blocks, b, () => parseBlock(b));
@@ -207,7 +208,9 @@ export function calcNodeRouting(input: NodeRoutingInput): NodeRouting {
     }
     const peer = peers.get(owner);
     if (!peer) {
-      if (!input.nodes.some((n) => n.metadata.name === owner)) {
+      // A set, not a scan per block: in a burst, hundreds of blocks can arrive before their Nodes.
+      nodeNames ??= new Set(input.nodes.map((n) => n.metadata.name));
+      if (!nodeNames.has(owner)) {
         problem({
           code: "block-owner-unknown",
           node: owner,

@@ -1,6 +1,7 @@
 import type { BGPConfigurationResource, BGPPeerResource } from "../model/bgp-resources.ts";
 import type { IPAMBlockResource, IPPoolResource, NodeResource } from "../model/cluster-resources.ts";
 import type { NetworkPolicyResource, PodResource } from "../model/k8s-resources.ts";
+import { latestTime } from "../model/latest-time.ts";
 import type { Resource } from "../model/resource.ts";
 import type { ApplyResult } from "./apply-objects.ts";
 import type { DeleteResult } from "./delete-objects.ts";
@@ -102,7 +103,9 @@ export function formatGetTable(r: GetResult, now = Date.now(), wide = false): st
             n.metadata.name,
             nodeReady(n),
             n.spec.underlayAddress,
-            n.status?.heartbeat ? `${age(n.status.heartbeat, now)} ago` : "-",
+            ((hb) => (hb ? `${age(hb, now)} ago` : "-"))(
+              latestTime(r.heartbeats?.get(n.metadata.name), n.status?.heartbeat),
+            ),
             ...(wide ? [n.spec.underlaySubnet, n.spec.vtepMac ?? "-", labels(n)] : []),
             age(n.metadata.creationTimestamp, now),
           ];

@@ -1,5 +1,7 @@
+import { readHeartbeats } from "../agent/node-heartbeat.ts";
 import type { Datastore, WatchEvent } from "../datastore/datastore.ts";
 import { TartanError } from "../errors/tartan-error.ts";
+import { KINDS } from "../model/cluster-resources.ts";
 import type { LabelSelector } from "../model/k8s-resources.ts";
 import { selectorMatches } from "../model/label-selector.ts";
 import type { Resource } from "../model/resource.ts";
@@ -23,6 +25,14 @@ export interface GetResult {
   items: Resource[];
   /** The list's revision: `--watch` goes on from here, missing nothing. */
   revision?: string;
+  /** Nodes: each node's last heartbeat lease renewal (node-heartbeat.ts), for the table. */
+  heartbeats?: ReadonlyMap<string, string>;
+}
+
+/** The heartbeat leases' renewal times by node; none when they cannot be read (the table shows "-"). */
+async function heartbeatTimes(ds: Datastore): Promise<Map<string, string> | undefined> {
+  const beats = await readHeartbeats(ds).catch(() => undefined);
+  return beats && new Map([...beats].map(([n, b]) => [n, b.renewTime]));
 }
 
 /** `tartan get KIND [NAME] [-n NS | -A]`: the stored objects, in store order (namespace, name). */
@@ -38,11 +48,26 @@ export async function getObjects(ds: Datastore, q: GetQuery): Promise<GetResult>
         q.kind.namespaced ? "list them: tartan get KIND -A" : "list them: tartan get KIND",
       );
     }
-    return { kind: q.kind, single: true, allNamespaces: all, items: [obj] };
+    const heartbeats = q.kind.kind === KINDS.node ? await heartbeatTimes(ds) : undefined;
+    return {
+      kind: q.kind,
+      single: true,
+      allNamespaces: all,
+      items: [obj],
+      ...(heartbeats ? { heartbeats } : {}),
+    };
   }
   const { items, revision } = await ds.list(q.kind.kind, ns);
   const kept = q.selector ? items.filter((o) => selectorMatches(q.selector!, o.metadata.labels)) : items;
-  return { kind: q.kind, single: false, allNamespaces: all, items: kept, revision };
+  const heartbeats = q.kind.kind === KINDS.node ? await heartbeatTimes(ds) : undefined;
+  return {
+    kind: q.kind,
+    single: false,
+    allNamespaces: all,
+    items: kept,
+    revision,
+    ...(heartbeats ? { heartbeats } : {}),
+  };
 }
 
 /**

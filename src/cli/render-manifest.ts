@@ -3,7 +3,9 @@ import manifest from "../../deploy/tartan.yaml" with { type: "text" };
 import { TartanError } from "../errors/tartan-error.ts";
 import { checkPool } from "../ipam/check-pool.ts";
 import { DEFAULT_BLOCK_SIZE } from "../model/cluster-resources.ts";
+import { InvalidValueError } from "../model/invalid-value.ts";
 import type { RoutingBackendName } from "../model/routing-backend.ts";
+import { parseUnderlaySelector, UNDERLAY_SELECTOR_FORMS } from "../model/underlay-selector.ts";
 
 /** deploy/tartan.yaml as built into this executable: `tartan manifest` with no options prints it. */
 export const INSTALL_MANIFEST: string = manifest;
@@ -52,8 +54,14 @@ export function renderManifest(s: ManifestSettings, text: string = INSTALL_MANIF
   );
   if (s.backend !== undefined) agent.set("backend", s.backend);
   if (s.underlayInterface !== undefined) {
-    if (!/^[^\s/:]{1,15}$/.test(s.underlayInterface))
-      throw usage(`--underlay-interface ${s.underlayInterface}: not an interface name`, "give e.g. eth0");
+    try {
+      parseUnderlaySelector(s.underlayInterface, "--underlay-interface");
+    } catch (e) {
+      throw usage(
+        e instanceof InvalidValueError ? e.message : String(e),
+        `give ${UNDERLAY_SELECTOR_FORMS}, e.g. eth0 or cidr=192.168.0.0/16`,
+      );
+    }
     agent.set("underlayInterface", s.underlayInterface);
   }
   if (s.mtu !== undefined) {

@@ -6,6 +6,17 @@ import type { AddrInfo, FdbInfo, KernelOp, LinkInfo, NeighInfo, RouteInfo } from
  */
 export type NetnsRef = string | null;
 
+/** How an apply may run its ops. */
+export interface ApplyOptions {
+  /**
+   * The caller does not rely on the ops after a refused one staying unapplied (the agent's
+   * reconciler: it reads the kernel back after any failure). A driver may then send several
+   * requests at once, and the kernel runs all of them; the error still names the first refused
+   * op. Without it (the default), nothing after the first refusal is applied.
+   */
+  independent?: boolean;
+}
+
 /**
  * The port through which everything above programs and reads links, addresses and routes.
  * Implemented by dataplane/linux (iproute2; rtnetlink through bun:ffi for the plugin) and
@@ -13,8 +24,11 @@ export type NetnsRef = string | null;
  * to the same behaviour.
  */
 export interface Dataplane {
-  /** Applies the ops in order and stops at the first failure, which it throws (TartanError). */
-  apply(netns: NetnsRef, ops: readonly KernelOp[]): Promise<void>;
+  /**
+   * Applies the ops in order and stops at the first failure, which it throws (TartanError); with
+   * `independent`, ops after the refused one may have been applied too (see ApplyOptions).
+   */
+  apply(netns: NetnsRef, ops: readonly KernelOp[], opts?: ApplyOptions): Promise<void>;
   links(netns: NetnsRef): Promise<LinkInfo[]>;
   /** One link, or undefined when it does not exist. */
   link(netns: NetnsRef, name: string): Promise<LinkInfo | undefined>;

@@ -18,6 +18,10 @@ import { tartanExecutable } from "./tartan-executable.ts";
 import { LAB_OUTSIDE, planTor } from "./tor-plan.ts";
 import { planUnderlay } from "./underlay-plan.ts";
 import { updateLabState } from "./update-lab-state.ts";
+import { waitBgpSessions } from "./wait-bgp-sessions.ts";
+
+/** How long `lab up` waits for BGP sessions before returning with a note instead. */
+const BGP_SESSIONS_TIMEOUT_MS = 30_000;
 
 export interface LabUpOptions {
   name: string;
@@ -324,6 +328,14 @@ export async function labUp(o: LabUpOptions, progress: Progress): Promise<LabSta
           ),
         () => `${nodes.length} ready`,
       );
+      if (bgp) {
+        const waiting = await progress.step(
+          "BGP sessions",
+          () => waitBgpSessions(nodes, BGP_SESSIONS_TIMEOUT_MS),
+          (w) => (w.length === 0 ? "every session established" : `${w.length} node(s) not established`),
+        );
+        for (const w of waiting) progress.note(`BGP not established yet: ${w} (see tartan bgp status)`);
+      }
     }
   } catch (e) {
     await labDown(o.name);

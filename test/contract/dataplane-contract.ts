@@ -533,6 +533,76 @@ export function dataplaneContract(
       expect((await dp.routes(host, 4)).some((r) => r.dst === "10.244.2.0/26")).toBe(false);
     });
 
+    test("an independent apply names the first refused op; every op before it is applied", async () => {
+      await wireVxlan();
+      const ops: KernelOp[] = [
+        { op: "neigh-replace", dev: "tartan.vxlan", ip: "198.18.0.2", mac: "02:aa:00:00:00:02" },
+        { op: "fdb-replace", dev: "tartan.vxlan", mac: "02:aa:00:00:00:02", dst: "198.18.0.2" },
+        { op: "fdb-del", dev: "tartan.vxlan", mac: "02:aa:00:00:00:09", dst: "198.18.0.9" },
+        { op: "neigh-del", dev: "tartan.vxlan", ip: "198.18.0.9" },
+        { op: "fdb-replace", dev: "tartan.vxlan", mac: "02:aa:00:00:00:03", dst: "198.18.0.3" },
+      ];
+      const err = await dp.apply(host, ops, { independent: true }).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      // The first refusal is named even when the driver ran a later (also refused) op too.
+      expect(err?.message).toMatch(/op 3 of 5 \(fdb-del .*No such file or directory/);
+      expect((await dp.neighbours(host)).map((n) => n.ip)).toEqual(["198.18.0.2"]);
+      expect((await dp.fdb(host, "tartan.vxlan")).map((f) => f.mac)).toContain("02:aa:00:00:00:02");
+      // A missing device is refused as in an ordinary apply, after the ops before it.
+      await expect(
+        dp.apply(
+          host,
+          [
+            { op: "neigh-replace", dev: "tartan.vxlan", ip: "198.18.0.4", mac: "02:aa:00:00:00:04" },
+            { op: "neigh-replace", dev: "nosuchdev", ip: "198.18.0.5", mac: "02:aa:00:00:00:05" },
+          ],
+          { independent: true },
+        ),
+      ).rejects.toThrow(/op 2 of 2 .*Cannot find device "nosuchdev"/);
+      expect((await dp.neighbours(host)).map((n) => n.ip).sort()).toEqual(["198.18.0.2", "198.18.0.4"]);
+    });
+
+    test("an independent apply of many entries writes them all, in order, and removes them", async () => {
+      await wireVxlan();
+      const n = 100; // 300 ops: several datagrams for a driver that batches
+      const ip = (i: number) => `198.18.${1 + (i >> 8)}.${i & 0xff}`;
+      const mac = (i: number) =>
+        `02:bb:00:00:${(i >> 8).toString(16).padStart(2, "0")}:${(i & 0xff).toString(16).padStart(2, "0")}`;
+      const dst = (i: number) => `10.${100 + (i >> 8)}.${i & 0xff}.0/26`;
+      const adds: KernelOp[] = [];
+      const dels: KernelOp[] = [];
+      for (let i = 0; i < n; i++) {
+        adds.push({ op: "neigh-replace", dev: "tartan.vxlan", ip: ip(i), mac: mac(i) });
+        adds.push({ op: "fdb-replace", dev: "tartan.vxlan", mac: mac(i), dst: ip(i) });
+        // The route after its neighbour: onlink through the device, in the same apply.
+        adds.push({
+          op: "route-add",
+          dst: dst(i),
+          family: 4,
+          via: ip(i),
+          dev: "tartan.vxlan",
+          onlink: true,
+          proto: 201,
+        });
+        dels.push({ op: "route-del", dst: dst(i), family: 4, via: ip(i), dev: "tartan.vxlan", proto: 201 });
+        dels.push({ op: "neigh-del", dev: "tartan.vxlan", ip: ip(i) });
+        dels.push({ op: "fdb-del", dev: "tartan.vxlan", mac: mac(i), dst: ip(i) });
+      }
+      await dp.apply(host, adds, { independent: true });
+      const ours = (await dp.routes(host, 4)).filter((r) => r.proto === 201);
+      expect(ours.map((r) => r.dst).sort()).toEqual(
+        adds.flatMap((o) => (o.op === "route-add" ? [o.dst] : [])).sort(),
+      );
+      expect((await dp.neighbours(host)).length).toBe(n);
+      expect((await dp.fdb(host, "tartan.vxlan")).length).toBe(n);
+      await dp.apply(host, dels, { independent: true });
+      expect((await dp.routes(host, 4)).filter((r) => r.proto === 201)).toEqual([]);
+      expect(await dp.neighbours(host)).toEqual([]);
+      expect(await dp.fdb(host, "tartan.vxlan")).toEqual([]);
+    });
+
     test("onlink routes through a VXLAN device: IPv4 next hop off-subnet, IPv6 link-local next hop", async () => {
       await wireVxlan();
       await dp.apply(host, [

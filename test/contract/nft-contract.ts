@@ -111,7 +111,7 @@ export function nftContract(
       expect((await state()).chains.has("ing/prod/web")).toBe(false);
     });
 
-    test("sets: plain, interval and concatenated; elements in canonical text; add is idempotent, create and delete are strict", async () => {
+    test("sets: plain, interval and concatenated; elements in canonical text; add is idempotent, create and delete are strict, flush empties", async () => {
       await run(
         `add table ${T}`,
         `add set ${T} pods4-a { type ipv4_addr; }`,
@@ -167,6 +167,10 @@ export function nftContract(
       );
       expect(await elements("pods4-a")).toEqual(["10.0.0.2"]);
       expect(await elements("nport4-a")).toEqual(["10.0.0.1 . tcp . 8080"]);
+      // A flush empties a set and keeps it; a missing one cannot be flushed.
+      await run(`flush set ${T} blk4-a`, `add element ${T} blk4-a { 10.3.0.0/16 }`);
+      expect(await elements("blk4-a")).toEqual(["10.3.0.0/16"]);
+      await expect(run(`flush set ${T} blk4-none`)).rejects.toThrow(/No such file or directory/);
       await run(`delete set ${T} pods6-a`);
       expect((await state()).sets.has("pods6-a")).toBe(false);
       await expect(run(`delete set ${T} pods6-a`)).rejects.toThrow(/No such file or directory/);

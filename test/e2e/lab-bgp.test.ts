@@ -61,6 +61,11 @@ async function up(name: string, args: string[]): Promise<void> {
   const t0 = performance.now();
   await lab(name, ["up", "--backend", "bgp", ...args]);
   console.log(`lab-bgp: ${name} up (${args.join(" ")}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  // lab up returns once every session is Established (it used to return ~2 s before, at 3 nodes).
+  const bgp = await run([tartan, "bgp", "status", "--lab", name, "-o", "json"], { allowFailure: true });
+  const nodes = (JSON.parse(bgp.stdout) as { nodes: { name: string; verdict: string }[] }).nodes;
+  expect(nodes.filter((n) => !n.verdict.startsWith("ok:"))).toEqual([]);
+  expect(bgp.code).toBe(0);
 }
 
 /** `lab down`, then nothing of the lab is left: namespaces, recorded processes (ToR too), its dir. */

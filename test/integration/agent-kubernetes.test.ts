@@ -5,10 +5,12 @@
 // custom resource, claims an IPAMBlock custom resource, sees the other's node and block, marks
 // NetworkUnavailable=False, writes no Pod; the node-reclaimer lease is a coordination.k8s.io Lease.
 // Then node-podcidr mode: the Nodes' spec.podCIDRs, no IPAMBlock at all, and a Node without one
-// reported as PodCIDRNotAssigned.
+// reported as PodCIDRNotAssigned; the configured pool (the cluster CIDR) is still created, so
+// outgoing NAT masquerades traffic leaving it, and a pod CIDR outside every pool is warned about.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Etcd3 } from "etcd3";
 import { Agent } from "../../src/agent/agent.ts";
+import { natManager } from "../../src/agent/nat-manager.ts";
 import { nodeReclaimer } from "../../src/agent/node-reclaimer.ts";
 import { PodCidrBlocks } from "../../src/agent/pod-cidr-blocks.ts";
 import { policyApi } from "../../src/agent/policy-api.ts";
@@ -38,7 +40,7 @@ let kube: KubeApiServerFixture | undefined;
 let raw: Etcd3 | undefined;
 
 interface CoreObject {
-  metadata: { name: string; annotations?: Record<string, string> };
+  metadata: { name: string; resourceVersion?: string; annotations?: Record<string, string> };
   spec?: Record<string, unknown>;
   status?: { conditions?: { type: string; status: string; reason?: string }[]; podIPs?: unknown };
 }
@@ -111,6 +113,8 @@ async function startAgent(name: string, address: string, over: Record<string, un
   const opened = await openDatastore(config.datastore);
   const ds = config.ipam?.mode === "node-podcidr" ? new PodCidrBlocks(opened) : opened;
   const kernel = new FakeKernelPort();
+  const nat = new FakeNft();
+  const logs: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
   const agent = new Agent({
     config,
     ds,
@@ -119,14 +123,15 @@ async function startAgent(name: string, address: string, over: Record<string, un
       routingManager(kernel),
       policyManager({ nft: new FakeNft(), sctp: true }),
       nodeReclaimer({ probe: async () => "answers" as const }),
+      natManager(nat),
     ],
     underlay: { ...TEST_UNDERLAY, address },
     vtepMac: TEST_VTEP_MAC,
-    log: () => {},
+    log: (level, msg, fields) => logs.push({ level, msg, ...(fields ? { fields } : {}) }),
   });
   running.push({ agent, ds });
   await agent.start();
-  return { agent, kernel };
+  return { agent, kernel, nat, logs };
 }
 
 const condition = (n: CoreObject, type: string) => n.status?.conditions?.find((c) => c.type === type);
@@ -187,15 +192,34 @@ describe.skipIf(skip !== undefined)("agents in Kubernetes mode on the stand-in A
       const after = await admin("GET", "/api/v1/namespaces/prod/pods/web");
       expect(after.status).toEqual(before.status);
       expect(a.agent.policy!.pods.items.get("prod/web")?.status?.podIPs).toEqual([{ ip: "10.244.0.5" }]);
-      // The node reclaimer's lease is a coordination.k8s.io Lease in tartan-system.
+      // The node reclaimer's lease and each node's heartbeat lease are coordination.k8s.io Leases
+      // in tartan-system; heartbeats do not touch the Nodes.
+      const leaseNames = async () =>
+        (await admin("GET", "/apis/coordination.k8s.io/v1/namespaces/tartan-system/leases"))
+          .items!.map((l) => l.metadata.name)
+          .sort()
+          .join(" ");
       await eventually(
-        "the reclaimer lease",
-        async () =>
-          (await admin("GET", "/apis/coordination.k8s.io/v1/namespaces/tartan-system/leases")).items!.map(
-            (l) => l.metadata.name,
-          )[0] === "node-reclaimer",
+        "the reclaimer and heartbeat leases",
+        async () => (await leaseNames()) === "heartbeat.k1 heartbeat.k2 node-reclaimer",
         SETTLE,
       );
+      const nodeVersion = (await admin("GET", "/api/v1/nodes/k1")).metadata.resourceVersion;
+      const beat = async () =>
+        (await admin(
+          "GET",
+          "/apis/coordination.k8s.io/v1/namespaces/tartan-system/leases/heartbeat.k1",
+        )) as unknown as {
+          spec: { renewTime: string; holderIdentity: string };
+        };
+      const first = (await beat()).spec;
+      expect(first.holderIdentity).toBe("k1");
+      await eventually(
+        "k1's lease renewed (heartbeatSeconds 1)",
+        async () => (await beat()).spec.renewTime !== first.renewTime,
+        SETTLE,
+      );
+      expect((await admin("GET", "/api/v1/nodes/k1")).metadata.resourceVersion).toBe(nodeVersion);
     } finally {
       await stopAll();
       await wipe();
@@ -207,8 +231,10 @@ describe.skipIf(skip !== undefined)("agents in Kubernetes mode on the stand-in A
     try {
       await kubeletNode("k1", ["10.9.1.0/24"]);
       await kubeletNode("k2");
-      const a = await startAgent("k1", "198.18.0.11", { ipam: { mode: "node-podcidr" } });
-      await startAgent("k2", "198.18.0.12", { ipam: { mode: "node-podcidr" } });
+      const clusterCidr = { ipam: { mode: "node-podcidr" }, pools: [{ cidr: "10.9.0.0/16" }] };
+      const a = await startAgent("k1", "198.18.0.11", clusterCidr);
+      // k2's config names another range: its pods' CIDR will be outside every pool it knows.
+      const b = await startAgent("k2", "198.18.0.12", { ipam: { mode: "node-podcidr" } });
       await eventually(
         "k1's own pod CIDR",
         () =>
@@ -228,6 +254,21 @@ describe.skipIf(skip !== undefined)("agents in Kubernetes mode on the stand-in A
       );
       expect(condition(await admin("GET", "/api/v1/nodes/k2"), "NetworkUnavailable")?.status).toBe("True");
       expect((await admin("GET", "/apis/tartan.dev/v1alpha1/ipamblocks")).items).toEqual([]);
+      // The pools exist as objects (nothing claimed from them), and k1 masquerades what leaves them.
+      const pools = (await admin("GET", "/apis/tartan.dev/v1alpha1/ippools")).items ?? [];
+      expect(pools.map((p) => [p.metadata.name, p.spec?.cidr, p.spec?.natOutgoing]).sort()).toEqual([
+        ["pool-10-9-0-0-16", "10.9.0.0/16", true],
+        ["pool-a", "10.244.0.0/16", true],
+      ]);
+      await eventually(
+        "k1's outgoing NAT covers the cluster CIDR",
+        () =>
+          a.nat.scripts.some((s) =>
+            /add element inet tartan nat-from4 \{ [^}]*10\.9\.0\.0\/16/.test(s.script),
+          ),
+        SETTLE,
+      );
+      expect(a.logs.filter((l) => l.msg.startsWith("pod CIDRs in no configured pool"))).toEqual([]);
       // The controller manager assigns k2 one: k1 routes to it, k2's condition turns False.
       await admin(
         "PATCH",
@@ -246,6 +287,19 @@ describe.skipIf(skip !== undefined)("agents in Kubernetes mode on the stand-in A
           condition(await admin("GET", "/api/v1/nodes/k2"), "NetworkUnavailable")?.status === "False",
         SETTLE,
       );
+      // k2 started without a pod CIDR: no warning then. Restarted with its CIDR, it warns.
+      expect(b.logs.filter((l) => l.msg.startsWith("pod CIDRs in no configured pool"))).toEqual([]);
+      const b2 = await startAgent("k2", "198.18.0.12", { ipam: { mode: "node-podcidr" } });
+      expect(b2.logs.filter((l) => l.msg.startsWith("pod CIDRs in no configured pool"))).toEqual([
+        {
+          level: "warn",
+          msg: "pod CIDRs in no configured pool: their traffic leaving the cluster is not masqueraded",
+          fields: {
+            podCidrs: ["10.9.2.0/24"],
+            hint: "set the agent config's pools to the cluster CIDR (the controller manager's --cluster-cidr)",
+          },
+        },
+      ]);
     } finally {
       await stopAll();
       await wipe();

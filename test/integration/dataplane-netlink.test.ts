@@ -242,6 +242,75 @@ describe.skipIf(!isRoot)("NetlinkDataplane specifics", () => {
     });
   });
 
+  test("an independent apply sends entries 64 to a datagram; device ops and a plain apply one by one", async () => {
+    await withNetns("b", async (ns) => {
+      const dp = new NetlinkDataplane(new NoFallback());
+      const device: KernelOp[] = [
+        { op: "bridge-add", name: "ul0" },
+        { op: "link-set", name: "ul0", up: true },
+        { op: "vxlan-add", name: "vx0", vni: 42, dstport: 4789, dev: "ul0", local: "198.18.0.1", mtu: 1450 },
+        { op: "link-set", name: "vx0", up: true },
+      ];
+      const entries: KernelOp[] = [];
+      for (let i = 0; i < 100; i++) {
+        const mac = `02:aa:00:00:00:${i.toString(16).padStart(2, "0")}`;
+        entries.push({ op: "neigh-replace", dev: "vx0", ip: `10.244.${i}.0`, mac });
+        entries.push({ op: "fdb-replace", dev: "vx0", mac, dst: `198.18.1.${i}` });
+      }
+      for (let i = 0; i < 100; i++)
+        entries.push({
+          op: "route-add",
+          dst: `10.244.${i}.0/26`,
+          family: 4,
+          dev: "vx0",
+          via: `10.244.${i}.0`,
+          onlink: true,
+          proto: 201,
+        });
+      await dp.apply(ns.path, [...device, ...entries], { independent: true });
+      // 4 device ops one by one, then 300 entries in ceil(300 / 64) = 5 datagrams.
+      expect(dp.sent).toEqual({ requests: 304, datagrams: 9 });
+      expect((await ns.exec(["ip", "route", "show", "proto", "201"])).stdout.trim().split("\n")).toHaveLength(
+        100,
+      );
+      expect((await ns.exec(["ip", "neigh", "show", "dev", "vx0"])).stdout.trim().split("\n")).toHaveLength(
+        100,
+      );
+      expect((await ns.exec(["bridge", "fdb", "show", "dev", "vx0"])).stdout).toContain(
+        "02:aa:00:00:00:63 dst 198.18.1.99 self permanent",
+      );
+      // Without the option every request waits for its ack before the next goes out.
+      await dp.apply(
+        ns.path,
+        entries
+          .slice(0, 10)
+          .map((o) => (o.op === "neigh-replace" ? { op: "neigh-del", dev: "vx0", ip: o.ip } : o)),
+      );
+      expect(dp.sent).toEqual({ requests: 314, datagrams: 19 });
+      // A refusal in the middle of a datagram: the first refused op is named, later ones ran.
+      const err = await dp
+        .apply(
+          ns.path,
+          [
+            { op: "neigh-del", dev: "vx0", ip: "10.244.0.0" },
+            { op: "neigh-del", dev: "vx0", ip: "10.244.50.0" },
+            { op: "neigh-del", dev: "vx0", ip: "10.244.51.0" },
+          ],
+          { independent: true },
+        )
+        .then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+      expect(err?.message).toMatch(
+        /op 1 of 3 \(neigh-del dev=vx0 ip=10\.244\.0\.0\).*No such file or directory/,
+      );
+      const left = (await ns.exec(["ip", "neigh", "show", "dev", "vx0"])).stdout;
+      expect(left).not.toContain("10.244.50.0 ");
+      expect(left).not.toContain("10.244.51.0 ");
+    });
+  });
+
   test("an op with a field it does not know goes to iproute2 rather than without the field", async () => {
     await withNetns("u", async (ns) => {
       const seen: string[] = [];

@@ -17,7 +17,7 @@ import {
   ROUTED_GATEWAY_V6,
   ROUTED_HOST_MAC,
 } from "../../src/cni/routed-mode.ts";
-import type { Dataplane, NetnsRef } from "../../src/dataplane/dataplane.ts";
+import type { ApplyOptions, Dataplane, NetnsRef } from "../../src/dataplane/dataplane.ts";
 import type { KernelOp } from "../../src/dataplane/kernel-op.ts";
 import { LinuxDataplane } from "../../src/dataplane/linux/linux-dataplane.ts";
 import { NetlinkDataplane } from "../../src/dataplane/linux/netlink-dataplane.ts";
@@ -77,9 +77,9 @@ const DEFS: NodeDef[] = [
 class CountingDataplane implements Dataplane {
   writes = 0;
   constructor(private readonly inner: Dataplane) {}
-  async apply(netns: NetnsRef, ops: readonly KernelOp[]) {
+  async apply(netns: NetnsRef, ops: readonly KernelOp[], opts?: ApplyOptions) {
     this.writes += ops.length;
-    return this.inner.apply(netns, ops);
+    return this.inner.apply(netns, ops, opts);
   }
   links = (n: NetnsRef) => this.inner.links(n);
   link = (n: NetnsRef, name: string) => this.inner.link(n, name);

@@ -221,7 +221,10 @@ describe("ipam.mode node-podcidr", () => {
     };
     expect(status.network).toMatchObject({ available: false, reason: "PodCIDRNotAssigned" });
     expect((await mem.list(KINDS.ipamBlock)).items).toEqual([]);
-    expect((await mem.list(KINDS.ipPool)).items).toEqual([]);
+    // The config's pool is created (it names the cluster CIDR, for outgoing NAT); no block from it.
+    expect((await mem.list(KINDS.ipPool)).items.map((p) => [p.metadata.name, p.spec])).toEqual([
+      ["p4", { cidr: "10.244.0.0/24", blockSize: 26, natOutgoing: true }],
+    ]);
     // The controller manager assigns one.
     const n1 = (await mem.get(KINDS.node, "n1")) as NodeResource;
     await mem.update({ ...n1, spec: { ...n1.spec, podCIDRs: ["10.9.1.0/24"] } });

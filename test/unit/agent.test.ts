@@ -22,21 +22,6 @@ import { GatedDatastore, testAgentConfig } from "../harness/agent-fixtures.ts";
 import { eventually } from "../harness/eventually.ts";
 import { FakeKernelPort } from "../harness/fake-kernel-port.ts";
 
-/** Resolves with the next watch event of `kind` (delivered after those of watchers made before). */
-function nextEvent(ds: MemoryDatastore, kind: string, revision: string): Promise<void> {
-  return new Promise((resolve) => {
-    const h = ds.watch(
-      kind,
-      revision,
-      () => {
-        h.close();
-        resolve();
-      },
-      () => {},
-    );
-  });
-}
-
 const config = (node: string, over: Record<string, unknown> = {}) =>
   testAgentConfig(node, { blockReleaseGraceSeconds: 60, ...over });
 
@@ -97,6 +82,18 @@ describe("agent config", () => {
     expect(c.socket).toBe("/run/tartan/agent.sock");
     expect(c.metricsAddress).toBe("127.0.0.1:9641");
     expect(c.vxlan).toEqual({ vni: 4096, port: 4789 });
+  });
+
+  test("underlayInterface: a name or a form that finds it; a bad form is named with what is wrong", () => {
+    const base = "nodeName: n1\ndatastore: {type: local, path: /x}\nunderlayInterface: ";
+    for (const v of ["ens5", "default-route", "cidr=10.0.0.0/8,fd00::/8", "interface=^(eth|ens)[0-9]+$"])
+      expect(parseAgentConfig(`${base}'${v}'\n`).underlayInterface).toBe(v);
+    for (const [v, msg] of [
+      ["cidr=10.0.0.0", /underlayInterface.*not in CIDR notation/],
+      ["interface=([", /underlayInterface.*not a regular expression/],
+      ["a-name-longer-than-15", /underlayInterface.*is not an interface name, interface=REGEX/],
+    ] as const)
+      expect(() => parseAgentConfig(`${base}'${v}'\n`)).toThrow(msg);
   });
 
   test("errors name every bad field", () => {
@@ -275,13 +272,16 @@ describe("agent", () => {
     await eventually("all routes", () => kernel.kernel.size === 20, { timeoutMs: 3000, intervalMs: 5 });
     await agent.idle();
     expect(kernel.applies - before).toBeLessThanOrEqual(2);
-    // Heartbeats (status-only changes) trigger nothing.
+    // Heartbeats renew the node's lease, write nothing to its Node and trigger nothing.
     const applies = kernel.applies;
-    const delivered = nextEvent(ds, KINDS.node, (await ds.list(KINDS.node)).revision);
+    expect((await ds.get(KINDS.lease, "heartbeat.a"))?.spec).toMatchObject({ holder: "a" }); // beat at start
+    const nodeVersion = (await ds.get(KINDS.node, "a"))?.metadata.resourceVersion;
+    const leaseVersion = (await ds.get(KINDS.lease, "heartbeat.a"))?.metadata.resourceVersion;
     await agent.heartbeat();
-    await delivered; // the agent's own watcher, made earlier, has seen the heartbeat by now
     await agent.idle();
     expect(kernel.applies).toBe(applies);
+    expect((await ds.get(KINDS.node, "a"))?.metadata.resourceVersion).toBe(nodeVersion!);
+    expect((await ds.get(KINDS.lease, "heartbeat.a"))?.metadata.resourceVersion).not.toBe(leaseVersion);
   });
 
   test("coalescing trigger: triggers during a run cause exactly one more run", async () => {

@@ -168,8 +168,9 @@ const RBAC_TABLE: Record<string, Record<string, string[]>> = {
     bgppeers: ["get", "list", "watch"],
   },
   // The table's lease row is get, create, update; delete lets a stopping agent hand the node
-  // reclaimer's lease over at once instead of after its expiry (and only that lease, by name).
-  "coordination.k8s.io": { leases: ["get", "create", "update", "delete"] },
+  // reclaimer's lease over at once instead of after its expiry, and the reclaimer drop the
+  // heartbeat leases of nodes that are gone; list: the reclaimer reads every heartbeat lease.
+  "coordination.k8s.io": { leases: ["get", "list", "create", "update", "delete"] },
 };
 
 const rules = (kind: string): { role: string; rule: Obj }[] =>
@@ -432,9 +433,9 @@ describe("the install's policy", () => {
     }
     // Leases are namespaced in tartan-system: only a Role may grant them, never the ClusterRole.
     expect(rules("ClusterRole").some(({ rule }) => rule.resources.includes("leases"))).toBe(false);
-    // Everything but create is limited to the reclaimer's lease.
-    for (const { rule } of rules("Role").filter(({ rule }) => rule.verbs.some((v: string) => v !== "create")))
-      expect(rule.resourceNames).toEqual(["node-reclaimer"]);
+    // Leases only, and only in the Role's own namespace (tartan-system): no other kind there.
+    for (const { rule } of rules("Role")) expect(rule.resources).toEqual(["leases"]);
+    expect(ofKind("Role").map((r) => r.metadata.namespace)).toEqual(["tartan-system"]);
   });
 
   test("the policy check can fail: a wildcard or a secret is caught", () => {

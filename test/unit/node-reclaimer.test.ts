@@ -9,6 +9,7 @@ import { parseAgentConfig } from "../../src/agent/agent-config.ts";
 import { AgentMetrics } from "../../src/agent/agent-metrics.ts";
 import { DatastoreLease } from "../../src/agent/datastore-lease.ts";
 import { KindMirror } from "../../src/agent/kind-mirror.ts";
+import { NodeHeartbeat } from "../../src/agent/node-heartbeat.ts";
 import { markedNotReady, NodeReclaimer, readyCondition } from "../../src/agent/node-reclaimer.ts";
 import { CREATED_BY_CNI_ANNOTATION } from "../../src/agent/pod-ips.ts";
 import type { UnderlayProbe } from "../../src/agent/underlay-probe.ts";
@@ -107,10 +108,16 @@ async function run(
   ms: number,
   live: string[],
   stepMs = 5_000,
+  /** How the live nodes beat: their Node's status (agents before the leases) or their lease. */
+  via: "node" | "lease" = "node",
 ): Promise<void> {
+  const leases = new Map(live.map((n) => [n, new NodeHeartbeat(c.ds, n, NOT_READY_MS, () => c.timers.now)]));
   for (let t = 0; t < ms; t += stepMs) {
     c.timers.advance(stepMs);
-    for (const n of live) await heartbeat(c.ds, n, c.timers.now);
+    for (const n of live) {
+      if (via === "lease") await leases.get(n)!.beat();
+      else await heartbeat(c.ds, n, c.timers.now);
+    }
     await settle();
     for (const x of c.reclaimers) await x.r.tick();
   }
@@ -164,6 +171,41 @@ describe("node reclaimer", () => {
     expect(JSON.stringify(routing)).toContain(c.blocks["node-2"]!.spec.cidr);
     expect(JSON.stringify(routing)).not.toContain(underlay(3));
     expect(JSON.stringify(routing)).not.toContain(c.blocks["node-3"]!.spec.cidr);
+  });
+
+  test("heartbeats as leases (the Nodes never written): the live stay ready, the silent one goes, and so does its lease", async () => {
+    const c = await cluster(3, ["node-1"], async () => "silent" as const);
+    const nodeVersions = async () =>
+      Promise.all(["node-1", "node-2"].map(async (n) => (await c.node(n))?.metadata.resourceVersion));
+    const before = await nodeVersions();
+    // node-3 beat by lease once, then fell silent.
+    await new NodeHeartbeat(c.ds, "node-3", NOT_READY_MS, () => c.timers.now).beat();
+    await run(c, 35_000, ["node-1", "node-2"], 5_000, "lease");
+    expect(markedNotReady((await c.node("node-2"))!)).toBe(false);
+    expect(readyCondition((await c.node("node-3"))!)).toMatchObject({
+      status: "Unknown",
+      reason: "HeartbeatStale",
+    });
+    expect(await nodeVersions()).toEqual(before);
+    await run(c, 60_000, ["node-1", "node-2"], 5_000, "lease");
+    expect(await c.node("node-3")).toBeUndefined();
+    expect(await c.blockOwners()).toEqual(["node-1", "node-2"]);
+    const leaseNames = async () => (await c.ds.list(KINDS.lease)).items.map((l) => l.metadata.name).sort();
+    expect(await leaseNames()).toEqual(["heartbeat.node-1", "heartbeat.node-2", "node-reclaimer"]);
+    // A lease whose Node is gone (removed by hand) is dropped once unchanged for the grace.
+    await c.ds.delete(KINDS.node, "node-2");
+    await run(c, 30_000, ["node-1"], 5_000, "lease");
+    expect(await leaseNames()).toContain("heartbeat.node-2");
+    await run(c, RECLAIM_MS, ["node-1"], 5_000, "lease");
+    expect(await leaseNames()).toEqual(["heartbeat.node-1", "node-reclaimer"]);
+  });
+
+  test("a node beating by lease after a Node heartbeat (an upgraded agent) is never marked", async () => {
+    const c = await cluster(2, ["node-1"], async () => "silent" as const);
+    await run(c, 20_000, ["node-1", "node-2"], 5_000, "node");
+    await run(c, 100_000, ["node-1", "node-2"], 5_000, "lease");
+    expect(markedNotReady((await c.node("node-2"))!)).toBe(false);
+    expect(c.reclaimers[0]!.metrics.nodeNotReadyMarks).toBe(0);
   });
 
   test("Kubernetes mode (writePods false): the node and its blocks go, its Pods are left to kubelet and the cluster", async () => {

@@ -51,6 +51,16 @@ describe("renderManifest", () => {
     expect(out).toContain("# The agent's config (docs/agent.md)");
   });
 
+  test("the shipped default finds each node's interface by its default route; other forms pass through", () => {
+    expect(agentOf(FILE).underlayInterface).toBe("default-route");
+    expect(
+      agentOf(renderManifest({ underlayInterface: "cidr=10.0.0.0/8,192.168.0.0/16" })).underlayInterface,
+    ).toBe("cidr=10.0.0.0/8,192.168.0.0/16");
+    expect(agentOf(renderManifest({ underlayInterface: "interface=^(eth|ens)" })).underlayInterface).toBe(
+      "interface=^(eth|ens)",
+    );
+  });
+
   test("a pool alone gets the family's default block size", () => {
     const a = agentOf(renderManifest({ poolCidrs: ["10.60.0.0/14", "fd00::/48"] }));
     expect(a.pools).toEqual([
@@ -66,6 +76,8 @@ describe("renderManifest", () => {
       [{ poolCidrs: ["10.0.0.0/28"] }, /blockSize 26/],
       [{ mtu: 100 }, /--mtu 100/],
       [{ underlayInterface: "eth0/../x" }, /--underlay-interface/],
+      [{ underlayInterface: "cidr=10.0.0.0/33" }, /--underlay-interface.*invalid prefix length/],
+      [{ underlayInterface: "interface=([" }, /--underlay-interface.*not a regular expression/],
       [{ image: "bad image" }, /--image bad image/],
     ] as const) {
       let err: unknown;

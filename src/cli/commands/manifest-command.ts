@@ -33,7 +33,8 @@ export const manifestCommand = defineCommand({
     {
       name: "underlay-interface",
       value: "IF",
-      description: "the nodes' interface to each other (default eth0)",
+      description:
+        "the nodes' interface to each other: a name, interface=REGEX, cidr=CIDR[,CIDR] or default-route (the default)",
     },
     { name: "image", value: "IMAGE", description: "the tartan image (default localhost/tartan:VERSION)" },
   ],

@@ -177,8 +177,8 @@ function addChain(t: FakeTable, name: string, body: string | undefined, create: 
 }
 
 /**
- * Runs one statement of a script (`add|create|delete|flush` of table, chain, set, map, element,
- * counter; `add rule`). Throws NftRefusal with the kernel's words when the kernel would refuse it.
+ * Runs one statement of a script (`add|create|delete|flush` of table, chain, set, map (a flush
+ * empties it), element, counter; `add rule`). Throws NftRefusal with the kernel's words when the kernel would refuse it.
  */
 export function runStatement(rs: FakeRuleset, line: string): void {
   let m = /^(add|create|delete|destroy|flush) table (\w+) ([\w.-]+)$/.exec(line);
@@ -214,6 +214,11 @@ export function runStatement(rs: FakeRuleset, line: string): void {
   m = new RegExp(`^(add|create) (set|map) (\\w+) ([\\w.-]+) (${NAME})\\s*\\{(.*)\\}$`).exec(line);
   if (m) {
     addSet(table(rs, m[3]!, m[4]!), m[2] as "set" | "map", m[5]!, m[6]!, m[1] === "create");
+    return;
+  }
+  m = new RegExp(`^flush (set|map) (\\w+) ([\\w.-]+) (${NAME})$`).exec(line);
+  if (m) {
+    (table(rs, m[2]!, m[3]!).sets.get(m[4]!) ?? refuse(ENOENT)).elements.clear();
     return;
   }
   m = new RegExp(`^delete (set|map|counter) (\\w+) ([\\w.-]+) (${NAME})$`).exec(line);

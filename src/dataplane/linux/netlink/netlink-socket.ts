@@ -31,6 +31,7 @@ function intOpt(v: number): Uint8Array {
 export class NetlinkSocket {
   private seq = Math.floor(Date.now() / 1000) & 0xffff;
   private readonly rx = new Uint8Array(65536);
+  private tx = new Uint8Array(8192);
 
   private constructor(
     private readonly c: Libc,
@@ -157,6 +158,57 @@ export class NetlinkSocket {
         if (ours.has(seq) && v.getUint16(off + 4, true) === RTNL.NLMSG_ERROR)
           answers.set(seq, this.ack(v, off, len, []));
         off += (len + 3) & ~3;
+      }
+    }
+  }
+
+  /**
+   * Sends `msgs` (rtnetlink requests, each built with NLM_F_ACK) in one datagram and returns each
+   * one's answer, in order. Only the last keeps its ack flag: the kernel runs the requests of a
+   * datagram one after the other and answers a request without the flag only when it fails, so
+   * what arrives before the last ack is exactly the failures. One send and one read per success
+   * instead of one send and one read per request (measured: half the system time per op). The
+   * kernel runs every request of the datagram even after one fails: a caller that must stop at
+   * the first refusal sends one at a time (talk).
+   */
+  talkMany(msgs: readonly NlMessage[]): NlReply[] {
+    const n = msgs.length;
+    const first = this.seq + 1;
+    let len = 0;
+    const chunks = msgs.map((m, i) => {
+      const b = m.done(++this.seq);
+      len += b.length;
+      // nlmsg_flags is little-endian at offset 6; NLM_F_ACK sits in its low byte.
+      if (i < n - 1) b[6] = (b[6] as number) & ~RTNL.NLM_F_ACK;
+      return b;
+    });
+    if (this.tx.length < len) this.tx = new Uint8Array(Math.max(len, this.tx.length * 2));
+    let at = 0;
+    for (const b of chunks) {
+      this.tx.set(b, at);
+      at += b.length;
+    }
+    if (this.c.send(this.fd, this.tx, len, 0) !== len)
+      throw new Error(`netlink send: ${this.c.strerror(this.c.errno())}`);
+    const ok: NlReply = { error: 0, words: "", messages: [] };
+    const replies: NlReply[] = new Array<NlReply>(n).fill(ok);
+    for (;;) {
+      const got = this.c.recv(this.fd, this.rx, this.rx.length, 0);
+      if (got < 0) {
+        const e = this.c.errno();
+        if (e === EINTR) continue;
+        throw new Error(`netlink recv: ${this.c.strerror(e)}`);
+      }
+      const v = new DataView(this.rx.buffer, 0, got);
+      for (let off = 0; off + RTNL.NLMSG_HDRLEN <= got; ) {
+        const mlen = v.getUint32(off, true);
+        if (mlen < RTNL.NLMSG_HDRLEN || off + mlen > got) throw new Error("netlink: malformed reply");
+        const i = (v.getUint32(off + 8, true) - first) >>> 0;
+        if (i < n && v.getUint16(off + 4, true) === RTNL.NLMSG_ERROR) {
+          replies[i] = this.ack(v, off, mlen, []);
+          if (i === n - 1) return replies;
+        }
+        off += (mlen + 3) & ~3;
       }
     }
   }
