@@ -55,6 +55,20 @@ interface Summary {
   min: number;
   max: number;
 }
+/** VmRSS / VmHWM, the RSS split (anonymous, file-backed, shmem) and the agent's JS heap (used / held). */
+interface AgentMemory {
+  rssMb: number;
+  hwmMb: number;
+  anonMb?: number;
+  fileMb?: number;
+  shmemMb?: number;
+  heapUsedMb?: number;
+  heapTotalMb?: number;
+}
+const split = (m: AgentMemory): string =>
+  m.anonMb === undefined
+    ? ""
+    : ` (anon ${m.anonMb.toFixed(0)}, file ${m.fileMb!.toFixed(0)}; JS heap ${m.heapUsedMb?.toFixed(0) ?? "?"} used / ${m.heapTotalMb?.toFixed(0) ?? "?"} held)`;
 interface Result {
   local: number;
   sizes: {
@@ -72,11 +86,11 @@ interface Result {
       deltaChanges: number;
       timeline?: [string, number][];
     }[];
-    agent: { rssMb: number; hwmMb: number };
+    agent: AgentMemory;
   }[];
   incremental: Record<string, Summary & { emptyDeltas: number; agentPhasesP50?: Record<string, number> }>;
-  rssAfterIncremental: { rssMb: number; hwmMb: number };
-  rssAfterIdle: { rssMb: number; hwmMb: number };
+  rssAfterIncremental: AgentMemory;
+  rssAfterIdle: AgentMemory;
   throughput: {
     loadedGbps: number[];
     pairGbps: number[];
@@ -222,7 +236,7 @@ async function main(): Promise<void> {
     `    ratio loaded/none ${t.ratio.toFixed(3)}, loaded/pair ${t.ratioVsPair.toFixed(3)} (server isolated: ${JSON.stringify(t.serverIsolated)})`,
   );
   lines.push(
-    `(d) agent RSS at the largest size: ${big.agent.rssMb.toFixed(0)} MB (peak ${big.agent.hwmMb.toFixed(0)} MB); after (b): ${r.rssAfterIncremental.rssMb.toFixed(0)} MB; 6 s later (idle collection): ${r.rssAfterIdle.rssMb.toFixed(0)} MB`,
+    `(d) agent RSS at the largest size: ${big.agent.rssMb.toFixed(0)} MB${split(big.agent)} (peak ${big.agent.hwmMb.toFixed(0)} MB); after (b): ${r.rssAfterIncremental.rssMb.toFixed(0)} MB${split(r.rssAfterIncremental)}; 6 s later (idle collection): ${r.rssAfterIdle.rssMb.toFixed(0)} MB${split(r.rssAfterIdle)}`,
   );
   lines.push("");
   const inc = Math.max(...Object.values(r.incremental).map((s) => s.p99));

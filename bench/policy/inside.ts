@@ -10,7 +10,7 @@
 //      the rule is in the kernel), p50/p99;
 //  (c) iperf3 between the two real pods (server on node-1, client on node-2, both isolated and
 //      allowed by policy) with all policies loaded vs none, alternating rounds;
-//  (d) the agent's VmRSS/VmHWM at each size.
+//  (d) the agent's VmRSS/VmHWM at each size, its RssAnon/RssFile split and its JS heap (used / held).
 // Prints one JSON document on stdout; progress on stderr.
 import { readFileSync, statSync } from "node:fs";
 import { prepareWrite } from "../../src/datastore/prepare-write.ts";
@@ -112,10 +112,42 @@ async function settled(before: number, timeoutMs = 120_000, quietMs = 400): Prom
   }
 }
 
-function rss(pid: number): { rssMb: number; hwmMb: number } {
+interface AgentMemory {
+  rssMb: number;
+  hwmMb: number;
+  /** The resident set split as the kernel counts it: anonymous (heap, JIT, allocator), file-backed (the executable's pages), shmem. */
+  anonMb: number;
+  fileMb: number;
+  shmemMb: number;
+  /** The agent's own tartan_agent_js_heap_bytes (used / held by the runtime), when it exports them. */
+  heapUsedMb?: number;
+  heapTotalMb?: number;
+}
+
+async function rss(pid: number): Promise<AgentMemory> {
   const s = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(s)?.[1] ?? 0);
-  return { rssMb: kb("VmRSS") / 1024, hwmMb: kb("VmHWM") / 1024 };
+  const out: AgentMemory = {
+    rssMb: kb("VmRSS") / 1024,
+    hwmMb: kb("VmHWM") / 1024,
+    anonMb: kb("RssAnon") / 1024,
+    fileMb: kb("RssFile") / 1024,
+    shmemMb: kb("RssShmem") / 1024,
+  };
+  try {
+    const res = await fetch("http://tartan-agent/metrics", {
+      unix: socket,
+      signal: AbortSignal.timeout(5000),
+    });
+    const text = await res.text();
+    const heap = (state: string) =>
+      new RegExp(`^tartan_agent_js_heap_bytes\\{state="${state}"\\} (\\S+)$`, "m").exec(text)?.[1];
+    const used = heap("used");
+    const total = heap("total");
+    if (used !== undefined) out.heapUsedMb = Number(used) / 2 ** 20;
+    if (total !== undefined) out.heapTotalMb = Number(total) / 2 ** 20;
+  } catch {}
+  return out;
 }
 
 async function agentPid(): Promise<number> {
@@ -317,7 +349,7 @@ async function main() {
         runs.push(r);
       }
     }
-    const mem = rss(await agentPid());
+    const mem = await rss(await agentPid());
     const nft = await run(["ip", "netns", "exec", nodeNetns, "nft", "list", "table", "inet", "tartan"]);
     sizeResults.push({
       pods: nPods,
@@ -399,10 +431,10 @@ async function main() {
     }
     await settled(before);
   }
-  out.rssAfterIncremental = rss(await agentPid());
+  out.rssAfterIncremental = await rss(await agentPid());
   // The agent collects after 5 s without an apply (policy-manager.ts): the RSS it settles at.
   await Bun.sleep(6000);
-  out.rssAfterIdle = rss(await agentPid());
+  out.rssAfterIdle = await rss(await agentPid());
 
   // (c) throughput: all policies loaded, only the iperf pair's two policies, none; rotating order.
   // "pair" separates the cost of stateful filtering itself (conntrack, which the node namespace

@@ -20,6 +20,7 @@ import { backoffMs } from "./backoff.ts";
 import { CoalescingTrigger } from "./coalescing-trigger.ts";
 import { type DropLookup, DropReporter } from "./drop-reporter.ts";
 import { KindMirror, type KindMirrorOptions } from "./kind-mirror.ts";
+import { PodPartsTable } from "./pod-parts-table.ts";
 import { PolicyMetrics } from "./policy-metrics.ts";
 
 export interface PolicyManagerDeps {
@@ -46,11 +47,16 @@ function listOf<T>(v: readonly T[], what: string): readonly T[] {
   return v;
 }
 
+/** Labels and containers of the pods of every mirror in this process, shared (see stripPod). */
+const podParts = new PodPartsTable();
+
 /**
  * The fields of a Pod that policy (and routing) read: namespace, name, labels, node, hostNetwork,
  * phase, IPs, named container ports, plus the version and tartan's own annotations (the pod join
- * API reads them). The rest of a watched Pod (managedFields, env, volumes, conditions...) is
- * dropped on ingestion: at 10k pods it was most of the agent's memory.
+ * API reads them). The rest of a watched Pod (managedFields, env, volumes, conditions, the uid...)
+ * is dropped on ingestion: at 10k pods it was most of the agent's memory. Labels, containers and
+ * specs are shared between pods that have the same ones (PodPartsTable: frozen, one copy per distinct
+ * value; docs/decisions/0024).
  */
 export function stripPod(o: Resource): PodResource {
   // Built field by field, without spreads or entries/filter/fromEntries: this runs for each of a
@@ -61,8 +67,7 @@ export function stripPod(o: Resource): PodResource {
   const metadata: PodResource["metadata"] = { name: m.name };
   if (m.namespace !== undefined) metadata.namespace = m.namespace;
   if (m.resourceVersion !== undefined) metadata.resourceVersion = m.resourceVersion;
-  if (m.uid !== undefined) metadata.uid = m.uid;
-  if (m.labels !== undefined) metadata.labels = m.labels;
+  if (m.labels !== undefined) metadata.labels = podParts.labels(m.labels) as Record<string, string>;
   const ann = m.annotations;
   if (ann) {
     let kept: Record<string, string> | undefined;
@@ -98,9 +103,14 @@ export function stripPod(o: Resource): PodResource {
       }
       out.push(sc);
     }
-    outSpec.containers = out;
+    outSpec.containers = podParts.containers(out);
   }
-  const stripped = { apiVersion: p.apiVersion, kind: p.kind, metadata, spec: outSpec } as PodResource;
+  const stripped = {
+    apiVersion: p.apiVersion,
+    kind: p.kind,
+    metadata,
+    spec: podParts.spec(outSpec),
+  } as PodResource;
   const status = p.status;
   if (status) {
     const st: NonNullable<PodResource["status"]> = {};

@@ -13,7 +13,7 @@ import { type ExplainPath, explainPath, nodeOfAddress } from "./explain-path.ts"
 import { type DecidingRule, decidingRule } from "./explain-rule-text.ts";
 import type { PolicyIR } from "./policy-ir.ts";
 import type { Direction } from "./policy-names.ts";
-import { type PolicyPod, policyPods } from "./policy-pods.ts";
+import { type PolicyPod, podIps, policyPods } from "./policy-pods.ts";
 import { lookupPolicyRules } from "./policy-rule-lookup.ts";
 
 export type { ExplainPath } from "./explain-path.ts";
@@ -98,7 +98,7 @@ export class Explainer {
 
   constructor(readonly snapshot: ExplainSnapshot) {
     this.pods = policyPods(snapshot.pods);
-    for (const p of this.pods) for (const ip of [...p.ips[4], ...p.ips[6]]) this.byIp.set(ip, p);
+    for (const p of this.pods) for (const ip of [...p.ips4, ...p.ips6]) this.byIp.set(ip, p);
   }
 
   private ir(node: string): PolicyIR {
@@ -133,7 +133,7 @@ export class Explainer {
           "name a pod as NS/POD (tartan get pods -A lists them), or give an IP address",
         );
       }
-      const ips = family ? pod.ips[family] : pod.ips[4].length ? pod.ips[4] : pod.ips[6];
+      const ips = family ? podIps(pod, family) : pod.ips4.length ? pod.ips4 : pod.ips6;
       if (ips.length === 0) {
         throw new TartanError(
           "explain-unknown-endpoint",

@@ -8,7 +8,7 @@ import {
   POLICY_BASE_CHAIN,
   podChainName,
 } from "./policy-names.ts";
-import { FAMILIES, type PolicyPod } from "./policy-pods.ts";
+import { FAMILIES, type PolicyPod, podIps } from "./policy-pods.ts";
 import type { PolicyRule } from "./policy-rule.ts";
 import type { JumpElement, VerdictMap } from "./policy-set.ts";
 
@@ -108,11 +108,11 @@ export function policyChains(
     const view: PodPolicyView = {
       namespace: pod.namespace,
       name: pod.name,
-      ips: [...pod.ips[4], ...pod.ips[6]],
+      ips: [...pod.ips4, ...pod.ips6],
     };
     const mine: { family: IpFamily; ip: string }[] = [];
     for (const family of FAMILIES) {
-      for (const ip of pod.ips[family]) {
+      for (const ip of podIps(pod, family)) {
         const other = claimed.get(ip);
         if (other) {
           problems.push({

@@ -12,7 +12,7 @@ import { withCandidates } from "./element-delta.ts";
 import type { PolicyIR } from "./policy-ir.ts";
 import { type PeerKey, peerSelects } from "./policy-peer-key.ts";
 import { namedPortElements, type PeerSource, podSetElements } from "./policy-peer-source.ts";
-import { type PolicyPod, policyPod } from "./policy-pods.ts";
+import { type PolicyPod, podIps, policyPod } from "./policy-pods.ts";
 import { SetRegistry, type SetThunk } from "./policy-set-registry.ts";
 import { objectKey, replaceSorted, sortPolicies } from "./sort-policies.ts";
 
@@ -37,7 +37,7 @@ const MAX_CANDIDATES = 512;
 const samePod = (a: PolicyPod, b: PolicyPod): boolean =>
   a.key === b.key &&
   a.node === b.node &&
-  JSON.stringify([a.labels, a.ips, a.ports]) === JSON.stringify([b.labels, b.ips, b.ports]);
+  JSON.stringify([a.labels, a.ips4, a.ips6, a.ports]) === JSON.stringify([b.labels, b.ips4, b.ips6, b.ports]);
 
 /**
  * compilePolicy kept up to date between compiles (decision 0009): the same IR as a full compile
@@ -57,8 +57,11 @@ const samePod = (a: PolicyPod, b: PolicyPod): boolean =>
  */
 export class IncrementalPolicy {
   private readonly pods = new Map<string, PolicyPod>();
-  /** Pod keys by IP (normally one; more while IPs conflict): whether a peer still holds an address. */
-  private readonly byIp = new Map<string, string[]>();
+  /**
+   * Pod keys by IP: whether a peer still holds an address. Normally one key, kept as it is; an
+   * array only while IPs conflict (an array per pod was ~0.3 MB at 10k pods).
+   */
+  private readonly byIp = new Map<string, string | string[]>();
   private readonly byNamespace = new Map<string, Set<string>>();
   private readonly local = new Map<string, PolicyPod>();
   private localSorted: PolicyPod[] | undefined;
@@ -101,26 +104,28 @@ export class IncrementalPolicy {
 
   /** Upserts (or with undefined removes) the pod mirrored under `key`. */
   setPod(key: string, raw: PodResource | undefined): void {
-    const next = raw ? policyPod(raw) : undefined;
+    const next = raw ? policyPod(raw, key) : undefined;
     const prev = this.pods.get(key);
     if (!prev && !next) return;
     if (prev && next && samePod(prev, next)) return;
     if (prev) {
       this.pods.delete(key);
       this.byNamespace.get(prev.namespace)?.delete(key);
-      for (const ip of [...prev.ips[4], ...prev.ips[6]]) {
-        const owners = this.byIp.get(ip)?.filter((k) => k !== key);
-        if (owners?.length) this.byIp.set(ip, owners);
-        else this.byIp.delete(ip);
+      for (const ip of [...prev.ips4, ...prev.ips6]) {
+        const owners = this.byIp.get(ip);
+        const left = (typeof owners === "string" ? [owners] : (owners ?? [])).filter((k) => k !== key);
+        if (left.length === 0) this.byIp.delete(ip);
+        else this.byIp.set(ip, left.length === 1 ? left[0]! : left);
       }
     }
     if (next) {
       this.pods.set(key, next);
       for (const f of [4, 6] as const)
-        for (const ip of next.ips[f]) {
+        for (const ip of podIps(next, f)) {
           const owners = this.byIp.get(ip);
-          if (owners) owners.push(key);
-          else this.byIp.set(ip, [key]);
+          if (owners === undefined) this.byIp.set(ip, key);
+          else if (typeof owners === "string") this.byIp.set(ip, [owners, key]);
+          else owners.push(key);
         }
       let s = this.byNamespace.get(next.namespace);
       if (!s) {
@@ -226,7 +231,7 @@ export class IncrementalPolicy {
     if (!e.stale) return;
     for (const [which, st] of e.stale) {
       const f = which === "p6" ? 6 : 4;
-      for (const p of changed) if (p) for (const ip of p.ips[f]) st.candidates.add(ip);
+      for (const p of changed) if (p) for (const ip of podIps(p, f)) st.candidates.add(ip);
       if (st.candidates.size > MAX_CANDIDATES) e.stale.delete(which);
     }
   }
@@ -238,11 +243,12 @@ export class IncrementalPolicy {
     e.stale!.delete(which);
     if (e.stale!.size === 0) e.stale = undefined;
     if (st.candidates.size > st.base.length / 2 + 1) return undefined;
-    return withCandidates(
-      st.base,
-      st.candidates,
-      (ip) => this.byIp.get(ip)?.some((k) => e.members.has(k)) ?? false,
-    ) as string[];
+    return withCandidates(st.base, st.candidates, (ip) => {
+      const owners = this.byIp.get(ip);
+      return typeof owners === "string"
+        ? e.members.has(owners)
+        : (owners?.some((k) => e.members.has(k)) ?? false);
+    }) as string[];
   }
 
   /** Selector peers currently indexed (for tests and metrics). */

@@ -1,7 +1,7 @@
 import type { IpFamily } from "../model/ip.ts";
 import type { Protocol } from "../model/k8s-resources.ts";
 import { type PeerKey, peerSelects } from "./policy-peer-key.ts";
-import type { PolicyPod } from "./policy-pods.ts";
+import { type PolicyPod, podIps } from "./policy-pods.ts";
 import type { AddrPortElement } from "./policy-set.ts";
 
 /** A `pods4-…` set's elements: the pods' IPs of one family, unique, sorted. */
@@ -9,7 +9,7 @@ export function podSetElements(pods: Iterable<PolicyPod>, f: IpFamily): string[]
   // Sorted, then duplicates (pods sharing an address while IPs conflict) dropped side by side:
   // no Set of thousands of addresses for a first compile's big peers.
   const els: string[] = [];
-  for (const pod of pods) for (const ip of pod.ips[f]) els.push(ip);
+  for (const pod of pods) for (const ip of podIps(pod, f)) els.push(ip);
   els.sort();
   let n = 0;
   for (const ip of els) if (n === 0 || els[n - 1] !== ip) els[n++] = ip;
@@ -28,7 +28,7 @@ export function namedPortElements(
   for (const pod of pods) {
     for (const port of pod.ports) {
       if (port.name !== portName || port.protocol !== protocol) continue;
-      for (const ip of pod.ips[f]) els.set(`${ip}|${port.port}`, { addr: ip, protocol, port: port.port });
+      for (const ip of podIps(pod, f)) els.set(`${ip}|${port.port}`, { addr: ip, protocol, port: port.port });
     }
   }
   return [...els.values()].sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : a.port - b.port));

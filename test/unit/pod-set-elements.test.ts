@@ -8,7 +8,8 @@ const pod = (i: number, v4: string[], v6: string[] = []): PolicyPod => ({
   key: `ns/p${i}`,
   labels: {},
   node: "n1",
-  ips: { 4: v4, 6: v6 },
+  ips4: v4,
+  ips6: v6,
   ports: [],
 });
 
@@ -29,7 +30,7 @@ describe("podSetElements", () => {
         ),
       );
       for (const f of [4, 6] as const) {
-        const want = [...new Set(pods.flatMap((p) => p.ips[f]))].sort();
+        const want = [...new Set(pods.flatMap((p) => (f === 4 ? p.ips4 : p.ips6)))].sort();
         expect(podSetElements(pods, f)).toEqual(want);
       }
     }

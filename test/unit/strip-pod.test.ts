@@ -18,7 +18,7 @@ function referenceStrip(o: Resource): PodResource {
       name: m.name,
       ...(m.namespace !== undefined ? { namespace: m.namespace } : {}),
       ...(m.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
-      ...(m.uid !== undefined ? { uid: m.uid } : {}),
+      // uid: dropped since 2026-12-05 (sixth session): nothing in the agent reads it.
       ...(m.labels !== undefined ? { labels: m.labels } : {}),
       ...(ann.length ? { annotations: Object.fromEntries(ann) } : {}),
     },
@@ -149,5 +149,77 @@ describe("stripPod", () => {
       expect(() => referenceStrip(structuredClone(b) as Resource)).toThrow();
       expect(() => stripPod(structuredClone(b) as Resource)).toThrow();
     }
+  });
+
+  test("pods with the same labels, containers and node share one frozen copy of each", () => {
+    const a = stripPod(structuredClone(full) as Resource);
+    const other = structuredClone(full);
+    other.metadata.name = "web-2";
+    other.status.podIPs = [{ ip: "10.0.0.2", extra: 1 }, { ip: "fd00::2" }];
+    const b = stripPod(other as Resource);
+    expect(b.metadata.labels).toBe(a.metadata.labels!);
+    expect(b.spec.containers).toBe(a.spec.containers!);
+    expect(b.spec).toBe(a.spec);
+    expect(b.status).not.toBe(a.status!);
+    for (const shared of [a.metadata.labels, a.spec, a.spec.containers, a.spec.containers![0]!.ports![0]])
+      expect(Object.isFrozen(shared)).toBe(true);
+    // Frozen: a reader writing into a shared part fails instead of changing every pod.
+    expect(() => {
+      (a.metadata.labels as Record<string, string>).app = "db";
+    }).toThrow();
+    expect(b.metadata.labels).toEqual({ app: "web" });
+  });
+
+  test("the caller's objects are never frozen or shared", () => {
+    const raw = structuredClone(full);
+    const got = stripPod(raw as Resource);
+    expect(got.metadata.labels).not.toBe(raw.metadata.labels);
+    expect(Object.isFrozen(raw.metadata.labels)).toBe(false);
+    raw.metadata.labels.app = "changed";
+    expect(got.metadata.labels).toEqual({ app: "web" });
+  });
+
+  test("different labels, label order, containers or node: not shared", () => {
+    const base = stripPod(structuredClone(full) as Resource);
+    const variant = (f: (p: typeof full) => void) => {
+      const p = structuredClone(full);
+      f(p);
+      return stripPod(p as Resource);
+    };
+    const relabelled = variant((p) => {
+      p.metadata.labels = { app: "web", tier: "a" } as typeof p.metadata.labels;
+    });
+    expect(relabelled.metadata.labels).toEqual({ app: "web", tier: "a" });
+    expect(relabelled.metadata.labels).not.toBe(base.metadata.labels!);
+    const twoA = variant((p) => {
+      p.metadata.labels = { x: "1", y: "2" } as unknown as typeof p.metadata.labels;
+    });
+    const twoB = variant((p) => {
+      p.metadata.labels = { y: "2", x: "1" } as unknown as typeof p.metadata.labels;
+    });
+    // Key order is kept: the mirror compares pods by their JSON text.
+    expect(JSON.stringify(twoB.metadata.labels)).toBe('{"y":"2","x":"1"}');
+    expect(twoB.metadata.labels).not.toBe(twoA.metadata.labels!);
+    const moved = variant((p) => {
+      p.spec.nodeName = "node-2";
+    });
+    expect(moved.spec).not.toBe(base.spec);
+    expect(moved.spec.containers).toBe(base.spec.containers!);
+    const reported = variant((p) => {
+      p.spec.containers[0]!.ports![0]!.containerPort = 81;
+    });
+    expect(reported.spec.containers).not.toBe(base.spec.containers!);
+    expect(reported.spec.containers![0]!.ports![0]!.containerPort).toBe(81);
+  });
+
+  test("labels that are not strings are kept as they are, for validation to refuse", () => {
+    const odd = { app: 7 };
+    const p = stripPod({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "a", labels: odd },
+      spec: {},
+    } as unknown as Resource);
+    expect(p.metadata.labels as unknown).toBe(odd);
   });
 });

@@ -1,0 +1,61 @@
+/**
+ * One shared, frozen copy per distinct value: the agent's mirrors hold 10k+ pods whose labels and
+ * container ports repeat (every pod of a ReplicaSet has the same ones), and a copy per pod was
+ * ~40% of a 10k-pod agent's model (docs/decisions/0024). Values are looked up by a numeric hash
+ * and compared with `equal`, so the table keeps no text per entry.
+ *
+ * Bounded without reference counts: entries go into a current generation; when it holds
+ * `generation` values it becomes the previous one and the one before is dropped. A value found in
+ * the previous generation moves back into the current one. A value no longer in the table is
+ * still correct wherever it is held (interning only shares; nothing depends on identity), so a
+ * cluster with more distinct values than the table holds only shares less.
+ */
+export class InternTable<T> {
+  private current = new Map<number, T[]>();
+  private previous = new Map<number, T[]>();
+  private count = 0;
+
+  constructor(
+    private readonly hash: (v: T) => number,
+    private readonly equal: (a: T, b: T) => boolean,
+    private readonly generation = 4096,
+  ) {}
+
+  /**
+   * The shared value equal to `v`; when there is none, `keep(v)` becomes it (a frozen copy, say:
+   * the caller's object must not be shared if the caller may still change it).
+   */
+  intern(v: T, keep: (v: T) => T = (x) => x): T {
+    const h = this.hash(v);
+    const here = this.current.get(h);
+    if (here) for (const x of here) if (this.equal(x, v)) return x;
+    const before = this.previous.get(h);
+    let shared: T | undefined;
+    if (before) for (const x of before) if (this.equal(x, v)) shared = x;
+    shared ??= keep(v);
+    if (here) here.push(shared);
+    else this.current.set(h, [shared]);
+    if (++this.count >= this.generation) {
+      this.previous = this.current;
+      this.current = new Map();
+      this.count = 0;
+    }
+    return shared;
+  }
+
+  /** Distinct values held (both generations; for tests). */
+  get size(): number {
+    let n = 0;
+    for (const b of this.current.values()) n += b.length;
+    for (const b of this.previous.values()) n += b.length;
+    return n;
+  }
+}
+
+/** FNV-1a of a string, continued from `h` (start with FNV_OFFSET): for InternTable hashes. */
+export function fnv1a(s: string, h: number): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h;
+}
+
+export const FNV_OFFSET = 2166136261 | 0;
