@@ -78,13 +78,8 @@ export class NetlinkSocket {
       throw new Error(`netlink send: ${this.c.strerror(this.c.errno())}`);
     const messages: DataView[] = [];
     for (;;) {
-      const n = this.c.recv(this.fd, this.rx, this.rx.length, 0);
-      if (n < 0) {
-        const e = this.c.errno();
-        if (e === EINTR) continue;
-        throw new Error(`netlink recv: ${this.c.strerror(e)}`);
-      }
-      const v = new DataView(this.rx.buffer, 0, n);
+      const v = this.receive();
+      const n = v.byteLength;
       for (let off = 0; off + RTNL.NLMSG_HDRLEN <= n; ) {
         const len = v.getUint32(off, true);
         if (len < RTNL.NLMSG_HDRLEN || off + len > n) throw new Error("netlink: malformed reply");
@@ -193,13 +188,8 @@ export class NetlinkSocket {
     const ok: NlReply = { error: 0, words: "", messages: [] };
     const replies: NlReply[] = new Array<NlReply>(n).fill(ok);
     for (;;) {
-      const got = this.c.recv(this.fd, this.rx, this.rx.length, 0);
-      if (got < 0) {
-        const e = this.c.errno();
-        if (e === EINTR) continue;
-        throw new Error(`netlink recv: ${this.c.strerror(e)}`);
-      }
-      const v = new DataView(this.rx.buffer, 0, got);
+      const v = this.receive();
+      const got = v.byteLength;
       for (let off = 0; off + RTNL.NLMSG_HDRLEN <= got; ) {
         const mlen = v.getUint32(off, true);
         if (mlen < RTNL.NLMSG_HDRLEN || off + mlen > got) throw new Error("netlink: malformed reply");
@@ -215,5 +205,15 @@ export class NetlinkSocket {
 
   close(): void {
     this.c.close(this.fd);
+  }
+
+  /** The next datagram of replies (a recv interrupted by a signal is retried). */
+  private receive(): DataView {
+    for (;;) {
+      const n = this.c.recv(this.fd, this.rx, this.rx.length, 0);
+      if (n >= 0) return new DataView(this.rx.buffer, 0, n);
+      const e = this.c.errno();
+      if (e !== EINTR) throw new Error(`netlink recv: ${this.c.strerror(e)}`);
+    }
   }
 }
