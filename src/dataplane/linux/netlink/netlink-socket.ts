@@ -23,6 +23,16 @@ function intOpt(v: number): Uint8Array {
   return b;
 }
 
+/** Each netlink message of one datagram: its offset and length, the header's length checked. */
+function* messagesIn(v: DataView): Generator<[offset: number, length: number]> {
+  for (let off = 0; off + RTNL.NLMSG_HDRLEN <= v.byteLength; ) {
+    const len = v.getUint32(off, true);
+    if (len < RTNL.NLMSG_HDRLEN || off + len > v.byteLength) throw new Error("netlink: malformed reply");
+    yield [off, len];
+    off += (len + 3) & ~3;
+  }
+}
+
 /**
  * A NETLINK_ROUTE socket bound to one network namespace: the namespace the calling thread was in
  * when the socket was created, which is how we reach a pod's namespace without spawning
@@ -79,18 +89,13 @@ export class NetlinkSocket {
     const messages: DataView[] = [];
     for (;;) {
       const v = this.receive();
-      const n = v.byteLength;
-      for (let off = 0; off + RTNL.NLMSG_HDRLEN <= n; ) {
-        const len = v.getUint32(off, true);
-        if (len < RTNL.NLMSG_HDRLEN || off + len > n) throw new Error("netlink: malformed reply");
-        const type = v.getUint16(off + 4, true);
+      for (const [off, len] of messagesIn(v)) {
         // Anything not answering this request (a late answer to an earlier one) is skipped.
-        if (v.getUint32(off + 8, true) === seq) {
-          if (type === RTNL.NLMSG_ERROR) return this.ack(v, off, len, messages);
-          if (type === RTNL.NLMSG_DONE) return { error: 0, words: "", messages };
-          messages.push(new DataView(this.rx.slice(off, off + len).buffer));
-        }
-        off += (len + 3) & ~3;
+        if (v.getUint32(off + 8, true) !== seq) continue;
+        const type = v.getUint16(off + 4, true);
+        if (type === RTNL.NLMSG_ERROR) return this.ack(v, off, len, messages);
+        if (type === RTNL.NLMSG_DONE) return { error: 0, words: "", messages };
+        messages.push(new DataView(this.rx.slice(off, off + len).buffer));
       }
     }
   }
@@ -126,15 +131,7 @@ export class NetlinkSocket {
    */
   talkBatch(msgs: readonly NlMessage[]): { seqs: number[]; answers: Map<number, NlReply> } {
     const seqs = msgs.map(() => ++this.seq);
-    const chunks = msgs.map((m, i) => m.done(seqs[i]!));
-    const bytes = new Uint8Array(chunks.reduce((n, b) => n + b.length, 0));
-    let at = 0;
-    for (const b of chunks) {
-      bytes.set(b, at);
-      at += b.length;
-    }
-    if (this.c.send(this.fd, bytes, bytes.length, 0) !== bytes.length)
-      throw new Error(`netlink send: ${this.c.strerror(this.c.errno())}`);
+    this.sendDatagram(msgs.map((m, i) => m.done(seqs[i]!)));
     const answers = new Map<number, NlReply>();
     const ours = new Set(seqs);
     for (;;) {
@@ -146,13 +143,10 @@ export class NetlinkSocket {
         throw new Error(`netlink recv: ${this.c.strerror(e)}`);
       }
       const v = new DataView(this.rx.buffer, 0, n);
-      for (let off = 0; off + RTNL.NLMSG_HDRLEN <= n; ) {
-        const len = v.getUint32(off, true);
-        if (len < RTNL.NLMSG_HDRLEN || off + len > n) throw new Error("netlink: malformed reply");
+      for (const [off, len] of messagesIn(v)) {
         const seq = v.getUint32(off + 8, true);
         if (ours.has(seq) && v.getUint16(off + 4, true) === RTNL.NLMSG_ERROR)
           answers.set(seq, this.ack(v, off, len, []));
-        off += (len + 3) & ~3;
       }
     }
   }
@@ -169,14 +163,36 @@ export class NetlinkSocket {
   talkMany(msgs: readonly NlMessage[]): NlReply[] {
     const n = msgs.length;
     const first = this.seq + 1;
+    this.sendDatagram(
+      msgs.map((m, i) => {
+        const b = m.done(++this.seq);
+        // nlmsg_flags is little-endian at offset 6; NLM_F_ACK sits in its low byte.
+        if (i < n - 1) b[6] = (b[6] as number) & ~RTNL.NLM_F_ACK;
+        return b;
+      }),
+    );
+    const ok: NlReply = { error: 0, words: "", messages: [] };
+    const replies: NlReply[] = new Array<NlReply>(n).fill(ok);
+    for (;;) {
+      const v = this.receive();
+      for (const [off, len] of messagesIn(v)) {
+        const i = (v.getUint32(off + 8, true) - first) >>> 0;
+        if (i < n && v.getUint16(off + 4, true) === RTNL.NLMSG_ERROR) {
+          replies[i] = this.ack(v, off, len, []);
+          if (i === n - 1) return replies;
+        }
+      }
+    }
+  }
+
+  close(): void {
+    this.c.close(this.fd);
+  }
+
+  /** Several messages as one datagram, through a send buffer kept between calls. */
+  private sendDatagram(chunks: readonly Uint8Array[]): void {
     let len = 0;
-    const chunks = msgs.map((m, i) => {
-      const b = m.done(++this.seq);
-      len += b.length;
-      // nlmsg_flags is little-endian at offset 6; NLM_F_ACK sits in its low byte.
-      if (i < n - 1) b[6] = (b[6] as number) & ~RTNL.NLM_F_ACK;
-      return b;
-    });
+    for (const b of chunks) len += b.length;
     if (this.tx.length < len) this.tx = new Uint8Array(Math.max(len, this.tx.length * 2));
     let at = 0;
     for (const b of chunks) {
@@ -185,26 +201,6 @@ export class NetlinkSocket {
     }
     if (this.c.send(this.fd, this.tx, len, 0) !== len)
       throw new Error(`netlink send: ${this.c.strerror(this.c.errno())}`);
-    const ok: NlReply = { error: 0, words: "", messages: [] };
-    const replies: NlReply[] = new Array<NlReply>(n).fill(ok);
-    for (;;) {
-      const v = this.receive();
-      const got = v.byteLength;
-      for (let off = 0; off + RTNL.NLMSG_HDRLEN <= got; ) {
-        const mlen = v.getUint32(off, true);
-        if (mlen < RTNL.NLMSG_HDRLEN || off + mlen > got) throw new Error("netlink: malformed reply");
-        const i = (v.getUint32(off + 8, true) - first) >>> 0;
-        if (i < n && v.getUint16(off + 4, true) === RTNL.NLMSG_ERROR) {
-          replies[i] = this.ack(v, off, mlen, []);
-          if (i === n - 1) return replies;
-        }
-        off += (mlen + 3) & ~3;
-      }
-    }
-  }
-
-  close(): void {
-    this.c.close(this.fd);
   }
 
   /** The next datagram of replies (a recv interrupted by a signal is retried). */
