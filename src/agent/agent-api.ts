@@ -84,7 +84,7 @@ export function agentApi(agent: Agent, logRing?: LogRing): (req: Request) => Pro
         blocks: agent.nodeBlocks.owned().map((b) => b.spec.cidr),
         rejected: agent.rejectedObjects().map((r) => ({ kind: r.kind, object: r.key })),
         ...(agent.policy ? { policy: policySummary(agent.policy.current()) } : {}),
-        clusterNodes: clusterNodes(agent, await readHeartbeats(agent.datastore).catch(() => undefined)),
+        clusterNodes: clusterNodes(agent, await recentHeartbeats(agent)),
         // Kubernetes mode publishes it as the Node condition NetworkUnavailable (decision 0015).
         network: agent.networkCondition(),
       });
@@ -133,6 +133,24 @@ export function agentApi(agent: Agent, logRing?: LogRing): (req: Request) => Pro
     }
     return failure(404, "agent-not-found", `no ${req.method} ${path}`);
   };
+}
+
+const HEARTBEATS_FRESH_MS = 5_000;
+const heartbeatReads = new WeakMap<
+  Agent,
+  { at: number; beats: Promise<Map<string, NodeHeartbeatSeen> | undefined> }
+>();
+
+/**
+ * The heartbeat leases for /v1/status, listed at most every 5 s whatever the rate of asking (the
+ * web view and `tartan status` of a lab ask every agent): no agent watches them (decision 0026).
+ */
+function recentHeartbeats(agent: Agent): Promise<Map<string, NodeHeartbeatSeen> | undefined> {
+  const last = heartbeatReads.get(agent);
+  if (last && performance.now() - last.at < HEARTBEATS_FRESH_MS) return last.beats;
+  const beats = readHeartbeats(agent.datastore).catch(() => undefined);
+  heartbeatReads.set(agent, { at: performance.now(), beats });
+  return beats;
 }
 
 /** Every Node this agent mirrors, with the reclaimer's readiness (decision 0014) and its blocks. */

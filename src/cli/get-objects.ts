@@ -15,6 +15,8 @@ export interface GetQuery {
   allNamespaces?: boolean;
   /** `-l`: only objects whose labels match. */
   selector?: LabelSelector;
+  /** Nodes shown as a table: also read the heartbeat leases (json, yaml and name do not show them). */
+  heartbeats?: boolean;
 }
 
 export interface GetResult {
@@ -29,10 +31,14 @@ export interface GetResult {
   heartbeats?: ReadonlyMap<string, string>;
 }
 
-/** The heartbeat leases' renewal times by node; none when they cannot be read (the table shows "-"). */
-async function heartbeatTimes(ds: Datastore): Promise<Map<string, string> | undefined> {
+/**
+ * For a Node table: the heartbeat leases' renewal times by node. None when not asked for or
+ * when they cannot be read (the table then shows the Nodes' own heartbeats).
+ */
+async function withHeartbeats(ds: Datastore, q: GetQuery, r: GetResult): Promise<GetResult> {
+  if (!q.heartbeats || q.kind.kind !== KINDS.node) return r;
   const beats = await readHeartbeats(ds).catch(() => undefined);
-  return beats && new Map([...beats].map(([n, b]) => [n, b.renewTime]));
+  return beats ? { ...r, heartbeats: new Map([...beats].map(([n, b]) => [n, b.renewTime])) } : r;
 }
 
 /** `tartan get KIND [NAME] [-n NS | -A]`: the stored objects, in store order (namespace, name). */
@@ -48,26 +54,11 @@ export async function getObjects(ds: Datastore, q: GetQuery): Promise<GetResult>
         q.kind.namespaced ? "list them: tartan get KIND -A" : "list them: tartan get KIND",
       );
     }
-    const heartbeats = q.kind.kind === KINDS.node ? await heartbeatTimes(ds) : undefined;
-    return {
-      kind: q.kind,
-      single: true,
-      allNamespaces: all,
-      items: [obj],
-      ...(heartbeats ? { heartbeats } : {}),
-    };
+    return withHeartbeats(ds, q, { kind: q.kind, single: true, allNamespaces: all, items: [obj] });
   }
   const { items, revision } = await ds.list(q.kind.kind, ns);
   const kept = q.selector ? items.filter((o) => selectorMatches(q.selector!, o.metadata.labels)) : items;
-  const heartbeats = q.kind.kind === KINDS.node ? await heartbeatTimes(ds) : undefined;
-  return {
-    kind: q.kind,
-    single: false,
-    allNamespaces: all,
-    items: kept,
-    revision,
-    ...(heartbeats ? { heartbeats } : {}),
-  };
+  return withHeartbeats(ds, q, { kind: q.kind, single: false, allNamespaces: all, items: kept, revision });
 }
 
 /**

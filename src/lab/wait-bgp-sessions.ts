@@ -12,11 +12,12 @@ import type { LabNode } from "./lab-state.ts";
  */
 export async function waitBgpSessions(nodes: readonly LabNode[], timeoutMs: number): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
+  const agents = nodes.map((n) => ({ n, client: new AgentClient(`${n.dir}/agent.sock`) }));
   for (;;) {
     const verdicts = await Promise.all(
-      nodes.map(async (n) => {
+      agents.map(async ({ n, client }) => {
         try {
-          const s = await new AgentClient(`${n.dir}/agent.sock`).get<BgpNodeStatus>(AGENT_BGP_PATH);
+          const s = await client.get<BgpNodeStatus>(AGENT_BGP_PATH);
           return s.healthy ? undefined : `${n.name}: ${s.verdict}`;
         } catch (e) {
           return `${n.name}: ${e instanceof Error ? e.message : String(e)}`;

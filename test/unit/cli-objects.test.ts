@@ -6,10 +6,12 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { NodeHeartbeat } from "../../src/agent/node-heartbeat.ts";
 import { applyObjects } from "../../src/cli/apply-objects.ts";
 import { CLI_COMMANDS } from "../../src/cli/commands/cli-commands.ts";
 import { datastoreTarget, parseDatastoreOption } from "../../src/cli/datastore-target.ts";
 import { deleteObjects } from "../../src/cli/delete-objects.ts";
+import { formatGetTable } from "../../src/cli/format-objects.ts";
 import { getObjects } from "../../src/cli/get-objects.ts";
 import { labelObject, parseLabelChange } from "../../src/cli/label-object.ts";
 import { parseManifests } from "../../src/cli/parse-manifests.ts";
@@ -20,7 +22,7 @@ import { MemoryDatastore } from "../../src/datastore/memory-datastore.ts";
 import { TartanError } from "../../src/errors/tartan-error.ts";
 import type { LabState } from "../../src/lab/lab-state.ts";
 import type { PodResource } from "../../src/model/k8s-resources.ts";
-import type { Resource } from "../../src/model/resource.ts";
+import { type Resource, TARTAN_API_VERSION } from "../../src/model/resource.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "tartan-cli-objects-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -228,6 +230,28 @@ describe("deleteObjects, getObjects, labelObject", () => {
       { kind: "Namespace", name: "shop", action: "deleted" },
     ]);
     expect((await deleteObjects(ds, pol)).map((r) => r.action)).toEqual(["not found"]);
+  });
+
+  test("get nodes as a table shows the heartbeat lease's renewal; other formats do not read the leases", async () => {
+    const ds = new MemoryDatastore();
+    const nodes = resourceKind("nodes", { readable: true });
+    await ds.create({
+      apiVersion: TARTAN_API_VERSION,
+      kind: "Node",
+      metadata: { name: "n1" },
+      spec: { underlayAddress: "198.18.0.11", underlaySubnet: "198.18.0.0/24" },
+      status: { heartbeat: "2026-12-05T10:00:00.000Z", ready: true },
+    });
+    const now = Date.parse("2026-12-05T10:10:00.000Z");
+    const row = async (heartbeats: boolean) =>
+      formatGetTable(await getObjects(ds, { kind: nodes, heartbeats }), now).split("\n")[1];
+    expect(await row(true)).toContain("10m ago"); // no lease yet: the Node's own heartbeat
+    await new NodeHeartbeat(ds, "n1", 180_000, () => Date.parse("2026-12-05T10:09:30.000Z")).beat();
+    expect(await row(true)).toContain("30s ago");
+    expect((await getObjects(ds, { kind: nodes, heartbeats: false })).heartbeats).toBeUndefined();
+    expect((await getObjects(ds, { kind: nodes, name: "n1", heartbeats: true })).heartbeats?.get("n1")).toBe(
+      "2026-12-05T10:09:30.000Z",
+    );
   });
 
   test("get: one namespace (default 'default'), all namespaces, by name, not found", async () => {

@@ -126,6 +126,7 @@ export const getCommand = defineCommand<GetResult>({
       namespace: named ? named.namespace : args.get("namespace"),
       allNamespaces: args.flag("all-namespaces"),
       ...(selector ? { selector } : {}),
+      heartbeats: !["json", "yaml", "name"].includes(args.get("output") ?? "table"),
     };
     return await onTarget(
       args,
