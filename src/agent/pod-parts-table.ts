@@ -1,4 +1,5 @@
-import { FNV_OFFSET, fnv1a, InternTable } from "../model/intern-table.ts";
+import { FNV_OFFSET, fnv1a } from "../model/fnv1a.ts";
+import { InternTable } from "../model/intern-table.ts";
 import type { PodSpec } from "../model/k8s-resources.ts";
 
 type Labels = Record<string, string>;

@@ -9,6 +9,7 @@ import {
 } from "../model/bgp-resources.ts";
 import { type Cidr, contains, formatNetwork, parseCidr } from "../model/cidr.ts";
 import type { IPAMBlockResource, IPPoolSpec, NodeResource } from "../model/cluster-resources.ts";
+import { FNV_OFFSET, fnv1a } from "../model/fnv1a.ts";
 import { formatIp, type Ip, parseIp } from "../model/ip.ts";
 import { selectorMatches } from "../model/label-selector.ts";
 import { parsePeerIP } from "../model/validate-bgp-object.ts";
@@ -131,8 +132,7 @@ function appliesTo(p: BGPPeerResource, n: NodeView): boolean {
 /** 32-bit router ID: the IPv4 underlay address, else a stable hash of the node name (IPv6-only nodes). */
 function routerIdOf(v: NodeView): string {
   if (v.address?.family === 4) return formatIp(v.address);
-  let h = 2166136261;
-  for (const c of v.name) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+  const h = fnv1a(v.name, FNV_OFFSET) >>> 0;
   return [h >>> 24, (h >>> 16) & 255, (h >>> 8) & 255, h & 255].join(".");
 }
 

@@ -51,11 +51,3 @@ export class InternTable<T> {
     return n;
   }
 }
-
-/** FNV-1a of a string, continued from `h` (start with FNV_OFFSET): for InternTable hashes. */
-export function fnv1a(s: string, h: number): number {
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h;
-}
-
-export const FNV_OFFSET = 2166136261 | 0;

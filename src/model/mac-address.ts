@@ -1,3 +1,5 @@
+import { FNV_OFFSET, fnv1a } from "./fnv1a.ts";
+
 /** A random unicast, locally administered MAC (first octet x2, x6, xa or xe). */
 export function randomMac(bytes: Uint8Array): string {
   const b = Array.from(bytes.slice(0, 6));
@@ -8,10 +10,10 @@ export function randomMac(bytes: Uint8Array): string {
 
 /** A stable MAC derived from a name (used for the bridge, whose MAC must not follow its ports). */
 export function stableMac(name: string): string {
-  let h = 2166136261;
+  let h = FNV_OFFSET;
   const out = new Uint8Array(6);
   for (let i = 0; i < 6; i++) {
-    for (const c of `${name}#${i}`) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
+    h = fnv1a(`${name}#${i}`, h);
     out[i] = h & 0xff;
   }
   return randomMac(out);

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { FNV_OFFSET, fnv1a, InternTable } from "../../src/model/intern-table.ts";
+import { FNV_OFFSET, fnv1a } from "../../src/model/fnv1a.ts";
+import { InternTable } from "../../src/model/intern-table.ts";
 
 type Pair = { a: string; b: number };
 const hashOf = (p: Pair) => fnv1a(`${p.a}|${p.b}`, FNV_OFFSET);
