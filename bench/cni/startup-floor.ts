@@ -26,8 +26,12 @@ export interface StartupFloor {
 /** Compiles `process.exit(0)` with the running Bun into `dir`, as the plugin is; the path of the executable. */
 export async function buildEmptyBun(dir: string): Promise<string> {
   const src = join(dir, "empty.ts");
-  const out = join(dir, "empty-bun");
   writeFileSync(src, "process.exit(0);\n");
+  return await compileLikePlugin(src, join(dir, "empty-bun"), "the empty Bun program");
+}
+
+/** Compiles `src` into `out` with the running Bun exactly as scripts/build.ts builds the plugin. */
+export async function compileLikePlugin(src: string, out: string, what: string): Promise<string> {
   const p = Bun.spawn(
     // Built exactly as scripts/build.ts builds the plugin (ES modules, split, no .env or
     // bunfig.toml lookups at start): a reference built otherwise starts ~1–2 ms slower or faster.
@@ -51,7 +55,7 @@ export async function buildEmptyBun(dir: string): Promise<string> {
     },
   );
   if ((await p.exited) !== 0 || !existsSync(out)) {
-    throw new Error(`could not compile the empty Bun program: ${await new Response(p.stderr).text()}`);
+    throw new Error(`could not compile ${what}: ${await new Response(p.stderr).text()}`);
   }
   return out;
 }
