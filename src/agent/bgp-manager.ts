@@ -14,6 +14,11 @@ const READS = new Set<string>([KINDS.node, KINDS.ipamBlock, BGP_KINDS.bgpConfigu
 
 /** How often the manager checks that bird still answers on its socket (and restarts it if not). */
 export const BIRD_WATCH_MS = 1000;
+/**
+ * bird's log file is renamed to bird.log.1 past this size: a node keeps at most twice this much of
+ * it in its state directory (a tmpfs under /run by default), however long bird runs.
+ */
+export const BIRD_LOG_LIMIT_BYTES = 8 * 1024 * 1024;
 /** Unanswered probes of a live bird before the watchdog replaces it (its probe waits 2 s each). */
 const HUNG_CHECKS = 5;
 
@@ -112,7 +117,8 @@ export class BgpManager implements Manager {
     this.dirty = false;
     try {
       const model = this.currentModel();
-      const text = renderBirdConf(model);
+      const { log, logBackup } = this.bird.paths;
+      const text = renderBirdConf(model, { file: log, backup: logBackup, limitBytes: BIRD_LOG_LIMIT_BYTES });
       const problems = model.problems.map((p) => p.message).join("; ");
       if (problems !== this.lastProblems) {
         this.lastProblems = problems;

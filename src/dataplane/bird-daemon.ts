@@ -4,7 +4,7 @@
  * control socket; a fake stands in for unit tests.
  */
 export interface BirdDaemon {
-  /** Where bird's files live: bird.conf, bird.ctl (control socket), bird.pid, bird.log. */
+  /** Where bird's files live: bird.conf, bird.ctl (control socket), bird.pid, bird.log (+ .1). */
   readonly paths: BirdPaths;
   /**
    * Checks the text with `bird -p` and puts it at paths.conf atomically (temp file + rename):
@@ -33,6 +33,8 @@ export interface BirdPaths {
   ctl: string;
   pid: string;
   log: string;
+  /** Where bird moves its log when it passes its size limit (the previous one is replaced). */
+  logBackup: string;
 }
 
 /** One reply line: its code (`1002`) and text, the code inherited by continuation lines. */
@@ -49,4 +51,5 @@ export const birdPaths = (dir: string): BirdPaths => ({
   ctl: `${dir}/bird.ctl`,
   pid: `${dir}/bird.pid`,
   log: `${dir}/bird.log`,
+  logBackup: `${dir}/bird.log.1`,
 });

@@ -98,6 +98,8 @@ describe("BGP manager", () => {
     const { agent, ds, logs } = await startAgent(bird);
     expect(bird.calls).toEqual(["write", "start"]);
     expect(bird.conf).toContain("router id 198.18.0.2;");
+    // bird logs to a size-limited file beside its socket (renamed to bird.log.1 past 8 MiB).
+    expect(bird.conf).toContain(`log "/fake/bird.log" ${8 << 20} "/fake/bird.log.1" all;`);
     expect(bird.conf).toMatch(/route 10\.244\.0\.\d+\/26 blackhole;/);
     expect(logs).toContain("bird started");
     await ds.create(peer("tor", "198.18.0.254"));

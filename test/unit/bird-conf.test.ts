@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BgpModelInput, calcBgpModel } from "../../src/calc/bgp-model.ts";
+import type { TartanError } from "../../src/errors/tartan-error.ts";
 import { run } from "../../src/exec/run.ts";
 import type { BGPConfigurationSpec, BGPPeerSpec, NodeBGPSpec } from "../../src/model/bgp-resources.ts";
 import type { IPAMBlockResource, NodeResource } from "../../src/model/cluster-resources.ts";
@@ -316,5 +317,52 @@ describe("the BGP model", () => {
         .join("\n");
     expect(filters(one)).toBe(filters(two));
     expect(two).toContain("route 10.244.0.128/26 blackhole;");
+  });
+});
+
+describe("bird's log", () => {
+  const log = {
+    file: "/run/tartan/bird/bird.log",
+    backup: "/run/tartan/bird/bird.log.1",
+    limitBytes: 8 << 20,
+  };
+
+  test("a size-limited file with a backup, and the same config otherwise", () => {
+    const m = calcBgpModel(base);
+    const text = renderBirdConf(m, log);
+    expect(text.split("\n")[1]).toBe(
+      'log "/run/tartan/bird/bird.log" 8388608 "/run/tartan/bird/bird.log.1" all;',
+    );
+    expect(text.replace(/^log .*$/m, "log stderr all;")).toBe(renderBirdConf(m));
+  });
+
+  test("a path bird cannot quote, or a silly limit, is refused with what to change", () => {
+    const m = calcBgpModel(base);
+    const refused = (() => {
+      try {
+        renderBirdConf(m, { ...log, file: '/run/x"y/bird.log' });
+      } catch (e) {
+        return e as TartanError;
+      }
+    })();
+    expect(refused?.code).toBe("bgp-config-invalid");
+    expect(refused?.hint).toContain("bgp.stateDir");
+    expect(() => renderBirdConf(m, { ...log, backup: "relative/bird.log.1" })).toThrow(/absolute/);
+    expect(() => renderBirdConf(m, { ...log, limitBytes: 10 })).toThrow(/at least 4096/);
+  });
+
+  test.skipIf(!haveBird)("bird -p accepts the log line", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tartan-birdlog-"));
+    try {
+      const f = join(dir, "bird.conf");
+      writeFileSync(
+        f,
+        renderBirdConf(calcBgpModel(base), { ...log, file: join(dir, "l"), backup: join(dir, "l.1") }),
+      );
+      const r = await run([BIRD, "-p", "-c", f], { allowFailure: true });
+      expect(`${r.code} ${r.stderr.trim()}`).toBe("0 ");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -115,8 +115,9 @@ export class BirdProcess implements BirdDaemon {
     // (`persist`): that is a restart, and keeping those routes is the point. A first start has
     // nothing to keep, and -R would hold every learned route out of the kernel until all peers
     // converge or `graceful restart wait` (240 s) ends — with peers starting at the same time,
-    // a 50-node lab's first pod stayed unreachable for longer than 15 s. -f: foreground, so its
-    // stderr log goes to bird.log.
+    // a 50-node lab's first pod stayed unreachable for longer than 15 s. -f: foreground; its
+    // stderr (what it says before its config's `log` line takes over: a refused config, a crash)
+    // goes to bird.log too, and its own log is size-limited there (renamed to bird.log.1).
     const restart = (await kernelHoldsBirdRoutes()) ? ["-R"] : [];
     const pid = await spawnDetached(
       [bird, "-f", ...restart, "-c", this.paths.conf, "-s", this.paths.ctl, "-P", this.paths.pid],
