@@ -1,8 +1,11 @@
 // Composition root of dist/tartan: the CLI, the agent and the lab; it also still answers as the
 // CNI plugin and tartan-ipam (cni-wiring.ts), though the plugin to install is dist/cni/tartan.
-import { writeSync } from "node:fs";
+import { existsSync, writeSync } from "node:fs";
+import type { AgentConfig } from "./agent/agent-config.ts";
+import type { AgentLog } from "./agent/agent-log.ts";
 import type { AgentWiring } from "./agent/run-agent.ts";
 import { runCniFaces } from "./cni-wiring.ts";
+import type { Dataplane } from "./dataplane/dataplane.ts";
 import { openSqliteIpamStore } from "./datastore/local/sqlite-ipam-store.ts";
 import { flushLogs, makeLogger } from "./exec/json-logger.ts";
 
@@ -39,6 +42,9 @@ async function agentWiring(env: Record<string, string | undefined>): Promise<Age
     // The agent's managers, in order: one line each (decision 0010). The routing backend is the
     // config's; calc/backends/ holds them.
     managers: async (config, dp, log) => [
+      // A bird left by an earlier bgp backend is stopped, and its routes removed, before anything
+      // of this backend is programmed.
+      ...(isBgpBackend(config.backend) ? [] : await retireEarlierBird(config, dp, log)),
       routingManager(new CalcKernelPort(new KernelReconciler(dp), log)),
       ...(config.networkPolicy
         ? [
@@ -67,6 +73,17 @@ async function agentWiring(env: Record<string, string | undefined>): Promise<Age
     ],
     log: makeLogger(env, "agent", "info"),
   };
+}
+
+/** For the backends without BGP: nothing to add to the managers, a bird of a bgp backend retired. */
+async function retireEarlierBird(config: AgentConfig, dp: Dataplane, log: AgentLog): Promise<never[]> {
+  const [{ retireBird }, { BirdProcess }] = await Promise.all([
+    import("./agent/retire-bird.ts"),
+    import("./dataplane/linux/bird-process.ts"),
+  ]);
+  const bird = new BirdProcess(config.bgp.stateDir, config.bgp.birdPath);
+  await retireBird(bird, dp, config.pools, log, existsSync(bird.paths.conf));
+  return [];
 }
 
 /** The drop log group's reader: an nfnetlink_log socket in the agent's own namespace. */

@@ -21,6 +21,17 @@ export interface BirdDaemon {
   process(): number | undefined;
   /** SIGKILLs our bird (as process() finds it): one that lives but no longer answers. */
   kill(pid: number): void;
+  /**
+   * Stops our bird (as process() finds it) with SIGTERM, as `birdc down` would: it closes its
+   * sessions (peers withdraw its routes at once); SIGKILL if it is still there after `graceMs`.
+   * Its `persist` routes stay in the kernel. Whether it is gone.
+   */
+  terminate(pid: number, graceMs?: number): Promise<boolean>;
+  /**
+   * Whether process `pid` runs in the caller's network namespace: a bird elsewhere (another lab
+   * node's, the host's) is some other node's, whatever its files say.
+   */
+  sharesNetns(pid: number): boolean;
   /** Starts `bird -f -R -c conf -s ctl -P pid` and waits until its socket answers; its pid. */
   start(): Promise<number>;
   /** One control-socket command (`configure`, `show protocols all`…): its reply lines. */

@@ -54,7 +54,9 @@ export function labAgentConfig(i: LabAgentConfigInput): Record<string, unknown> 
     blockReleaseGraceSeconds: 30,
     resyncSeconds: 30,
     ...i.tuning,
-    // BGP backends: bird's config, control socket and log in the node's dir (one bird per node).
-    ...(isBgpBackend(i.backend) ? { bgp: { stateDir: `${i.nodeDir}/bird`, ...i.bgp } } : {}),
+    // bird's config, control socket and log in the node's dir (one bird per node), for every
+    // backend: an agent without BGP looks there for a bird an earlier bgp backend left
+    // (agent/retire-bird.ts), and must never find the host's or another lab's.
+    bgp: { stateDir: `${i.nodeDir}/bird`, ...(isBgpBackend(i.backend) ? i.bgp : {}) },
   };
 }

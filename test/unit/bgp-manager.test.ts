@@ -45,6 +45,14 @@ class FakeBird implements BirdDaemon {
     this.calls.push(`kill ${pid}`);
     if (this.hungPid === pid) this.hungPid = undefined;
   }
+  sharesNetns(): boolean {
+    return true;
+  }
+  async terminate(pid: number): Promise<boolean> {
+    this.calls.push(`terminate ${pid}`);
+    if (this.pid === pid) this.pid = undefined;
+    return true;
+  }
   async start(): Promise<number> {
     this.calls.push("start");
     this.pid = this.nextPid++;

@@ -175,7 +175,7 @@ describe("BGP lab underlay and objects", () => {
     expect(tor[0]!.spec).toEqual({ peerIP: "198.18.0.1", asNumber: 65000, password: "pw" });
   });
 
-  test("agent config: a bgp section (bird in the node's dir, RR cluster ID) only for BGP backends", () => {
+  test("agent config: bird's dir in the node's dir for every backend; the RR cluster ID only for BGP", () => {
     const base = {
       nodeName: "node-1",
       nodeDir: "/run/tartan-lab/x/node-1",
@@ -183,7 +183,12 @@ describe("BGP lab underlay and objects", () => {
       network: "tartan-lab",
       podCidr: "10.244.0.0/16",
     };
-    expect(labAgentConfig({ ...base, backend: "vxlan" }).bgp).toBeUndefined();
+    // Not the host's /run/tartan/bird: a vxlan node's agent looks there for a bird to retire.
+    expect(
+      labAgentConfig({ ...base, backend: "vxlan", bgp: { routeReflectorClusterID: "1.2.3.4" } }).bgp,
+    ).toEqual({
+      stateDir: "/run/tartan-lab/x/node-1/bird",
+    });
     const c = labAgentConfig({
       ...base,
       backend: "bgp",

@@ -1,4 +1,12 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createConnection } from "node:net";
 import { TartanError } from "../../errors/tartan-error.ts";
 import { run } from "../../exec/run.ts";
@@ -104,6 +112,26 @@ export class BirdProcess implements BirdDaemon {
     try {
       process.kill(pid, "SIGKILL");
     } catch {}
+  }
+
+  sharesNetns(pid: number): boolean {
+    try {
+      return readlinkSync(`/proc/${pid}/ns/net`) === readlinkSync("/proc/thread-self/ns/net");
+    } catch {
+      return false;
+    }
+  }
+
+  async terminate(pid: number, graceMs = 5000): Promise<boolean> {
+    if (this.process() !== pid) return this.process() === undefined;
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {}
+    const deadline = Date.now() + graceMs;
+    while (this.process() === pid && Date.now() < deadline) await Bun.sleep(50);
+    if (this.process() === pid) this.kill(pid);
+    for (let i = 0; i < 20 && this.process() === pid; i++) await Bun.sleep(50);
+    return this.process() !== pid;
   }
 
   async start(): Promise<number> {
