@@ -12,6 +12,11 @@ want() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done;
 
 bash scripts/ensure-deps.sh --build || { echo "test: could not install dependencies or build dist/tartan" >&2; exit 1; }
 
+# Test and lab namespaces that exist before the run (another session's bench lab, say) are not
+# this run's leftovers; only the ones that appear during it are checked at the end.
+ours_ns() { ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^(tt-|tl-)' | sort; }
+ns_before=$(ours_ns)
+
 log=$(mktemp /tmp/tartan-test.XXXXXX)
 trap 'rm -f "$log"' EXIT
 passed=0 failed=0 skipped=0 static_failed=0
@@ -66,7 +71,7 @@ fi
 want e2e && run_bun e2e -- test/e2e
 
 # Leftovers are bugs: a test that does not clean up after itself.
-leftover=$(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^(tt-|tl-)' | tr '\n' ' ')
+leftover=$(comm -13 <(printf '%s\n' "$ns_before") <(ours_ns) | grep -v '^$' | tr '\n' ' ')
 if [ -n "$leftover" ]; then
   echo "test: network namespaces left behind: $leftover"
   failed=$((failed + 1))
