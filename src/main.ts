@@ -41,49 +41,50 @@ async function agentWiring(env: Record<string, string | undefined>): Promise<Age
     dataplane: () => new NetlinkDataplane(),
     // The agent's managers, in order: one line each (decision 0010). The routing backend is the
     // config's; calc/backends/ holds them.
-    managers: async (config, dp, log) => [
+    managers: async (config, dp, log) => {
       // A bird left by an earlier bgp backend is stopped, and its routes removed, before anything
       // of this backend is programmed.
-      ...(isBgpBackend(config.backend) ? [] : await retireEarlierBird(config, dp, log)),
-      routingManager(new CalcKernelPort(new KernelReconciler(dp), log)),
-      ...(config.networkPolicy
-        ? [
-            policyManager({
-              nft: new LinuxNft(),
-              sctp: (await import("./dataplane/linux/sctp-support.ts")).kernelTracksSctp(),
-              openDropLog: await dropLogOpener(),
-            }),
-          ]
-        : []),
-      // BGP through BIRD (decision 0017): this node's bird, for the bgp backends.
-      ...(isBgpBackend(config.backend)
-        ? [
-            (await import("./agent/bgp-manager.ts")).bgpManager(
-              new (await import("./dataplane/linux/bird-process.ts")).BirdProcess(
-                config.bgp.stateDir,
-                config.bgp.birdPath,
+      if (!isBgpBackend(config.backend)) await retireEarlierBird(config, dp, log);
+      return [
+        routingManager(new CalcKernelPort(new KernelReconciler(dp), log)),
+        ...(config.networkPolicy
+          ? [
+              policyManager({
+                nft: new LinuxNft(),
+                sctp: (await import("./dataplane/linux/sctp-support.ts")).kernelTracksSctp(),
+                openDropLog: await dropLogOpener(),
+              }),
+            ]
+          : []),
+        // BGP through BIRD (decision 0017): this node's bird, for the bgp backends.
+        ...(isBgpBackend(config.backend)
+          ? [
+              (await import("./agent/bgp-manager.ts")).bgpManager(
+                new (await import("./dataplane/linux/bird-process.ts")).BirdProcess(
+                  config.bgp.stateDir,
+                  config.bgp.birdPath,
+                ),
               ),
-            ),
-          ]
-        : []),
-      // Outgoing NAT for pools with natOutgoing (Calico's): the IPPools of the datastore.
-      (await import("./agent/nat-manager.ts")).natManager(new LinuxNft()),
-      // Dead nodes (decision 0014): acts only in the agent holding the reclaim lease.
-      nodeReclaimer({ probe: config.nodeReclaimProbe === "ping" ? pingProbe : noProbe }),
-    ],
+            ]
+          : []),
+        // Outgoing NAT for pools with natOutgoing (Calico's): the IPPools of the datastore.
+        (await import("./agent/nat-manager.ts")).natManager(new LinuxNft()),
+        // Dead nodes (decision 0014): acts only in the agent holding the reclaim lease.
+        nodeReclaimer({ probe: config.nodeReclaimProbe === "ping" ? pingProbe : noProbe }),
+      ];
+    },
     log: makeLogger(env, "agent", "info"),
   };
 }
 
-/** For the backends without BGP: nothing to add to the managers, a bird of a bgp backend retired. */
-async function retireEarlierBird(config: AgentConfig, dp: Dataplane, log: AgentLog): Promise<never[]> {
+/** For the backends without BGP: a bird an earlier bgp backend left on this node is retired. */
+async function retireEarlierBird(config: AgentConfig, dp: Dataplane, log: AgentLog): Promise<void> {
   const [{ retireBird }, { BirdProcess }] = await Promise.all([
     import("./agent/retire-bird.ts"),
     import("./dataplane/linux/bird-process.ts"),
   ]);
   const bird = new BirdProcess(config.bgp.stateDir, config.bgp.birdPath);
   await retireBird(bird, dp, config.pools, log, existsSync(bird.paths.conf));
-  return [];
 }
 
 /** The drop log group's reader: an nfnetlink_log socket in the agent's own namespace. */
