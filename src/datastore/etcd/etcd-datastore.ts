@@ -73,11 +73,20 @@ export class EtcdDatastore implements Datastore {
   }
 
   async list(kind: string, namespace?: string): Promise<ListResult> {
+    const items: Resource[] = [];
+    const { revision } = await this.listPages(kind, (page) => void items.push(...page), namespace);
+    return { items, revision };
+  }
+
+  async listPages(
+    kind: string,
+    onPage: (items: readonly Resource[]) => void,
+    namespace?: string,
+  ): Promise<Pick<ListResult, "revision">> {
     checkKind(kind);
     if (namespace) checkName("x", namespace);
     const p = namespace ? this.key(kind, "", namespace) : `${this.prefix}/${kind}/`;
     const end = prefixRangeEnd(p);
-    const items: Resource[] = [];
     const page = (key: Uint8Array | string, revision?: string) =>
       this.call("list", () =>
         this.client.range({ key, rangeEnd: end, limit: this.pageSize, ...(revision ? { revision } : {}) }),
@@ -87,15 +96,18 @@ export class EtcdDatastore implements Datastore {
     const revision = res.revision;
     for (;;) {
       const last = res.kvs[res.kvs.length - 1];
-      // The next page is asked for before this one is decoded: etcd reads and sends it while
-      // this thread parses (at 10k Pods, 20 pages of ~230 KB). Its failure is taken up below.
+      // The next page is asked for before this one is decoded and handed over: etcd reads and
+      // sends it while this thread parses (at 10k Pods, 20 pages of ~230 KB). Its failure is
+      // taken up below.
       const next = res.more && last ? page(after(last.key), revision) : undefined;
       next?.catch(() => {});
+      const items: Resource[] = [];
       for (const kv of res.kvs) items.push(this.decode(kv));
+      onPage(items);
       if (!next) break;
       res = await next;
     }
-    return { items, revision };
+    return { revision };
   }
 
   async create(obj: Resource): Promise<Resource> {
