@@ -87,6 +87,22 @@ function policyMemo(memo: CompileMemo, pol: NetworkPolicyResource): PolicyMemo {
   return m;
 }
 
+/**
+ * The memo key of a pod's ingress rules: its named ports as text, once per ports array (a pod's
+ * ports are a frozen array shared by pods with the same containers): JSON.stringify per pod and
+ * policy was ~1 ms of every structural compile at 1k policies.
+ */
+const portKeys = new WeakMap<object, string>();
+const ingressKey = (ports: PolicyPod["ports"]): string => {
+  let k = portKeys.get(ports);
+  if (k === undefined) {
+    k = `i${JSON.stringify(ports)}`;
+    // Only frozen arrays can be keyed by identity: a mutable one may change under the key.
+    if (Object.isFrozen(ports)) portKeys.set(ports, k);
+  }
+  return k;
+};
+
 /** A rule's key, computed once per rule object (memoised rules are the same objects across compiles). */
 const keys = new WeakMap<PolicyRule, string>();
 const keyOfRule = (r: PolicyRule): string => {
@@ -146,7 +162,7 @@ export function compilePolicies(
           if (dir === "egress") egress ??= rulesOf("e", (r) => egressRules(pol, reg, sctp, r));
           const rules =
             dir === "ingress"
-              ? rulesOf(`i${JSON.stringify(pod.ports)}`, (r) => ingressRules(pol, pod, reg, sctp, r))
+              ? rulesOf(ingressKey(pod.ports), (r) => ingressRules(pol, pod, reg, sctp, r))
               : (egress ?? []);
           // The union of the policies' rules: a rule doing what an earlier one does is left out
           // (the earlier one, and its origin, is the one a packet would meet).
@@ -172,7 +188,9 @@ export function compilePolicies(
   const sets = new Map(reg.sets);
   for (const m of maps) sets.set(m.name, m);
   return {
-    sets: new Map([...sets].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    // Names sorted by the default order (UTF-16 code units, as `<` compares): no comparator call
+    // per comparison, ~1 ms of a new policy's compile at 1k policies.
+    sets: new Map([...sets.keys()].sort().map((n) => [n, sets.get(n)!] as const)),
     chains,
     counters,
     pods,
