@@ -149,24 +149,37 @@ export class KindMirror<T extends Resource = Resource> {
     this.handle = undefined;
     let revision: string;
     try {
-      const list = await this.ds.list(this.kind);
+      const listed = new Set<string>();
+      const fresh = new Map<string, T>();
+      const take = (items: readonly Resource[]) => {
+        if (gen !== this.generation) return;
+        for (const o of items) {
+          const key = mirrorKey(o);
+          listed.add(key);
+          // `rejected` still holds the last list's entries: an unchanged version is not reported again.
+          const accepted = this.ingest(o, key);
+          if (accepted) fresh.set(key, accepted);
+        }
+      };
+      // Page by page where the datastore can: each page is ingested while the next is read, and
+      // only a page of whole decoded objects is alive at a time (at 10k Pods: ~30–40 ms and
+      // ~10 MB of high-water mark less on a cold start; decision 0027).
+      if (this.ds.listPages) revision = (await this.ds.listPages(this.kind, take)).revision;
+      else {
+        const list = await this.ds.list(this.kind);
+        take(list.items);
+        revision = list.revision;
+      }
       if (gen !== this.generation) return;
       const before = new Map(this.items);
       this.items.clear();
-      const listed = new Set<string>();
-      for (const o of list.items) {
-        const key = mirrorKey(o);
-        listed.add(key);
-        // `rejected` still holds the last list's entries: an unchanged version is not reported again.
-        const accepted = this.ingest(o, key);
-        if (accepted) this.items.set(key, accepted);
-      }
+      for (const [k, o] of fresh) this.items.set(k, o);
+      fresh.clear();
       for (const k of [...this.rejected.keys()]) if (!listed.has(k)) this.rejected.delete(k);
       if (this.opts.onItem) {
         for (const k of before.keys()) if (!this.items.has(k)) this.opts.onItem(k);
         for (const k of this.items.keys()) this.opts.onItem(k);
       }
-      revision = list.revision;
       const first = !this.synced;
       this.synced = true;
       if (!this.live) this.liveSince = Date.now();

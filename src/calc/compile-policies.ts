@@ -47,14 +47,33 @@ function policyTypes(p: NetworkPolicyResource): Direction[] {
   return (["ingress", "egress"] as const).filter((d) => t.includes(d === "ingress" ? "Ingress" : "Egress"));
 }
 
+/**
+ * The local pods by namespace, in their order in `local`, once per local pod list: each policy
+ * then tests only its own namespace's pods (1k policies x ~100 local pods was ~15 ms of a first
+ * compile, and of every compile after a local pod changed).
+ */
+const byNamespace = new WeakMap<readonly PolicyPod[], Map<string, PolicyPod[]>>();
+function localIn(local: readonly PolicyPod[], ns: string): readonly PolicyPod[] {
+  let m = byNamespace.get(local);
+  if (!m) {
+    m = new Map();
+    for (const p of local) {
+      const l = m.get(p.namespace);
+      if (l) l.push(p);
+      else m.set(p.namespace, [p]);
+    }
+    byNamespace.set(local, m);
+  }
+  return m.get(ns) ?? [];
+}
+
 /** Select step: the local pods of the policy's namespace its podSelector matches. */
 function selectPods(pol: NetworkPolicyResource, local: readonly PolicyPod[]): Selection {
   const ns = pol.metadata.namespace ?? "default";
+  const sel = pol.spec.podSelector ?? {};
   return {
     types: policyTypes(pol),
-    selected: local.filter(
-      (p) => p.namespace === ns && selectorMatches(pol.spec.podSelector ?? {}, p.labels),
-    ),
+    selected: localIn(local, ns).filter((p) => selectorMatches(sel, p.labels)),
   };
 }
 
@@ -86,6 +105,22 @@ function policyMemo(memo: CompileMemo, pol: NetworkPolicyResource): PolicyMemo {
   }
   return m;
 }
+
+/**
+ * The memo key of a pod's ingress rules: its named ports as text, once per ports array (a pod's
+ * ports are a frozen array shared by pods with the same containers): JSON.stringify per pod and
+ * policy was ~1 ms of every structural compile at 1k policies.
+ */
+const portKeys = new WeakMap<object, string>();
+const ingressKey = (ports: PolicyPod["ports"]): string => {
+  let k = portKeys.get(ports);
+  if (k === undefined) {
+    k = `i${JSON.stringify(ports)}`;
+    // Only frozen arrays can be keyed by identity: a mutable one may change under the key.
+    if (Object.isFrozen(ports)) portKeys.set(ports, k);
+  }
+  return k;
+};
 
 /** A rule's key, computed once per rule object (memoised rules are the same objects across compiles). */
 const keys = new WeakMap<PolicyRule, string>();
@@ -146,7 +181,7 @@ export function compilePolicies(
           if (dir === "egress") egress ??= rulesOf("e", (r) => egressRules(pol, reg, sctp, r));
           const rules =
             dir === "ingress"
-              ? rulesOf(`i${JSON.stringify(pod.ports)}`, (r) => ingressRules(pol, pod, reg, sctp, r))
+              ? rulesOf(ingressKey(pod.ports), (r) => ingressRules(pol, pod, reg, sctp, r))
               : (egress ?? []);
           // The union of the policies' rules: a rule doing what an earlier one does is left out
           // (the earlier one, and its origin, is the one a packet would meet).
@@ -172,7 +207,9 @@ export function compilePolicies(
   const sets = new Map(reg.sets);
   for (const m of maps) sets.set(m.name, m);
   return {
-    sets: new Map([...sets].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    // Names sorted by the default order (UTF-16 code units, as `<` compares): no comparator call
+    // per comparison, ~1 ms of a new policy's compile at 1k policies.
+    sets: new Map([...sets.keys()].sort().map((n) => [n, sets.get(n)!] as const)),
     chains,
     counters,
     pods,

@@ -1,4 +1,4 @@
-import { formatIp, type IpFamily, parseIp } from "../model/ip.ts";
+import { formatIp, type IpFamily, isIpv4Text, parseIp } from "../model/ip.ts";
 import {
   NAMESPACE_NAME_LABEL,
   type NamespaceResource,
@@ -79,6 +79,12 @@ export function policyPod(p: PodResource, key?: string): PolicyPod | undefined {
   let v4: string[] | undefined;
   let v6: string[] | undefined;
   for (const { ip } of p.status?.podIPs ?? []) {
+    // A dotted quad is its own canonical text (nearly every pod's address): no parse needed.
+    if (typeof ip === "string" && isIpv4Text(ip)) {
+      if (!v4) v4 = [ip];
+      else if (!v4.includes(ip)) v4.push(ip);
+      continue;
+    }
     try {
       const parsed = parseIp(ip);
       const formatted = formatIp(parsed);

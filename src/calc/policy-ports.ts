@@ -60,20 +60,29 @@ export function splitPorts(ports: readonly NetworkPolicyPort[], sctp: boolean): 
   return out;
 }
 
-/** Overlapping or adjacent ranges of a protocol merged (an nft interval set refuses overlaps). */
+const PROTOCOL_ORDER: Partial<Record<string, number>> = { TCP: 0, UDP: 1, SCTP: 2 };
+
+/**
+ * Overlapping or adjacent ranges of a protocol merged (an nft interval set refuses overlaps), by
+ * protocol (TCP, UDP, SCTP) then range. One sort and one pass: it runs for every multi-port rule
+ * of every compile (a filter and a sort per protocol were ~16 ms of a 10k/1k first compile).
+ */
 export function mergeRanges(ranges: readonly PortRange[]): PortRange[] {
+  // Only the three protocols (what splitPorts lets through); anything else is left out.
+  const known = ranges.filter((r) => PROTOCOL_ORDER[r.protocol] !== undefined);
+  if (known.length <= 1) return known.map((r) => ({ protocol: r.protocol, from: r.from, to: r.to }));
+  const sorted = known.sort(
+    (a, b) => PROTOCOL_ORDER[a.protocol]! - PROTOCOL_ORDER[b.protocol]! || a.from - b.from || a.to - b.to,
+  );
   const out: PortRange[] = [];
-  for (const protocol of PROTOCOLS) {
-    const mine = ranges.filter((r) => r.protocol === protocol).sort((a, b) => a.from - b.from || a.to - b.to);
-    let cur: PortRange | undefined;
-    for (const r of mine) {
-      if (cur && r.from <= cur.to + 1) cur.to = Math.max(cur.to, r.to);
-      else {
-        if (cur) out.push(cur);
-        cur = { protocol: r.protocol, from: r.from, to: r.to };
-      }
+  let cur: PortRange | undefined;
+  for (const r of sorted) {
+    if (cur && r.protocol === cur.protocol && r.from <= cur.to + 1) cur.to = Math.max(cur.to, r.to);
+    else {
+      if (cur) out.push(cur);
+      cur = { protocol: r.protocol, from: r.from, to: r.to };
     }
-    if (cur) out.push(cur);
   }
+  if (cur) out.push(cur);
   return out;
 }

@@ -52,6 +52,18 @@ export interface WatchOptions {
 export interface Datastore {
   get(kind: string, name: string, namespace?: string): Promise<Resource | undefined>;
   list(kind: string, namespace?: string): Promise<ListResult>;
+  /**
+   * The same snapshot as list, handed over page by page as it is read: `onPage` gets each page's
+   * objects while the adapter already fetches the next, and the result carries the revision
+   * only. For a caller that processes what it lists (the agent's mirrors): the work overlaps the
+   * datastore's, and a page's decoded objects need not all be alive at once. Optional: callers
+   * fall back to list.
+   */
+  listPages?(
+    kind: string,
+    onPage: (items: readonly Resource[]) => void,
+    namespace?: string,
+  ): Promise<Pick<ListResult, "revision">>;
   /** Creates the object; fails with datastore-conflict when it exists (the race-free claim). */
   create(obj: Resource): Promise<Resource>;
   /** Replaces the object if its stored resourceVersion equals obj.metadata.resourceVersion. */

@@ -14,8 +14,23 @@ export const IP_BITS: Record<IpFamily, number> = { 4: 32, 6: 128 };
 // tens of thousands at a full sync; a split, a regex per part and a bigint shift per byte cost
 // ~5 µs an address. Same rules: four parts of 1-3 decimal digits, <= 255, no leading zero.
 function parseV4(text: string): bigint | undefined {
+  const v = v4Number(text);
+  return v < 0 ? undefined : BigInt(v);
+}
+
+/**
+ * Whether `text` is a dotted-quad IPv4 address as parseIp reads it, untrimmed: then it is also
+ * formatIp's canonical text (no leading zeros are accepted). No bigint is made (~1 µs an address
+ * at a cold start's 10k pods, twice per pod: ingestion and the policy feed).
+ */
+export function isIpv4Text(text: string): boolean {
+  return v4Number(text) >= 0;
+}
+
+/** The dotted quad's value, or -1 when `text` is not one. */
+function v4Number(text: string): number {
   const n = text.length;
-  if (n < 7 || n > 15) return undefined;
+  if (n < 7 || n > 15) return -1;
   let v = 0;
   let part = 0;
   let digits = 0;
@@ -24,18 +39,18 @@ function parseV4(text: string): bigint | undefined {
     const c = i < n ? text.charCodeAt(i) : 46;
     if (c === 46) {
       // "." (or the end): closes a part
-      if (digits === 0 || part > 255) return undefined;
+      if (digits === 0 || part > 255) return -1;
       v = v * 256 + part;
       parts++;
       part = 0;
       digits = 0;
     } else if (c >= 48 && c <= 57) {
-      if (digits === 3 || (digits === 1 && part === 0)) return undefined;
+      if (digits === 3 || (digits === 1 && part === 0)) return -1;
       part = part * 10 + (c - 48);
       digits++;
-    } else return undefined;
+    } else return -1;
   }
-  return parts === 4 ? BigInt(v) : undefined;
+  return parts === 4 ? v : -1;
 }
 
 function parseV6(text: string): bigint | undefined {

@@ -1,4 +1,4 @@
-import { parseIp } from "./ip.ts";
+import { isIpv4Text, parseIp } from "./ip.ts";
 import { k8sSyntax } from "./k8s-syntax.ts";
 
 type Obj = Record<string, unknown>;
@@ -55,6 +55,7 @@ function plainStatus(s: unknown): boolean {
     for (const k of Object.keys(e)) if (k !== "ip") return false;
     const ip = e.ip;
     if (typeof ip !== "string" || ip.trim() !== ip) return false;
+    if (isIpv4Text(ip)) continue;
     try {
       parseIp(ip);
     } catch {

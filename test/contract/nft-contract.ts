@@ -176,6 +176,43 @@ export function nftContract(
       await expect(run(`delete set ${T} pods6-a`)).rejects.toThrow(/No such file or directory/);
     });
 
+    test("a set or map declared with its elements holds them; a refused element fails the declaration", async () => {
+      await run(
+        `add table ${T}`,
+        `add set ${T} pods4-b { type ipv4_addr; elements = { 10.0.0.2, 10.0.0.1 } }`,
+        `add set ${T} blk4-b { type ipv4_addr; flags interval; elements = { 10.1.0.0/16, 10.2.0.1/32 } }`,
+        `add set ${T} nport4-b { type ipv4_addr . inet_proto . inet_service; elements = { 10.0.0.1 . tcp . 8080 } }`,
+        `add chain ${T} ing/prod/i`,
+        `add map ${T} ingress-pods4 { type ipv4_addr : verdict; elements = { 10.0.0.1 : jump ing/prod/i } }`,
+      );
+      const s = await state();
+      expect(s.sets.get("pods4-b")).toEqual({
+        kind: "set",
+        decl: "type ipv4_addr;",
+        elements: ["10.0.0.1", "10.0.0.2"],
+      });
+      expect(s.sets.get("blk4-b")!.elements).toEqual(["10.1.0.0/16", "10.2.0.1/32"]);
+      expect(s.sets.get("nport4-b")!.elements).toEqual(["10.0.0.1 . tcp . 8080"]);
+      expect(s.sets.get("ingress-pods4")!.elements).toEqual(["10.0.0.1 : jump ing/prod/i"]);
+      // Declared again with more elements: they are added, the others stay.
+      await run(`add set ${T} pods4-b { type ipv4_addr; elements = { 10.0.0.3 } }`);
+      expect(await elements("pods4-b")).toEqual(["10.0.0.1", "10.0.0.2", "10.0.0.3"]);
+      // A jump to a missing chain, or an overlap, refuses the whole transaction.
+      await expect(
+        run(
+          `add map ${T} egress-pods4 { type ipv4_addr : verdict; elements = { 10.0.0.1 : jump ing/prod/none } }`,
+        ),
+      ).rejects.toThrow(/No such file or directory/);
+      await expect(
+        run(
+          `add set ${T} blk4-c { type ipv4_addr; flags interval; elements = { 10.9.0.0/16, 10.9.1.0/24 } }`,
+        ),
+      ).rejects.toThrow(/overlap|conflicting/);
+      const after = await state();
+      expect(after.sets.has("egress-pods4")).toBe(false);
+      expect(after.sets.has("blk4-c")).toBe(false);
+    });
+
     test("verdict maps: jump elements need their chain, and hold it until they are deleted", async () => {
       await run(
         `add table ${T}`,

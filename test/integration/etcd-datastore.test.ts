@@ -53,6 +53,36 @@ describe.skipIf(skip !== undefined)("etcd datastore lists", () => {
   });
 });
 
+describe.skipIf(skip !== undefined)("etcd datastore lists, pipelined pages", () => {
+  test("the next page is asked for while one is decoded: whole pages, none, and a write during the list", async () => {
+    const prefix = freshPrefix();
+    const ds = new EtcdDatastore({ endpoints: [etcd!.endpoint], prefix, listPageSize: 4 });
+    const writer = new EtcdDatastore({ endpoints: [etcd!.endpoint], prefix });
+    try {
+      expect((await ds.list(KINDS.node)).items).toEqual([]);
+      for (let i = 0; i < 8; i++) await ds.create(node(`n${i}`));
+      // Exactly two pages: the second says there is no more.
+      expect((await ds.list(KINDS.node)).items.map((o) => o.metadata.name)).toEqual(
+        Array.from({ length: 8 }, (_, i) => `n${i}`),
+      );
+      // Writes racing a list land after its snapshot, never in a later page of it.
+      const listing = ds.list(KINDS.node);
+      const writes = Promise.all([writer.create(node("n3a")), writer.create(node("n7a"))]);
+      const [all] = await Promise.all([listing, writes]);
+      const names = all.items.map((o) => o.metadata.name);
+      const rvs = all.items.map((o) => Number(o.metadata.resourceVersion));
+      expect(Math.max(...rvs)).toBeLessThanOrEqual(Number(all.revision));
+      for (const n of ["n3a", "n7a"]) {
+        const stored = await ds.get(KINDS.node, n);
+        expect(names.includes(n)).toBe(Number(stored!.metadata.resourceVersion) <= Number(all.revision));
+      }
+    } finally {
+      await ds.close();
+      await writer.close();
+    }
+  });
+});
+
 describe.skipIf(skip !== undefined)("etcd datastore outages", () => {
   test("openDatastore opens the etcd adapter", async () => {
     const ds = await openDatastore({ type: "etcd", endpoints: [etcd!.endpoint], prefix: freshPrefix() });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { formatIp, parseIp } from "../../src/model/ip.ts";
+import { formatIp, isIpv4Text, parseIp } from "../../src/model/ip.ts";
 
 // The rules parseIp had before its dotted-quad path was written by hand (split, a regex per part,
 // bigint shifts): the hand-written one must accept and refuse exactly the same texts.
@@ -77,6 +77,39 @@ describe("IPv4 text", () => {
       expect(v4OrUndefined(t)).toBe(want);
     }
     expect(accepted).toBeGreaterThan(1000);
+  });
+
+  test("isIpv4Text: exactly the untrimmed texts parseIp reads as IPv4, each its own canonical text", () => {
+    let seed = 11;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const texts = [
+      "10.0.0.1",
+      " 10.0.0.1",
+      "10.0.0.1 ",
+      "010.0.0.1",
+      "fd00::1",
+      "::ffff:1.2.3.4",
+      "1.2.3",
+      "",
+    ];
+    for (let i = 0; i < 20000; i++) {
+      let t = "";
+      for (let j = 1 + rnd(16); j > 0; j--) t += "0123456789.0125.x"[rnd(17)];
+      texts.push(t, [rnd(300), rnd(300), rnd(300), rnd(300)].join("."));
+    }
+    let yes = 0;
+    for (const t of texts) {
+      const want = t.trim() === t && v4OrUndefined(t) !== undefined;
+      if (isIpv4Text(t) !== want) expect([t, isIpv4Text(t)]).toEqual([t, want]);
+      if (want) {
+        yes++;
+        expect(formatIp(parseIp(t))).toBe(t);
+      }
+    }
+    expect(yes).toBeGreaterThan(1000);
   });
 
   test("formatting gives the dotted quad of the value", () => {

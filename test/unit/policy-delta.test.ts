@@ -46,9 +46,12 @@ describe("renderPolicyDelta", () => {
     const firstRule = l.findIndex((x) => x.startsWith("add rule"));
     const lastDecl = l.findLastIndex((x) => /^add (set|map|chain|counter) /.test(x));
     expect(lastDecl).toBeLessThan(firstRule);
-    expect(l.findIndex((x) => x.startsWith("add element inet tartan ingress-pods4"))).toBeGreaterThan(
-      l.indexOf("add chain inet tartan ing/prod/web"),
-    );
+    // A new map carries its elements (jumps) in its declaration, after the chains they name.
+    const map = l.findIndex((x) => x.startsWith("add map inet tartan ingress-pods4 "));
+    expect(l[map]).toMatch(/ elements = \{ 10\.0\.0\.\d+ : jump ing\/prod\/web\b.* \} \}$/);
+    expect(map).toBeGreaterThan(l.indexOf("add chain inet tartan ing/prod/web"));
+    // New sets too: no `add element` line at all, which would make nft read every set's elements.
+    expect(l.filter((x) => x.startsWith("add element"))).toEqual([]);
     expect(l.at(-1)).toMatch(
       /^add rule inet tartan policy-forward ip6 daddr vmap @ingress-pods6 comment "fp=[0-9a-f]{12} tartan policy"$/,
     );
@@ -88,6 +91,35 @@ describe("renderPolicyDelta", () => {
     expect(l.filter((x) => x.startsWith("flush chain"))).toEqual(["flush chain inet tartan ing/prod/web"]);
     expect(l).toContain("add rule inet tartan ing/prod/web meta l4proto tcp th dport 80 accept");
     expect(l.some((x) => x.includes("policy-forward"))).toBe(false);
+  });
+
+  test("a new policy's new peer set carries its elements in its declaration, before the rule using it", () => {
+    const before = compilePolicy(snap());
+    const after = compilePolicy(
+      snap({
+        policies: [
+          allowDb,
+          netpol("prod/from-client", {
+            podSelector: { matchLabels: { app: "web" } },
+            ingress: [{ from: [{ namespaceSelector: {}, podSelector: { matchLabels: { app: "client" } } }] }],
+          }),
+        ],
+      }),
+    );
+    const d = renderPolicyDelta(policyStateOf(before), after);
+    const l = lines(d.script);
+    // No `add element` (nft would first read every set's elements from the kernel: decision 0027).
+    expect(l.filter((x) => x.includes(" element "))).toEqual([]);
+    const decl = l.findIndex((x) =>
+      /^add set inet tartan pods4-\w+ \{ type ipv4_addr; elements = \{ 10\.0\.0\.9 \} \}$/.test(x),
+    );
+    expect(decl).toBeGreaterThan(0);
+    const name = /pods4-\w+/.exec(l[decl]!)![0];
+    expect(l.findIndex((x) => x.startsWith("add rule") && x.includes(`@${name} `))).toBeGreaterThan(decl);
+    // The element still counts as a change, and the applied state has it.
+    expect(d.changes).toBeGreaterThanOrEqual(2);
+    expect(policyStateOf(after).sets.get(name)!.elements).toEqual(["10.0.0.9"]);
+    expect(d.elements).toBeUndefined();
   });
 
   test("a pod leaving: its map element, chain and counter go, in an order nft accepts", () => {

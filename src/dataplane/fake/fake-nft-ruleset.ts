@@ -139,7 +139,15 @@ function deleteChain(t: FakeTable, name: string): void {
   t.chains.delete(name);
 }
 
-function addSet(t: FakeTable, kind: "set" | "map", name: string, body: string, create: boolean): void {
+function addSet(t: FakeTable, kind: "set" | "map", name: string, whole: string, create: boolean): void {
+  // `{ type ...; elements = { a, b } }`: the declaration, then its elements added as by `add element`.
+  const inline = /\belements\s*=\s*\{(.*)\}\s*$/.exec(whole);
+  const body = inline ? whole.slice(0, inline.index) : whole;
+  declareSet(t, kind, name, body, create);
+  if (inline) addElements(t, name, inline[1]!, false);
+}
+
+function declareSet(t: FakeTable, kind: "set" | "map", name: string, body: string, create: boolean): void {
   const type = /\btype ([^;]+);/.exec(body)?.[1]?.trim() ?? refuse(`set ${name} needs a type`);
   const [keyType, mapType] = type.split(" : ").map((x) => x.trim());
   const decl: FakeSet = {

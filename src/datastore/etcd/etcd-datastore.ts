@@ -73,26 +73,41 @@ export class EtcdDatastore implements Datastore {
   }
 
   async list(kind: string, namespace?: string): Promise<ListResult> {
+    const items: Resource[] = [];
+    const { revision } = await this.listPages(kind, (page) => void items.push(...page), namespace);
+    return { items, revision };
+  }
+
+  async listPages(
+    kind: string,
+    onPage: (items: readonly Resource[]) => void,
+    namespace?: string,
+  ): Promise<Pick<ListResult, "revision">> {
     checkKind(kind);
     if (namespace) checkName("x", namespace);
     const p = namespace ? this.key(kind, "", namespace) : `${this.prefix}/${kind}/`;
     const end = prefixRangeEnd(p);
-    const items: Resource[] = [];
-    let from: Uint8Array | string = p;
-    let revision: string | undefined;
-    for (;;) {
-      // Every page at the first page's revision: one consistent snapshot, as a single range was.
-      const key = from;
-      const res = await this.call("list", () =>
+    const page = (key: Uint8Array | string, revision?: string) =>
+      this.call("list", () =>
         this.client.range({ key, rangeEnd: end, limit: this.pageSize, ...(revision ? { revision } : {}) }),
       );
-      revision ??= res.revision;
-      for (const kv of res.kvs) items.push(this.decode(kv));
+    let res = await page(p);
+    // Every page at the first page's revision: one consistent snapshot, as a single range was.
+    const revision = res.revision;
+    for (;;) {
       const last = res.kvs[res.kvs.length - 1];
-      if (!res.more || !last) break;
-      from = after(last.key);
+      // The next page is asked for before this one is decoded and handed over: etcd reads and
+      // sends it while this thread parses (at 10k Pods, 20 pages of ~230 KB). Its failure is
+      // taken up below.
+      const next = res.more && last ? page(after(last.key), revision) : undefined;
+      next?.catch(() => {});
+      const items: Resource[] = [];
+      for (const kv of res.kvs) items.push(this.decode(kv));
+      onPage(items);
+      if (!next) break;
+      res = await next;
     }
-    return { items, revision };
+    return { revision };
   }
 
   async create(obj: Resource): Promise<Resource> {
