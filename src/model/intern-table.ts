@@ -10,6 +10,8 @@
  * still correct wherever it is held (interning only shares; nothing depends on identity), so a
  * cluster with more distinct values than the table holds only shares less.
  */
+const same = <T>(x: T): T => x;
+
 export class InternTable<T> {
   private current = new Map<number, T[]>();
   private previous = new Map<number, T[]>();
@@ -25,14 +27,25 @@ export class InternTable<T> {
    * The shared value equal to `v`; when there is none, `keep(v)` becomes it (a frozen copy, say:
    * the caller's object must not be shared if the caller may still change it).
    */
-  intern(v: T, keep: (v: T) => T = (x) => x): T {
-    const h = this.hash(v);
+  intern(v: T, keep: (v: T) => T = same): T {
+    return this.find(this.hash(v), v, this.equal, keep);
+  }
+
+  /**
+   * The shared value with hash `h` that `matches` `probe`; when there is none, `make(probe)`
+   * becomes it. For a caller that hashes and compares its input without building a value first
+   * (the pod strip reads a datastore object's fields): nothing is allocated when the value is
+   * shared already, so no short-lived copy lands between the JS heap's long-lived objects (pass
+   * functions that capture nothing, or each call allocates them). `make(probe)` must give a
+   * value that matches `probe` and whose hash is `h`.
+   */
+  find<P>(h: number, probe: P, matches: (x: T, probe: P) => boolean, make: (probe: P) => T): T {
     const here = this.current.get(h);
-    if (here) for (const x of here) if (this.equal(x, v)) return x;
+    if (here) for (const x of here) if (matches(x, probe)) return x;
     const before = this.previous.get(h);
     let shared: T | undefined;
-    if (before) for (const x of before) if (this.equal(x, v)) shared = x;
-    shared ??= keep(v);
+    if (before) for (const x of before) if (matches(x, probe)) shared = x;
+    shared ??= make(probe);
     if (here) here.push(shared);
     else this.current.set(h, [shared]);
     if (++this.count >= this.generation) {

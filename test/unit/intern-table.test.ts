@@ -60,4 +60,39 @@ describe("InternTable", () => {
     expect(fnv1a("a", FNV_OFFSET) >>> 0).toBe(0xe40c292c);
     expect(fnv1a("b", fnv1a("a", FNV_OFFSET)) >>> 0).toBe(fnv1a("ab", FNV_OFFSET) >>> 0);
   });
+
+  test("find compares a probe of another shape and builds only when nothing matches", () => {
+    const t = new InternTable<Pair>(hashOf, same);
+    // The probe is a text "a|b": the value is built from it only on a miss.
+    const matches = (x: Pair, probe: string) => `${x.a}|${x.b}` === probe;
+    let built = 0;
+    const make = (probe: string): Pair => {
+      built++;
+      const [a, b] = probe.split("|");
+      return Object.freeze({ a: a!, b: Number(b) });
+    };
+    const h = (probe: string) => fnv1a(probe, FNV_OFFSET);
+    const first = t.find(h("x|1"), "x|1", matches, make);
+    expect(first).toEqual({ a: "x", b: 1 });
+    expect(t.find(h("x|1"), "x|1", matches, make)).toBe(first);
+    expect(built).toBe(1);
+    // intern() and find() share the table: a value interned is found, and the other way round.
+    expect(t.intern({ a: "x", b: 1 })).toBe(first);
+    const interned = t.intern({ a: "z", b: 9 });
+    expect(t.find(h("z|9"), "z|9", matches, make)).toBe(interned);
+    expect(built).toBe(1);
+    // Same hash, different value (a collision): kept apart.
+    const other = t.find(h("x|1"), "x|2", matches, make);
+    expect(other).toEqual({ a: "x", b: 2 });
+    expect(other).not.toBe(first);
+    expect(built).toBe(2);
+  });
+
+  test("find keeps the two-generation bound", () => {
+    const t = new InternTable<Pair>(hashOf, same, 4);
+    const matches = (x: Pair, probe: Pair) => same(x, probe);
+    const make = (p: Pair) => ({ ...p });
+    for (let i = 0; i < 20; i++) t.find(hashOf({ a: "k", b: i }), { a: "k", b: i }, matches, make);
+    expect(t.size).toBeLessThanOrEqual(8);
+  });
 });
