@@ -22,6 +22,7 @@ import { REFERENCE_CNI_DIR, referenceSide, type Side, tartanSide } from "./cni/s
 import { buildEmptyBun, compileLikePlugin } from "./cni/startup-floor.ts";
 import { summarize } from "./cni/stats.ts";
 import { type Pod, type Timing, timedInvoke, timedWrapper } from "./cni/timed-invoke.ts";
+import { unixAsk } from "./cni/unix-ask.ts";
 
 const repo = resolve(import.meta.dir, "..");
 const argv = process.argv.slice(2);
@@ -105,20 +106,7 @@ async function timedVersion(binary: string, host: string, config: object): Promi
 }
 
 async function serverStats(): Promise<Record<string, number[]>> {
-  const chunks: Uint8Array[] = [];
-  await new Promise<void>((done, fail) => {
-    Bun.connect({
-      unix: socket,
-      socket: {
-        open: (s) => void s.write('{"stats":true}\n'),
-        data: (_s, d) => void chunks.push(d),
-        close: () => done(),
-        error: (_s, e) => fail(e),
-        connectError: (_s, e) => fail(e),
-      },
-    }).catch(fail);
-  });
-  return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  return JSON.parse(await unixAsk(socket, '{"stats":true}\n'));
 }
 
 async function main(): Promise<number> {

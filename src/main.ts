@@ -5,6 +5,7 @@ import type { AgentConfig } from "./agent/agent-config.ts";
 import type { AgentLog } from "./agent/agent-log.ts";
 import type { AgentWiring } from "./agent/run-agent.ts";
 import { runCniFaces } from "./cni-wiring.ts";
+import { birdPaths } from "./dataplane/bird-daemon.ts";
 import type { Dataplane } from "./dataplane/dataplane.ts";
 import { openSqliteIpamStore } from "./datastore/local/sqlite-ipam-store.ts";
 import { flushLogs, makeLogger } from "./exec/json-logger.ts";
@@ -79,12 +80,15 @@ async function agentWiring(env: Record<string, string | undefined>): Promise<Age
 
 /** For the backends without BGP: a bird an earlier bgp backend left on this node is retired. */
 async function retireEarlierBird(config: AgentConfig, dp: Dataplane, log: AgentLog): Promise<void> {
+  const { conf, pid } = birdPaths(config.bgp.stateDir);
+  // Nothing of a bird here (nearly every start): no module loaded, nothing read.
+  if (!existsSync(conf) && !existsSync(pid)) return;
   const [{ retireBird }, { BirdProcess }] = await Promise.all([
     import("./agent/retire-bird.ts"),
     import("./dataplane/linux/bird-process.ts"),
   ]);
   const bird = new BirdProcess(config.bgp.stateDir, config.bgp.birdPath);
-  await retireBird(bird, dp, config.pools, log, existsSync(bird.paths.conf));
+  await retireBird(bird, dp, config.pools, log, existsSync(conf));
 }
 
 /** The drop log group's reader: an nfnetlink_log socket in the agent's own namespace. */

@@ -5,6 +5,7 @@
 // the plugin is, so its start-up is what such a plugin would cost. A benchmark prototype only:
 // not shipped, no fallback when nothing listens.
 import { readVersionStdin } from "../../src/cni/read-version-stdin.ts";
+import { unixAsk } from "./unix-ask.ts";
 
 const FORWARDED = [
   "CNI_COMMAND",
@@ -16,29 +17,13 @@ const FORWARDED = [
   "PATH",
 ];
 
-function ask(socket: string, request: string): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  return new Promise((resolve, reject) => {
-    Bun.connect({
-      unix: socket,
-      socket: {
-        open: (s) => void s.write(request),
-        data: (_s, d) => void chunks.push(d),
-        close: () => resolve(Buffer.concat(chunks).toString("utf8")),
-        error: (_s, e) => reject(e),
-        connectError: (_s, e) => reject(e),
-      },
-    }).catch(reject);
-  });
-}
-
 async function main(): Promise<number> {
   const stdin = await readVersionStdin();
   const socket = (JSON.parse(stdin) as { residentSocket?: string }).residentSocket;
   if (!socket) throw new Error('the network config names no "residentSocket"');
   const env: Record<string, string> = {};
   for (const k of FORWARDED) if (process.env[k] !== undefined) env[k] = process.env[k]!;
-  const out = JSON.parse(await ask(socket, `${JSON.stringify({ env, stdin })}\n`)) as {
+  const out = JSON.parse(await unixAsk(socket, `${JSON.stringify({ env, stdin })}\n`)) as {
     stdout: string;
     stderr?: string;
     exitCode: number;

@@ -321,13 +321,10 @@ const issuesText = (issues: readonly z.ZodIssue[]) =>
 const poolName = (cidr: string): string => `pool-${cidr.replace(/[.:/]/g, "-").toLowerCase()}`;
 
 /**
- * Parses the agent config (YAML, which includes JSON). Every problem is one TartanError
- * "agent-config-invalid" naming the field, so an operator fixes the file in one go.
- */
-/**
  * The config's value: a JSON text (what the lab and generated configs are) by JSON.parse, since
  * the YAML parser's first run in a fresh agent costs ~15 ms of its start; anything else, or JSON
- * that JSON.parse refuses, by the YAML parser (JSON is YAML: same value, same errors).
+ * that JSON.parse refuses, by the YAML parser, whose errors name the line. One difference: in
+ * JSON, a key given twice keeps its last value, where the YAML parser refuses the file.
  */
 function parseConfigText(text: string): unknown {
   if (/^\s*\{/.test(text)) {
@@ -338,6 +335,10 @@ function parseConfigText(text: string): unknown {
   return parseYaml(text);
 }
 
+/**
+ * Parses the agent config (YAML, which includes JSON). Every problem is one TartanError
+ * "agent-config-invalid" naming the field, so an operator fixes the file in one go.
+ */
 export function parseAgentConfig(
   text: string,
   source = "agent config",

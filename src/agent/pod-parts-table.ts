@@ -45,26 +45,6 @@ function containersHash(cs: readonly RawContainer[]): number {
   return h;
 }
 
-/** Same containers, ports and fields, absent fields included (the strip sets only what is there). */
-function sameContainers(a: Containers, b: Containers): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x.name !== y.name || "ports" in x !== "ports" in y) return false;
-    const px = x.ports ?? [];
-    const py = y.ports ?? [];
-    if (px.length !== py.length) return false;
-    for (let j = 0; j < px.length; j++) {
-      const p = px[j]!;
-      const q = py[j]!;
-      if (p.name !== q.name || p.containerPort !== q.containerPort || p.protocol !== q.protocol) return false;
-      if ("name" in p !== "name" in q || "protocol" in p !== "protocol" in q) return false;
-    }
-  }
-  return true;
-}
-
 /**
  * A stripped spec by its node and hostNetwork only: its containers are compared by identity
  * (shared first), and the pods of one node have few distinct ones.
@@ -73,22 +53,11 @@ function specHash(s: PodSpec): number {
   return mix(s.hostNetwork, mix(s.nodeName, FNV_OFFSET));
 }
 
-/** Same fields present with the same values; containers by identity (they are shared first). */
-function sameSpec(a: PodSpec, b: PodSpec): boolean {
-  return (
-    a.nodeName === b.nodeName &&
-    a.hostNetwork === b.hostNetwork &&
-    a.containers === b.containers &&
-    "nodeName" in a === "nodeName" in b &&
-    "hostNetwork" in a === "hostNetwork" in b &&
-    "containers" in a === "containers" in b
-  );
-}
-
 /**
  * Shared containers `x` (a strip's copy) against a datastore object's containers `raw`, as the
  * strip would copy them: a container's name always; a port's name and protocol only when not
- * undefined, its containerPort always; ports only when the container has any (truthy).
+ * undefined, its containerPort always; ports only when the container has any (truthy). Also the
+ * equality of two copies (a copy's absent fields are its undefined ones).
  */
 function sameAsCopy(x: Containers, raw: readonly RawContainer[]): boolean {
   if (x.length !== raw.length) return false;
@@ -140,7 +109,10 @@ interface SpecProbe {
   containers: Containers | undefined;
 }
 
-/** The shared spec `s` against the strip's copy of `probe` would be (see stripPod's field rules). */
+/**
+ * The shared spec `s` against what the strip's copy of `probe` would be (see stripPod's field
+ * rules); containers by identity (they are shared first).
+ */
 function sameAsSpecCopy(s: PodSpec, probe: SpecProbe): boolean {
   const raw = probe.spec;
   const node = raw?.nodeName;
@@ -156,6 +128,7 @@ function sameAsSpecCopy(s: PodSpec, probe: SpecProbe): boolean {
 }
 
 const probe: SpecProbe = { spec: undefined, containers: undefined };
+const NO_SPEC: PodSpec = Object.freeze({});
 
 function copySpec(probe: SpecProbe): PodSpec {
   const raw = probe.spec;
@@ -186,8 +159,10 @@ function frozenContainers(cs: Containers): Containers {
  */
 export class PodPartsTable {
   private readonly labelsTable = new InternTable<Labels>(labelsHash, sameLabels);
-  private readonly containersTable = new InternTable<Containers>(containersHash, sameContainers);
-  private readonly specTable = new InternTable<PodSpec>(specHash, sameSpec);
+  private readonly containersTable = new InternTable<Containers>(containersHash, sameAsCopy);
+  private readonly specTable = new InternTable<PodSpec>(specHash, (a, b) =>
+    sameAsSpecCopy(a, { spec: b, containers: b.containers }),
+  );
   private readonly namespaceTable = new InternTable<string>(
     (s) => fnv1a(s, FNV_OFFSET),
     (a, b) => a === b,
@@ -233,13 +208,8 @@ export class PodPartsTable {
     probe.spec = spec;
     probe.containers = containers;
     try {
-      // specHash of the copy: its node and hostNetwork are the datastore object's.
-      return this.specTable.find(
-        mix(spec?.hostNetwork, mix(spec?.nodeName, FNV_OFFSET)),
-        probe,
-        sameAsSpecCopy,
-        copySpec,
-      );
+      // The copy's hash: its node and hostNetwork are the datastore object's.
+      return this.specTable.find(specHash(spec ?? NO_SPEC), probe, sameAsSpecCopy, copySpec);
     } finally {
       probe.spec = undefined;
       probe.containers = undefined;

@@ -2,8 +2,7 @@ import type { BirdDaemon } from "../dataplane/bird-daemon.ts";
 import type { Dataplane } from "../dataplane/dataplane.ts";
 import type { KernelOp } from "../dataplane/kernel-op.ts";
 import { type Cidr, overlaps, parseCidr } from "../model/cidr.ts";
-import type { AgentLog } from "./agent-log.ts";
-import { errorFields } from "./agent-log.ts";
+import { type AgentLog, errorFields } from "./agent-log.ts";
 
 /** RTPROT_BIRD: the protocol number bird gives the routes it puts in the kernel. */
 export const PROTO_BIRD = 12;
@@ -70,11 +69,11 @@ export async function retireBird(
   if (ops.length > 0) {
     try {
       await dp.apply(null, ops, { independent: true });
+      log("info", "removed the routes an earlier bird left in the kernel", { routes: ops.length });
     } catch (e) {
       // Left over routes are the routing manager's conflicts to report; the agent still starts.
       log("error", "could not remove every route an earlier bird left", errorFields(e));
     }
-    log("info", "removed the routes an earlier bird left in the kernel", { routes: ops.length });
   }
   return { ...(stopped !== undefined ? { stopped } : {}), routesRemoved: ops.length };
 }

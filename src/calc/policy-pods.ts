@@ -79,23 +79,25 @@ export function policyPod(p: PodResource, key?: string): PolicyPod | undefined {
   let v4: string[] | undefined;
   let v6: string[] | undefined;
   for (const { ip } of p.status?.podIPs ?? []) {
+    let text = ip;
+    let family: IpFamily = 4;
     // A dotted quad is its own canonical text (nearly every pod's address): no parse needed.
-    if (typeof ip === "string" && isIpv4Text(ip)) {
-      if (!v4) v4 = [ip];
-      else if (!v4.includes(ip)) v4.push(ip);
-      continue;
+    if (typeof ip !== "string" || !isIpv4Text(ip)) {
+      try {
+        const parsed = parseIp(ip);
+        const formatted = formatIp(parsed);
+        // The datastore's text when it is already canonical (nearly always): one string, not two.
+        text = formatted === ip ? ip : formatted;
+        family = parsed.family;
+      } catch {
+        continue;
+      }
     }
-    try {
-      const parsed = parseIp(ip);
-      const formatted = formatIp(parsed);
-      // The datastore's text when it is already canonical (nearly always): one string, not two.
-      const text = formatted === ip ? ip : formatted;
-      if (parsed.family === 4) {
-        if (!v4) v4 = [text];
-        else if (!v4.includes(text)) v4.push(text);
-      } else if (!v6) v6 = [text];
-      else if (!v6.includes(text)) v6.push(text);
-    } catch {}
+    if (family === 4) {
+      if (!v4) v4 = [text];
+      else if (!v4.includes(text)) v4.push(text);
+    } else if (!v6) v6 = [text];
+    else if (!v6.includes(text)) v6.push(text);
   }
   if (!v4 && !v6) return undefined;
   const namespace = p.metadata.namespace ?? "default";

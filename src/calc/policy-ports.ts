@@ -60,7 +60,8 @@ export function splitPorts(ports: readonly NetworkPolicyPort[], sctp: boolean): 
   return out;
 }
 
-const PROTOCOL_ORDER: Partial<Record<string, number>> = { TCP: 0, UDP: 1, SCTP: 2 };
+/** Each protocol's place in PROTOCOLS: the order merged ranges come out in. */
+const PROTOCOL_ORDER: Partial<Record<string, number>> = Object.fromEntries(PROTOCOLS.map((p, i) => [p, i]));
 
 /**
  * Overlapping or adjacent ranges of a protocol merged (an nft interval set refuses overlaps), by
